@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file queue.h
+ * @brief What both queue halves share: the ring format, the saved ring
+ *        state and notification data.
+ *
+ * \defgroup vio_queue Queue formats, state and notification data
+ * @{
+ */
+#ifndef VIO_QUEUE_H
+#define VIO_QUEUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief Virtqueue layout, chosen at init from VIRTIO_F_RING_PACKED. */
+enum vio_ring_format {
+	VIO_RING_SPLIT = 0, /**< Split virtqueue (virtio 1.4 §2.7). */
+	VIO_RING_PACKED = 1 /**< Packed virtqueue (virtio 1.4 §2.8). */
+};
+
+/**
+ * @brief The device-side position in a ring: what migration and vhost-user
+ *        `GET/SET_VRING_BASE` save and restore.
+ *
+ * Split: @c avail_idx is the free-running index of the next available entry
+ * to read and @c used_idx the free-running used index the device writes
+ * next; the wrap fields are unused (false). Packed: both are slot numbers
+ * 0 .. size-1 with their wrap counters (virtio 1.4 §2.8.1). A freshly reset
+ * ring is {0, true, 0, true} for packed and all zero for split.
+ */
+struct vio_ring_state {
+	uint16_t avail_idx; /**< Next available entry (split) or slot (packed) to read. */
+	uint16_t used_idx;  /**< Next used entry (split) or slot (packed) to write. */
+	bool avail_wrap;    /**< Packed: the device's view of the driver ring wrap counter. */
+	bool used_wrap;     /**< Packed: the device ring wrap counter. */
+};
+
+/**
+ * @brief Encode @p st as the 32-bit `num` of a vhost-user VRING_BASE message.
+ *
+ * Split: the avail index alone. Packed: bits 0–14 avail slot, bit 15 avail
+ * wrap counter, bits 16–30 used slot, bit 31 used wrap counter.
+ */
+static inline uint32_t vio_ring_state_to_vhost(const struct vio_ring_state *st,
+					       enum vio_ring_format fmt)
+{
+	if (fmt == VIO_RING_SPLIT)
+		return st->avail_idx;
+	return (uint32_t)(st->avail_idx & 0x7fffu) | ((uint32_t)st->avail_wrap << 15) |
+	       ((uint32_t)(st->used_idx & 0x7fffu) << 16) | ((uint32_t)st->used_wrap << 31);
+}
+
+/**
+ * @brief Decode a vhost-user VRING_BASE `num` into @p st (inverse of
+ *        vio_ring_state_to_vhost()).
+ *
+ * For split rings vhost-user carries no used index: @c used_idx is set equal
+ * to @c avail_idx, which holds when every popped chain was pushed back
+ * before the state was saved (the back end's rings are quiescent).
+ */
+static inline void vio_ring_state_from_vhost(uint32_t num, enum vio_ring_format fmt,
+					     struct vio_ring_state *st)
+{
+	if (fmt == VIO_RING_SPLIT) {
+		st->avail_idx = (uint16_t)num;
+		st->used_idx = (uint16_t)num;
+		st->avail_wrap = false;
+		st->used_wrap = false;
+		return;
+	}
+	st->avail_idx = (uint16_t)(num & 0x7fffu);
+	st->avail_wrap = ((num >> 15) & 1u) != 0;
+	st->used_idx = (uint16_t)((num >> 16) & 0x7fffu);
+	st->used_wrap = ((num >> 31) & 1u) != 0;
+}
+
+/**
+ * @brief The 32-bit value of a driver notification with VIRTIO_F_NOTIFICATION_DATA
+ *        (virtio 1.4 §2.9): bits 0–15 queue index, 16–30 `next_off`, 31 `next_wrap`.
+ *
+ * For a split ring pass the 16-bit available index: its low 15 bits are
+ * `next_off` and bit 15 is `next_wrap`, so the full index travels. For a
+ * packed ring pass the next slot and the driver's wrap counter.
+ *
+ * @param vq_index  Queue index (or the device-supplied notification config data).
+ * @param next_off  Split: available idx; packed: next slot offset (15 bits).
+ * @param next_wrap Packed: the driver wrap counter; ignored for split (pass false).
+ */
+static inline uint32_t vio_notify_data_make(uint16_t vq_index, uint16_t next_off, bool next_wrap)
+{
+	return (uint32_t)vq_index | ((uint32_t)next_off << 16) | ((uint32_t)next_wrap << 31);
+}
+
+/** @brief Queue index of a notification data value. */
+static inline uint16_t vio_notify_data_vq(uint32_t data)
+{
+	return (uint16_t)(data & 0xffffu);
+}
+
+/** @brief `next_off` (15 bits) of a notification data value. */
+static inline uint16_t vio_notify_data_off(uint32_t data)
+{
+	return (uint16_t)((data >> 16) & 0x7fffu);
+}
+
+/** @brief `next_wrap` of a notification data value. */
+static inline bool vio_notify_data_wrap(uint32_t data)
+{
+	return ((data >> 31) & 1u) != 0;
+}
+
+/** @brief Split ring: the full 16-bit available index carried by a notification data value. */
+static inline uint16_t vio_notify_data_split_idx(uint32_t data)
+{
+	return (uint16_t)(data >> 16);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+/** @} */
+#endif /* VIO_QUEUE_H */

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file virtio.h
+ * @brief Umbrella header: the whole public libvirtio API.
+ *
+ * \defgroup vio_umbrella Umbrella header
+ * @{
+ * libvirtio speaks virtio (OASIS virtio 1.4) on either side of the wire:
+ * the driver half (vq.h) and the device half (devq.h) of split and packed
+ * virtqueues, the wire format they share, and the platform callbacks.
+ */
+#ifndef VIO_VIRTIO_H
+#define VIO_VIRTIO_H
+
+#include <virtio/devq.h>
+#include <virtio/errors.h>
+#include <virtio/features.h>
+#include <virtio/le.h>
+#include <virtio/mem.h>
+#include <virtio/port.h>
+#include <virtio/queue.h>
+#include <virtio/ring_packed.h>
+#include <virtio/ring_split.h>
+#include <virtio/spec.h>
+#include <virtio/version.h>
+#include <virtio/vq.h>
+
+/** @} */
+#endif /* VIO_VIRTIO_H */

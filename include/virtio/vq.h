@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file vq.h
+ * @brief Driver half of a virtqueue: publish buffers, kick, reap completions.
+ *
+ * \defgroup vio_vq Driver queue (vio_vq)
+ * @{
+ * One API over split and packed rings; the format is chosen at init.
+ *
+ * **Memory.** The caller provides the ring parts (zeroed by init) and one
+ * block of bookkeeping sized by vio_vq_mem_size(). The library allocates
+ * nothing.
+ *
+ * **Threads.** No locks inside. One thread at a time may call the functions
+ * of one queue; the device runs concurrently on another CPU and shares only
+ * the ring memory.
+ *
+ * **Hostile device.** Everything read from the device area (used index, used
+ * ids and lengths) is validated. A violation returns a peer error code
+ * (vio_err_is_peer()) and latches the queue broken: later calls return
+ * ::VIO_EBROKEN until vio_vq_reset(). Chains are reclaimed from a private
+ * shadow, never from the descriptor table the device could rewrite.
+ */
+#ifndef VIO_VQ_H
+#define VIO_VQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <virtio/features.h>
+#include <virtio/mem.h>
+#include <virtio/queue.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief A driver queue (opaque; lives in caller memory, see vio_vq_mem_size()). */
+struct vio_vq;
+
+/** @brief Alignment the bookkeeping memory given to vio_vq_init() must have. */
+#define VIO_VQ_MEM_ALIGN 8
+
+/** @brief How to set up a driver queue. Zero-initialise, then fill in. */
+struct vio_vq_config {
+	enum vio_ring_format format; /**< Split or packed (VIO_F_RING_PACKED negotiated). */
+	uint16_t size;   /**< Queue size: split a power of two ≤ 32768; packed 1 .. 32768. */
+	uint16_t index;  /**< Queue index, carried in notification data. */
+	/** Negotiated features; the queue uses INDIRECT_DESC, EVENT_IDX, IN_ORDER
+	 * and NOTIFICATION_DATA. */
+	struct vio_features features;
+	void *desc; /**< Descriptor table/ring: 16-byte aligned, 16·size bytes. */
+	/** Split: available ring (2-aligned, vio_split_avail_size()); packed:
+	 * driver event suppression (4-aligned, 4 bytes). */
+	void *driver_area;
+	/** Split: used ring (4-aligned, vio_split_used_size()); packed: device
+	 * event suppression (4-aligned, 4 bytes). */
+	void *device_area;
+	/** Optional indirect tables: `size` tables of @c indirect_max
+	 * descriptors (16 bytes each) back to back, 16-byte aligned. Used only
+	 * when VIO_F_INDIRECT_DESC is negotiated. NULL: never indirect. */
+	void *indirect_pool;
+	uint16_t indirect_max; /**< Descriptors per indirect table (≤ size). */
+	/** Chains of at least this many segments go indirect (0 means 2). A
+	 * shorter chain also goes indirect when the ring lacks free slots. */
+	uint16_t indirect_min;
+	const struct vio_drv_mem_ops *mem_ops; /**< Address conversion; NULL: identity. */
+	void *mem_ctx;                         /**< Passed to @c mem_ops. */
+};
+
+/** @brief One buffer segment for vio_vq_add(). */
+struct vio_sg {
+	void *addr;   /**< Driver pointer (converted through the mem ops). */
+	uint32_t len; /**< Bytes. */
+};
+
+/**
+ * @brief Bytes of bookkeeping memory a queue of @p size entries needs.
+ * @return The size, or 0 if @p size is invalid for @p format.
+ */
+size_t vio_vq_mem_size(enum vio_ring_format format, uint16_t size);
+
+/**
+ * @brief Create a driver queue in @p mem and zero its ring parts.
+ *
+ * @param vqp      Receives the queue (a pointer into @p mem).
+ * @param mem      Bookkeeping memory, ::VIO_VQ_MEM_ALIGN-aligned, owned by
+ *                 the queue until the caller stops using it.
+ * @param mem_size Bytes at @p mem, at least vio_vq_mem_size().
+ * @param cfg      Configuration; copied, need not outlive the call.
+ * @retval 0 Success.
+ * @retval -VIO_EINVAL Bad size, format, alignment or too little memory.
+ * @note Calls no callbacks.
+ */
+int vio_vq_init(struct vio_vq **vqp, void *mem, size_t mem_size, const struct vio_vq_config *cfg);
+
+/**
+ * @brief The device-visible addresses of the three ring parts, to program
+ *        into the transport (QueueDesc/QueueDriver/QueueDevice).
+ * @retval 0 Success.
+ * @retval <0 The error the `to_device` callback returned.
+ * @note Calls `to_device` three times.
+ */
+int vio_vq_ring_addrs(const struct vio_vq *vq, uint64_t *desc, uint64_t *driver, uint64_t *device);
+
+/**
+ * @brief Make a buffer available: @p out device-readable segments followed by
+ *        @p in device-writable ones, identified by @p token.
+ *
+ * The segments are published at once (the available index moves); call
+ * vio_vq_kick_prepare() after a batch to learn whether to notify. Uses an
+ * indirect table when negotiated, provided, and the chain qualifies.
+ *
+ * @param sg    @p out + @p in segments; only read during the call.
+ * @param token Caller's non-NULL cookie, returned by vio_vq_get() or
+ *              vio_vq_detach_unused(). The segments belong to the device
+ *              until then.
+ * @retval 0 Published.
+ * @retval -VIO_EINVAL No segments, NULL token, or a total length ≥ 2^32.
+ * @retval -VIO_ENOSPC Not enough free descriptors (reap completions first).
+ * @retval -VIO_EBROKEN The queue is broken.
+ * @retval <0 An error from the `to_device` callback (nothing published).
+ */
+int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in, void *token);
+
+/**
+ * @brief After adding, decide whether the device needs an available-buffer
+ *        notification (honours VIO_USED_F_NO_NOTIFY, `avail_event` with
+ *        EVENT_IDX, and the packed device event suppression).
+ * @return true if the caller should notify (kick) the device.
+ * @note Contains a full memory barrier. Returns false on a broken queue.
+ */
+bool vio_vq_kick_prepare(struct vio_vq *vq);
+
+/**
+ * @brief The value to write with a kick when VIO_F_NOTIFICATION_DATA is
+ *        negotiated (queue index, next offset and wrap; virtio 1.4 §2.9).
+ */
+uint32_t vio_vq_notify_data(const struct vio_vq *vq);
+
+/**
+ * @brief Reap one completed buffer.
+ *
+ * @param token Receives the token given to vio_vq_add().
+ * @param len   Receives the bytes the device wrote into the writable part.
+ * @retval 0 One buffer returned.
+ * @retval -VIO_EAGAIN Nothing completed.
+ * @retval -VIO_EBROKEN The queue is broken.
+ * @retval -VIO_EUSED_JUMP The used index moved past the outstanding buffers.
+ * @retval -VIO_EUSED_ID A used id beyond the queue size.
+ * @retval -VIO_EUSED_MIDCHAIN A used id inside a chain (split).
+ * @retval -VIO_EUSED_STALE A used id that is not outstanding.
+ * @retval -VIO_EUSED_LEN A length above the writable bytes offered.
+ */
+int vio_vq_get(struct vio_vq *vq, void **token, uint32_t *len);
+
+/** @brief True if the device has completed buffers not yet reaped (false if broken). */
+bool vio_vq_has_used(const struct vio_vq *vq);
+
+/** @brief Ask the device not to send used-buffer notifications (a hint). */
+void vio_vq_disable_intr(struct vio_vq *vq);
+
+/**
+ * @brief Ask for a notification at the next completion.
+ * @return true if nothing is pending; false if completions arrived meanwhile
+ *         (reap them, since no notification will come for those).
+ * @note Contains a full memory barrier.
+ */
+bool vio_vq_enable_intr(struct vio_vq *vq);
+
+/**
+ * @brief Like vio_vq_enable_intr() but, with EVENT_IDX, ask to be notified
+ *        only once about three quarters of the outstanding buffers complete.
+ * @return As vio_vq_enable_intr().
+ */
+bool vio_vq_enable_intr_delayed(struct vio_vq *vq);
+
+/**
+ * @brief Take back one buffer the device never completed (after a device or
+ *        queue reset, when the device no longer touches the ring).
+ * @param token Receives its token.
+ * @retval 0 One buffer detached.
+ * @retval -VIO_EAGAIN None left: the queue is empty.
+ * @note Works on a broken queue too.
+ */
+int vio_vq_detach_unused(struct vio_vq *vq, void **token);
+
+/** @brief Free descriptor slots (the queue size when nothing is outstanding). */
+unsigned vio_vq_num_free(const struct vio_vq *vq);
+
+/** @brief The queue size. */
+uint16_t vio_vq_size(const struct vio_vq *vq);
+
+/** @brief True once a device error has broken the queue (until vio_vq_reset()). */
+bool vio_vq_is_broken(const struct vio_vq *vq);
+
+/**
+ * @brief Return the queue to its freshly initialised state: rings zeroed,
+ *        all descriptors free, not broken. Outstanding tokens are forgotten:
+ *        take them back with vio_vq_detach_unused() first.
+ * @pre The device no longer accesses the ring (device or queue reset done).
+ */
+void vio_vq_reset(struct vio_vq *vq);
+
+#ifdef __cplusplus
+}
+#endif
+
+/** @} */
+#endif /* VIO_VQ_H */

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* Error names and descriptions, generated from the one list in errors.h. */
+#include <virtio/errors.h>
+
+static int err_abs(int err)
+{
+	return err < 0 ? -err : err;
+}
+
+const char *vio_strerror(int err)
+{
+	switch (err_abs(err)) {
+	case 0:
+		return "success";
+#define VIO__ERR_TEXT(name, value, text)                                                           \
+	case value:                                                                                \
+		return text;
+		VIO_ERRNO_MAP(VIO__ERR_TEXT)
+#undef VIO__ERR_TEXT
+	default:
+		return "unknown error";
+	}
+}
+
+const char *vio_err_name(int err)
+{
+	switch (err_abs(err)) {
+	case 0:
+		return "VIO_OK";
+#define VIO__ERR_NAME(name, value, text)                                                           \
+	case value:                                                                                \
+		return "VIO_E" #name;
+		VIO_ERRNO_MAP(VIO__ERR_NAME)
+#undef VIO__ERR_NAME
+	default:
+		return "VIO_E?";
+	}
+}

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/* Driver half of the packed virtqueue (virtio 1.4 §2.8, driver requirements).
+ *
+ * Buffer ids come from a free-id list in vq->slot[]; the device is not
+ * trusted, so a used descriptor's id and length are checked against that
+ * private shadow, and the ring slots a buffer occupied are known from it,
+ * never from the ring. */
+#include "packed_event.h"
+#include "vq_impl.h"
+
+void vio__vq_packed_init(struct vio_vq *vq)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	const struct vio_vq_config *cfg = &vq->cfg;
+
+	p->desc = cfg->desc;
+	p->driver = cfg->driver_area;
+	p->device = cfg->device_area;
+	p->next_avail = 0;
+	p->last_used = 0;
+	p->avail_wrap = true; /* §2.8.1: wrap counters start at 1 */
+	p->used_wrap = true;
+	p->kicked_avail = 0;
+	p->kicked_wrap = true;
+	p->event_flags = VIO_RING_EVENT_FLAGS_ENABLE;
+	p->avail_used_flags = vio__packed_avail_flags(true);
+
+	__builtin_memset(p->desc, 0, vio_packed_desc_size(vq->size));
+	__builtin_memset(p->driver, 0, vio_packed_event_size());
+	__builtin_memset(p->device, 0, vio_packed_event_size());
+
+	for (uint16_t i = 0; i < vq->size; i++) {
+		vq->slot[i].token = NULL;
+		vq->slot[i].next = (uint16_t)(i + 1u < vq->size ? i + 1u : 0u);
+	}
+	vq->free_head = 0;
+}
+
+static int fill_indirect(struct vio_vq *vq, uint16_t id, const struct vio_sg *sg, unsigned out,
+			 unsigned total, uint64_t *table_addr)
+{
+	struct vio_packed_desc *tbl = vio__vq_indirect_table(vq, id);
+
+	for (unsigned i = 0; i < total; i++) {
+		uint64_t addr;
+		int rc = vio__vq_to_device(vq, sg[i].addr, sg[i].len, &addr);
+		if (rc < 0)
+			return rc;
+		/* §2.8.6.1: only WRITE may be set inside an indirect table. */
+		tbl[i].addr = vio_le64_make(addr);
+		tbl[i].len = vio_le32_make(sg[i].len);
+		tbl[i].id = vio_le16_make(0);
+		tbl[i].flags = vio_le16_make((uint16_t)(i >= out ? VIO_DESC_F_WRITE : 0));
+	}
+	return vio__vq_to_device(vq, tbl, (size_t)total * 16u, table_addr);
+}
+
+int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
+		       void *token)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	unsigned total = out + in;
+	uint64_t in_bytes = 0, all_bytes = 0;
+
+	for (unsigned i = 0; i < total; i++) {
+		all_bytes += sg[i].len;
+		if (i >= out)
+			in_bytes += sg[i].len;
+	}
+	if (all_bytes > UINT32_MAX)
+		return -VIO_EINVAL; /* §2.7.5.1 applies to packed lists too */
+
+	bool indirect = vio__vq_want_indirect(vq, total);
+	uint16_t ndesc = (uint16_t)(indirect ? 1u : total);
+	if (ndesc > vq->num_free)
+		return -VIO_ENOSPC;
+
+	uint16_t id = vq->free_head;
+	uint16_t head = p->next_avail, slot = head;
+	bool wrap = p->avail_wrap;
+	uint16_t head_flags = 0;
+
+	if (indirect) {
+		uint64_t taddr;
+		int rc = fill_indirect(vq, id, sg, out, total, &taddr);
+		if (rc < 0)
+			return rc;
+		struct vio_packed_desc *d = &p->desc[slot];
+		d->addr = vio_le64_make(taddr);
+		d->len = vio_le32_make((uint32_t)(total * 16u));
+		d->id = vio_le16_make(id);
+		head_flags = (uint16_t)(VIO_DESC_F_INDIRECT | vio__packed_avail_flags(wrap));
+		vio__packed_advance(&slot, &wrap, 1, vq->size);
+	} else {
+		for (unsigned n = 0; n < total; n++) {
+			uint64_t addr;
+			int rc = vio__vq_to_device(vq, sg[n].addr, sg[n].len, &addr);
+			if (rc < 0)
+				return rc; /* the head is not marked available: nothing published */
+			uint16_t flags = (uint16_t)((n >= out ? VIO_DESC_F_WRITE : 0) |
+						    (n + 1 < total ? VIO_DESC_F_NEXT : 0) |
+						    vio__packed_avail_flags(wrap));
+			struct vio_packed_desc *d = &p->desc[slot];
+			d->addr = vio_le64_make(addr);
+			d->len = vio_le32_make(sg[n].len);
+			d->id = vio_le16_make(id); /* §2.8.7: the id counts in the last one */
+			if (n == 0)
+				head_flags = flags;
+			else
+				d->flags = vio_le16_make(flags);
+			vio__packed_advance(&slot, &wrap, 1, vq->size);
+		}
+	}
+
+	struct vio__vq_slot *s = &vq->slot[id];
+	vq->free_head = s->next;
+	s->token = token;
+	s->in_bytes = (uint32_t)in_bytes;
+	s->ndesc = ndesc;
+	s->len = (uint32_t)all_bytes;
+	s->flags = head_flags;
+	vq->num_free = (uint16_t)(vq->num_free - ndesc);
+	vq->outstanding++;
+	vq->num_added += ndesc;
+	p->next_avail = slot;
+	p->avail_wrap = wrap;
+
+	/* §2.8.21.1: the head is made available last. Release: the whole list
+	 * is visible before its first descriptor's flags. Pairs with the
+	 * device's acquire load of those flags. */
+	VIO_STORE_RELEASE(p->desc[head].flags.raw, vio_le16_make(head_flags).raw);
+	return 0;
+}
+
+bool vio__vq_packed_kick_prepare(struct vio_vq *vq)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	uint16_t old = p->kicked_avail;
+	bool old_wrap = p->kicked_wrap;
+	bool many = vq->num_added >= vq->size;
+
+	/* Full fence: the flags that made the buffers available are ordered
+	 * before the read of the device's event suppression. Pairs with the
+	 * fence in the device's vio_devq_enable_notify(). */
+	VIO_MB();
+	p->kicked_avail = p->next_avail;
+	p->kicked_wrap = p->avail_wrap;
+	bool added = vq->num_added != 0;
+	vq->num_added = 0;
+	if (!added)
+		return false;
+	if (many)
+		return true; /* the position arithmetic covers less than a lap */
+
+	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->flags.raw)) & 3u;
+	if (flags == VIO_RING_EVENT_FLAGS_DISABLE)
+		return false;
+	if (flags != VIO_RING_EVENT_FLAGS_DESC || !vq->event_idx)
+		return true;
+	uint16_t off_wrap = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->off_wrap.raw));
+	return vio__packed_need_event(off_wrap, vq->size, old, old_wrap, p->next_avail,
+				      p->avail_wrap);
+}
+
+int vio__vq_packed_get(struct vio_vq *vq, void **token, uint32_t *len)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	struct vio_packed_desc *d = &p->desc[p->last_used];
+
+	/* Acquire: id and len are read after the flags that mark the slot
+	 * used. Pairs with the device's release store of those flags. */
+	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(d->flags.raw));
+	if (!vio__packed_is_used(flags, p->used_wrap))
+		return -VIO_EAGAIN;
+
+	uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(d->id.raw));
+	uint32_t wlen = vio_le32_raw_to_cpu(VIO_READ_ONCE(d->len.raw));
+	/* §2.8.4: the length means something only with WRITE in a used one. */
+	if ((flags & VIO_DESC_F_WRITE) == 0)
+		wlen = 0;
+	if (id >= vq->size)
+		return vio__vq_fail(vq, -VIO_EUSED_ID);
+	struct vio__vq_slot *s = &vq->slot[id];
+	if (s->token == NULL)
+		return vio__vq_fail(vq, -VIO_EUSED_STALE);
+	if (wlen > s->in_bytes)
+		return vio__vq_fail(vq, -VIO_EUSED_LEN);
+
+	*token = s->token;
+	*len = wlen;
+	s->token = NULL;
+	s->next = vq->free_head;
+	vq->free_head = id;
+	vq->num_free = (uint16_t)(vq->num_free + s->ndesc);
+	vq->outstanding--;
+	/* §2.8.7: the device skips the rest of the list; so do we. */
+	vio__packed_advance(&p->last_used, &p->used_wrap, s->ndesc, vq->size);
+
+	if (p->event_flags == VIO_RING_EVENT_FLAGS_DESC) {
+		/* Ask for an event at the next used slot; the fence orders this
+		 * store before the next flags load (pairs with the device's
+		 * fence in vio_devq_needs_notify()). */
+		uint16_t ow = (uint16_t)(p->last_used |
+					 ((unsigned)p->used_wrap << VIO_RING_EVENT_WRAP_SHIFT));
+		VIO_WRITE_ONCE(p->driver->off_wrap.raw, vio_le16_make(ow).raw);
+		VIO_MB();
+	}
+	return 0;
+}
+
+bool vio__vq_packed_has_used(const struct vio_vq *vq)
+{
+	const struct vio__vq_packed *p = &vq->u.packed;
+	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(p->desc[p->last_used].flags.raw));
+	return vio__packed_is_used(flags, p->used_wrap);
+}
+
+static void set_event_flags(struct vio__vq_packed *p, uint16_t flags)
+{
+	p->event_flags = flags;
+	VIO_WRITE_ONCE(p->driver->flags.raw, vio_le16_make(flags).raw);
+}
+
+void vio__vq_packed_disable_intr(struct vio_vq *vq)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	if (p->event_flags != VIO_RING_EVENT_FLAGS_DISABLE)
+		set_event_flags(p, VIO_RING_EVENT_FLAGS_DISABLE);
+}
+
+bool vio__vq_packed_enable_intr(struct vio_vq *vq, bool delayed)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	uint16_t slot = p->last_used;
+	bool wrap = p->used_wrap;
+
+	if (vq->event_idx) {
+		if (delayed) {
+			/* About three quarters of the outstanding descriptors. */
+			uint16_t busy = (uint16_t)(vq->size - vq->num_free);
+			vio__packed_advance(&slot, &wrap, (uint16_t)((busy * 3u) / 4u), vq->size);
+		}
+		uint16_t ow = (uint16_t)(slot | ((unsigned)wrap << VIO_RING_EVENT_WRAP_SHIFT));
+		VIO_WRITE_ONCE(p->driver->off_wrap.raw, vio_le16_make(ow).raw);
+		/* off_wrap before flags, so the device never sees DESC with a
+		 * stale position (the release orders the two stores). */
+		p->event_flags = VIO_RING_EVENT_FLAGS_DESC;
+		VIO_STORE_RELEASE(p->driver->flags.raw,
+				  vio_le16_make(VIO_RING_EVENT_FLAGS_DESC).raw);
+	} else {
+		set_event_flags(p, VIO_RING_EVENT_FLAGS_ENABLE);
+	}
+	/* Store the request, then look (pairs with vio_devq_needs_notify()). */
+	VIO_MB();
+	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->desc[slot].flags.raw));
+	return !vio__packed_is_used(flags, wrap);
+}
+
+int vio__vq_packed_detach_unused(struct vio_vq *vq, void **token)
+{
+	if (vq->outstanding == 0) {
+		vq->detach_cursor = 0;
+		return -VIO_EAGAIN;
+	}
+	for (unsigned n = 0; n < vq->size; n++) {
+		uint16_t id = vq->detach_cursor;
+		vq->detach_cursor = (uint16_t)(id + 1u < vq->size ? id + 1u : 0u);
+		struct vio__vq_slot *s = &vq->slot[id];
+		if (s->token != NULL) {
+			*token = s->token;
+			s->token = NULL;
+			s->next = vq->free_head;
+			vq->free_head = id;
+			vq->num_free = (uint16_t)(vq->num_free + s->ndesc);
+			vq->outstanding--;
+			return 0;
+		}
+	}
+	return -VIO_EAGAIN; /* unreachable while outstanding > 0 */
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/* Private: positions in a packed ring and the event-suppression rule shared
+ * by the driver (packed.c) and device (devq_packed.c) halves. */
+#ifndef VIO_LIB_RING_PACKED_EVENT_H
+#define VIO_LIB_RING_PACKED_EVENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <virtio/ring_packed.h>
+
+/* A (slot, wrap counter) pair as one number in [0, 2·size): the sequence of
+ * positions a side walks through is then monotonic modulo 2·size. Wrap
+ * counters start at 1 (§2.8.1), so the first lap maps to [0, size). */
+static inline uint32_t vio__packed_pos(uint16_t slot, bool wrap, uint16_t size)
+{
+	return (uint32_t)slot + (wrap ? 0u : size);
+}
+
+/* §2.8.10 with EVENT_IDX: the peer asked for an event when the descriptor
+ * at @off_wrap (offset and wrap bit, as stored) is made available/used.
+ * True if that position lies in [old, new), the span just written. */
+static inline bool vio__packed_need_event(uint16_t off_wrap, uint16_t size, uint16_t old_slot,
+					  bool old_wrap, uint16_t new_slot, bool new_wrap)
+{
+	uint32_t period = 2u * size;
+	uint16_t off = (uint16_t)(off_wrap & 0x7fffu);
+	if (off >= size)
+		return true; /* nonsense from the peer: err towards notifying */
+	uint32_t ev = vio__packed_pos(off, (off_wrap >> VIO_RING_EVENT_WRAP_SHIFT) != 0, size);
+	uint32_t old = vio__packed_pos(old_slot, old_wrap, size);
+	uint32_t new_pos = vio__packed_pos(new_slot, new_wrap, size);
+	uint32_t span = (new_pos + period - old) % period;
+	uint32_t dist = (ev + period - old) % period;
+	return dist < span;
+}
+
+/* The AVAIL/USED flag pair that marks a descriptor available (driver) under
+ * wrap counter @wrap: AVAIL = wrap, USED = !wrap (§2.8.1). */
+static inline uint16_t vio__packed_avail_flags(bool wrap)
+{
+	return (uint16_t)(wrap ? VIO_DESC_F_AVAIL : VIO_DESC_F_USED);
+}
+
+/* The pair that marks a descriptor used (device): both equal to @wrap. */
+static inline uint16_t vio__packed_used_flags(bool wrap)
+{
+	return (uint16_t)(wrap ? (VIO_DESC_F_AVAIL | VIO_DESC_F_USED) : 0u);
+}
+
+static inline bool vio__packed_is_avail(uint16_t flags, bool wrap)
+{
+	bool a = (flags & VIO_DESC_F_AVAIL) != 0, u = (flags & VIO_DESC_F_USED) != 0;
+	return a == wrap && u != wrap;
+}
+
+static inline bool vio__packed_is_used(uint16_t flags, bool wrap)
+{
+	bool a = (flags & VIO_DESC_F_AVAIL) != 0, u = (flags & VIO_DESC_F_USED) != 0;
+	return a == wrap && u == wrap;
+}
+
+/* Advance a (slot, wrap) position by @n slots (n ≤ size). */
+static inline void vio__packed_advance(uint16_t *slot, bool *wrap, uint16_t n, uint16_t size)
+{
+	uint32_t s = (uint32_t)*slot + n;
+	if (s >= size) {
+		s -= size;
+		*wrap = !*wrap;
+	}
+	*slot = (uint16_t)s;
+}
+
+#endif /* VIO_LIB_RING_PACKED_EVENT_H */

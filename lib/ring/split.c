@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: MIT */
+/* Driver half of the split virtqueue (virtio 1.4 §2.7, driver requirements).
+ *
+ * The device is not trusted: nothing is read back from the descriptor table
+ * or the available ring, and every used element is checked against the
+ * private shadow in vq->slot[] before a token is handed out. */
+#include "vq_impl.h"
+
+void vio__vq_split_init(struct vio_vq *vq)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	const struct vio_vq_config *cfg = &vq->cfg;
+
+	s->desc = cfg->desc;
+	s->avail = cfg->driver_area;
+	s->avail_ring = vio_split_avail_ring(s->avail);
+	s->used_event = vio_split_used_event(s->avail, vq->size);
+	s->used = cfg->device_area;
+	s->used_ring = vio_split_used_ring(s->used);
+	s->avail_event = vio_split_avail_event(s->used, vq->size);
+	s->avail_idx = 0;
+	s->kicked_idx = 0;
+	s->last_used = 0;
+	s->used_seen = 0;
+	s->avail_flags = 0;
+
+	__builtin_memset(s->desc, 0, vio_split_desc_size(vq->size));
+	__builtin_memset(s->avail, 0, vio_split_avail_size(vq->size));
+	__builtin_memset(s->used, 0, vio_split_used_size(vq->size));
+
+	/* Free list 0 -> 1 -> ... -> size-1 (which also gives in-order use). */
+	for (uint16_t i = 0; i < vq->size; i++) {
+		vq->slot[i].token = NULL;
+		vq->slot[i].next = (uint16_t)((i + 1u) & vq->mask);
+	}
+	vq->free_head = 0;
+}
+
+/* Write one descriptor into the shared table and its private shadow. */
+static inline void put_desc(struct vio_split_desc *d, struct vio__vq_slot *sh, uint64_t addr,
+			    uint32_t len, uint16_t flags, uint16_t next)
+{
+	d->addr = vio_le64_make(addr);
+	d->len = vio_le32_make(len);
+	d->flags = vio_le16_make(flags);
+	d->next = vio_le16_make(next);
+	sh->len = len;
+	sh->flags = flags;
+}
+
+/* Fill the indirect table of slot @head with all segments; returns the
+ * device address of the table through @table_addr. */
+static int fill_indirect(struct vio_vq *vq, uint16_t head, const struct vio_sg *sg, unsigned out,
+			 unsigned total, uint64_t *table_addr)
+{
+	struct vio_split_desc *tbl = vio__vq_indirect_table(vq, head);
+
+	for (unsigned i = 0; i < total; i++) {
+		uint64_t addr;
+		int rc = vio__vq_to_device(vq, sg[i].addr, sg[i].len, &addr);
+		if (rc < 0)
+			return rc;
+		uint16_t flags = (uint16_t)((i >= out ? VIO_DESC_F_WRITE : 0) |
+					    (i + 1 < total ? VIO_DESC_F_NEXT : 0));
+		tbl[i].addr = vio_le64_make(addr);
+		tbl[i].len = vio_le32_make(sg[i].len);
+		tbl[i].flags = vio_le16_make(flags);
+		tbl[i].next = vio_le16_make((uint16_t)(i + 1 < total ? i + 1 : 0));
+	}
+	return vio__vq_to_device(vq, tbl, (size_t)total * 16u, table_addr);
+}
+
+int vio__vq_split_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
+		      void *token)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	unsigned total = out + in;
+	uint64_t in_bytes = 0, all_bytes = 0;
+
+	for (unsigned i = 0; i < total; i++) {
+		all_bytes += sg[i].len;
+		if (i >= out)
+			in_bytes += sg[i].len;
+	}
+	/* §2.7.5.1: a chain MUST NOT exceed 2^32 bytes; keep totals in 32 bits. */
+	if (all_bytes > UINT32_MAX)
+		return -VIO_EINVAL;
+
+	uint16_t head = vq->free_head;
+	struct vio__vq_slot *hs = &vq->slot[head];
+	uint16_t ndesc;
+
+	if (vio__vq_want_indirect(vq, total)) {
+		if (vq->num_free < 1)
+			return -VIO_ENOSPC;
+		uint64_t taddr;
+		int rc = fill_indirect(vq, head, sg, out, total, &taddr);
+		if (rc < 0)
+			return rc;
+		put_desc(&s->desc[head], hs, taddr, (uint32_t)(total * 16u), VIO_DESC_F_INDIRECT,
+			 0);
+		vq->free_head = hs->next;
+		ndesc = 1;
+	} else {
+		if (total > vq->num_free)
+			return -VIO_ENOSPC;
+		uint16_t i = head;
+		for (unsigned n = 0; n < total; n++) {
+			uint64_t addr;
+			int rc = vio__vq_to_device(vq, sg[n].addr, sg[n].len, &addr);
+			if (rc < 0)
+				return rc; /* nothing published; the slots stay free */
+			uint16_t flags = (uint16_t)((n >= out ? VIO_DESC_F_WRITE : 0) |
+						    (n + 1 < total ? VIO_DESC_F_NEXT : 0));
+			put_desc(&s->desc[i], &vq->slot[i], addr, sg[n].len, flags,
+				 vq->slot[i].next);
+			i = vq->slot[i].next;
+		}
+		vq->free_head = i;
+		ndesc = (uint16_t)total;
+		/* Mark the non-head slots so a used id naming one is recognised. */
+		for (uint16_t k = vq->slot[head].next, n = 1; n < total; n++) {
+			vq->slot[k].token = VIO__MIDCHAIN;
+			k = vq->slot[k].next;
+		}
+	}
+
+	hs->token = token;
+	hs->in_bytes = (uint32_t)in_bytes;
+	hs->ndesc = ndesc;
+	vq->num_free = (uint16_t)(vq->num_free - ndesc);
+	vq->outstanding++;
+	vq->num_added++;
+
+	VIO_WRITE_ONCE(s->avail_ring[s->avail_idx & vq->mask].raw, vio_le16_make(head).raw);
+	s->avail_idx++;
+	/* Release: the descriptors and the ring entry above are visible before
+	 * the index that publishes them. Pairs with the device's acquire load
+	 * of avail->idx (devq_split.c). */
+	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make(s->avail_idx).raw);
+	return 0;
+}
+
+bool vio__vq_split_kick_prepare(struct vio_vq *vq)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	uint16_t old = s->kicked_idx, new_idx = s->avail_idx;
+	bool many = vq->num_added >= 0xffffu;
+
+	/* Full fence: the avail->idx store is ordered before the reads of the
+	 * device's suppression fields. Pairs with the fence in the device's
+	 * vio_devq_enable_notify() (store avail_event/flags, fence, load idx). */
+	VIO_MB();
+	s->kicked_idx = new_idx;
+	vq->num_added = 0;
+	if (many)
+		return true; /* need_event() cannot see more than 65535 additions */
+	if (vq->event_idx) {
+		uint16_t ev = vio_le16_get((vio_le16){VIO_READ_ONCE(s->avail_event->raw)});
+		return vio_need_event(ev, new_idx, old);
+	}
+	uint16_t flags = vio_le16_get((vio_le16){VIO_READ_ONCE(s->used->flags.raw)});
+	return old != new_idx && (flags & VIO_USED_F_NO_NOTIFY) == 0;
+}
+
+/* Refresh the device's used index; false (queue broken) if it jumped. */
+static int refresh_used(struct vio_vq *vq)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	/* Acquire: the used elements up to idx are read after it. Pairs with
+	 * the device's release store of used->idx. */
+	uint16_t idx = vio_le16_get((vio_le16){VIO_LOAD_ACQUIRE(s->used->idx.raw)});
+	/* The device can only complete what it holds. */
+	if ((uint16_t)(idx - s->last_used) > vq->outstanding)
+		return vio__vq_fail(vq, -VIO_EUSED_JUMP);
+	s->used_seen = idx;
+	return 0;
+}
+
+/* Return the chain at @head to the free list. */
+static void reclaim(struct vio_vq *vq, uint16_t head)
+{
+	struct vio__vq_slot *hs = &vq->slot[head];
+	uint16_t n = hs->ndesc, tail = head;
+
+	hs->token = NULL;
+	for (uint16_t k = 1; k < n; k++) {
+		tail = vq->slot[tail].next;
+		vq->slot[tail].token = NULL;
+	}
+	vq->slot[tail].next = vq->free_head;
+	vq->free_head = head;
+	vq->num_free = (uint16_t)(vq->num_free + n);
+	vq->outstanding--;
+}
+
+int vio__vq_split_get(struct vio_vq *vq, void **token, uint32_t *len)
+{
+	struct vio__vq_split *s = &vq->u.split;
+
+	if (s->last_used == s->used_seen) {
+		int rc = refresh_used(vq);
+		if (rc < 0)
+			return rc;
+		if (s->last_used == s->used_seen)
+			return -VIO_EAGAIN;
+	}
+
+	struct vio_split_used_elem *e = &s->used_ring[s->last_used & vq->mask];
+	uint32_t id = vio_le32_get((vio_le32){VIO_READ_ONCE(e->id.raw)});
+	uint32_t wlen = vio_le32_get((vio_le32){VIO_READ_ONCE(e->len.raw)});
+
+	if (id >= vq->size)
+		return vio__vq_fail(vq, -VIO_EUSED_ID);
+	struct vio__vq_slot *hs = &vq->slot[id];
+	if (hs->token == VIO__MIDCHAIN)
+		return vio__vq_fail(vq, -VIO_EUSED_MIDCHAIN);
+	if (hs->token == NULL)
+		return vio__vq_fail(vq, -VIO_EUSED_STALE);
+	if (wlen > hs->in_bytes)
+		return vio__vq_fail(vq, -VIO_EUSED_LEN);
+
+	*token = hs->token;
+	*len = wlen;
+	reclaim(vq, (uint16_t)id);
+	s->last_used++;
+
+	if (vq->event_idx && (s->avail_flags & VIO_AVAIL_F_NO_INTERRUPT) == 0) {
+		/* §2.7.7.2: ask for a notification at the next completion. The
+		 * fence orders this store before the next used->idx load, so a
+		 * completion is either seen there or notified (pairs with the
+		 * device's fence in vio_devq_needs_notify()). */
+		VIO_WRITE_ONCE(s->used_event->raw, vio_le16_make(s->last_used).raw);
+		VIO_MB();
+	}
+	return 0;
+}
+
+bool vio__vq_split_has_used(const struct vio_vq *vq)
+{
+	const struct vio__vq_split *s = &vq->u.split;
+	if (s->last_used != s->used_seen)
+		return true;
+	uint16_t idx = vio_le16_get((vio_le16){VIO_LOAD_ACQUIRE(s->used->idx.raw)});
+	return idx != s->last_used;
+}
+
+void vio__vq_split_disable_intr(struct vio_vq *vq)
+{
+	struct vio__vq_split *s = &vq->u.split;
+
+	if (s->avail_flags & VIO_AVAIL_F_NO_INTERRUPT)
+		return;
+	s->avail_flags |= VIO_AVAIL_F_NO_INTERRUPT;
+	if (vq->event_idx) {
+		/* The device ignores flags with EVENT_IDX (§2.7.7.2): move the
+		 * event half the index space away, where the used index cannot
+		 * reach while at most `size` buffers are outstanding. */
+		VIO_WRITE_ONCE(s->used_event->raw,
+			       vio_le16_make((uint16_t)(s->last_used + 0x8000u)).raw);
+	} else {
+		VIO_WRITE_ONCE(s->avail->flags.raw, vio_le16_make(s->avail_flags).raw);
+	}
+}
+
+bool vio__vq_split_enable_intr(struct vio_vq *vq, bool delayed)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	uint16_t ev = s->last_used;
+
+	if (delayed && vq->event_idx) {
+		/* Wait for about three quarters of the outstanding buffers. */
+		uint16_t pending = (uint16_t)(s->avail_idx - s->last_used);
+		ev = (uint16_t)(s->last_used + (uint16_t)((pending * 3u) / 4u));
+	}
+	s->avail_flags &= (uint16_t)~VIO_AVAIL_F_NO_INTERRUPT;
+	if (vq->event_idx)
+		VIO_WRITE_ONCE(s->used_event->raw, vio_le16_make(ev).raw);
+	else
+		VIO_WRITE_ONCE(s->avail->flags.raw, vio_le16_make(s->avail_flags).raw);
+	/* Store the request, then look: a completion is either seen here or
+	 * notified. Pairs with the fence in vio_devq_needs_notify(). */
+	VIO_MB();
+	uint16_t idx = vio_le16_get((vio_le16){VIO_READ_ONCE(s->used->idx.raw)});
+	return (uint16_t)(idx - s->last_used) <= (uint16_t)(ev - s->last_used);
+}
+
+int vio__vq_split_detach_unused(struct vio_vq *vq, void **token)
+{
+	if (vq->outstanding == 0) {
+		vq->detach_cursor = 0;
+		return -VIO_EAGAIN;
+	}
+	for (unsigned n = 0; n < vq->size; n++) {
+		uint16_t i = vq->detach_cursor;
+		vq->detach_cursor = (uint16_t)((i + 1u) & vq->mask);
+		void *t = vq->slot[i].token;
+		if (t != NULL && t != VIO__MIDCHAIN) {
+			*token = t;
+			reclaim(vq, i);
+			return 0;
+		}
+	}
+	return -VIO_EAGAIN; /* unreachable while outstanding > 0 */
+}

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/* Private: the driver queue's state, shared by vq.c (dispatch) and the
+ * split.c / packed.c halves. Never installed. */
+#ifndef VIO_LIB_RING_VQ_IMPL_H
+#define VIO_LIB_RING_VQ_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <virtio/errors.h>
+#include <virtio/port.h>
+#include <virtio/ring_packed.h>
+#include <virtio/ring_split.h>
+#include <virtio/vq.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define vio_likely(x) __builtin_expect(!!(x), 1)
+#define vio_unlikely(x) __builtin_expect(!!(x), 0)
+#else
+#define vio_likely(x) (x)
+#define vio_unlikely(x) (x)
+#endif
+
+/* Marks a split descriptor that is part of an outstanding chain but not its
+ * head, so that a used id naming it is told apart from a stale one. */
+#define VIO__MIDCHAIN ((void *)&vio__midchain_marker)
+extern const char vio__midchain_marker;
+
+/* Driver-private shadow of one descriptor slot (split) or buffer id (packed).
+ * The device can rewrite the shared descriptor table at any time, so
+ * everything needed to reclaim a chain is kept here. */
+struct vio__vq_slot {
+	void *token;       /* head: caller's token; split mid-chain: VIO__MIDCHAIN; free: NULL */
+	uint32_t in_bytes; /* head: writable bytes offered (bound for the used length) */
+	uint32_t len;      /* shadow of the descriptor's len */
+	uint16_t next;     /* split: chain / free-list link; packed: free-id link */
+	uint16_t flags;    /* shadow of the descriptor's flags */
+	uint16_t ndesc;    /* head: ring slots the buffer occupies */
+	uint16_t last;     /* packed: ring slot of the chain's last descriptor (in-order) */
+};
+
+struct vio__vq_split {
+	struct vio_split_desc *desc;
+	struct vio_split_avail *avail;
+	vio_le16 *avail_ring;
+	vio_le16 *used_event;
+	struct vio_split_used *used;
+	struct vio_split_used_elem *used_ring;
+	vio_le16 *avail_event;
+	uint16_t avail_idx;   /* next available index to publish (free-running) */
+	uint16_t kicked_idx;  /* avail_idx at the last kick_prepare */
+	uint16_t last_used;   /* next used index to consume (free-running) */
+	uint16_t used_seen;   /* device's used idx as last read (validated) */
+	uint16_t avail_flags; /* shadow of avail->flags */
+};
+
+struct vio__vq_packed {
+	struct vio_packed_desc *desc;
+	struct vio_packed_event *driver; /* ours: driver event suppression */
+	struct vio_packed_event *device; /* device's event suppression */
+	uint16_t next_avail;             /* next ring slot to fill */
+	uint16_t last_used;              /* next ring slot to look for a used descriptor */
+	uint16_t kicked_avail;           /* next_avail at the last kick_prepare */
+	uint16_t event_flags;            /* shadow of driver->flags */
+	bool avail_wrap;                 /* driver ring wrap counter */
+	bool used_wrap;                  /* wrap counter expected on the next used descriptor */
+	bool kicked_wrap;
+	uint16_t avail_used_flags;       /* AVAIL/USED bits for avail_wrap */
+};
+
+struct vio_vq {
+	enum vio_ring_format format;
+	uint16_t size;
+	uint16_t mask; /* split: size - 1 */
+	uint16_t index;
+	uint16_t num_free;    /* free descriptor slots */
+	uint16_t free_head;   /* split: first free descriptor; packed: first free id */
+	uint16_t outstanding; /* buffers the device holds */
+	uint32_t num_added;   /* buffers added since the last kick_prepare */
+	uint16_t detach_cursor; /* where detach_unused resumes its scan */
+	bool event_idx;
+	bool use_indirect;
+	bool in_order;
+	bool notification_data;
+	int broken; /* 0, or the negative peer error that broke the queue */
+
+	void *indirect_pool;
+	uint16_t indirect_max;
+	uint16_t indirect_min;
+
+	const struct vio_drv_mem_ops *mem_ops;
+	void *mem_ctx;
+	struct vio_vq_config cfg; /* kept for reset */
+
+	union {
+		struct vio__vq_split split;
+		struct vio__vq_packed packed;
+	} u;
+
+	struct vio__vq_slot slot[]; /* size entries */
+};
+
+/* Record a device error: the queue stays broken until reset. */
+static inline int vio__vq_fail(struct vio_vq *vq, int err)
+{
+	if (vq->broken == 0)
+		vq->broken = err;
+	return err;
+}
+
+/* Device-visible address of driver memory (identity without ops). */
+static inline int vio__vq_to_device(const struct vio_vq *vq, const void *ptr, size_t len,
+				    uint64_t *addr)
+{
+	if (vq->mem_ops == NULL || vq->mem_ops->to_device == NULL) {
+		*addr = (uint64_t)(uintptr_t)ptr;
+		return 0;
+	}
+	return vq->mem_ops->to_device(vq->mem_ctx, ptr, len, addr);
+}
+
+/* Whether a chain of @total segments goes into an indirect table. */
+static inline bool vio__vq_want_indirect(const struct vio_vq *vq, unsigned total)
+{
+	if (!vq->use_indirect || total > vq->indirect_max)
+		return false;
+	return total >= vq->indirect_min || total > vq->num_free;
+}
+
+/* The indirect table that belongs to slot/id @n. */
+static inline void *vio__vq_indirect_table(const struct vio_vq *vq, uint16_t n)
+{
+	return (unsigned char *)vq->indirect_pool + (size_t)n * vq->indirect_max * 16u;
+}
+
+/* Split half (split.c). */
+void vio__vq_split_init(struct vio_vq *vq);
+int vio__vq_split_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
+		      void *token);
+bool vio__vq_split_kick_prepare(struct vio_vq *vq);
+int vio__vq_split_get(struct vio_vq *vq, void **token, uint32_t *len);
+bool vio__vq_split_has_used(const struct vio_vq *vq);
+void vio__vq_split_disable_intr(struct vio_vq *vq);
+bool vio__vq_split_enable_intr(struct vio_vq *vq, bool delayed);
+int vio__vq_split_detach_unused(struct vio_vq *vq, void **token);
+
+/* Packed half (packed.c). */
+void vio__vq_packed_init(struct vio_vq *vq);
+int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
+		       void *token);
+bool vio__vq_packed_kick_prepare(struct vio_vq *vq);
+int vio__vq_packed_get(struct vio_vq *vq, void **token, uint32_t *len);
+bool vio__vq_packed_has_used(const struct vio_vq *vq);
+void vio__vq_packed_disable_intr(struct vio_vq *vq);
+bool vio__vq_packed_enable_intr(struct vio_vq *vq, bool delayed);
+int vio__vq_packed_detach_unused(struct vio_vq *vq, void **token);
+
+#endif /* VIO_LIB_RING_VQ_IMPL_H */
