@@ -138,6 +138,21 @@ int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t wr
 int vio_devq_push_batch(struct vio_devq *q, const struct vio_used *used, unsigned n);
 
 /**
+ * @brief With VIRTIO_F_IN_ORDER: give back @p n chains, popped in this order,
+ *        with a single used entry (virtio 1.4 §2.7.9, §2.8.9).
+ *
+ * The entry names the last chain and carries its length; the used position
+ * moves past the whole batch. The driver takes every earlier chain of the
+ * batch as fully used (written = all its writable bytes), so batch only
+ * chains for which that holds.
+ * @retval 0 Success.
+ * @retval -VIO_EINVAL IN_ORDER not negotiated, @p n is 0, or an entry does
+ *         not name a slot of this queue (nothing published).
+ * @retval -VIO_EBROKEN The queue is broken.
+ */
+int vio_devq_push_in_order(struct vio_devq *q, const struct vio_used *used, unsigned n);
+
+/**
  * @brief After pushing, decide whether the driver wants a used-buffer
  *        notification (VIO_AVAIL_F_NO_INTERRUPT, `used_event` with EVENT_IDX,
  *        or the packed driver event suppression).

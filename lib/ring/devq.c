@@ -82,15 +82,27 @@ int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_seg *se
 	return vio__devq_packed_pop(q, chain, segs, max_segs);
 }
 
-int vio_devq_push_batch(struct vio_devq *q, const struct vio_used *used, unsigned n)
+static int push(struct vio_devq *q, const struct vio_used *used, unsigned n, bool one)
 {
 	if (vio_unlikely(q->broken))
 		return -VIO_EBROKEN;
 	if (n == 0)
-		return 0;
+		return one ? -VIO_EINVAL : 0;
 	if (q->format == VIO_RING_SPLIT)
-		return vio__devq_split_push(q, used, n);
-	return vio__devq_packed_push(q, used, n);
+		return vio__devq_split_push(q, used, n, one);
+	return vio__devq_packed_push(q, used, n, one);
+}
+
+int vio_devq_push_batch(struct vio_devq *q, const struct vio_used *used, unsigned n)
+{
+	return push(q, used, n, false);
+}
+
+int vio_devq_push_in_order(struct vio_devq *q, const struct vio_used *used, unsigned n)
+{
+	if (!q->in_order)
+		return -VIO_EINVAL;
+	return push(q, used, n, true);
 }
 
 int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t written)

@@ -227,7 +227,7 @@ int vio__devq_split_init(struct vio_devq *q);
 void vio__devq_split_reset(struct vio_devq *q);
 int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_seg *segs,
 			uint16_t max_segs);
-int vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsigned n);
+int vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsigned n, bool one);
 bool vio__devq_split_needs_notify(struct vio_devq *q);
 void vio__devq_split_set_notify(struct vio_devq *q, bool enable);
 bool vio__devq_split_has_avail(struct vio_devq *q);
@@ -237,7 +237,8 @@ int vio__devq_packed_init(struct vio_devq *q, void *extra);
 void vio__devq_packed_reset(struct vio_devq *q);
 int vio__devq_packed_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_seg *segs,
 			 uint16_t max_segs);
-int vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n);
+int vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n,
+			  bool one);
 bool vio__devq_packed_needs_notify(struct vio_devq *q);
 void vio__devq_packed_set_notify(struct vio_devq *q, bool enable);
 bool vio__devq_packed_has_avail(struct vio_devq *q);

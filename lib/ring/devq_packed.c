@@ -123,7 +123,9 @@ int vio__devq_packed_pop(struct vio_devq *q, struct vio_chain *chain, struct vio
 	return 0;
 }
 
-int vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n)
+/* @one (IN_ORDER): a single used descriptor, naming the last buffer, at the
+ * position of the first; the ring position skips the whole batch (§2.8.9). */
+int vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n, bool one)
 {
 	struct vio__devq_packed *p = &q->u.packed;
 	uint32_t slots = 0;
@@ -140,17 +142,22 @@ int vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsig
 	bool wrap = p->used_wrap;
 	uint16_t head_flags = 0;
 	for (unsigned k = 0; k < n; k++) {
-		struct vio_packed_desc *d = &p->desc_rw[slot];
+		p->inflight[used[k].id] = 0;
+		if (one && k + 1 < n) {
+			vio__packed_advance(&slot, &wrap, used[k].ndesc, q->size);
+			continue;
+		}
+		struct vio_packed_desc *d = &p->desc_rw[one ? head : slot];
+		bool w = one ? p->used_wrap : wrap;
 		/* §2.8.4: WRITE in a used descriptor says data was written. */
-		uint16_t flags = (uint16_t)(vio__packed_used_flags(wrap) |
+		uint16_t flags = (uint16_t)(vio__packed_used_flags(w) |
 					    (used[k].len != 0 ? VIO_DESC_F_WRITE : 0));
 		VIO_WRITE_ONCE(d->id.raw, vio_le16_make(used[k].id).raw);
 		VIO_WRITE_ONCE(d->len.raw, vio_le32_make(used[k].len).raw);
-		if (k == 0)
+		if (k == 0 || one)
 			head_flags = flags;
 		else
 			VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
-		p->inflight[used[k].id] = 0;
 		vio__packed_advance(&slot, &wrap, used[k].ndesc, q->size);
 	}
 	p->used_idx = slot;

@@ -114,19 +114,25 @@ int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_
 	return 0;
 }
 
-int vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsigned n)
+/* @one (IN_ORDER): write only the last entry, at the position of the first,
+ * and move the index by the whole batch (§2.7.9). */
+int vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsigned n, bool one)
 {
 	struct vio__devq_split *s = &q->u.split;
 
+	if (n > q->size)
+		return -VIO_EINVAL;
 	for (unsigned k = 0; k < n; k++)
 		if (used[k].id >= q->size)
 			return -VIO_EINVAL;
 	uint16_t idx = s->used_idx;
-	for (unsigned k = 0; k < n; k++, idx++) {
+	for (unsigned k = one ? n - 1 : 0; k < n; k++, idx++) {
 		struct vio_split_used_elem *e = &s->used_ring[idx & q->mask];
 		VIO_WRITE_ONCE(e->id.raw, vio_le32_make(used[k].id).raw);
 		VIO_WRITE_ONCE(e->len.raw, vio_le32_make(used[k].len).raw);
 	}
+	if (one)
+		idx = (uint16_t)(s->used_idx + n);
 	s->used_idx = idx;
 	/* Release: the elements above are visible before the index that
 	 * publishes them. Pairs with the driver's acquire load of used->idx. */

@@ -114,6 +114,8 @@ int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 
 	struct vio__vq_slot *s = &vq->slot[id];
 	vq->free_head = s->next;
+	if (vq->in_order)
+		vio__vq_in_order_added(vq, id);
 	s->token = token;
 	s->in_bytes = (uint32_t)in_bytes;
 	s->ndesc = ndesc;
@@ -162,7 +164,9 @@ bool vio__vq_packed_kick_prepare(struct vio_vq *vq)
 				      p->avail_wrap);
 }
 
-int vio__vq_packed_get(struct vio_vq *vq, void **token, uint32_t *len)
+/* Validate the used descriptor at last_used and, with IN_ORDER, open a
+ * batch. Returns the id it names and its written length. */
+static int read_used(struct vio_vq *vq, uint16_t *id_out, uint32_t *wlen_out)
 {
 	struct vio__vq_packed *p = &vq->u.packed;
 	struct vio_packed_desc *d = &p->desc[p->last_used];
@@ -180,23 +184,52 @@ int vio__vq_packed_get(struct vio_vq *vq, void **token, uint32_t *len)
 		wlen = 0;
 	if (id >= vq->size)
 		return vio__vq_fail(vq, -VIO_EUSED_ID);
-	struct vio__vq_slot *s = &vq->slot[id];
-	if (s->token == NULL)
+	if (vq->slot[id].token == NULL)
 		return vio__vq_fail(vq, -VIO_EUSED_STALE);
-	if (wlen > s->in_bytes)
+	if (wlen > vq->slot[id].in_bytes)
 		return vio__vq_fail(vq, -VIO_EUSED_LEN);
+	*id_out = id;
+	*wlen_out = wlen;
+	return 0;
+}
 
-	*token = s->token;
-	*len = wlen;
+int vio__vq_packed_get(struct vio_vq *vq, void **token, uint32_t *len)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	uint16_t id;
+
+	if (vq->in_order) {
+		if (vq->io_left == 0) {
+			uint32_t wlen;
+			int rc = read_used(vq, &id, &wlen);
+			if (rc < 0)
+				return rc;
+			uint16_t k = vio__vq_in_order_batch(vq, id);
+			if (k == 0)
+				return vio__vq_fail(vq, -VIO_EUSED_STALE);
+			vq->io_left = k;
+			vq->io_last = id;
+			vq->io_len = wlen;
+		}
+		id = vio__vq_in_order_take(vq, token, len);
+	} else {
+		int rc = read_used(vq, &id, len);
+		if (rc < 0)
+			return rc;
+		*token = vq->slot[id].token;
+	}
+
+	struct vio__vq_slot *s = &vq->slot[id];
 	s->token = NULL;
 	s->next = vq->free_head;
 	vq->free_head = id;
 	vq->num_free = (uint16_t)(vq->num_free + s->ndesc);
 	vq->outstanding--;
-	/* §2.8.7: the device skips the rest of the list; so do we. */
+	/* §2.8.7 / §2.8.9: the device skips the rest of the list (and, in
+	 * order, of the batch); so do we, from our own record of its size. */
 	vio__packed_advance(&p->last_used, &p->used_wrap, s->ndesc, vq->size);
 
-	if (p->event_flags == VIO_RING_EVENT_FLAGS_DESC) {
+	if (p->event_flags == VIO_RING_EVENT_FLAGS_DESC && vq->io_left == 0) {
 		/* Ask for an event at the next used slot; the fence orders this
 		 * store before the next flags load (pairs with the device's
 		 * fence in vio_devq_needs_notify()). */
@@ -211,6 +244,8 @@ int vio__vq_packed_get(struct vio_vq *vq, void **token, uint32_t *len)
 bool vio__vq_packed_has_used(const struct vio_vq *vq)
 {
 	const struct vio__vq_packed *p = &vq->u.packed;
+	if (vq->io_left != 0)
+		return true;
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(p->desc[p->last_used].flags.raw));
 	return vio__packed_is_used(flags, p->used_wrap);
 }
@@ -258,6 +293,7 @@ bool vio__vq_packed_enable_intr(struct vio_vq *vq, bool delayed)
 
 int vio__vq_packed_detach_unused(struct vio_vq *vq, void **token)
 {
+	vq->io_left = 0;
 	if (vq->outstanding == 0) {
 		vq->detach_cursor = 0;
 		return -VIO_EAGAIN;

@@ -125,6 +125,8 @@ int vio__vq_split_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 		}
 	}
 
+	if (vq->in_order)
+		vio__vq_in_order_added(vq, head);
 	hs->token = token;
 	hs->in_bytes = (uint32_t)in_bytes;
 	hs->ndesc = ndesc;
@@ -188,24 +190,21 @@ static void reclaim(struct vio_vq *vq, uint16_t head)
 		tail = vq->slot[tail].next;
 		vq->slot[tail].token = NULL;
 	}
-	vq->slot[tail].next = vq->free_head;
-	vq->free_head = head;
+	/* IN_ORDER: descriptors are used in ring order (§2.7.5), so the free
+	 * list stays the sequence 0, 1, ... and is not relinked. */
+	if (!vq->in_order) {
+		vq->slot[tail].next = vq->free_head;
+		vq->free_head = head;
+	}
 	vq->num_free = (uint16_t)(vq->num_free + n);
 	vq->outstanding--;
 }
 
-int vio__vq_split_get(struct vio_vq *vq, void **token, uint32_t *len)
+/* Validate the used element at last_used and, with IN_ORDER, open a batch.
+ * Returns the head it names. */
+static int read_used(struct vio_vq *vq, uint16_t *head, uint32_t *wlen_out)
 {
 	struct vio__vq_split *s = &vq->u.split;
-
-	if (s->last_used == s->used_seen) {
-		int rc = refresh_used(vq);
-		if (rc < 0)
-			return rc;
-		if (s->last_used == s->used_seen)
-			return -VIO_EAGAIN;
-	}
-
 	struct vio_split_used_elem *e = &s->used_ring[s->last_used & vq->mask];
 	uint32_t id = vio_le32_get((vio_le32){VIO_READ_ONCE(e->id.raw)});
 	uint32_t wlen = vio_le32_get((vio_le32){VIO_READ_ONCE(e->len.raw)});
@@ -219,10 +218,48 @@ int vio__vq_split_get(struct vio_vq *vq, void **token, uint32_t *len)
 		return vio__vq_fail(vq, -VIO_EUSED_STALE);
 	if (wlen > hs->in_bytes)
 		return vio__vq_fail(vq, -VIO_EUSED_LEN);
+	*head = (uint16_t)id;
+	*wlen_out = wlen;
+	return 0;
+}
 
-	*token = hs->token;
-	*len = wlen;
-	reclaim(vq, (uint16_t)id);
+int vio__vq_split_get(struct vio_vq *vq, void **token, uint32_t *len)
+{
+	struct vio__vq_split *s = &vq->u.split;
+
+	if (vq->io_left == 0 && s->last_used == s->used_seen) {
+		int rc = refresh_used(vq);
+		if (rc < 0)
+			return rc;
+		if (s->last_used == s->used_seen)
+			return -VIO_EAGAIN;
+	}
+
+	uint16_t head;
+	if (vq->in_order) {
+		if (vq->io_left == 0) {
+			uint32_t wlen;
+			int rc = read_used(vq, &head, &wlen);
+			if (rc < 0)
+				return rc;
+			uint16_t k = vio__vq_in_order_batch(vq, head);
+			if (k == 0)
+				return vio__vq_fail(vq, -VIO_EUSED_STALE);
+			/* §2.7.9: the used index moved by the whole batch at once. */
+			if ((uint16_t)(s->used_seen - s->last_used) < k)
+				return vio__vq_fail(vq, -VIO_EUSED_JUMP);
+			vq->io_left = k;
+			vq->io_last = head;
+			vq->io_len = wlen;
+		}
+		head = vio__vq_in_order_take(vq, token, len);
+	} else {
+		int rc = read_used(vq, &head, len);
+		if (rc < 0)
+			return rc;
+		*token = vq->slot[head].token;
+	}
+	reclaim(vq, head);
 	s->last_used++;
 
 	if (vq->event_idx && (s->avail_flags & VIO_AVAIL_F_NO_INTERRUPT) == 0) {
@@ -239,7 +276,7 @@ int vio__vq_split_get(struct vio_vq *vq, void **token, uint32_t *len)
 bool vio__vq_split_has_used(const struct vio_vq *vq)
 {
 	const struct vio__vq_split *s = &vq->u.split;
-	if (s->last_used != s->used_seen)
+	if (vq->io_left != 0 || s->last_used != s->used_seen)
 		return true;
 	uint16_t idx = vio_le16_get((vio_le16){VIO_LOAD_ACQUIRE(s->used->idx.raw)});
 	return idx != s->last_used;
@@ -287,6 +324,7 @@ bool vio__vq_split_enable_intr(struct vio_vq *vq, bool delayed)
 
 int vio__vq_split_detach_unused(struct vio_vq *vq, void **token)
 {
+	vq->io_left = 0;
 	if (vq->outstanding == 0) {
 		vq->detach_cursor = 0;
 		return -VIO_EAGAIN;

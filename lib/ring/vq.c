@@ -44,6 +44,7 @@ static void vq_setup(struct vio_vq *vq)
 	vq->outstanding = 0;
 	vq->num_added = 0;
 	vq->detach_cursor = 0;
+	vq->io_left = 0;
 	vq->broken = 0;
 	if (vq->format == VIO_RING_SPLIT)
 		vio__vq_split_init(vq);

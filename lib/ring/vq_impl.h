@@ -37,7 +37,7 @@ struct vio__vq_slot {
 	uint16_t next;     /* split: chain / free-list link; packed: free-id link */
 	uint16_t flags;    /* shadow of the descriptor's flags */
 	uint16_t ndesc;    /* head: ring slots the buffer occupies */
-	uint16_t last;     /* packed: ring slot of the chain's last descriptor (in-order) */
+	uint16_t fifo_next; /* IN_ORDER: the buffer added after this one */
 };
 
 struct vio__vq_split {
@@ -79,6 +79,13 @@ struct vio_vq {
 	uint16_t outstanding; /* buffers the device holds */
 	uint32_t num_added;   /* buffers added since the last kick_prepare */
 	uint16_t detach_cursor; /* where detach_unused resumes its scan */
+	/* IN_ORDER (§2.7.9, §2.8.9): outstanding buffers form a FIFO through
+	 * slot[].fifo_next; one used entry may complete several of them. */
+	uint16_t io_oldest; /* head/id of the oldest outstanding buffer */
+	uint16_t io_newest; /* head/id of the newest outstanding buffer */
+	uint16_t io_left;   /* buffers of the current used batch not yet returned */
+	uint16_t io_last;   /* head/id the current batch's used entry named */
+	uint32_t io_len;    /* the length that used entry reported */
 	bool event_idx;
 	bool use_indirect;
 	bool in_order;
@@ -132,6 +139,43 @@ static inline bool vio__vq_want_indirect(const struct vio_vq *vq, unsigned total
 static inline void *vio__vq_indirect_table(const struct vio_vq *vq, uint16_t n)
 {
 	return (unsigned char *)vq->indirect_pool + (size_t)n * vq->indirect_max * 16u;
+}
+
+/* IN_ORDER bookkeeping on add: append @id to the FIFO of outstanding buffers. */
+static inline void vio__vq_in_order_added(struct vio_vq *vq, uint16_t id)
+{
+	if (vq->outstanding == 0)
+		vq->io_oldest = id;
+	else
+		vq->slot[vq->io_newest].fifo_next = id;
+	vq->io_newest = id;
+}
+
+/* IN_ORDER: a used entry named @id; how many outstanding buffers, oldest
+ * first, does it complete? 0 if @id heads no outstanding buffer. */
+static inline uint16_t vio__vq_in_order_batch(const struct vio_vq *vq, uint16_t id)
+{
+	uint16_t h = vq->io_oldest;
+	for (uint16_t k = 1; k <= vq->outstanding; k++) {
+		if (h == id)
+			return k;
+		h = vq->slot[h].fifo_next;
+	}
+	return 0;
+}
+
+/* IN_ORDER: the next buffer of the current batch. Buffers before the one the
+ * used entry named count as fully used (§2.7.9: "assumed to have been used
+ * completely"), so they report all their writable bytes. */
+static inline uint16_t vio__vq_in_order_take(struct vio_vq *vq, void **token, uint32_t *len)
+{
+	uint16_t h = vq->io_oldest;
+	struct vio__vq_slot *s = &vq->slot[h];
+	*token = s->token;
+	*len = h == vq->io_last ? vq->io_len : s->in_bytes;
+	vq->io_oldest = s->fifo_next;
+	vq->io_left--;
+	return h;
 }
 
 /* Split half (split.c). */
