@@ -70,29 +70,34 @@ static int fill_indirect(struct vio_vq *vq, uint16_t head, const struct vio_sg *
 	return vio__vq_to_device(vq, tbl, (size_t)total * 16u, table_addr);
 }
 
+/* Undo the shadow marks of a direct chain whose publication failed after
+ * @n descriptors: nothing reached the available ring, the slots stay free. */
+static void unmark(struct vio_vq *vq, uint16_t head, unsigned n)
+{
+	for (uint16_t k = head; n-- > 0; k = vq->slot[k].next)
+		vq->slot[k].token = NULL;
+}
+
 int vio__vq_split_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
 		      void *token)
 {
 	struct vio__vq_split *s = &vq->u.split;
 	unsigned total = out + in;
-	uint64_t in_bytes = 0, all_bytes = 0;
-
-	for (unsigned i = 0; i < total; i++) {
-		all_bytes += sg[i].len;
-		if (i >= out)
-			in_bytes += sg[i].len;
-	}
-	/* §2.7.5.1: a chain MUST NOT exceed 2^32 bytes; keep totals in 32 bits. */
-	if (all_bytes > UINT32_MAX)
-		return -VIO_EINVAL;
-
+	uint32_t in_bytes = 0, all_bytes = 0;
 	uint16_t head = vq->free_head;
 	struct vio__vq_slot *hs = &vq->slot[head];
 	uint16_t ndesc;
 
-	if (vio__vq_want_indirect(vq, total)) {
+	if (vio_unlikely(total >= vq->indirect_min || total > vq->num_free) &&
+	    vio__vq_want_indirect(vq, total)) {
 		if (vq->num_free < 1)
 			return -VIO_ENOSPC;
+		for (unsigned n = 0; n < total; n++) {
+			if (__builtin_add_overflow(all_bytes, sg[n].len, &all_bytes))
+				return -VIO_EINVAL; /* §2.7.5.1: at most 2^32 bytes */
+			if (n >= out)
+				in_bytes += sg[n].len;
+		}
 		uint64_t taddr;
 		int rc = fill_indirect(vq, head, sg, out, total, &taddr);
 		if (rc < 0)
@@ -106,29 +111,36 @@ int vio__vq_split_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 			return -VIO_ENOSPC;
 		uint16_t i = head;
 		for (unsigned n = 0; n < total; n++) {
+			struct vio__vq_slot *sl = &vq->slot[i];
+			uint32_t len = sg[n].len;
 			uint64_t addr;
-			int rc = vio__vq_to_device(vq, sg[n].addr, sg[n].len, &addr);
-			if (rc < 0)
-				return rc; /* nothing published; the slots stay free */
-			uint16_t flags = (uint16_t)((n >= out ? VIO_DESC_F_WRITE : 0) |
-						    (n + 1 < total ? VIO_DESC_F_NEXT : 0));
-			put_desc(&s->desc[i], &vq->slot[i], addr, sg[n].len, flags,
-				 vq->slot[i].next);
-			i = vq->slot[i].next;
+			int rc = vio__vq_to_device(vq, sg[n].addr, len, &addr);
+			if (vio_unlikely(rc < 0 ||
+					 __builtin_add_overflow(all_bytes, len, &all_bytes))) {
+				/* §2.7.5.1: at most 2^32 bytes. Nothing is published. */
+				unmark(vq, vq->slot[head].next, n > 0 ? n - 1 : 0);
+				return rc < 0 ? rc : -VIO_EINVAL;
+			}
+			uint16_t flags = n + 1 < total ? VIO_DESC_F_NEXT : 0;
+			if (n >= out) {
+				flags |= VIO_DESC_F_WRITE;
+				in_bytes += len;
+			}
+			put_desc(&s->desc[i], sl, addr, len, flags, sl->next);
+			/* Non-head slots are marked so that a used id naming one
+			 * is told apart from a stale one. */
+			if (n != 0)
+				sl->token = VIO__MIDCHAIN;
+			i = sl->next;
 		}
 		vq->free_head = i;
 		ndesc = (uint16_t)total;
-		/* Mark the non-head slots so a used id naming one is recognised. */
-		for (uint16_t k = vq->slot[head].next, n = 1; n < total; n++) {
-			vq->slot[k].token = VIO__MIDCHAIN;
-			k = vq->slot[k].next;
-		}
 	}
 
 	if (vq->in_order)
 		vio__vq_in_order_added(vq, head);
 	hs->token = token;
-	hs->in_bytes = (uint32_t)in_bytes;
+	hs->in_bytes = in_bytes;
 	hs->ndesc = ndesc;
 	vq->num_free = (uint16_t)(vq->num_free - ndesc);
 	vq->outstanding++;
@@ -180,7 +192,7 @@ static int refresh_used(struct vio_vq *vq)
 }
 
 /* Return the chain at @head to the free list. */
-static void reclaim(struct vio_vq *vq, uint16_t head)
+static inline void reclaim(struct vio_vq *vq, uint16_t head)
 {
 	struct vio__vq_slot *hs = &vq->slot[head];
 	uint16_t n = hs->ndesc, tail = head;
@@ -202,7 +214,7 @@ static void reclaim(struct vio_vq *vq, uint16_t head)
 
 /* Validate the used element at last_used and, with IN_ORDER, open a batch.
  * Returns the head it names. */
-static int read_used(struct vio_vq *vq, uint16_t *head, uint32_t *wlen_out)
+static inline int read_used(struct vio_vq *vq, uint16_t *head, uint32_t *wlen_out)
 {
 	struct vio__vq_split *s = &vq->u.split;
 	struct vio_split_used_elem *e = &s->used_ring[s->last_used & vq->mask];
@@ -223,6 +235,33 @@ static int read_used(struct vio_vq *vq, uint16_t *head, uint32_t *wlen_out)
 	return 0;
 }
 
+/* IN_ORDER: one used entry may complete several buffers (§2.7.9). */
+static int get_in_order(struct vio_vq *vq, void **token, uint32_t *len)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	uint16_t head;
+
+	if (vq->io_left == 0) {
+		uint32_t wlen;
+		int rc = read_used(vq, &head, &wlen);
+		if (rc < 0)
+			return rc;
+		uint16_t k = vio__vq_in_order_batch(vq, head);
+		if (k == 0)
+			return vio__vq_fail(vq, -VIO_EUSED_STALE);
+		/* The used index moved by the whole batch at once. */
+		if ((uint16_t)(s->used_seen - s->last_used) < k)
+			return vio__vq_fail(vq, -VIO_EUSED_JUMP);
+		vq->io_left = k;
+		vq->io_last = head;
+		vq->io_len = wlen;
+	}
+	head = vio__vq_in_order_take(vq, token, len);
+	reclaim(vq, head);
+	s->last_used++;
+	return 0;
+}
+
 int vio__vq_split_get(struct vio_vq *vq, void **token, uint32_t *len)
 {
 	struct vio__vq_split *s = &vq->u.split;
@@ -235,32 +274,19 @@ int vio__vq_split_get(struct vio_vq *vq, void **token, uint32_t *len)
 			return -VIO_EAGAIN;
 	}
 
-	uint16_t head;
-	if (vq->in_order) {
-		if (vq->io_left == 0) {
-			uint32_t wlen;
-			int rc = read_used(vq, &head, &wlen);
-			if (rc < 0)
-				return rc;
-			uint16_t k = vio__vq_in_order_batch(vq, head);
-			if (k == 0)
-				return vio__vq_fail(vq, -VIO_EUSED_STALE);
-			/* §2.7.9: the used index moved by the whole batch at once. */
-			if ((uint16_t)(s->used_seen - s->last_used) < k)
-				return vio__vq_fail(vq, -VIO_EUSED_JUMP);
-			vq->io_left = k;
-			vq->io_last = head;
-			vq->io_len = wlen;
-		}
-		head = vio__vq_in_order_take(vq, token, len);
+	if (vio_unlikely(vq->in_order)) {
+		int rc = get_in_order(vq, token, len);
+		if (rc < 0)
+			return rc;
 	} else {
+		uint16_t head;
 		int rc = read_used(vq, &head, len);
 		if (rc < 0)
 			return rc;
 		*token = vq->slot[head].token;
+		reclaim(vq, head);
+		s->last_used++;
 	}
-	reclaim(vq, head);
-	s->last_used++;
 
 	if (vq->event_idx && (s->avail_flags & VIO_AVAIL_F_NO_INTERRUPT) == 0) {
 		/* §2.7.7.2: ask for a notification at the next completion. The

@@ -77,7 +77,8 @@ int vio_vq_init(struct vio_vq **vqp, void *mem, size_t mem_size, const struct vi
 	vq->use_indirect = indirect;
 	vq->indirect_pool = cfg->indirect_pool;
 	vq->indirect_max = indirect ? cfg->indirect_max : 0;
-	vq->indirect_min = cfg->indirect_min != 0 ? cfg->indirect_min : 2;
+	/* Without indirect tables no chain qualifies: one compare on add. */
+	vq->indirect_min = !indirect ? UINT16_MAX : cfg->indirect_min != 0 ? cfg->indirect_min : 2;
 	vq->mem_ops = cfg->mem_ops;
 	vq->mem_ctx = cfg->mem_ctx;
 	vq_setup(vq);
