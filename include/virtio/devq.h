@@ -46,7 +46,7 @@ struct vio_devq;
 /** @brief How to set up a device queue. Zero-initialise, then fill in. */
 struct vio_devq_config {
 	enum vio_ring_format format; /**< Split or packed. */
-	uint16_t size;  /**< Queue size: split a power of two ≤ 32768; packed 1 .. 32768. */
+	uint16_t size;	/**< Queue size: split a power of two ≤ 32768; packed 1 .. 32768. */
 	uint16_t index; /**< Queue index (for the embedder's bookkeeping). */
 	/** Negotiated features; the queue uses INDIRECT_DESC, EVENT_IDX and IN_ORDER. */
 	struct vio_features features;
@@ -54,7 +54,7 @@ struct vio_devq_config {
 	uint64_t driver_addr; /**< Available ring / driver event suppression address. */
 	uint64_t device_addr; /**< Used ring / device event suppression address. */
 	const struct vio_dev_mem_ops *mem_ops; /**< Memory mapping; required. */
-	void *mem_ctx;                         /**< Passed to @c mem_ops. */
+	void *mem_ctx;			       /**< Passed to @c mem_ops. */
 };
 
 /** @brief One mapped segment of a popped chain. */
@@ -66,23 +66,25 @@ struct vio_seg {
 
 /** @brief What vio_devq_pop() learned about a chain. */
 struct vio_chain {
-	uint16_t id;        /**< Split: head index; packed: buffer id. Give back on push. */
-	uint16_t ndesc;     /**< Ring slots the chain occupies (packed skip count). */
-	uint16_t nseg;      /**< Segments written to the caller's array. */
-	uint16_t nout;      /**< The first @c nout segments are readable, the rest writable. */
+	uint16_t id;	    /**< Split: head index; packed: buffer id. Give back on push. */
+	uint16_t ndesc;	    /**< Ring slots the chain occupies (packed skip count). */
+	uint16_t nseg;	    /**< Segments written to the caller's array. */
+	uint16_t nout;	    /**< The first @c nout segments are readable, the rest writable. */
 	uint32_t out_bytes; /**< Total readable bytes. */
 	uint32_t in_bytes;  /**< Total writable bytes. */
 };
 
 /** @brief A completion for vio_devq_push_batch(). */
 struct vio_used {
-	uint16_t id;    /**< vio_chain::id of the popped chain. */
+	uint16_t id;	/**< vio_chain::id of the popped chain. */
 	uint16_t ndesc; /**< vio_chain::ndesc of the popped chain. */
-	uint32_t len;   /**< Bytes written into its writable segments. */
+	uint32_t len;	/**< Bytes written into its writable segments. */
 };
 
 /**
  * @brief Bytes of bookkeeping memory a queue of @p size entries needs.
+ * @param format Ring format.
+ * @param size   Queue size.
  * @return The size, or 0 if @p size is invalid for @p format.
  */
 size_t vio_devq_mem_size(enum vio_ring_format format, uint16_t size);
@@ -106,6 +108,7 @@ int vio_devq_init(struct vio_devq **qp, void *mem, size_t mem_size,
 /**
  * @brief Take the next available chain and map its buffers.
  *
+ * @param q        The queue.
  * @param chain    Receives the chain's id, shape and byte totals.
  * @param segs     Receives up to @p max_segs mapped segments, readable first.
  * @param max_segs Room in @p segs; the queue size always suffices.
@@ -123,6 +126,9 @@ int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_seg *se
 
 /**
  * @brief Give a popped chain back with @p written bytes written.
+ * @param q       The queue.
+ * @param chain   A chain returned by vio_devq_pop().
+ * @param written Bytes written into its writable segments.
  * @retval 0 Success (the used index moved).
  * @retval -VIO_EINVAL @p chain does not name a slot of this queue.
  * @retval -VIO_EBROKEN The queue is broken.
@@ -131,6 +137,9 @@ int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t wr
 
 /**
  * @brief Give @p n popped chains back, publishing the used index once.
+ * @param q    The queue.
+ * @param used The completions, @p n of them.
+ * @param n    Entries in @p used.
  * @retval 0 Success.
  * @retval -VIO_EINVAL An entry does not name a slot of this queue (nothing published).
  * @retval -VIO_EBROKEN The queue is broken.
@@ -145,6 +154,9 @@ int vio_devq_push_batch(struct vio_devq *q, const struct vio_used *used, unsigne
  * moves past the whole batch. The driver takes every earlier chain of the
  * batch as fully used (written = all its writable bytes), so batch only
  * chains for which that holds.
+ * @param q    The queue.
+ * @param used The chains in the order they were popped, @p n of them.
+ * @param n    Entries in @p used.
  * @retval 0 Success.
  * @retval -VIO_EINVAL IN_ORDER not negotiated, @p n is 0, or an entry does
  *         not name a slot of this queue (nothing published).
@@ -156,30 +168,45 @@ int vio_devq_push_in_order(struct vio_devq *q, const struct vio_used *used, unsi
  * @brief After pushing, decide whether the driver wants a used-buffer
  *        notification (VIO_AVAIL_F_NO_INTERRUPT, `used_event` with EVENT_IDX,
  *        or the packed driver event suppression).
+ * @param q The queue.
  * @return true if the embedder should interrupt the driver.
  * @note Contains a full memory barrier. False on a broken queue.
  */
 bool vio_devq_needs_notify(struct vio_devq *q);
 
-/** @brief Ask the driver not to kick (a hint; poll instead). */
+/**
+ * @brief Ask the driver not to kick (a hint; poll instead).
+ * @param q The queue.
+ */
 void vio_devq_disable_notify(struct vio_devq *q);
 
 /**
  * @brief Ask the driver to kick when it adds buffers.
+ * @param q The queue.
  * @return true if the ring is empty (safe to sleep until a kick); false if
  *         buffers arrived meanwhile (pop them: no kick will come for those).
  * @note Contains a full memory barrier.
  */
 bool vio_devq_enable_notify(struct vio_devq *q);
 
-/** @brief True if a chain is available to pop (false if broken). */
+/**
+ * @brief True if a chain is available to pop (false if broken).
+ * @param q The queue.
+ * @return true if a chain can be popped.
+ */
 bool vio_devq_has_avail(struct vio_devq *q);
 
-/** @brief The current ring position, for migration and vhost-user GET_VRING_BASE. */
+/**
+ * @brief The current ring position, for migration and vhost-user GET_VRING_BASE.
+ * @param q  The queue.
+ * @param st Receives the ring position.
+ */
 void vio_devq_get_state(const struct vio_devq *q, struct vio_ring_state *st);
 
 /**
  * @brief Restore a ring position (vhost-user SET_VRING_BASE, migration).
+ * @param q  The queue.
+ * @param st The ring position to restore.
  * @retval 0 Success; the queue is not broken.
  * @retval -VIO_EINVAL A packed slot beyond the queue size.
  */
@@ -189,16 +216,29 @@ int vio_devq_set_state(struct vio_devq *q, const struct vio_ring_state *st);
  * @brief Back to the reset state (ring position zero, not broken), keeping
  *        the ring mappings. For a queue reset followed by new addresses,
  *        call vio_devq_init() instead.
+ * @param q The queue.
  */
 void vio_devq_reset(struct vio_devq *q);
 
-/** @brief True once a driver error has broken the queue. */
+/**
+ * @brief True once a driver error has broken the queue.
+ * @param q The queue.
+ * @return true if the queue is broken.
+ */
 bool vio_devq_is_broken(const struct vio_devq *q);
 
-/** @brief The peer error that broke the queue (a negative code), or 0. */
+/**
+ * @brief The peer error that broke the queue (a negative code), or 0.
+ * @param q The queue.
+ * @return A negative `-VIO_E…` code, or 0 if the queue is not broken.
+ */
 int vio_devq_broken_reason(const struct vio_devq *q);
 
-/** @brief The queue size. */
+/**
+ * @brief The queue size.
+ * @param q The queue.
+ * @return The queue size.
+ */
 uint16_t vio_devq_size(const struct vio_devq *q);
 
 #ifdef __cplusplus

@@ -25,7 +25,7 @@ extern "C" {
  */
 #define VIO_ERRNO_MAP(X)                                                                           \
 	X(INVAL, 1, "invalid argument")                                                            \
-	X(AGAIN, 2, "nothing to do now: no buffer available or completed")                        \
+	X(AGAIN, 2, "nothing to do now: no buffer available or completed")                         \
 	X(NOSPC, 3, "not enough free descriptors or room in the caller's array")                   \
 	X(BROKEN, 4, "queue is broken by an earlier peer error; reset it")                         \
 	X(RING_MAP, 5, "a ring area was refused by the memory callback")                           \
@@ -86,6 +86,8 @@ const char *vio_err_name(int err);
  * Such errors latch the queue into the broken state. The device side should
  * then set DEVICE_NEEDS_RESET; the driver side should stop using the device
  * and reset it.
+ * @param err 0, a `-VIO_E…` code or its positive value.
+ * @return Nonzero for a peer protocol violation, 0 otherwise.
  */
 static inline int vio_err_is_peer(int err)
 {

@@ -69,14 +69,22 @@ struct vio_features {
 	uint64_t w[VIO_FEATURE_WORDS]; /**< The bits, 64 per word. */
 };
 
-/** @brief The empty feature set. */
+/**
+ * @brief The empty feature set.
+ * @return A set with no bits.
+ */
 static inline struct vio_features vio_features_none(void)
 {
 	struct vio_features f = {{0}};
 	return f;
 }
 
-/** @brief True if @p bit is in @p f (false for bits beyond the set's width). */
+/**
+ * @brief True if @p bit is in @p f (false for bits beyond the set's width).
+ * @param f   Feature set.
+ * @param bit Feature bit number.
+ * @return true if @p bit is in @p f.
+ */
 static inline bool vio_features_test(const struct vio_features *f, unsigned bit)
 {
 	return bit < VIO_FEATURE_BITS && ((f->w[bit / 64] >> (bit % 64)) & 1u) != 0;
@@ -84,6 +92,8 @@ static inline bool vio_features_test(const struct vio_features *f, unsigned bit)
 
 /**
  * @brief Add @p bit to @p f.
+ * @param f   Feature set.
+ * @param bit Feature bit number.
  * @return true, or false (and no change) if @p bit is beyond the set's width.
  */
 static inline bool vio_features_set(struct vio_features *f, unsigned bit)
@@ -94,14 +104,23 @@ static inline bool vio_features_set(struct vio_features *f, unsigned bit)
 	return true;
 }
 
-/** @brief Remove @p bit from @p f (no effect for bits beyond the set's width). */
+/**
+ * @brief Remove @p bit from @p f (no effect for bits beyond the set's width).
+ * @param f   Feature set.
+ * @param bit Feature bit number.
+ */
 static inline void vio_features_clear(struct vio_features *f, unsigned bit)
 {
 	if (bit < VIO_FEATURE_BITS)
 		f->w[bit / 64] &= ~((uint64_t)1 << (bit % 64));
 }
 
-/** @brief The bits present in both @p a and @p b (negotiation: offered ∩ accepted). */
+/**
+ * @brief The bits present in both @p a and @p b (negotiation: offered ∩ accepted).
+ * @param a Feature set.
+ * @param b Feature set.
+ * @return The intersection of @p a and @p b.
+ */
 static inline struct vio_features vio_features_and(const struct vio_features *a,
 						   const struct vio_features *b)
 {
@@ -111,7 +130,12 @@ static inline struct vio_features vio_features_and(const struct vio_features *a,
 	return r;
 }
 
-/** @brief The bits present in @p a or @p b. */
+/**
+ * @brief The bits present in @p a or @p b.
+ * @param a Feature set.
+ * @param b Feature set.
+ * @return The union of @p a and @p b.
+ */
 static inline struct vio_features vio_features_or(const struct vio_features *a,
 						  const struct vio_features *b)
 {
@@ -121,7 +145,12 @@ static inline struct vio_features vio_features_or(const struct vio_features *a,
 	return r;
 }
 
-/** @brief True if every bit of @p sub is also in @p super (accepted ⊆ offered). */
+/**
+ * @brief True if every bit of @p sub is also in @p super (accepted ⊆ offered).
+ * @param sub   The candidate subset.
+ * @param super The candidate superset.
+ * @return true if @p sub ⊆ @p super.
+ */
 static inline bool vio_features_subset(const struct vio_features *sub,
 				       const struct vio_features *super)
 {
@@ -131,7 +160,12 @@ static inline bool vio_features_subset(const struct vio_features *sub,
 	return true;
 }
 
-/** @brief True if @p a and @p b hold the same bits. */
+/**
+ * @brief True if @p a and @p b hold the same bits.
+ * @param a Feature set.
+ * @param b Feature set.
+ * @return true if the sets are equal.
+ */
 static inline bool vio_features_equal(const struct vio_features *a, const struct vio_features *b)
 {
 	for (unsigned i = 0; i < VIO_FEATURE_WORDS; i++)
@@ -146,6 +180,9 @@ static inline bool vio_features_equal(const struct vio_features *a, const struct
  * Transports expose features through 32-bit select/value register pairs
  * (virtio-mmio DeviceFeaturesSel, PCI `device_feature_select`). A window
  * beyond the set reads as 0, as the spec requires for unknown windows.
+ * @param f   Feature set.
+ * @param sel Window number: 0 for bits 0–31, 1 for bits 32–63, and so on.
+ * @return The 32 bits of the window; 0 beyond the set.
  */
 static inline uint32_t vio_features_word32(const struct vio_features *f, uint32_t sel)
 {
@@ -156,6 +193,9 @@ static inline uint32_t vio_features_word32(const struct vio_features *f, uint32_
 
 /**
  * @brief Replace the 32-bit window @p sel of @p f with @p value.
+ * @param f     Feature set.
+ * @param sel   Window number: 0 for bits 0–31, 1 for bits 32–63, and so on.
+ * @param value The 32 bits to store in the window.
  * @return true, or false (and no change) if the window is beyond the set.
  */
 static inline bool vio_features_set_word32(struct vio_features *f, uint32_t sel, uint32_t value)
@@ -163,8 +203,8 @@ static inline bool vio_features_set_word32(struct vio_features *f, uint32_t sel,
 	if (sel >= 2 * VIO_FEATURE_WORDS)
 		return false;
 	unsigned shift = 32 * (sel % 2);
-	f->w[sel / 2] = (f->w[sel / 2] & ~((uint64_t)0xffffffffu << shift)) |
-			((uint64_t)value << shift);
+	f->w[sel / 2] =
+		(f->w[sel / 2] & ~((uint64_t)0xffffffffu << shift)) | ((uint64_t)value << shift);
 	return true;
 }
 

@@ -61,26 +61,42 @@ typedef struct {
 #endif
 #endif
 
-/** @brief Reverse the bytes of a 16-bit value. */
+/**
+ * @brief Reverse the bytes of a 16-bit value.
+ * @param v A value.
+ * @return @p v with its bytes reversed.
+ */
 static inline uint16_t vio_bswap16(uint16_t v)
 {
 	return (uint16_t)((v >> 8) | (v << 8));
 }
 
-/** @brief Reverse the bytes of a 32-bit value. */
+/**
+ * @brief Reverse the bytes of a 32-bit value.
+ * @param v A value.
+ * @return @p v with its bytes reversed.
+ */
 static inline uint32_t vio_bswap32(uint32_t v)
 {
 	return ((v & 0x000000ffu) << 24) | ((v & 0x0000ff00u) << 8) | ((v & 0x00ff0000u) >> 8) |
 	       ((v & 0xff000000u) >> 24);
 }
 
-/** @brief Reverse the bytes of a 64-bit value. */
+/**
+ * @brief Reverse the bytes of a 64-bit value.
+ * @param v A value.
+ * @return @p v with its bytes reversed.
+ */
 static inline uint64_t vio_bswap64(uint64_t v)
 {
 	return ((uint64_t)vio_bswap32((uint32_t)v) << 32) | vio_bswap32((uint32_t)(v >> 32));
 }
 
-/** @brief Convert a raw little-endian 16-bit pattern to host order (or back). */
+/**
+ * @brief Convert a raw little-endian 16-bit pattern to host order (or back).
+ * @param raw Bits as stored in memory (or a host value, to convert back).
+ * @return The value in host order (byte-swapped on a big-endian host).
+ */
 static inline uint16_t vio_le16_raw_to_cpu(uint16_t raw)
 {
 #if VIO_HOST_BIG_ENDIAN
@@ -90,7 +106,11 @@ static inline uint16_t vio_le16_raw_to_cpu(uint16_t raw)
 #endif
 }
 
-/** @brief Convert a raw little-endian 32-bit pattern to host order (or back). */
+/**
+ * @brief Convert a raw little-endian 32-bit pattern to host order (or back).
+ * @param raw Bits as stored in memory (or a host value, to convert back).
+ * @return The value in host order (byte-swapped on a big-endian host).
+ */
 static inline uint32_t vio_le32_raw_to_cpu(uint32_t raw)
 {
 #if VIO_HOST_BIG_ENDIAN
@@ -100,7 +120,11 @@ static inline uint32_t vio_le32_raw_to_cpu(uint32_t raw)
 #endif
 }
 
-/** @brief Convert a raw little-endian 64-bit pattern to host order (or back). */
+/**
+ * @brief Convert a raw little-endian 64-bit pattern to host order (or back).
+ * @param raw Bits as stored in memory (or a host value, to convert back).
+ * @return The value in host order (byte-swapped on a big-endian host).
+ */
 static inline uint64_t vio_le64_raw_to_cpu(uint64_t raw)
 {
 #if VIO_HOST_BIG_ENDIAN
@@ -110,25 +134,41 @@ static inline uint64_t vio_le64_raw_to_cpu(uint64_t raw)
 #endif
 }
 
-/** @brief Read a 16-bit wire field as a host value. */
+/**
+ * @brief Read a 16-bit wire field as a host value.
+ * @param v The wire field.
+ * @return The value in host order.
+ */
 static inline uint16_t vio_le16_get(vio_le16 v)
 {
 	return vio_le16_raw_to_cpu(v.raw);
 }
 
-/** @brief Read a 32-bit wire field as a host value. */
+/**
+ * @brief Read a 32-bit wire field as a host value.
+ * @param v The wire field.
+ * @return The value in host order.
+ */
 static inline uint32_t vio_le32_get(vio_le32 v)
 {
 	return vio_le32_raw_to_cpu(v.raw);
 }
 
-/** @brief Read a 64-bit wire field as a host value. */
+/**
+ * @brief Read a 64-bit wire field as a host value.
+ * @param v The wire field.
+ * @return The value in host order.
+ */
 static inline uint64_t vio_le64_get(vio_le64 v)
 {
 	return vio_le64_raw_to_cpu(v.raw);
 }
 
-/** @brief Make a 16-bit wire field from a host value. */
+/**
+ * @brief Make a 16-bit wire field from a host value.
+ * @param v A host value.
+ * @return The wire field holding @p v.
+ */
 static inline vio_le16 vio_le16_make(uint16_t v)
 {
 	vio_le16 r;
@@ -136,7 +176,11 @@ static inline vio_le16 vio_le16_make(uint16_t v)
 	return r;
 }
 
-/** @brief Make a 32-bit wire field from a host value. */
+/**
+ * @brief Make a 32-bit wire field from a host value.
+ * @param v A host value.
+ * @return The wire field holding @p v.
+ */
 static inline vio_le32 vio_le32_make(uint32_t v)
 {
 	vio_le32 r;
@@ -144,7 +188,11 @@ static inline vio_le32 vio_le32_make(uint32_t v)
 	return r;
 }
 
-/** @brief Make a 64-bit wire field from a host value. */
+/**
+ * @brief Make a 64-bit wire field from a host value.
+ * @param v A host value.
+ * @return The wire field holding @p v.
+ */
 static inline vio_le64 vio_le64_make(uint64_t v)
 {
 	vio_le64 r;

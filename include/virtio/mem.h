@@ -32,7 +32,7 @@ extern "C" {
 enum vio_map_dir {
 	VIO_MAP_READ = 1,  /**< The device reads: driver-to-device data, rings it consumes. */
 	VIO_MAP_WRITE = 2, /**< The device writes: device-to-driver data, rings it produces. */
-	VIO_MAP_RW = 3     /**< Both (the used ring and event fields). */
+	VIO_MAP_RW = 3	   /**< Both (the used ring and event fields). */
 };
 
 /**

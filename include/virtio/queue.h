@@ -37,7 +37,7 @@ struct vio_ring_state {
 	uint16_t avail_idx; /**< Next available entry (split) or slot (packed) to read. */
 	uint16_t used_idx;  /**< Next used entry (split) or slot (packed) to write. */
 	bool avail_wrap;    /**< Packed: the device's view of the driver ring wrap counter. */
-	bool used_wrap;     /**< Packed: the device ring wrap counter. */
+	bool used_wrap;	    /**< Packed: the device ring wrap counter. */
 };
 
 /**
@@ -45,6 +45,9 @@ struct vio_ring_state {
  *
  * Split: the avail index alone. Packed: bits 0–14 avail slot, bit 15 avail
  * wrap counter, bits 16–30 used slot, bit 31 used wrap counter.
+ * @param st  The ring state to encode.
+ * @param fmt Ring format.
+ * @return The VRING_BASE `num`.
  */
 static inline uint32_t vio_ring_state_to_vhost(const struct vio_ring_state *st,
 					       enum vio_ring_format fmt)
@@ -62,6 +65,9 @@ static inline uint32_t vio_ring_state_to_vhost(const struct vio_ring_state *st,
  * For split rings vhost-user carries no used index: @c used_idx is set equal
  * to @c avail_idx, which holds when every popped chain was pushed back
  * before the state was saved (the back end's rings are quiescent).
+ * @param num The `num` of a VRING_BASE message.
+ * @param fmt Ring format.
+ * @param st  Receives the ring state.
  */
 static inline void vio_ring_state_from_vhost(uint32_t num, enum vio_ring_format fmt,
 					     struct vio_ring_state *st)
@@ -90,31 +96,48 @@ static inline void vio_ring_state_from_vhost(uint32_t num, enum vio_ring_format 
  * @param vq_index  Queue index (or the device-supplied notification config data).
  * @param next_off  Split: available idx; packed: next slot offset (15 bits).
  * @param next_wrap Packed: the driver wrap counter; ignored for split (pass false).
+ * @return The 32-bit notification data value.
  */
 static inline uint32_t vio_notify_data_make(uint16_t vq_index, uint16_t next_off, bool next_wrap)
 {
 	return (uint32_t)vq_index | ((uint32_t)next_off << 16) | ((uint32_t)next_wrap << 31);
 }
 
-/** @brief Queue index of a notification data value. */
+/**
+ * @brief Queue index of a notification data value.
+ * @param data A notification data value.
+ * @return The queue index (bits 0–15).
+ */
 static inline uint16_t vio_notify_data_vq(uint32_t data)
 {
 	return (uint16_t)(data & 0xffffu);
 }
 
-/** @brief `next_off` (15 bits) of a notification data value. */
+/**
+ * @brief `next_off` (15 bits) of a notification data value.
+ * @param data A notification data value.
+ * @return The `next_off` field (bits 16–30).
+ */
 static inline uint16_t vio_notify_data_off(uint32_t data)
 {
 	return (uint16_t)((data >> 16) & 0x7fffu);
 }
 
-/** @brief `next_wrap` of a notification data value. */
+/**
+ * @brief `next_wrap` of a notification data value.
+ * @param data A notification data value.
+ * @return The `next_wrap` bit (bit 31).
+ */
 static inline bool vio_notify_data_wrap(uint32_t data)
 {
 	return ((data >> 31) & 1u) != 0;
 }
 
-/** @brief Split ring: the full 16-bit available index carried by a notification data value. */
+/**
+ * @brief Split ring: the full 16-bit available index carried by a notification data value.
+ * @param data A notification data value.
+ * @return The 16-bit available index (bits 16–31).
+ */
 static inline uint16_t vio_notify_data_split_idx(uint32_t data)
 {
 	return (uint16_t)(data >> 16);

@@ -30,9 +30,9 @@ extern "C" {
 
 /** @name Event suppression `flags` values (§2.8.10)
  * @{ */
-#define VIO_RING_EVENT_FLAGS_ENABLE 0x0  /**< Notify on every event. */
+#define VIO_RING_EVENT_FLAGS_ENABLE 0x0	 /**< Notify on every event. */
 #define VIO_RING_EVENT_FLAGS_DISABLE 0x1 /**< Never notify. */
-#define VIO_RING_EVENT_FLAGS_DESC 0x2    /**< Notify at the position in `desc` (EVENT_IDX). */
+#define VIO_RING_EVENT_FLAGS_DESC 0x2	 /**< Notify at the position in `desc` (EVENT_IDX). */
 /** @} */
 
 /** @brief Bit of the event suppression `desc` field that holds the wrap counter. */
@@ -42,9 +42,9 @@ extern "C" {
 
 /** @brief Packed descriptor (§2.8.13), 16 bytes. */
 struct vio_packed_desc {
-	vio_le64 addr;  /**< Buffer address. */
-	vio_le32 len;   /**< Buffer length, or bytes written in a used descriptor. */
-	vio_le16 id;    /**< Buffer ID. */
+	vio_le64 addr;	/**< Buffer address. */
+	vio_le32 len;	/**< Buffer length, or bytes written in a used descriptor. */
+	vio_le16 id;	/**< Buffer ID. */
 	vio_le16 flags; /**< VIO_DESC_F_* including AVAIL/USED. */
 };
 
@@ -57,10 +57,11 @@ struct vio_packed_desc {
  */
 struct vio_packed_event {
 	vio_le16 off_wrap; /**< Event offset and wrap counter. */
-	vio_le16 flags;    /**< VIO_RING_EVENT_FLAGS_*. */
+	vio_le16 flags;	   /**< VIO_RING_EVENT_FLAGS_*. */
 };
 
-VIO_STATIC_ASSERT(sizeof(struct vio_packed_desc) == 16, "virtio 1.4 §2.8.13: descriptor is 16 bytes");
+VIO_STATIC_ASSERT(sizeof(struct vio_packed_desc) == 16,
+		  "virtio 1.4 §2.8.13: descriptor is 16 bytes");
 VIO_STATIC_ASSERT(offsetof(struct vio_packed_desc, addr) == 0, "§2.8.13 addr offset");
 VIO_STATIC_ASSERT(offsetof(struct vio_packed_desc, len) == 8, "§2.8.13 len offset");
 VIO_STATIC_ASSERT(offsetof(struct vio_packed_desc, id) == 12, "§2.8.13 id offset");
@@ -74,13 +75,20 @@ VIO_STATIC_ASSERT(offsetof(struct vio_packed_event, flags) == 2, "§2.8.10 flags
 #define VIO_PACKED_EVENT_ALIGN 4 /**< Event suppression structure alignment. */
 /** @} */
 
-/** @brief Bytes of a packed descriptor ring of @p num entries: 16·num. */
+/**
+ * @brief Bytes of a packed descriptor ring of @p num entries: 16·num.
+ * @param num Queue size.
+ * @return Bytes.
+ */
 static inline size_t vio_packed_desc_size(uint32_t num)
 {
 	return (size_t)16 * num;
 }
 
-/** @brief Bytes of one event suppression structure: 4. */
+/**
+ * @brief Bytes of one event suppression structure: 4.
+ * @return Bytes (4).
+ */
 static inline size_t vio_packed_event_size(void)
 {
 	return sizeof(struct vio_packed_event);

@@ -40,10 +40,10 @@ extern "C" {
 
 /** @brief Split descriptor (§2.7.5), 16 bytes, 16-byte aligned in the table. */
 struct vio_split_desc {
-	vio_le64 addr;  /**< Device-visible address of the buffer. */
-	vio_le32 len;   /**< Buffer length in bytes. */
+	vio_le64 addr;	/**< Device-visible address of the buffer. */
+	vio_le32 len;	/**< Buffer length in bytes. */
 	vio_le16 flags; /**< VIO_DESC_F_* bits. */
-	vio_le16 next;  /**< Next descriptor index when VIO_DESC_F_NEXT is set. */
+	vio_le16 next;	/**< Next descriptor index when VIO_DESC_F_NEXT is set. */
 };
 
 /**
@@ -54,20 +54,20 @@ struct vio_split_desc {
  */
 struct vio_split_avail {
 	vio_le16 flags; /**< VIO_AVAIL_F_NO_INTERRUPT. */
-	vio_le16 idx;   /**< Where the driver will put the next entry (free-running). */
-	/* Followed by: vio_le16 ring[num]; vio_le16 used_event; */
+	vio_le16 idx;	/**< Where the driver will put the next entry (free-running). */
+			/* Followed by: vio_le16 ring[num]; vio_le16 used_event; */
 };
 
 /** @brief Used ring element (§2.7.8), 8 bytes. */
 struct vio_split_used_elem {
-	vio_le32 id;  /**< Head index of the completed chain (le32 padded for historical reasons). */
+	vio_le32 id; /**< Head index of the completed chain (le32 padded for historical reasons). */
 	vio_le32 len; /**< Bytes written into the device-writable part of the chain. */
 };
 
 /** @brief Used ring header (§2.7.8); `ring[num]` and then `avail_event` follow. */
 struct vio_split_used {
 	vio_le16 flags; /**< VIO_USED_F_NO_NOTIFY. */
-	vio_le16 idx;   /**< Where the device will put the next entry (free-running). */
+	vio_le16 idx;	/**< Where the device will put the next entry (free-running). */
 	/* Followed by: struct vio_split_used_elem ring[num]; vio_le16 avail_event; */
 };
 
@@ -87,30 +87,47 @@ VIO_STATIC_ASSERT(offsetof(struct vio_split_used, idx) == 2, "§2.7.8 used idx o
  * @{ */
 #define VIO_SPLIT_DESC_ALIGN 16 /**< Descriptor table alignment. */
 #define VIO_SPLIT_AVAIL_ALIGN 2 /**< Available ring alignment. */
-#define VIO_SPLIT_USED_ALIGN 4  /**< Used ring alignment. */
+#define VIO_SPLIT_USED_ALIGN 4	/**< Used ring alignment. */
 /** @brief Legacy interfaces' default Queue Align (PCI legacy, MMIO v1 default). */
 #define VIO_SPLIT_LEGACY_ALIGN 4096
 /** @} */
 
-/** @brief Bytes of the descriptor table for @p num entries: 16·num. */
+/**
+ * @brief Bytes of the descriptor table for @p num entries: 16·num.
+ * @param num Queue size.
+ * @return Bytes.
+ */
 static inline size_t vio_split_desc_size(uint32_t num)
 {
 	return (size_t)16 * num;
 }
 
-/** @brief Bytes of the available ring, `used_event` included: 6 + 2·num. */
+/**
+ * @brief Bytes of the available ring, `used_event` included: 6 + 2·num.
+ * @param num Queue size.
+ * @return Bytes.
+ */
 static inline size_t vio_split_avail_size(uint32_t num)
 {
 	return 6 + (size_t)2 * num;
 }
 
-/** @brief Bytes of the used ring, `avail_event` included: 6 + 8·num. */
+/**
+ * @brief Bytes of the used ring, `avail_event` included: 6 + 8·num.
+ * @param num Queue size.
+ * @return Bytes.
+ */
 static inline size_t vio_split_used_size(uint32_t num)
 {
 	return 6 + (size_t)8 * num;
 }
 
-/** @brief Round @p x up to a multiple of @p align (a power of two). */
+/**
+ * @brief Round @p x up to a multiple of @p align (a power of two).
+ * @param x     Value to round up.
+ * @param align Alignment, a power of two.
+ * @return @p x rounded up to a multiple of @p align.
+ */
 static inline size_t vio_align_up(size_t x, size_t align)
 {
 	return (x + align - 1) & ~(align - 1);
@@ -125,7 +142,7 @@ struct vio_split_layout {
 	size_t desc_off;  /**< Descriptor table offset (always 0). */
 	size_t avail_off; /**< Available ring offset (right after the table). */
 	size_t used_off;  /**< Used ring offset (aligned to the Queue Align). */
-	size_t total;     /**< Bytes of the whole block, padded to the Queue Align. */
+	size_t total;	  /**< Bytes of the whole block, padded to the Queue Align. */
 };
 
 /**
@@ -137,7 +154,7 @@ struct vio_split_layout {
  * ::VIO_SPLIT_USED_ALIGN.
  *
  * @param num   Queue size (power of two, 1 .. ::VIO_SPLIT_MAX_SIZE).
- * @param align Queue Align: a power of two ≥ 4 (legacy: usually 4096).
+ * @param align Queue Align: a power of two, 4 .. SIZE_MAX / 4 (legacy: usually 4096).
  * @param out   Receives the offsets.
  * @return true, or false if @p num or @p align is not a power of two in range.
  */
@@ -145,7 +162,8 @@ static inline bool vio_split_layout(uint32_t num, size_t align, struct vio_split
 {
 	if (num == 0 || num > VIO_SPLIT_MAX_SIZE || (num & (num - 1)) != 0)
 		return false;
-	if (align < VIO_SPLIT_USED_ALIGN || (align & (align - 1)) != 0)
+	/* Bounding align keeps every sum below from wrapping around size_t. */
+	if (align < VIO_SPLIT_USED_ALIGN || (align & (align - 1)) != 0 || align > SIZE_MAX / 4)
 		return false;
 	out->desc_off = 0;
 	out->avail_off = vio_split_desc_size(num);
@@ -154,25 +172,43 @@ static inline bool vio_split_layout(uint32_t num, size_t align, struct vio_split
 	return true;
 }
 
-/** @brief The `ring[num]` entries that follow an available ring header (offset 4). */
+/**
+ * @brief The `ring[num]` entries that follow an available ring header (offset 4).
+ * @param avail The available ring.
+ * @return Pointer to `ring[0]`.
+ */
 static inline vio_le16 *vio_split_avail_ring(struct vio_split_avail *avail)
 {
 	return (vio_le16 *)(void *)((unsigned char *)avail + sizeof(*avail));
 }
 
-/** @brief The `used_event` field that follows `ring[num]` of an available ring (§2.7.6). */
+/**
+ * @brief The `used_event` field that follows `ring[num]` of an available ring (§2.7.6).
+ * @param avail The available ring.
+ * @param num   Queue size.
+ * @return Pointer to `used_event`.
+ */
 static inline vio_le16 *vio_split_used_event(struct vio_split_avail *avail, uint32_t num)
 {
 	return vio_split_avail_ring(avail) + num;
 }
 
-/** @brief The `ring[num]` elements that follow a used ring header (offset 4). */
+/**
+ * @brief The `ring[num]` elements that follow a used ring header (offset 4).
+ * @param used The used ring.
+ * @return Pointer to `ring[0]`.
+ */
 static inline struct vio_split_used_elem *vio_split_used_ring(struct vio_split_used *used)
 {
 	return (struct vio_split_used_elem *)(void *)((unsigned char *)used + sizeof(*used));
 }
 
-/** @brief The `avail_event` field that follows `ring[num]` of a used ring (§2.7.8). */
+/**
+ * @brief The `avail_event` field that follows `ring[num]` of a used ring (§2.7.8).
+ * @param used The used ring.
+ * @param num  Queue size.
+ * @return Pointer to `avail_event`.
+ */
 static inline vio_le16 *vio_split_avail_event(struct vio_split_used *used, uint32_t num)
 {
 	return (vio_le16 *)(void *)(vio_split_used_ring(used) + num);
@@ -185,6 +221,10 @@ static inline vio_le16 *vio_split_avail_event(struct vio_split_used *used, uint3
  * asked to be told once entry @p event_idx has been written. All arithmetic
  * is modulo 2^16: true when @p event_idx lies in the half-open window
  * [old_idx, new_idx).
+ * @param event_idx Index at which the peer asked to be notified (`used_event` or `avail_event`).
+ * @param new_idx   Index after the update.
+ * @param old_idx   Index before the update.
+ * @return true if the peer must be notified.
  */
 static inline bool vio_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx)
 {

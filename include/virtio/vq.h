@@ -45,8 +45,8 @@ struct vio_vq;
 /** @brief How to set up a driver queue. Zero-initialise, then fill in. */
 struct vio_vq_config {
 	enum vio_ring_format format; /**< Split or packed (VIO_F_RING_PACKED negotiated). */
-	uint16_t size;   /**< Queue size: split a power of two ≤ 32768; packed 1 .. 32768. */
-	uint16_t index;  /**< Queue index, carried in notification data. */
+	uint16_t size;	/**< Queue size: split a power of two ≤ 32768; packed 1 .. 32768. */
+	uint16_t index; /**< Queue index, carried in notification data. */
 	/** Negotiated features; the queue uses INDIRECT_DESC, EVENT_IDX, IN_ORDER
 	 * and NOTIFICATION_DATA. */
 	struct vio_features features;
@@ -66,7 +66,7 @@ struct vio_vq_config {
 	 * shorter chain also goes indirect when the ring lacks free slots. */
 	uint16_t indirect_min;
 	const struct vio_drv_mem_ops *mem_ops; /**< Address conversion; NULL: identity. */
-	void *mem_ctx;                         /**< Passed to @c mem_ops. */
+	void *mem_ctx;			       /**< Passed to @c mem_ops. */
 };
 
 /** @brief One buffer segment for vio_vq_add(). */
@@ -77,6 +77,8 @@ struct vio_sg {
 
 /**
  * @brief Bytes of bookkeeping memory a queue of @p size entries needs.
+ * @param format Ring format.
+ * @param size   Queue size.
  * @return The size, or 0 if @p size is invalid for @p format.
  */
 size_t vio_vq_mem_size(enum vio_ring_format format, uint16_t size);
@@ -98,6 +100,10 @@ int vio_vq_init(struct vio_vq **vqp, void *mem, size_t mem_size, const struct vi
 /**
  * @brief The device-visible addresses of the three ring parts, to program
  *        into the transport (QueueDesc/QueueDriver/QueueDevice).
+ * @param vq     The queue.
+ * @param desc   Receives the descriptor table/ring address.
+ * @param driver Receives the driver area address.
+ * @param device Receives the device area address.
  * @retval 0 Success.
  * @retval <0 The error the `to_device` callback returned.
  * @note Calls `to_device` three times.
@@ -112,7 +118,10 @@ int vio_vq_ring_addrs(const struct vio_vq *vq, uint64_t *desc, uint64_t *driver,
  * vio_vq_kick_prepare() after a batch to learn whether to notify. Uses an
  * indirect table when negotiated, provided, and the chain qualifies.
  *
+ * @param vq    The queue.
  * @param sg    @p out + @p in segments; only read during the call.
+ * @param out   Number of device-readable segments (first in @p sg).
+ * @param in    Number of device-writable segments (after them in @p sg).
  * @param token Caller's non-NULL cookie, returned by vio_vq_get() or
  *              vio_vq_detach_unused(). The segments belong to the device
  *              until then.
@@ -128,6 +137,7 @@ int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigne
  * @brief After adding, decide whether the device needs an available-buffer
  *        notification (honours VIO_USED_F_NO_NOTIFY, `avail_event` with
  *        EVENT_IDX, and the packed device event suppression).
+ * @param vq The queue.
  * @return true if the caller should notify (kick) the device.
  * @note Contains a full memory barrier. Returns false on a broken queue.
  */
@@ -136,12 +146,15 @@ bool vio_vq_kick_prepare(struct vio_vq *vq);
 /**
  * @brief The value to write with a kick when VIO_F_NOTIFICATION_DATA is
  *        negotiated (queue index, next offset and wrap; virtio 1.4 §2.9).
+ * @param vq The queue.
+ * @return The notification data value.
  */
 uint32_t vio_vq_notify_data(const struct vio_vq *vq);
 
 /**
  * @brief Reap one completed buffer.
  *
+ * @param vq    The queue.
  * @param token Receives the token given to vio_vq_add().
  * @param len   Receives the bytes the device wrote into the writable part.
  * @retval 0 One buffer returned.
@@ -155,14 +168,22 @@ uint32_t vio_vq_notify_data(const struct vio_vq *vq);
  */
 int vio_vq_get(struct vio_vq *vq, void **token, uint32_t *len);
 
-/** @brief True if the device has completed buffers not yet reaped (false if broken). */
+/**
+ * @brief True if the device has completed buffers not yet reaped (false if broken).
+ * @param vq The queue.
+ * @return true if completions are waiting.
+ */
 bool vio_vq_has_used(const struct vio_vq *vq);
 
-/** @brief Ask the device not to send used-buffer notifications (a hint). */
+/**
+ * @brief Ask the device not to send used-buffer notifications (a hint).
+ * @param vq The queue.
+ */
 void vio_vq_disable_intr(struct vio_vq *vq);
 
 /**
  * @brief Ask for a notification at the next completion.
+ * @param vq The queue.
  * @return true if nothing is pending; false if completions arrived meanwhile
  *         (reap them, since no notification will come for those).
  * @note Contains a full memory barrier.
@@ -172,6 +193,7 @@ bool vio_vq_enable_intr(struct vio_vq *vq);
 /**
  * @brief Like vio_vq_enable_intr() but, with EVENT_IDX, ask to be notified
  *        only once about three quarters of the outstanding buffers complete.
+ * @param vq The queue.
  * @return As vio_vq_enable_intr().
  */
 bool vio_vq_enable_intr_delayed(struct vio_vq *vq);
@@ -179,6 +201,7 @@ bool vio_vq_enable_intr_delayed(struct vio_vq *vq);
 /**
  * @brief Take back one buffer the device never completed (after a device or
  *        queue reset, when the device no longer touches the ring).
+ * @param vq    The queue.
  * @param token Receives its token.
  * @retval 0 One buffer detached.
  * @retval -VIO_EAGAIN None left: the queue is empty.
@@ -186,19 +209,32 @@ bool vio_vq_enable_intr_delayed(struct vio_vq *vq);
  */
 int vio_vq_detach_unused(struct vio_vq *vq, void **token);
 
-/** @brief Free descriptor slots (the queue size when nothing is outstanding). */
+/**
+ * @brief Free descriptor slots (the queue size when nothing is outstanding).
+ * @param vq The queue.
+ * @return The number of free descriptor slots.
+ */
 unsigned vio_vq_num_free(const struct vio_vq *vq);
 
-/** @brief The queue size. */
+/**
+ * @brief The queue size.
+ * @param vq The queue.
+ * @return The queue size.
+ */
 uint16_t vio_vq_size(const struct vio_vq *vq);
 
-/** @brief True once a device error has broken the queue (until vio_vq_reset()). */
+/**
+ * @brief True once a device error has broken the queue (until vio_vq_reset()).
+ * @param vq The queue.
+ * @return true if the queue is broken.
+ */
 bool vio_vq_is_broken(const struct vio_vq *vq);
 
 /**
  * @brief Return the queue to its freshly initialised state: rings zeroed,
  *        all descriptors free, not broken. Outstanding tokens are forgotten:
  *        take them back with vio_vq_detach_unused() first.
+ * @param vq The queue.
  * @pre The device no longer accesses the ring (device or queue reset done).
  */
 void vio_vq_reset(struct vio_vq *vq);

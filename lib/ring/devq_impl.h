@@ -24,10 +24,10 @@ struct vio__devq_split {
 	struct vio_split_used *used;
 	struct vio_split_used_elem *used_ring;
 	vio_le16 *avail_event;
-	uint16_t last_avail;  /* next available entry to take (free-running) */
-	uint16_t avail_seen;  /* driver's avail idx as last read (validated) */
-	uint16_t used_idx;    /* next used entry to write (free-running) */
-	uint16_t used_flags;  /* shadow of used->flags */
+	uint16_t last_avail; /* next available entry to take (free-running) */
+	uint16_t avail_seen; /* driver's avail idx as last read (validated) */
+	uint16_t used_idx;   /* next used entry to write (free-running) */
+	uint16_t used_flags; /* shadow of used->flags */
 };
 
 struct vio__devq_packed {
@@ -35,10 +35,10 @@ struct vio__devq_packed {
 	struct vio_packed_desc *desc_rw;
 	const struct vio_packed_event *driver; /* driver's event suppression (read) */
 	struct vio_packed_event *device;       /* ours (written) */
-	uint16_t last_avail; /* next slot to look at */
-	uint16_t used_idx;   /* next slot to write a used descriptor to */
-	bool avail_wrap;     /* wrap counter an available descriptor at last_avail carries */
-	bool used_wrap;      /* our ring wrap counter for used descriptors */
+	uint16_t last_avail;		       /* next slot to look at */
+	uint16_t used_idx;		       /* next slot to write a used descriptor to */
+	bool avail_wrap;      /* wrap counter an available descriptor at last_avail carries */
+	bool used_wrap;	      /* our ring wrap counter for used descriptors */
 	uint16_t event_flags; /* shadow of device->flags */
 	uint8_t *inflight;    /* per buffer id: 1 while the device holds it */
 	uint32_t pushed;      /* ring slots used since the last needs_notify */
@@ -55,7 +55,7 @@ struct vio_devq {
 	bool signalled_valid; /* signalled_used (and wrap) hold a real position */
 	bool signalled_wrap;
 	uint16_t signalled_used; /* used position at the last needs_notify */
-	int broken;              /* 0, or the negative peer error that broke the queue */
+	int broken;		 /* 0, or the negative peer error that broke the queue */
 	const struct vio_dev_mem_ops *mem_ops;
 	void *mem_ctx;
 	struct vio_devq_config cfg;
@@ -91,7 +91,7 @@ struct vio__chain_builder {
 	struct vio_chain *chain;
 	struct vio_seg *segs;
 	uint16_t max_segs;
-	uint16_t limit;  /* the queue size: most segments a chain may have */
+	uint16_t limit; /* the queue size: most segments a chain may have */
 	uint32_t nseg;
 	uint32_t nout;
 	uint64_t out_bytes;
@@ -237,8 +237,7 @@ int vio__devq_packed_init(struct vio_devq *q, void *extra);
 void vio__devq_packed_reset(struct vio_devq *q);
 int vio__devq_packed_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_seg *segs,
 			 uint16_t max_segs);
-int vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n,
-			  bool one);
+int vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n, bool one);
 bool vio__devq_packed_needs_notify(struct vio_devq *q);
 void vio__devq_packed_set_notify(struct vio_devq *q, bool enable);
 bool vio__devq_packed_has_avail(struct vio_devq *q);

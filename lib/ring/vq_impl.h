@@ -31,12 +31,12 @@ extern const char vio__midchain_marker;
  * The device can rewrite the shared descriptor table at any time, so
  * everything needed to reclaim a chain is kept here. */
 struct vio__vq_slot {
-	void *token;       /* head: caller's token; split mid-chain: VIO__MIDCHAIN; free: NULL */
-	uint32_t in_bytes; /* head: writable bytes offered (bound for the used length) */
-	uint32_t len;      /* shadow of the descriptor's len */
-	uint16_t next;     /* split: chain / free-list link; packed: free-id link */
-	uint16_t flags;    /* shadow of the descriptor's flags */
-	uint16_t ndesc;    /* head: ring slots the buffer occupies */
+	void *token;	    /* head: caller's token; split mid-chain: VIO__MIDCHAIN; free: NULL */
+	uint32_t in_bytes;  /* head: writable bytes offered (bound for the used length) */
+	uint32_t len;	    /* shadow of the descriptor's len */
+	uint16_t next;	    /* split: chain / free-list link; packed: free-id link */
+	uint16_t flags;	    /* shadow of the descriptor's flags */
+	uint16_t ndesc;	    /* head: ring slots the buffer occupies */
 	uint16_t fifo_next; /* IN_ORDER: the buffer added after this one */
 };
 
@@ -59,14 +59,14 @@ struct vio__vq_packed {
 	struct vio_packed_desc *desc;
 	struct vio_packed_event *driver; /* ours: driver event suppression */
 	struct vio_packed_event *device; /* device's event suppression */
-	uint16_t next_avail;             /* next ring slot to fill */
-	uint16_t last_used;              /* next ring slot to look for a used descriptor */
-	uint16_t kicked_avail;           /* next_avail at the last kick_prepare */
-	uint16_t event_flags;            /* shadow of driver->flags */
-	bool avail_wrap;                 /* driver ring wrap counter */
-	bool used_wrap;                  /* wrap counter expected on the next used descriptor */
+	uint16_t next_avail;		 /* next ring slot to fill */
+	uint16_t last_used;		 /* next ring slot to look for a used descriptor */
+	uint16_t kicked_avail;		 /* next_avail at the last kick_prepare */
+	uint16_t event_flags;		 /* shadow of driver->flags */
+	bool avail_wrap;		 /* driver ring wrap counter */
+	bool used_wrap;			 /* wrap counter expected on the next used descriptor */
 	bool kicked_wrap;
-	uint16_t avail_used_flags;       /* AVAIL/USED bits for avail_wrap */
+	uint16_t avail_used_flags; /* AVAIL/USED bits for avail_wrap */
 };
 
 struct vio_vq {
@@ -74,10 +74,10 @@ struct vio_vq {
 	uint16_t size;
 	uint16_t mask; /* split: size - 1 */
 	uint16_t index;
-	uint16_t num_free;    /* free descriptor slots */
-	uint16_t free_head;   /* split: first free descriptor; packed: first free id */
-	uint16_t outstanding; /* buffers the device holds */
-	uint32_t num_added;   /* buffers added since the last kick_prepare */
+	uint16_t num_free;	/* free descriptor slots */
+	uint16_t free_head;	/* split: first free descriptor; packed: first free id */
+	uint16_t outstanding;	/* buffers the device holds */
+	uint32_t num_added;	/* buffers added since the last kick_prepare */
 	uint16_t detach_cursor; /* where detach_unused resumes its scan */
 	/* IN_ORDER (§2.7.9, §2.8.9): outstanding buffers form a FIFO through
 	 * slot[].fifo_next; one used entry may complete several of them. */

@@ -28,8 +28,8 @@ struct guest_mem {
 	unsigned n;
 	unsigned map_calls;
 	unsigned map_refusals;
-	int refuse_all;   /* when set, every map call is refused */
-	uint64_t next_addr; /* for gm_alloc */
+	int refuse_all;		     /* when set, every map call is refused */
+	uint64_t next_addr;	     /* for gm_alloc */
 	void *alloc[GM_MAX_REGIONS]; /* gm_alloc's buffers, by region */
 };
 
