@@ -185,7 +185,9 @@ void vio_devq_disable_notify(struct vio_devq *q);
  * @param q The queue.
  * @return true if the ring is empty (safe to sleep until a kick); false if
  *         buffers arrived meanwhile (pop them: no kick will come for those).
- * @note Contains a full memory barrier.
+ * @note Contains a full memory barrier. With EVENT_IDX the request covers
+ *       the next buffer only (avail_event, §2.7.10): call this again every
+ *       time before waiting, as the usual "enable, re-check, sleep" loop does.
  */
 bool vio_devq_enable_notify(struct vio_devq *q);
 

@@ -157,6 +157,30 @@ static inline void vio__chain_end(struct vio__chain_builder *b, uint16_t id, uin
 	c->in_bytes = (uint32_t)b->in_bytes;
 }
 
+/* The common shape: a chain of one direct descriptor. Same checks and
+ * result as the builder, without its bookkeeping. */
+static inline int vio__chain_single(const struct vio_devq *q, struct vio_chain *c,
+				    struct vio_seg *segs, uint16_t id, uint64_t addr, uint32_t len,
+				    bool write)
+{
+	void *ptr = NULL;
+	if (len != 0) {
+		ptr = vio__devq_map(q, addr, len, write ? VIO_MAP_WRITE : VIO_MAP_READ);
+		if (vio_unlikely(ptr == NULL))
+			return -VIO_EMAP;
+	}
+	segs[0].ptr = ptr;
+	segs[0].len = len;
+	segs[0].write = write;
+	c->id = id;
+	c->ndesc = 1;
+	c->nseg = 1;
+	c->nout = write ? 0 : 1;
+	c->out_bytes = write ? 0 : len;
+	c->in_bytes = write ? len : 0;
+	return 0;
+}
+
 /* Checks on a descriptor that points to an indirect table; on success maps
  * the table and returns its entry count through @n. */
 static inline int vio__indirect_map(const struct vio_devq *q, uint64_t addr, uint32_t len,

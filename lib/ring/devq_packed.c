@@ -76,6 +76,24 @@ int vio__devq_packed_pop(struct vio_devq *q, struct vio_chain *chain, struct vio
 	if (!vio__packed_is_avail(head_flags, wrap))
 		return -VIO_EAGAIN;
 
+	/* Fast path: one direct descriptor, the common shape of a request. */
+	if (vio_likely((head_flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) == 0 &&
+		       max_segs != 0)) {
+		struct vio__desc d;
+		vio__desc_read(&p->desc[slot], true, &d);
+		if (vio_unlikely(d.next_or_id >= q->size))
+			return vio__devq_fail(q, -VIO_EDESC_ID);
+		if (vio_unlikely(p->inflight[d.next_or_id]))
+			return vio__devq_fail(q, -VIO_EDESC_INFLIGHT);
+		int rc = vio__chain_single(q, chain, segs, d.next_or_id, d.addr, d.len,
+					   (head_flags & VIO_DESC_F_WRITE) != 0);
+		if (vio_unlikely(rc < 0))
+			return vio__devq_fail(q, rc);
+		p->inflight[d.next_or_id] = 1;
+		vio__packed_advance(&p->last_avail, &p->avail_wrap, 1, q->size);
+		return 0;
+	}
+
 	struct vio__chain_builder b;
 	vio__chain_begin(&b, chain, segs, max_segs, q->size);
 	uint16_t ndesc = 0, id;

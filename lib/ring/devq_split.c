@@ -107,22 +107,9 @@ int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_
 	struct vio__desc d;
 	vio__desc_read(&s->desc[head], false, &d);
 	if (vio_likely((d.flags & (uint16_t)~VIO_DESC_F_WRITE) == 0 && max_segs != 0)) {
-		bool write = d.flags != 0;
-		void *ptr = NULL;
-		if (d.len != 0) {
-			ptr = vio__devq_map(q, d.addr, d.len, write ? VIO_MAP_WRITE : VIO_MAP_READ);
-			if (vio_unlikely(ptr == NULL))
-				return vio__devq_fail(q, -VIO_EMAP);
-		}
-		segs[0].ptr = ptr;
-		segs[0].len = d.len;
-		segs[0].write = write;
-		chain->id = head;
-		chain->ndesc = 1;
-		chain->nseg = 1;
-		chain->nout = write ? 0 : 1;
-		chain->out_bytes = write ? 0 : d.len;
-		chain->in_bytes = write ? d.len : 0;
+		int rc = vio__chain_single(q, chain, segs, head, d.addr, d.len, d.flags != 0);
+		if (vio_unlikely(rc < 0))
+			return vio__devq_fail(q, rc);
 		s->last_avail++;
 		return 0;
 	}
