@@ -60,27 +60,22 @@ int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 {
 	struct vio__vq_packed *p = &vq->u.packed;
 	unsigned total = out + in;
-	uint64_t in_bytes = 0, all_bytes = 0;
-
-	for (unsigned i = 0; i < total; i++) {
-		all_bytes += sg[i].len;
-		if (i >= out)
-			in_bytes += sg[i].len;
-	}
-	if (all_bytes > UINT32_MAX)
-		return -VIO_EINVAL; /* §2.7.5.1 applies to packed lists too */
-
-	bool indirect = vio__vq_want_indirect(vq, total);
-	uint16_t ndesc = (uint16_t)(indirect ? 1u : total);
-	if (ndesc > vq->num_free)
-		return -VIO_ENOSPC;
-
+	uint32_t in_bytes = 0, all_bytes = 0;
 	uint16_t id = vq->free_head;
 	uint16_t head = p->next_avail, slot = head;
 	bool wrap = p->avail_wrap;
-	uint16_t head_flags = 0;
+	uint16_t head_flags, ndesc;
 
-	if (indirect) {
+	if (vio_unlikely(total >= vq->indirect_min || total > vq->num_free) &&
+	    vio__vq_want_indirect(vq, total)) {
+		if (vq->num_free < 1)
+			return -VIO_ENOSPC;
+		for (unsigned n = 0; n < total; n++) {
+			if (__builtin_add_overflow(all_bytes, sg[n].len, &all_bytes))
+				return -VIO_EINVAL; /* §2.7.5.1 applies to packed lists too */
+			if (n >= out)
+				in_bytes += sg[n].len;
+		}
 		uint64_t taddr;
 		int rc = fill_indirect(vq, id, sg, out, total, &taddr);
 		if (rc < 0)
@@ -91,18 +86,29 @@ int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 		d->id = vio_le16_make(id);
 		head_flags = (uint16_t)(VIO_DESC_F_INDIRECT | vio__packed_avail_flags(wrap));
 		vio__packed_advance(&slot, &wrap, 1, vq->size);
+		ndesc = 1;
 	} else {
+		if (total > vq->num_free)
+			return -VIO_ENOSPC;
+		head_flags = 0;
 		for (unsigned n = 0; n < total; n++) {
+			uint32_t len = sg[n].len;
 			uint64_t addr;
-			int rc = vio__vq_to_device(vq, sg[n].addr, sg[n].len, &addr);
-			if (rc < 0)
-				return rc; /* the head is not marked available: nothing published */
-			uint16_t flags = (uint16_t)((n >= out ? VIO_DESC_F_WRITE : 0) |
-						    (n + 1 < total ? VIO_DESC_F_NEXT : 0) |
+			int rc = vio__vq_to_device(vq, sg[n].addr, len, &addr);
+			/* Until the head's flags are written nothing is published. */
+			if (vio_unlikely(rc < 0))
+				return rc;
+			if (vio_unlikely(__builtin_add_overflow(all_bytes, len, &all_bytes)))
+				return -VIO_EINVAL;
+			uint16_t flags = (uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
 						    vio__packed_avail_flags(wrap));
+			if (n >= out) {
+				flags |= VIO_DESC_F_WRITE;
+				in_bytes += len;
+			}
 			struct vio_packed_desc *d = &p->desc[slot];
 			d->addr = vio_le64_make(addr);
-			d->len = vio_le32_make(sg[n].len);
+			d->len = vio_le32_make(len);
 			d->id = vio_le16_make(id); /* §2.8.7: the id counts in the last one */
 			if (n == 0)
 				head_flags = flags;
@@ -110,6 +116,7 @@ int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 				d->flags = vio_le16_make(flags);
 			vio__packed_advance(&slot, &wrap, 1, vq->size);
 		}
+		ndesc = (uint16_t)total;
 	}
 
 	struct vio__vq_slot *s = &vq->slot[id];
@@ -117,10 +124,8 @@ int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 	if (vq->in_order)
 		vio__vq_in_order_added(vq, id);
 	s->token = token;
-	s->in_bytes = (uint32_t)in_bytes;
+	s->in_bytes = in_bytes;
 	s->ndesc = ndesc;
-	s->len = (uint32_t)all_bytes;
-	s->flags = head_flags;
 	vq->num_free = (uint16_t)(vq->num_free - ndesc);
 	vq->outstanding++;
 	vq->num_added += ndesc;
@@ -166,7 +171,7 @@ bool vio__vq_packed_kick_prepare(struct vio_vq *vq)
 
 /* Validate the used descriptor at last_used and, with IN_ORDER, open a
  * batch. Returns the id it names and its written length. */
-static int read_used(struct vio_vq *vq, uint16_t *id_out, uint32_t *wlen_out)
+static inline int read_used(struct vio_vq *vq, uint16_t *id_out, uint32_t *wlen_out)
 {
 	struct vio__vq_packed *p = &vq->u.packed;
 	struct vio_packed_desc *d = &p->desc[p->last_used];

@@ -30,8 +30,9 @@ static inline bool vio__packed_need_event(uint16_t off_wrap, uint16_t size, uint
 	uint32_t ev = vio__packed_pos(off, (off_wrap >> VIO_RING_EVENT_WRAP_SHIFT) != 0, size);
 	uint32_t old = vio__packed_pos(old_slot, old_wrap, size);
 	uint32_t new_pos = vio__packed_pos(new_slot, new_wrap, size);
-	uint32_t span = (new_pos + period - old) % period;
-	uint32_t dist = (ev + period - old) % period;
+	/* Distances from old, modulo the period (no division). */
+	uint32_t span = new_pos >= old ? new_pos - old : new_pos + period - old;
+	uint32_t dist = ev >= old ? ev - old : ev + period - old;
 	return dist < span;
 }
 
