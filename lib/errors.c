@@ -2,9 +2,10 @@
 /* Error names and descriptions, generated from the one list in errors.h. */
 #include <virtio/errors.h>
 
-static int err_abs(int err)
+/* |err| without negating INT_MIN (undefined behaviour). */
+static unsigned err_abs(int err)
 {
-	return err < 0 ? -err : err;
+	return err < 0 ? 0u - (unsigned)err : (unsigned)err;
 }
 
 const char *vio_strerror(int err)

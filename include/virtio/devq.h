@@ -21,6 +21,9 @@
  * the queue broken: later calls return ::VIO_EBROKEN until vio_devq_reset()
  * or a new vio_devq_init(). The embedder should then set
  * DEVICE_NEEDS_RESET in the device status.
+ *
+ * Chain totals are kept in 32 bits, so a chain of exactly 2^32 bytes, which
+ * §2.7.5.1 still allows, is refused with ::VIO_ELEN_OVERFLOW on both halves.
  */
 #ifndef VIO_DEVQ_H
 #define VIO_DEVQ_H
@@ -111,7 +114,9 @@ int vio_devq_init(struct vio_devq **qp, void *mem, size_t mem_size,
  * @param q        The queue.
  * @param chain    Receives the chain's id, shape and byte totals.
  * @param segs     Receives up to @p max_segs mapped segments, readable first.
- * @param max_segs Room in @p segs; the queue size always suffices.
+ * @param max_segs Room in @p segs. Pass at least the queue size: a smaller
+ *                 array turns a hostile over-long chain into a -VIO_ENOSPC
+ *                 that repeats instead of the peer error it deserves.
  * @retval 0 A chain was taken; push it back with vio_devq_push().
  * @retval -VIO_EAGAIN Nothing available.
  * @retval -VIO_ENOSPC The chain has more than @p max_segs segments; it was

@@ -34,7 +34,7 @@ extern "C" {
 	X(DESC_NEXT, 17, "descriptor next index beyond the table")                                 \
 	X(DESC_LOOP, 18, "descriptor chain longer than the queue size (a loop)")                   \
 	X(DESC_ORDER, 19, "device-readable descriptor after a device-writable one")                \
-	X(LEN_OVERFLOW, 20, "chain total length exceeds 2^32 bytes")                               \
+	X(LEN_OVERFLOW, 20, "chain total length reaches 2^32 bytes")                               \
 	X(AVAIL_JUMP, 21, "available index moved further than the queue size")                     \
 	X(MAP, 22, "buffer address refused by the memory callback")                                \
 	X(INDIRECT_FEATURE, 23, "INDIRECT flag without VIRTIO_F_INDIRECT_DESC negotiated")         \
@@ -91,8 +91,10 @@ const char *vio_err_name(int err);
  */
 static inline int vio_err_is_peer(int err)
 {
-	int e = err < 0 ? -err : err;
-	return e >= VIO_EDESC_HEAD;
+	/* Negate in unsigned arithmetic: -INT_MIN is undefined. */
+	unsigned e = err < 0 ? 0u - (unsigned)err : (unsigned)err;
+	return (e >= VIO_EDESC_HEAD && e <= VIO_EDESC_INFLIGHT) ||
+	       (e >= VIO_EUSED_ID && e <= VIO_EUSED_JUMP);
 }
 
 #ifdef __cplusplus

@@ -55,6 +55,20 @@ static int fill_indirect(struct vio_vq *vq, uint16_t id, const struct vio_sg *sg
 	return vio__vq_to_device(vq, tbl, (size_t)total * 16u, table_addr);
 }
 
+/* A list failed after @n descriptors were written from @head: the head was
+ * never marked available, but the others were. Flags 0 is "available" under
+ * neither wrap counter, so the device cannot take them for a new list. */
+static void withdraw(struct vio_vq *vq, uint16_t head, unsigned n)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	uint16_t slot = head;
+	bool wrap = p->avail_wrap;
+	for (unsigned k = 1; k < n; k++) {
+		vio__packed_advance(&slot, &wrap, 1, vq->size);
+		VIO_WRITE_ONCE(p->desc[slot].flags.raw, 0);
+	}
+}
+
 int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
 		       void *token)
 {
@@ -95,11 +109,11 @@ int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 			uint32_t len = sg[n].len;
 			uint64_t addr;
 			int rc = vio__vq_to_device(vq, sg[n].addr, len, &addr);
-			/* Until the head's flags are written nothing is published. */
-			if (vio_unlikely(rc < 0))
-				return rc;
-			if (vio_unlikely(__builtin_add_overflow(all_bytes, len, &all_bytes)))
-				return -VIO_EINVAL;
+			if (vio_unlikely(rc < 0 ||
+					 __builtin_add_overflow(all_bytes, len, &all_bytes))) {
+				withdraw(vq, head, n);
+				return rc < 0 ? rc : -VIO_EINVAL;
+			}
 			uint16_t flags = (uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
 						    vio__packed_avail_flags(wrap));
 			if (n >= out) {

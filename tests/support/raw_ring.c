@@ -70,7 +70,8 @@ size_t raw_ring_desc_bytes(const struct raw_ring *r)
 
 size_t raw_ring_driver_bytes(const struct raw_ring *r)
 {
-	return r->format == VIO_RING_SPLIT ? vio_split_avail_size(r->size) : vio_packed_event_size();
+	return r->format == VIO_RING_SPLIT ? vio_split_avail_size(r->size)
+					   : vio_packed_event_size();
 }
 
 size_t raw_ring_device_bytes(const struct raw_ring *r)
