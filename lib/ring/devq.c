@@ -107,8 +107,12 @@ int vio_devq_push_in_order(struct vio_devq *q, const struct vio_used *used, unsi
 
 int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t written)
 {
+	if (vio_unlikely(q->broken))
+		return -VIO_EBROKEN;
+	if (vio_likely(q->format == VIO_RING_SPLIT))
+		return vio__devq_split_push1(q, chain->id, written);
 	struct vio_used u = {chain->id, chain->ndesc, written};
-	return vio_devq_push_batch(q, &u, 1);
+	return vio__devq_packed_push(q, &u, 1, false);
 }
 
 bool vio_devq_needs_notify(struct vio_devq *q)

@@ -28,6 +28,7 @@ struct vio__devq_split {
 	uint16_t avail_seen; /* driver's avail idx as last read (validated) */
 	uint16_t used_idx;   /* next used entry to write (free-running) */
 	uint16_t used_flags; /* shadow of used->flags */
+	uint32_t pushed;     /* used entries since the last needs_notify */
 };
 
 struct vio__devq_packed {
@@ -252,6 +253,7 @@ void vio__devq_split_reset(struct vio_devq *q);
 int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_seg *segs,
 			uint16_t max_segs);
 int vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsigned n, bool one);
+int vio__devq_split_push1(struct vio_devq *q, uint16_t id, uint32_t len);
 bool vio__devq_split_needs_notify(struct vio_devq *q);
 void vio__devq_split_set_notify(struct vio_devq *q, bool enable);
 bool vio__devq_split_has_avail(struct vio_devq *q);

@@ -40,6 +40,7 @@ void vio__devq_split_reset(struct vio_devq *q)
 	s->avail_seen = 0;
 	s->used_idx = 0;
 	s->used_flags = 0;
+	s->pushed = 0;
 }
 
 /* Walk the chain at @head: direct descriptors, optionally ending in one
@@ -81,6 +82,22 @@ static int walk(struct vio_devq *q, uint16_t head, struct vio__chain_builder *b,
 	return 0;
 }
 
+/* Any other shape: the general walk, kept out of line so that the fast path
+ * in vio__devq_split_pop() stays small. */
+VIO_NOINLINE static int pop_chain(struct vio_devq *q, uint16_t head, struct vio_chain *chain,
+				  struct vio_seg *segs, uint16_t max_segs)
+{
+	struct vio__chain_builder b;
+	uint16_t ndesc = 0;
+	vio__chain_begin(&b, chain, segs, max_segs, q->size);
+	int rc = walk(q, head, &b, &ndesc);
+	if (rc < 0)
+		return rc == -VIO_ENOSPC ? rc : vio__devq_fail(q, rc);
+	vio__chain_end(&b, head, ndesc);
+	q->u.split.last_avail++;
+	return 0;
+}
+
 int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_seg *segs,
 			uint16_t max_segs)
 {
@@ -114,15 +131,7 @@ int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_
 		return 0;
 	}
 
-	struct vio__chain_builder b;
-	uint16_t ndesc = 0;
-	vio__chain_begin(&b, chain, segs, max_segs, q->size);
-	int rc = walk(q, head, &b, &ndesc);
-	if (rc < 0)
-		return rc == -VIO_ENOSPC ? rc : vio__devq_fail(q, rc);
-	vio__chain_end(&b, head, ndesc);
-	s->last_avail++;
-	return 0;
+	return pop_chain(q, head, chain, segs, max_segs);
 }
 
 /* @one (IN_ORDER): write only the last entry, at the position of the first,
@@ -145,9 +154,27 @@ int vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsign
 	if (one)
 		idx = (uint16_t)(s->used_idx + n);
 	s->used_idx = idx;
+	s->pushed += n;
 	/* Release: the elements above are visible before the index that
 	 * publishes them. Pairs with the driver's acquire load of used->idx. */
 	VIO_STORE_RELEASE(s->used->idx.raw, vio_le16_make(idx).raw);
+	return 0;
+}
+
+/* One completion: the same as a batch of one, without the batch loops. */
+int vio__devq_split_push1(struct vio_devq *q, uint16_t id, uint32_t len)
+{
+	struct vio__devq_split *s = &q->u.split;
+
+	if (vio_unlikely(id >= q->size))
+		return -VIO_EINVAL;
+	struct vio_split_used_elem *e = &s->used_ring[s->used_idx & q->mask];
+	VIO_WRITE_ONCE(e->id.raw, vio_le32_make(id).raw);
+	VIO_WRITE_ONCE(e->len.raw, vio_le32_make(len).raw);
+	s->used_idx++;
+	s->pushed++;
+	/* Release: pairs with the driver's acquire load of used->idx. */
+	VIO_STORE_RELEASE(s->used->idx.raw, vio_le16_make(s->used_idx).raw);
 	return 0;
 }
 
@@ -156,6 +183,7 @@ bool vio__devq_split_needs_notify(struct vio_devq *q)
 	struct vio__devq_split *s = &q->u.split;
 	uint16_t old = q->signalled_used, new_idx = s->used_idx;
 	bool valid = q->signalled_valid;
+	uint32_t pushed = s->pushed;
 
 	/* Full fence: the used->idx store is ordered before the read of the
 	 * driver's suppression fields. Pairs with the fence in the driver's
@@ -163,12 +191,14 @@ bool vio__devq_split_needs_notify(struct vio_devq *q)
 	VIO_MB();
 	q->signalled_used = new_idx;
 	q->signalled_valid = true;
-	if (valid && old == new_idx)
+	s->pushed = 0;
+	if (pushed == 0)
 		return false; /* nothing pushed since the last decision */
 	if (q->event_idx) {
 		uint16_t ev = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->used_event->raw));
-		/* Without a known previous position, notify (as after reset). */
-		return !valid || vio_need_event(ev, new_idx, old);
+		/* Without a known previous position, or after more entries than
+		 * 16-bit arithmetic can span, notify (as after reset). */
+		return !valid || pushed > 0xffffu || vio_need_event(ev, new_idx, old);
 	}
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->avail->flags.raw));
 	return (flags & VIO_AVAIL_F_NO_INTERRUPT) == 0;

@@ -170,14 +170,14 @@ bool vio__vq_packed_kick_prepare(struct vio_vq *vq)
 	vq->num_added = 0;
 	if (!added)
 		return false;
-	if (many)
-		return true; /* the position arithmetic covers less than a lap */
 
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->flags.raw)) & 3u;
 	if (flags == VIO_RING_EVENT_FLAGS_DISABLE)
 		return false;
 	if (flags != VIO_RING_EVENT_FLAGS_DESC || !vq->event_idx)
 		return true;
+	if (many)
+		return true; /* the position arithmetic covers less than a lap */
 	uint16_t off_wrap = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->off_wrap.raw));
 	return vio__packed_need_event(off_wrap, vq->size, old, old_wrap, p->next_avail,
 				      p->avail_wrap);
@@ -304,10 +304,15 @@ bool vio__vq_packed_enable_intr(struct vio_vq *vq, bool delayed)
 	} else {
 		set_event_flags(p, VIO_RING_EVENT_FLAGS_ENABLE);
 	}
-	/* Store the request, then look (pairs with vio_devq_needs_notify()). */
+	/* Store the request, then look (pairs with vio_devq_needs_notify()).
+	 * Look at the next used position, not at the event: used descriptors
+	 * skip the slots of a list or an in-order batch, so the event slot
+	 * itself may never be written although the device went past it. If
+	 * nothing is used at last_used, the device has written nothing since,
+	 * and its next needs_notify sees the event. */
 	VIO_MB();
-	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->desc[slot].flags.raw));
-	return !vio__packed_is_used(flags, wrap);
+	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->desc[p->last_used].flags.raw));
+	return !vio__packed_is_used(flags, p->used_wrap);
 }
 
 int vio__vq_packed_detach_unused(struct vio_vq *vq, void **token)

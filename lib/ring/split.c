@@ -78,18 +78,41 @@ static void unmark(struct vio_vq *vq, uint16_t head, unsigned n)
 		vq->slot[k].token = NULL;
 }
 
-int vio__vq_split_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
-		      void *token)
+/* Make the chain at @head available: bookkeeping and the avail ring. */
+static inline void publish(struct vio_vq *vq, uint16_t head, uint16_t ndesc, uint32_t in_bytes,
+			   void *token)
 {
 	struct vio__vq_split *s = &vq->u.split;
-	unsigned total = out + in;
+	struct vio__vq_slot *hs = &vq->slot[head];
+
+	if (vq->in_order)
+		vio__vq_in_order_added(vq, head);
+	hs->token = token;
+	hs->in_bytes = in_bytes;
+	hs->ndesc = ndesc;
+	vq->num_free = (uint16_t)(vq->num_free - ndesc);
+	vq->outstanding++;
+	vq->num_added++;
+
+	VIO_WRITE_ONCE(s->avail_ring[s->avail_idx & vq->mask].raw, vio_le16_make(head).raw);
+	s->avail_idx++;
+	/* Release: the descriptors and the ring entry above are visible before
+	 * the index that publishes them. Pairs with the device's acquire load
+	 * of avail->idx (devq_split.c). */
+	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make(s->avail_idx).raw);
+}
+
+/* Chains of several segments, or in an indirect table. */
+VIO_NOINLINE static int add_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+				  unsigned total, void *token)
+{
+	struct vio__vq_split *s = &vq->u.split;
 	uint32_t in_bytes = 0, all_bytes = 0;
 	uint16_t head = vq->free_head;
 	struct vio__vq_slot *hs = &vq->slot[head];
 	uint16_t ndesc;
 
-	if (vio_unlikely(total >= vq->indirect_min || total > vq->num_free) &&
-	    vio__vq_want_indirect(vq, total)) {
+	if (vio__vq_want_indirect(vq, total)) {
 		if (vq->num_free < 1)
 			return -VIO_ENOSPC;
 		for (unsigned n = 0; n < total; n++) {
@@ -136,22 +159,29 @@ int vio__vq_split_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 		vq->free_head = i;
 		ndesc = (uint16_t)total;
 	}
+	publish(vq, head, ndesc, in_bytes, token);
+	return 0;
+}
 
-	if (vq->in_order)
-		vio__vq_in_order_added(vq, head);
-	hs->token = token;
-	hs->in_bytes = in_bytes;
-	hs->ndesc = ndesc;
-	vq->num_free = (uint16_t)(vq->num_free - ndesc);
-	vq->outstanding++;
-	vq->num_added++;
+int vio__vq_split_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
+		      void *token)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	unsigned total = out + in;
 
-	VIO_WRITE_ONCE(s->avail_ring[s->avail_idx & vq->mask].raw, vio_le16_make(head).raw);
-	s->avail_idx++;
-	/* Release: the descriptors and the ring entry above are visible before
-	 * the index that publishes them. Pairs with the device's acquire load
-	 * of avail->idx (devq_split.c). */
-	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make(s->avail_idx).raw);
+	if (vio_unlikely(total != 1 || total >= vq->indirect_min || vq->num_free == 0))
+		return add_chain(vq, sg, out, total, token);
+
+	/* The common single-buffer request, without the chain loop. */
+	uint16_t head = vq->free_head;
+	struct vio__vq_slot *hs = &vq->slot[head];
+	uint64_t addr;
+	int rc = vio__vq_to_device(vq, sg[0].addr, sg[0].len, &addr);
+	if (rc < 0)
+		return rc;
+	put_desc(&s->desc[head], hs, addr, sg[0].len, in != 0 ? VIO_DESC_F_WRITE : 0, hs->next);
+	vq->free_head = hs->next;
+	publish(vq, head, 1, in != 0 ? sg[0].len : 0, token);
 	return 0;
 }
 
@@ -167,18 +197,18 @@ bool vio__vq_split_kick_prepare(struct vio_vq *vq)
 	VIO_MB();
 	s->kicked_idx = new_idx;
 	vq->num_added = 0;
+	if (!vq->event_idx) {
+		uint16_t flags = vio_le16_get((vio_le16){VIO_READ_ONCE(s->used->flags.raw)});
+		return (old != new_idx || many) && (flags & VIO_USED_F_NO_NOTIFY) == 0;
+	}
 	if (many)
 		return true; /* need_event() cannot see more than 65535 additions */
-	if (vq->event_idx) {
-		uint16_t ev = vio_le16_get((vio_le16){VIO_READ_ONCE(s->avail_event->raw)});
-		return vio_need_event(ev, new_idx, old);
-	}
-	uint16_t flags = vio_le16_get((vio_le16){VIO_READ_ONCE(s->used->flags.raw)});
-	return old != new_idx && (flags & VIO_USED_F_NO_NOTIFY) == 0;
+	uint16_t ev = vio_le16_get((vio_le16){VIO_READ_ONCE(s->avail_event->raw)});
+	return vio_need_event(ev, new_idx, old);
 }
 
 /* Refresh the device's used index; false (queue broken) if it jumped. */
-static int refresh_used(struct vio_vq *vq)
+static inline int refresh_used(struct vio_vq *vq)
 {
 	struct vio__vq_split *s = &vq->u.split;
 	/* Acquire: the used elements up to idx are read after it. Pairs with
@@ -236,7 +266,7 @@ static inline int read_used(struct vio_vq *vq, uint16_t *head, uint32_t *wlen_ou
 }
 
 /* IN_ORDER: one used entry may complete several buffers (§2.7.9). */
-static int get_in_order(struct vio_vq *vq, void **token, uint32_t *len)
+VIO_NOINLINE static int get_in_order(struct vio_vq *vq, void **token, uint32_t *len)
 {
 	struct vio__vq_split *s = &vq->u.split;
 	uint16_t head;

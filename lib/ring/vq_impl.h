@@ -17,9 +17,11 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define vio_likely(x) __builtin_expect(!!(x), 1)
 #define vio_unlikely(x) __builtin_expect(!!(x), 0)
+#define VIO_NOINLINE __attribute__((noinline))
 #else
 #define vio_likely(x) (x)
 #define vio_unlikely(x) (x)
+#define VIO_NOINLINE
 #endif
 
 /* Marks a split descriptor that is part of an outstanding chain but not its
