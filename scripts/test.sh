@@ -4,6 +4,7 @@
 # The full check, as CI runs it (Debian 12, as root). Installs missing tools,
 # then runs, stopping at the first failure:
 #   workflows gcc, clang, asan, tsan, shared   (configure + build + ctest)
+#   the byte-order check on a big-endian host   (s390x under qemu-user)
 #   fuzz preset build + fuzz/run_all.sh        (VIO_FUZZ_SECONDS per harness, default 30)
 #   coverage preset build + scripts/coverage.sh
 # and ends with one line "N passed, 0 failed" summed over the ctest runs.
@@ -93,6 +94,8 @@ step() {
 for preset in gcc clang asan tsan shared; do
 	step "workflow $preset" cmake --workflow --preset "$preset" --fresh
 done
+
+step "big-endian: byte-order check on s390x (qemu-user)" "$root/scripts/bigendian.sh"
 
 step "fuzz: configure" cmake --preset fuzz --fresh
 step "fuzz: build" cmake --build --preset fuzz
