@@ -209,11 +209,13 @@ void vio__devq_split_set_notify(struct vio_devq *q, bool enable)
 	struct vio__devq_split *s = &q->u.split;
 
 	if (q->event_idx) {
-		/* §2.7.10: with EVENT_IDX the driver ignores flags; ask for a kick
-		 * once the entry after the last one taken is made available. When
-		 * disabling, leaving avail_event behind has the same effect. */
-		if (enable)
-			VIO_WRITE_ONCE(s->avail_event->raw, vio_le16_make(s->last_avail).raw);
+		/* §2.7.10: with EVENT_IDX the driver ignores flags. Enabling asks
+		 * for a kick once the entry after the last one taken is made
+		 * available; disabling moves the event half the index space
+		 * away, where the driver's index cannot reach while at most
+		 * `size` entries are outstanding. */
+		uint16_t ev = enable ? s->last_avail : (uint16_t)(s->last_avail + 0x8000u);
+		VIO_WRITE_ONCE(s->avail_event->raw, vio_le16_make(ev).raw);
 		return;
 	}
 	s->used_flags = enable ? 0 : VIO_USED_F_NO_NOTIFY;

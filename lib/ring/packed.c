@@ -312,7 +312,9 @@ bool vio__vq_packed_enable_intr(struct vio_vq *vq, bool delayed)
 	 * and its next needs_notify sees the event. */
 	VIO_MB();
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->desc[p->last_used].flags.raw));
-	return !vio__packed_is_used(flags, p->used_wrap);
+	/* Inside an IN_ORDER batch the rest of it is pending although its
+	 * slots carry no used descriptor. */
+	return vq->io_left == 0 && !vio__packed_is_used(flags, p->used_wrap);
 }
 
 int vio__vq_packed_detach_unused(struct vio_vq *vq, void **token)

@@ -24,7 +24,7 @@
 
 struct loop_cfg {
 	enum vio_ring_format format;
-	uint16_t size;  /* queue size */
+	uint16_t size;	/* queue size */
 	uint16_t index; /* queue index (notification data) */
 	/* Negotiated features, given to both halves. */
 	struct vio_features features;
