@@ -33,5 +33,10 @@ echo "== configure and build (preset release)"
 cmake --preset release
 cmake --build --preset release --parallel 2
 
-echo "== run build/release/examples/loopback_split"
-./build/release/examples/loopback_split
+# The same demo over both ring formats; the last line is the packed run's
+# OK/FAIL verdict, and the script fails if either run fails.
+echo "== run build/release/examples/loopback_split --format split"
+./build/release/examples/loopback_split --format split
+echo
+echo "== run build/release/examples/loopback_split --format packed"
+./build/release/examples/loopback_split --format packed
