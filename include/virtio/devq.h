@@ -146,7 +146,8 @@ int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t wr
  * @param used The completions, @p n of them.
  * @param n    Entries in @p used.
  * @retval 0 Success.
- * @retval -VIO_EINVAL An entry does not name a slot of this queue (nothing published).
+ * @retval -VIO_EINVAL More entries than the queue size, or an entry that
+ *         does not name a slot of this queue (nothing published).
  * @retval -VIO_EBROKEN The queue is broken.
  */
 int vio_devq_push_batch(struct vio_devq *q, const struct vio_used *used, unsigned n);

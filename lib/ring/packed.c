@@ -56,8 +56,11 @@ static int fill_indirect(struct vio_vq *vq, uint16_t id, const struct vio_sg *sg
 }
 
 /* A list failed after @n descriptors were written from @head: the head was
- * never marked available, but the others were. Flags 0 is "available" under
- * neither wrap counter, so the device cannot take them for a new list. */
+ * never marked available, but the others were. Put back what a slot of this
+ * lap holds before the driver fills it, a used descriptor of the previous
+ * lap: neither available to the device nor used for the driver under this
+ * lap's wrap counter. (Flags 0 would not do: under wrap counter 0 it reads
+ * as used, and the driver would later reap a completion that never was.) */
 static void withdraw(struct vio_vq *vq, uint16_t head, unsigned n)
 {
 	struct vio__vq_packed *p = &vq->u.packed;
@@ -65,7 +68,8 @@ static void withdraw(struct vio_vq *vq, uint16_t head, unsigned n)
 	bool wrap = p->avail_wrap;
 	for (unsigned k = 1; k < n; k++) {
 		vio__packed_advance(&slot, &wrap, 1, vq->size);
-		VIO_WRITE_ONCE(p->desc[slot].flags.raw, 0);
+		VIO_WRITE_ONCE(p->desc[slot].flags.raw,
+			       vio_le16_make(vio__packed_used_flags(!wrap)).raw);
 	}
 }
 

@@ -1,0 +1,632 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Writes the seed corpora fuzz/corpus/<target>/seed-NNN: well-formed inputs
+ * from valid traffic. The device-half seeds come from a real driver queue
+ * (vio_vq) and a real device queue (vio_devq) talking through the same region
+ * layout the harness builds; every byte the driver writes becomes a "driver
+ * write" action, every device call the matching action. Deterministic.
+ *
+ *   cc -Iinclude -Ilib -Ifuzz fuzz/gen_corpus.c fuzz/common.c lib/errors.c
+ *      lib/ring/(every .c) -o gen_corpus && ./gen_corpus fuzz/corpus
+ * (fuzz/README.md has the exact command.)
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ------------------------------------------------------------------------ */
+/* Output buffer and files                                                   */
+/* ------------------------------------------------------------------------ */
+
+#define OUT_MAX (64 * 1024)
+
+struct out {
+	uint8_t b[OUT_MAX];
+	size_t n;
+	unsigned actions;
+};
+
+static void w8(struct out *o, unsigned v)
+{
+	if (o->n >= OUT_MAX) {
+		fprintf(stderr, "gen_corpus: seed too large\n");
+		exit(1);
+	}
+	o->b[o->n++] = (uint8_t)v;
+}
+
+static void w16(struct out *o, unsigned v)
+{
+	w8(o, v & 0xffu);
+	w8(o, (v >> 8) & 0xffu);
+}
+
+/* An action byte; false once the harness would stop reading actions. */
+static bool act(struct out *o, unsigned op)
+{
+	if (o->actions >= FZ_MAX_ACTIONS)
+		return false;
+	o->actions++;
+	w8(o, op);
+	return true;
+}
+
+static const char *root = "fuzz/corpus";
+
+static void mkdir_p(const char *path)
+{
+	if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+		fprintf(stderr, "gen_corpus: mkdir %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+}
+
+static void save(const char *target, unsigned idx, const struct out *o)
+{
+	char dir[512], path[600];
+	snprintf(dir, sizeof(dir), "%s/%s", root, target);
+	mkdir_p(root);
+	mkdir_p(dir);
+	snprintf(path, sizeof(path), "%s/seed-%03u", dir, idx);
+	FILE *f = fopen(path, "wb");
+	if (f == NULL || fwrite(o->b, 1, o->n, f) != o->n || fclose(f) != 0) {
+		fprintf(stderr, "gen_corpus: cannot write %s\n", path);
+		exit(1);
+	}
+}
+
+static uint32_t rng_state;
+
+static uint32_t rnd(void)
+{
+	uint32_t x = rng_state;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return rng_state = x;
+}
+
+static unsigned below(unsigned n)
+{
+	return n != 0 ? rnd() % n : 0;
+}
+
+static unsigned log2u(unsigned v)
+{
+	unsigned l = 0;
+	while ((1u << l) < v)
+		l++;
+	return l;
+}
+
+/* ------------------------------------------------------------------------ */
+/* fuzz_devq_split / fuzz_devq_packed: a driver and a device on real rings   */
+/* ------------------------------------------------------------------------ */
+
+#define GD_DATA_LEN 4096
+
+struct gen_devq {
+	enum vio_ring_format fmt;
+	uint16_t size;
+	uint8_t feat;
+	struct fz_mem m;
+	unsigned nregions;
+	unsigned char *snap[8]; /* copies of the regions the driver writes */
+	struct vio_vq *vq;
+	void *vqmem;
+	struct vio_devq *dq;
+	void *dqmem;
+	struct vio_chain held[FZ_MAX_ACTIONS];
+	unsigned nheld;
+	unsigned tokens;
+	unsigned outstanding;
+	struct out o;
+};
+
+static void gd_snapshot(struct gen_devq *g)
+{
+	for (unsigned i = 0; i < g->nregions; i++)
+		memcpy(g->snap[i], g->m.r[i].host, g->m.r[i].len);
+}
+
+/* Emit what the driver changed since the snapshot as driver writes. */
+static void gd_emit_driver_writes(struct gen_devq *g)
+{
+	for (unsigned i = 0; i < g->nregions; i++) {
+		const struct fz_region *r = &g->m.r[i];
+		size_t j = 0;
+		while (j < r->len) {
+			if (r->host[j] == g->snap[i][j]) {
+				j++;
+				continue;
+			}
+			size_t k = 1;
+			while (k < 16 && j + k < r->len && r->host[j + k] != g->snap[i][j + k])
+				k++;
+			if (!act(&g->o, FZ_DQ_DRV_WRITE))
+				return;
+			w8(&g->o, i);
+			w16(&g->o, (unsigned)j);
+			w8(&g->o, (unsigned)(k - 1));
+			for (size_t b = 0; b < k; b++)
+				w8(&g->o, r->host[j + b]);
+			j += k;
+		}
+	}
+}
+
+static void gd_add(struct gen_devq *g)
+{
+	unsigned out = below(3), in = below(3);
+	if (out + in == 0)
+		out = 1;
+	struct vio_sg sg[6];
+	unsigned char *data = g->m.r[3].host;
+	for (unsigned i = 0; i < out + in; i++) {
+		sg[i].len = below(5) == 0 ? 0 : 1u + below(200);
+		sg[i].addr = data + below(GD_DATA_LEN - 256);
+	}
+	gd_snapshot(g);
+	int rc = vio_vq_add(g->vq, sg, out, in, (void *)(uintptr_t)(++g->tokens));
+	if (rc == 0) {
+		g->outstanding++;
+		gd_emit_driver_writes(g);
+	}
+}
+
+static void gd_get_all(struct gen_devq *g)
+{
+	for (;;) {
+		void *t;
+		uint32_t len;
+		gd_snapshot(g);
+		int rc = vio_vq_get(g->vq, &t, &len);
+		gd_emit_driver_writes(g);
+		if (rc != 0)
+			break;
+		g->outstanding--;
+	}
+}
+
+static void gd_driver_call(struct gen_devq *g, unsigned what)
+{
+	gd_snapshot(g);
+	switch (what) {
+	case 0:
+		vio_vq_kick_prepare(g->vq);
+		break;
+	case 1:
+		vio_vq_disable_intr(g->vq);
+		break;
+	case 2:
+		vio_vq_enable_intr(g->vq);
+		break;
+	default:
+		vio_vq_enable_intr_delayed(g->vq);
+		break;
+	}
+	gd_emit_driver_writes(g);
+}
+
+static void gd_pop(struct gen_devq *g)
+{
+	struct vio_seg segs[256];
+	struct vio_chain c;
+	if (!act(&g->o, FZ_DQ_POP))
+		return;
+	w8(&g->o, 0); /* a full array */
+	fz_mem_grants_begin(&g->m);
+	int rc = vio_devq_pop(g->dq, &c, segs, g->size);
+	fz_mem_grants_end(&g->m);
+	if (rc == 0)
+		g->held[g->nheld++] = c;
+	else if (rc != -VIO_EAGAIN)
+		abort();
+}
+
+static void gd_remove_held(struct gen_devq *g, unsigned i)
+{
+	memmove(&g->held[i], &g->held[i + 1], (g->nheld - i - 1) * sizeof(g->held[0]));
+	g->nheld--;
+}
+
+static void gd_push(struct gen_devq *g)
+{
+	if (g->nheld == 0)
+		return;
+	unsigned i = below(g->nheld);
+	if (g->feat & FZ_FEAT_IN_ORDER)
+		i = 0;
+	if (!act(&g->o, FZ_DQ_PUSH))
+		return;
+	w8(&g->o, i);
+	w8(&g->o, 1); /* written: all writable bytes */
+	if (vio_devq_push(g->dq, &g->held[i], g->held[i].in_bytes) != 0)
+		abort();
+	gd_remove_held(g, i);
+}
+
+static void gd_push_batch(struct gen_devq *g)
+{
+	if (g->nheld == 0)
+		return;
+	unsigned n = 1u + below(g->nheld < 8 ? g->nheld : 8);
+	bool one = (g->feat & FZ_FEAT_IN_ORDER) && below(2);
+	if (!act(&g->o, FZ_DQ_PUSH_BATCH))
+		return;
+	w8(&g->o, n - 1);
+	w8(&g->o, one ? 0x41 : 0x01);
+	struct vio_used u[8];
+	for (unsigned j = 0; j < n; j++) {
+		w8(&g->o, 0); /* the oldest not taken yet */
+		u[j].id = g->held[j].id;
+		u[j].ndesc = g->held[j].ndesc;
+		u[j].len = g->held[j].in_bytes;
+	}
+	int rc = one ? vio_devq_push_in_order(g->dq, u, n) : vio_devq_push_batch(g->dq, u, n);
+	if (rc != 0)
+		abort();
+	for (unsigned j = 0; j < n; j++)
+		gd_remove_held(g, 0);
+}
+
+static void gd_device_call(struct gen_devq *g, unsigned what)
+{
+	static const unsigned ops[] = {FZ_DQ_NEEDS_NOTIFY, FZ_DQ_ENABLE_NOTIFY,
+				       FZ_DQ_DISABLE_NOTIFY, FZ_DQ_HAS_AVAIL, FZ_DQ_SAVE_RESTORE};
+	unsigned op = ops[what % 5];
+	if (op == FZ_DQ_SAVE_RESTORE && g->nheld != 0)
+		op = FZ_DQ_HAS_AVAIL; /* save/restore forgets held chains */
+	if (!act(&g->o, op))
+		return;
+	switch (op) {
+	case FZ_DQ_NEEDS_NOTIFY:
+		vio_devq_needs_notify(g->dq);
+		break;
+	case FZ_DQ_ENABLE_NOTIFY:
+		vio_devq_enable_notify(g->dq);
+		break;
+	case FZ_DQ_DISABLE_NOTIFY:
+		vio_devq_disable_notify(g->dq);
+		break;
+	case FZ_DQ_HAS_AVAIL:
+		vio_devq_has_avail(g->dq);
+		break;
+	default: {
+		struct vio_ring_state st;
+		vio_devq_get_state(g->dq, &st);
+		vio_devq_set_state(g->dq, &st);
+		break;
+	}
+	}
+}
+
+static void gen_devq_seed(enum vio_ring_format fmt, const char *target, unsigned idx, uint8_t feat,
+			  uint16_t size, unsigned rounds)
+{
+	static struct gen_devq g;
+	g.fmt = fmt;
+	g.size = size;
+	g.feat = feat;
+	g.nheld = 0;
+	g.tokens = 0;
+	g.outstanding = 0;
+	g.o.n = 0;
+	g.o.actions = 0;
+	fz_mem_init(&g.m);
+
+	bool split = fmt == VIO_RING_SPLIT;
+	size_t rlen[3] = {16u * size, split ? vio_split_avail_size(size) : 4,
+			  split ? vio_split_used_size(size) : 4};
+	uint16_t ind_max = 0;
+	if (feat & FZ_FEAT_INDIRECT) {
+		ind_max = (uint16_t)(4096u / 16u / size);
+		if (ind_max > 8)
+			ind_max = 8;
+		if (ind_max > size)
+			ind_max = size;
+	}
+	/* Regions: the three ring parts, the data buffers, the indirect pool. */
+	for (unsigned i = 0; i < 3; i++)
+		fz_mem_add_slot(&g.m, 0, rlen[i], VIO_MAP_RW, false);
+	fz_mem_add_slot(&g.m, 0, GD_DATA_LEN, VIO_MAP_RW, false);
+	size_t pool_len = (size_t)size * ind_max * 16u;
+	unsigned nextra = 1;
+	if (ind_max != 0) {
+		unsigned p = fz_mem_add_slot(&g.m, 0, pool_len, VIO_MAP_RW, false);
+		g.m.r[p].table_stride = (size_t)ind_max * 16u;
+		nextra = 2;
+	}
+	g.nregions = 3 + nextra;
+	for (unsigned i = 0; i < g.nregions; i++) {
+		g.snap[i] = malloc(g.m.r[i].len);
+		if (g.snap[i] == NULL)
+			abort();
+	}
+
+	struct vio_features f = vio_features_none();
+	if (feat & FZ_FEAT_INDIRECT)
+		vio_features_set(&f, VIO_F_INDIRECT_DESC);
+	if (feat & FZ_FEAT_EVENT_IDX)
+		vio_features_set(&f, VIO_F_EVENT_IDX);
+	if (feat & FZ_FEAT_IN_ORDER)
+		vio_features_set(&f, VIO_F_IN_ORDER);
+	if (!split)
+		vio_features_set(&f, VIO_F_RING_PACKED);
+
+	struct vio_vq_config vc;
+	memset(&vc, 0, sizeof(vc));
+	vc.format = fmt;
+	vc.size = size;
+	vc.features = f;
+	vc.desc = g.m.r[0].host;
+	vc.driver_area = g.m.r[1].host;
+	vc.device_area = g.m.r[2].host;
+	vc.indirect_pool = ind_max != 0 ? g.m.r[4].host : NULL;
+	vc.indirect_max = ind_max;
+	vc.mem_ops = &fz_drv_ops;
+	vc.mem_ctx = &g.m;
+	size_t vsz = vio_vq_mem_size(fmt, size);
+	g.vqmem = malloc(vsz);
+	if (g.vqmem == NULL || vio_vq_init(&g.vq, g.vqmem, vsz, &vc) != 0)
+		abort();
+
+	struct vio_devq_config dc;
+	memset(&dc, 0, sizeof(dc));
+	dc.format = fmt;
+	dc.size = size;
+	dc.index = 3;
+	dc.features = f;
+	dc.desc_addr = g.m.r[0].addr;
+	dc.driver_addr = g.m.r[1].addr;
+	dc.device_addr = g.m.r[2].addr;
+	dc.mem_ops = &fz_dev_ops;
+	dc.mem_ctx = &g.m;
+	size_t dsz = vio_devq_mem_size(fmt, size);
+	g.dqmem = malloc(dsz);
+	fz_mem_grants_begin(&g.m);
+	if (g.dqmem == NULL || vio_devq_init(&g.dq, g.dqmem, dsz, &dc) != 0)
+		abort();
+	fz_mem_grants_end(&g.m);
+
+	/* Header: the rings and extras as the harness rebuilds them, all zero
+	 * now (vio_vq_init zeroed the rings; buffers are zero). */
+	w8(&g.o, feat);
+	w16(&g.o, split ? log2u(size) : size - 1u);
+	w8(&g.o, nextra);
+	for (unsigned k = 0; k < nextra; k++) {
+		w8(&g.o, FZ_RF_ZERO); /* RW, zero-filled */
+		w16(&g.o, (unsigned)(g.m.r[3 + k].len - 1u));
+		w16(&g.o, 0);
+	}
+	for (unsigned i = 0; i < 3; i++)
+		for (size_t j = 0; j < rlen[i]; j++)
+			w8(&g.o, 0);
+
+	/* Traffic. */
+	for (unsigned r = 0; r < rounds && g.o.actions < FZ_MAX_ACTIONS - 16; r++) {
+		unsigned adds = 1 + below(4);
+		for (unsigned a = 0; a < adds; a++)
+			gd_add(&g);
+		if (below(2))
+			gd_driver_call(&g, 0);
+		unsigned pops = below(5);
+		for (unsigned p = 0; p < pops; p++)
+			gd_pop(&g);
+		if (below(3) == 0)
+			gd_device_call(&g, below(5));
+		if (below(2))
+			gd_push(&g);
+		else
+			gd_push_batch(&g);
+		if (below(2))
+			gd_device_call(&g, 0); /* needs_notify */
+		if (below(3) == 0)
+			gd_driver_call(&g, 1 + below(3));
+		gd_get_all(&g);
+	}
+	save(target, idx, &g.o);
+
+	for (unsigned i = 0; i < g.nregions; i++)
+		free(g.snap[i]);
+	free(g.vqmem);
+	free(g.dqmem);
+	fz_mem_free(&g.m);
+}
+
+/* ------------------------------------------------------------------------ */
+/* fuzz_vq_split_used / fuzz_vq_packed_used: an honest device script         */
+/* ------------------------------------------------------------------------ */
+
+static void gen_vq_seed(bool split, const char *target, unsigned idx, uint8_t feat, uint16_t size,
+			unsigned rounds)
+{
+	struct out *o = malloc(sizeof(*o));
+	if (o == NULL)
+		abort();
+	o->n = 0;
+	o->actions = 0;
+	w8(o, feat);
+	w16(o, split ? log2u(size) : size - 1u);
+	w8(o, 3);  /* indirect_max: 1 + 3 % min(size, 16) */
+	w8(o, 0);  /* indirect_min: default */
+	w8(o, 0);  /* no injected to_device failures */
+	w16(o, 5); /* queue index */
+	bool hostile = idx % 7 == 6;
+	for (unsigned r = 0; r < rounds && o->actions < FZ_MAX_ACTIONS - 12; r++) {
+		unsigned adds = 1 + below(3);
+		for (unsigned a = 0; a < adds; a++) {
+			act(o, FZ_VQ_ADD);
+			unsigned out = below(3), in = below(3);
+			w8(o, out);
+			w8(o, in);
+			w8(o, 0); /* one u8 length per segment follows */
+			for (unsigned i = 0; i < out + in; i++)
+				w8(o, below(256));
+		}
+		act(o, FZ_VQ_KICK);
+		unsigned done = below(4);
+		for (unsigned c = 0; c < done; c++) {
+			act(o, FZ_VQ_DEV_COMPLETE);
+			w8(o, below(8));
+			unsigned mode = below(3) == 0 ? FZ_CM_HOLD : 0;
+			if (split && below(2))
+				mode |= 2; /* written length 0 */
+			if ((feat & FZ_FEAT_IN_ORDER) && below(3) == 0)
+				mode |= FZ_CM_BATCH;
+			if (hostile && below(3) == 0)
+				mode |= FZ_CM_RAW_ID;
+			w8(o, mode);
+			if (mode & FZ_CM_RAW_ID)
+				w16(o, below(size + 2u));
+			if (mode & FZ_CM_BATCH)
+				w8(o, below(4));
+		}
+		if (split) {
+			act(o, FZ_VQ_DEV_PUBLISH);
+			w8(o, 0);
+			w16(o, 0);
+		}
+		switch (below(5)) {
+		case 0:
+			act(o, FZ_VQ_ENABLE_INTR);
+			break;
+		case 1:
+			act(o, FZ_VQ_DISABLE_INTR);
+			break;
+		case 2:
+			act(o, FZ_VQ_ENABLE_INTR_DELAYED);
+			break;
+		case 3:
+			act(o, FZ_VQ_DEV_EVENT);
+			w8(o, below(2));
+			w16(o, below(3));
+			break;
+		default:
+			act(o, FZ_VQ_HAS_USED);
+			break;
+		}
+		act(o, below(2) ? FZ_VQ_GET_ALL : FZ_VQ_GET);
+		if (below(10) == 0) {
+			act(o, FZ_VQ_RESET);
+			w8(o, 1);
+		}
+	}
+	save(target, idx, o);
+	free(o);
+}
+
+/* ------------------------------------------------------------------------ */
+/* fuzz_diff: valid operation scripts                                        */
+/* ------------------------------------------------------------------------ */
+
+static void gen_diff_seed(unsigned idx, uint8_t feat, unsigned size_log2, unsigned rounds)
+{
+	struct out *o = malloc(sizeof(*o));
+	if (o == NULL)
+		abort();
+	o->n = 0;
+	o->actions = 0;
+	w8(o, feat);
+	w8(o, size_log2);
+	w8(o, below(8)); /* indirect_max */
+	w8(o, below(5)); /* indirect_min */
+	for (unsigned r = 0; r < rounds && o->actions < FZ_MAX_ACTIONS - 12; r++) {
+		unsigned adds = 1 + below(3);
+		for (unsigned a = 0; a < adds; a++) {
+			act(o, FZ_DF_ADD);
+			unsigned out = below(4), in = below(4);
+			if (out + in == 0)
+				out = 1;
+			w8(o, out);
+			w8(o, in);
+			for (unsigned i = 0; i < out + in; i++)
+				w8(o, below(256));
+		}
+		act(o, FZ_DF_KICK);
+		act(o, below(2) ? FZ_DF_POP_ALL : FZ_DF_POP);
+		if (below(2)) {
+			act(o, FZ_DF_PUSH);
+			w8(o, below(4));
+			w8(o, below(256));
+		} else {
+			act(o, FZ_DF_PUSH_BATCH);
+			unsigned n = below(4);
+			w8(o, n);
+			w8(o, below(2));
+			for (unsigned j = 0; j <= n; j++) {
+				w8(o, below(4));
+				w8(o, below(256));
+			}
+		}
+		act(o, FZ_DF_NEEDS_NOTIFY);
+		static const unsigned misc[] = {FZ_DF_ENABLE_INTR,	   FZ_DF_DISABLE_INTR,
+						FZ_DF_ENABLE_INTR_DELAYED, FZ_DF_ENABLE_NOTIFY,
+						FZ_DF_DISABLE_NOTIFY,	   FZ_DF_HAS};
+		unsigned m = misc[below(6)];
+		act(o, m);
+		if (m == FZ_DF_HAS)
+			w8(o, below(2));
+		act(o, FZ_DF_GET);
+		if (below(2))
+			act(o, FZ_DF_GET);
+		if (below(12) == 0)
+			act(o, FZ_DF_RESET);
+	}
+	save("fuzz_diff", idx, o);
+	free(o);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1)
+		root = argv[1];
+	static const uint8_t feats[] = {
+		0,
+		FZ_FEAT_INDIRECT,
+		FZ_FEAT_EVENT_IDX,
+		FZ_FEAT_IN_ORDER,
+		FZ_FEAT_INDIRECT | FZ_FEAT_EVENT_IDX,
+		FZ_FEAT_INDIRECT | FZ_FEAT_EVENT_IDX | FZ_FEAT_IN_ORDER,
+	};
+	static const uint16_t split_sizes[] = {1, 2, 4, 8, 16, 64};
+	static const uint16_t packed_sizes[] = {1, 3, 4, 7, 16, 50};
+
+	for (unsigned i = 0; i < 36; i++) {
+		rng_state = 0x9e3779b9u ^ (i * 0x85ebca6bu);
+		uint8_t feat = feats[i % 6];
+		unsigned rounds = 4 + i % 9;
+		gen_devq_seed(VIO_RING_SPLIT, "fuzz_devq_split", i, feat, split_sizes[(i / 6) % 6],
+			      rounds);
+		rng_state = 0x7f4a7c15u ^ (i * 0xc2b2ae35u);
+		gen_devq_seed(VIO_RING_PACKED, "fuzz_devq_packed", i, feat,
+			      packed_sizes[(i / 6) % 6], rounds);
+	}
+	for (unsigned i = 0; i < 36; i++) {
+		uint8_t feat = feats[i % 6];
+		if (feat & FZ_FEAT_INDIRECT)
+			feat |= FZ_VQ_POOL;
+		if (i % 5 == 4)
+			feat |= FZ_VQ_NOTIF_DATA;
+		if (i % 11 == 10)
+			feat |= FZ_VQ_IDENTITY;
+		rng_state = 0x2545f491u ^ (i * 0x9e3779b9u);
+		gen_vq_seed(true, "fuzz_vq_split_used", i, feat, split_sizes[(i / 6) % 6],
+			    6 + i % 10);
+		rng_state = 0x61c88647u ^ (i * 0x9e3779b9u);
+		gen_vq_seed(false, "fuzz_vq_packed_used", i, feat, packed_sizes[(i / 6) % 6],
+			    6 + i % 10);
+	}
+	for (unsigned i = 0; i < 36; i++) {
+		rng_state = 0x1b873593u ^ (i * 0xcc9e2d51u);
+		gen_diff_seed(i, feats[i % 6], (i / 6) % 7, 5 + i % 12);
+	}
+	printf("seeds written under %s\n", root);
+	return 0;
+}
