@@ -2,15 +2,6 @@
 /* Device queue: set-up, state save/restore and the split/packed dispatch. */
 #include "devq_impl.h"
 
-static bool size_ok(enum vio_ring_format format, uint16_t size)
-{
-	if (size == 0)
-		return false;
-	if (format == VIO_RING_SPLIT)
-		return (size & (size - 1u)) == 0 && size <= VIO_SPLIT_MAX_SIZE;
-	return format == VIO_RING_PACKED && size <= VIO_PACKED_MAX_SIZE;
-}
-
 /* Packed rings keep one in-flight byte per buffer id after the struct. */
 static size_t extra_size(enum vio_ring_format format, uint16_t size)
 {
@@ -19,7 +10,7 @@ static size_t extra_size(enum vio_ring_format format, uint16_t size)
 
 size_t vio_devq_mem_size(enum vio_ring_format format, uint16_t size)
 {
-	if (!size_ok(format, size))
+	if (!vio__ring_size_ok(format, size))
 		return 0;
 	return sizeof(struct vio_devq) + extra_size(format, size);
 }

@@ -4,18 +4,9 @@
 
 const char vio__midchain_marker = 0;
 
-static bool size_ok(enum vio_ring_format format, uint16_t size)
-{
-	if (size == 0)
-		return false;
-	if (format == VIO_RING_SPLIT)
-		return (size & (size - 1u)) == 0 && size <= VIO_SPLIT_MAX_SIZE;
-	return format == VIO_RING_PACKED && size <= VIO_PACKED_MAX_SIZE;
-}
-
 size_t vio_vq_mem_size(enum vio_ring_format format, uint16_t size)
 {
-	if (!size_ok(format, size))
+	if (!vio__ring_size_ok(format, size))
 		return 0;
 	return sizeof(struct vio_vq) + (size_t)size * sizeof(struct vio__vq_slot);
 }

@@ -24,6 +24,17 @@
 #define VIO_NOINLINE
 #endif
 
+/* A queue size the format allows: split a power of two (§2.7), packed any
+ * value (§2.8); both at most 32768. */
+static inline bool vio__ring_size_ok(enum vio_ring_format format, uint16_t size)
+{
+	if (size == 0)
+		return false;
+	if (format == VIO_RING_SPLIT)
+		return (size & (size - 1u)) == 0 && size <= VIO_SPLIT_MAX_SIZE;
+	return format == VIO_RING_PACKED && size <= VIO_PACKED_MAX_SIZE;
+}
+
 /* Marks a split descriptor that is part of an outstanding chain but not its
  * head, so that a used id naming it is told apart from a stale one. */
 #define VIO__MIDCHAIN ((void *)&vio__midchain_marker)
