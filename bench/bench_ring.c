@@ -1,22 +1,48 @@
 /* SPDX-License-Identifier: MIT */
-/* Ring benchmark: single-thread round-trip cost and two-thread throughput,
- * split and packed, 1- and 3-descriptor chains, EVENT_IDX on and off.
+/*
+ * bench_ring: what the ring core costs, split against packed.
  *
- *   bench_ring [--json] [--quick] [--iters N] [--only KEY]
+ * Figures, each keyed FORMAT/SHAPE/EVIDX[/MODE]:
+ *   FORMAT  split | packed
+ *   SHAPE   1desc           one device-writable segment (1536 bytes; a receive buffer)
+ *           3desc           one device-readable segment (16-byte header) and two
+ *                           device-writable ones (4096 bytes of data, 1 status byte):
+ *                           a block read; direct descriptors
+ *           3desc-indirect  the same chain in one indirect table (VIO_F_INDIRECT_DESC)
+ *   EVIDX   evidx | noevidx (VIO_F_EVENT_IDX negotiated or not)
+ *   MODE    (none)    single thread, one buffer in flight, a whole round trip:
+ *                     vio_vq_add -> vio_vq_kick_prepare -> vio_devq_pop ->
+ *                     vio_devq_push -> vio_devq_needs_notify -> vio_vq_get.
+ *                     Both sides have asked for notifications (vio_vq_enable_intr,
+ *                     vio_devq_enable_notify at set-up), so the suppression checks
+ *                     take their full path; nothing is signalled.
+ *           nonotify  the same without kick_prepare and needs_notify.
+ *           2thread   a driver thread keeps the ring full and reaps, a device
+ *                     thread pops and pushes. Both busy-poll: each tells the other
+ *                     it polls (vio_vq_disable_intr / vio_devq_disable_notify) and
+ *                     still makes the suppression calls once per batch
+ *                     (kick_prepare after adding, needs_notify after pushing), as a
+ *                     polling driver and device do. Nobody sleeps; an idle side
+ *                     calls sched_yield() after 64 empty polls. Time per buffer.
  *
- * KEY is a single-thread figure such as split/1desc/evidx. A round trip is
- * driver add -> kick_prepare -> device pop -> push -> needs_notify -> driver
- * get, all in one thread, in bench_rt_loop() (kept out of line so callgrind
- * can count just it: see bench/README.md). A 3-descriptor chain is one
- * device-readable and two device-writable segments, direct descriptors.
+ * The single-thread loop is bench_rt_loop(), out of line and not static, so
+ * that valgrind --tool=callgrind --toggle-collect=bench_rt_loop counts just
+ * it; --only KEY runs it once for exactly --iters round trips (see
+ * bench/README.md). Every return code, token and length is checked.
  *
- * Two-thread figures (KEY/2thread): a driver thread keeps the ring full and
- * reaps, a device thread pops and pushes; both busy-poll (no sleeping), and
- * still call kick_prepare / needs_notify so the suppression reads are paid.
- * Wall-clock figures on shared machines swing; compare instruction counts
- * or interleaved runs. */
+ * Memory: the driver uses identity addresses (no mem_ops); the device's map
+ * callback grants a range only inside the blocks it was told about (buffers,
+ * rings, indirect tables) with the access they allow, as a VMM's table of
+ * guest memory would.
+ *
+ * Usage: bench_ring [--json] [--quick] [--iters N] [--reps N] [--size N] [--only KEY]
+ */
 #define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,68 +53,273 @@
 
 #include <virtio/virtio.h>
 
-#define QSIZE 256
-#define ARENA (1u << 20)
+#define DEFAULT_ITERS 1000000ul
+#define QUICK_ITERS 20000ul
+#define DEFAULT_REPS 3u
+#define SLOT_BYTES 8192u   /* buffers of one request: header, data, status */
+#define DATA_OFF 64u	   /* 4096 data bytes at this offset in a slot */
+#define STATUS_OFF 4160u   /* the status byte */
+#define RX_LEN 1536u	   /* the 1desc buffer */
+#define MAX_CHAIN 3u	   /* segments of the longest shape */
+#define IDLE_YIELD 64u	   /* empty polls before sched_yield() */
+#define STALL_SECONDS 10.0 /* two-thread run without progress: fail */
 
-static _Alignas(4096) unsigned char arena[ARENA];
+/* ------------------------------------------------------------------------ */
+/* The device's view of driver memory                                       */
+/* ------------------------------------------------------------------------ */
 
-static void *map_arena(void *ctx, uint64_t addr, size_t len, enum vio_map_dir dir)
-{
-	(void)ctx;
-	(void)dir;
-	uint64_t base = (uint64_t)(uintptr_t)arena;
-	if (addr < base || addr - base > ARENA || len > ARENA - (addr - base))
-		return NULL;
-	return (void *)(uintptr_t)addr;
-}
-
-static const struct vio_dev_mem_ops arena_ops = {map_arena};
-
-struct pair {
-	struct vio_vq *vq;
-	struct vio_devq *dq;
-	_Alignas(64) unsigned char vqmem[32768];
-	_Alignas(64) unsigned char dqmem[4096];
+struct region {
+	uint64_t start;
+	size_t len;
+	unsigned dirs;
 };
 
-static void pair_init(struct pair *p, enum vio_ring_format fmt, bool evidx)
+struct memtab {
+	struct region r[3];
+	unsigned n;
+};
+
+static void memtab_add(struct memtab *mt, const void *p, size_t len, unsigned dirs)
 {
-	memset(arena, 0, 3 * 4096 + 16 * QSIZE);
-	struct vio_vq_config c;
-	memset(&c, 0, sizeof(c));
-	c.format = fmt;
-	c.size = QSIZE;
-	vio_features_set(&c.features, VIO_F_VERSION_1);
-	if (evidx)
-		vio_features_set(&c.features, VIO_F_EVENT_IDX);
-	if (fmt == VIO_RING_PACKED)
-		vio_features_set(&c.features, VIO_F_RING_PACKED);
-	c.desc = arena;
-	c.driver_area = arena + 8192;
-	c.device_area = arena + 12288;
-	struct vio_devq_config dc;
-	memset(&dc, 0, sizeof(dc));
-	dc.format = fmt;
-	dc.size = QSIZE;
-	dc.features = c.features;
-	dc.mem_ops = &arena_ops;
-	if (vio_vq_init(&p->vq, p->vqmem, sizeof(p->vqmem), &c) < 0 ||
-	    vio_vq_ring_addrs(p->vq, &dc.desc_addr, &dc.driver_addr, &dc.device_addr) < 0 ||
-	    vio_devq_init(&p->dq, p->dqmem, sizeof(p->dqmem), &dc) < 0) {
-		fprintf(stderr, "bench: queue set-up failed\n");
-		exit(1);
-	}
+	struct region *r = &mt->r[mt->n++];
+	r->start = (uint64_t)(uintptr_t)p;
+	r->len = len;
+	r->dirs = dirs;
 }
 
-static void make_sg(struct vio_sg *sg, unsigned slot)
+static void *dev_map(void *ctx, uint64_t addr, size_t len, enum vio_map_dir dir)
 {
-	unsigned char *b = arena + 65536 + (size_t)(slot % QSIZE) * 3072u;
-	sg[0].addr = b;
-	sg[0].len = 512;
-	sg[1].addr = b + 1024;
-	sg[1].len = 512;
-	sg[2].addr = b + 2048;
-	sg[2].len = 512;
+	const struct memtab *mt = ctx;
+	for (unsigned i = 0; i < mt->n; i++) {
+		const struct region *r = &mt->r[i];
+		if (addr - r->start < r->len) {
+			if (len > r->len - (addr - r->start) || ((unsigned)dir & ~r->dirs) != 0)
+				return NULL;
+			return (void *)(uintptr_t)addr;
+		}
+	}
+	return NULL;
+}
+
+static const struct vio_dev_mem_ops dev_mem_ops = {.map = dev_map};
+
+/* ------------------------------------------------------------------------ */
+/* A queue pair                                                             */
+/* ------------------------------------------------------------------------ */
+
+enum shape {
+	SHAPE_1DESC,
+	SHAPE_3DESC,
+	SHAPE_3DESC_INDIRECT,
+	SHAPE_N
+};
+static const char *const shape_name[SHAPE_N] = {"1desc", "3desc", "3desc-indirect"};
+static const char *const format_name[2] = {"split", "packed"};
+
+struct pair {
+	enum vio_ring_format format;
+	enum shape shape;
+	bool event_idx;
+	uint16_t size;
+	void *ring;
+	size_t ring_len;
+	void *indirect_pool;
+	unsigned char *bufs; /* size slots of SLOT_BYTES */
+	void *vq_mem, *dq_mem;
+	struct vio_vq *vq;
+	struct vio_devq *dq;
+	struct memtab mt;
+	struct vio_seg *segs; /* size entries, for vio_devq_pop() */
+};
+
+static void *alloc_zeroed(size_t align, size_t len)
+{
+	len = (len + align - 1) & ~(align - 1);
+	void *p = aligned_alloc(align, len);
+	if (p != NULL)
+		memset(p, 0, len);
+	return p;
+}
+
+static void pair_free(struct pair *p)
+{
+	free(p->segs);
+	free(p->dq_mem);
+	free(p->vq_mem);
+	free(p->bufs);
+	free(p->indirect_pool);
+	free(p->ring);
+	memset(p, 0, sizeof(*p));
+}
+
+static int pair_init(struct pair *p, enum vio_ring_format format, enum shape shape, bool event_idx,
+		     uint16_t size)
+{
+	memset(p, 0, sizeof(*p));
+	p->format = format;
+	p->shape = shape;
+	p->event_idx = event_idx;
+	p->size = size;
+
+	struct vio_features f = vio_features_none();
+	vio_features_set(&f, VIO_F_VERSION_1);
+	if (event_idx)
+		vio_features_set(&f, VIO_F_EVENT_IDX);
+	if (shape == SHAPE_3DESC_INDIRECT)
+		vio_features_set(&f, VIO_F_INDIRECT_DESC);
+	if (format == VIO_RING_PACKED)
+		vio_features_set(&f, VIO_F_RING_PACKED);
+
+	struct vio_vq_config vc;
+	memset(&vc, 0, sizeof(vc));
+	vc.format = format;
+	vc.size = size;
+	vc.features = f;
+	if (format == VIO_RING_SPLIT) {
+		struct vio_split_layout l;
+		if (!vio_split_layout(size, VIO_SPLIT_LEGACY_ALIGN, &l))
+			return -1;
+		p->ring_len = l.total;
+		p->ring = alloc_zeroed(4096, l.total);
+		if (p->ring == NULL)
+			return -1;
+		vc.desc = (unsigned char *)p->ring + l.desc_off;
+		vc.driver_area = (unsigned char *)p->ring + l.avail_off;
+		vc.device_area = (unsigned char *)p->ring + l.used_off;
+	} else {
+		p->ring_len = vio_packed_desc_size(size) + 2 * vio_packed_event_size();
+		p->ring = alloc_zeroed(4096, p->ring_len);
+		if (p->ring == NULL)
+			return -1;
+		vc.desc = p->ring;
+		vc.driver_area = (unsigned char *)p->ring + vio_packed_desc_size(size);
+		vc.device_area = (unsigned char *)vc.driver_area + vio_packed_event_size();
+	}
+	p->bufs = alloc_zeroed(4096, (size_t)size * SLOT_BYTES);
+	p->segs = calloc(size, sizeof(*p->segs));
+	if (p->bufs == NULL || p->segs == NULL)
+		return -1;
+	if (shape == SHAPE_3DESC_INDIRECT) {
+		p->indirect_pool = alloc_zeroed(64, (size_t)size * MAX_CHAIN * 16);
+		if (p->indirect_pool == NULL)
+			return -1;
+		vc.indirect_pool = p->indirect_pool;
+		vc.indirect_max = MAX_CHAIN;
+	}
+	/* Most map calls are for buffers: look there first. */
+	memtab_add(&p->mt, p->bufs, (size_t)size * SLOT_BYTES, VIO_MAP_RW);
+	memtab_add(&p->mt, p->ring, p->ring_len, VIO_MAP_RW);
+	if (p->indirect_pool != NULL)
+		memtab_add(&p->mt, p->indirect_pool, (size_t)size * MAX_CHAIN * 16, VIO_MAP_READ);
+
+	size_t vsz = vio_vq_mem_size(format, size), dsz = vio_devq_mem_size(format, size);
+	p->vq_mem = alloc_zeroed(64, vsz);
+	p->dq_mem = alloc_zeroed(64, dsz);
+	if (vsz == 0 || dsz == 0 || p->vq_mem == NULL || p->dq_mem == NULL)
+		return -1;
+	int rc = vio_vq_init(&p->vq, p->vq_mem, vsz, &vc);
+	if (rc < 0) {
+		fprintf(stderr, "bench_ring: vio_vq_init: %s\n", vio_strerror(rc));
+		return -1;
+	}
+	struct vio_devq_config dc;
+	memset(&dc, 0, sizeof(dc));
+	dc.format = format;
+	dc.size = size;
+	dc.features = f;
+	dc.mem_ops = &dev_mem_ops;
+	dc.mem_ctx = &p->mt;
+	rc = vio_vq_ring_addrs(p->vq, &dc.desc_addr, &dc.driver_addr, &dc.device_addr);
+	if (rc == 0)
+		rc = vio_devq_init(&p->dq, p->dq_mem, dsz, &dc);
+	if (rc < 0) {
+		fprintf(stderr, "bench_ring: queue set-up: %s\n", vio_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* The segments of request slot @k; returns the readable count, *in the
+ * writable one, *inb the writable bytes. */
+static unsigned make_sg(const struct pair *p, unsigned k, struct vio_sg *sg, unsigned *in,
+			uint32_t *inb)
+{
+	unsigned char *b = p->bufs + (size_t)k * SLOT_BYTES;
+	if (p->shape == SHAPE_1DESC) {
+		sg[0] = (struct vio_sg){b, RX_LEN};
+		*in = 1;
+		*inb = RX_LEN;
+		return 0;
+	}
+	sg[0] = (struct vio_sg){b, 16};
+	sg[1] = (struct vio_sg){b + DATA_OFF, 4096};
+	sg[2] = (struct vio_sg){b + STATUS_OFF, 1};
+	*in = 2;
+	*inb = 4097;
+	return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Single thread                                                            */
+/* ------------------------------------------------------------------------ */
+
+struct rt_ctx {
+	struct vio_vq *vq;
+	struct vio_devq *dq;
+	const struct vio_sg *sg;
+	unsigned out, in;
+	uint32_t in_bytes; /* what the device writes, the driver must get back */
+	void *token;
+	struct vio_seg *segs;
+	uint16_t max_segs;
+	bool notify; /* make the kick_prepare / needs_notify calls */
+	unsigned long kicks, intrs;
+	int err; /* the failing call's return code, or 1 for a wrong token/length */
+};
+
+unsigned long bench_rt_loop(struct rt_ctx *c, unsigned long iters);
+
+/* One buffer in flight, a whole round trip per iteration. Returns the round
+ * trips completed (iters unless something failed, see c->err). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((noinline, noclone))
+#elif defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+unsigned long
+bench_rt_loop(struct rt_ctx *c, unsigned long iters)
+{
+	unsigned long kicks = 0, intrs = 0, i;
+	int rc = 0;
+	for (i = 0; i < iters; i++) {
+		struct vio_chain ch;
+		void *tok;
+		uint32_t len;
+		rc = vio_vq_add(c->vq, c->sg, c->out, c->in, c->token);
+		if (rc != 0)
+			break;
+		if (c->notify)
+			kicks += vio_vq_kick_prepare(c->vq);
+		rc = vio_devq_pop(c->dq, &ch, c->segs, c->max_segs);
+		if (rc != 0)
+			break;
+		rc = vio_devq_push(c->dq, &ch, ch.in_bytes);
+		if (rc != 0)
+			break;
+		if (c->notify)
+			intrs += vio_devq_needs_notify(c->dq);
+		rc = vio_vq_get(c->vq, &tok, &len);
+		if (rc != 0)
+			break;
+		if (tok != c->token || len != c->in_bytes) {
+			rc = 1;
+			break;
+		}
+	}
+	c->kicks += kicks;
+	c->intrs += intrs;
+	c->err = rc;
+	return i;
 }
 
 static double now(void)
@@ -98,181 +329,431 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* One thread, one buffer in flight: the cost of a whole round trip. Not
- * static and never inlined, so callgrind's --toggle-collect can name it. */
-unsigned long bench_rt_loop(struct pair *p, unsigned long iters, unsigned ndesc);
+/* ------------------------------------------------------------------------ */
+/* Two threads                                                              */
+/* ------------------------------------------------------------------------ */
 
-__attribute__((noinline)) unsigned long bench_rt_loop(struct pair *p, unsigned long iters,
-						      unsigned ndesc)
-{
-	struct vio_sg sg[3];
-	struct vio_seg segs[4];
-	unsigned long ok = 0;
-	make_sg(sg, 0);
-	for (unsigned long i = 0; i < iters; i++) {
-		struct vio_chain ch;
-		void *tok;
-		uint32_t len;
-		vio_vq_add(p->vq, sg, 1, ndesc - 1, sg);
-		(void)vio_vq_kick_prepare(p->vq);
-		vio_devq_pop(p->dq, &ch, segs, 4);
-		vio_devq_push(p->dq, &ch, ch.in_bytes);
-		(void)vio_devq_needs_notify(p->dq);
-		ok += vio_vq_get(p->vq, &tok, &len) == 0;
-	}
-	return ok;
-}
-
-struct two {
+struct tt_ctx {
 	struct pair *p;
-	unsigned long n;
-	unsigned ndesc;
-	atomic_bool go;
+	atomic_bool ready, go, stop;
+	atomic_int dev_err; /* the device thread's failure, 0 if none */
+	unsigned long dev_batches, dev_intrs;
 };
 
-static void *device_thread(void *arg)
+static void *tt_device(void *arg)
 {
-	struct two *t = arg;
-	struct vio_seg segs[4];
-	unsigned long done = 0;
-	while (!atomic_load_explicit(&t->go, memory_order_acquire))
-		;
-	while (done < t->n) {
+	struct tt_ctx *t = arg;
+	struct vio_devq *dq = t->p->dq;
+	unsigned idle = 0;
+
+	vio_devq_disable_notify(dq); /* the device polls */
+	atomic_store(&t->ready, true);
+	while (!atomic_load(&t->go))
+		sched_yield();
+	while (!atomic_load_explicit(&t->stop, memory_order_relaxed)) {
 		struct vio_chain ch;
-		if (vio_devq_pop(t->p->dq, &ch, segs, 4) != 0)
-			continue;
-		vio_devq_push(t->p->dq, &ch, ch.in_bytes);
-		(void)vio_devq_needs_notify(t->p->dq);
-		done++;
+		unsigned n = 0;
+		int rc;
+		while ((rc = vio_devq_pop(dq, &ch, t->p->segs, t->p->size)) == 0) {
+			rc = vio_devq_push(dq, &ch, ch.in_bytes);
+			if (rc != 0)
+				break;
+			n++;
+		}
+		if (rc != -VIO_EAGAIN) {
+			atomic_store(&t->dev_err, rc);
+			return NULL;
+		}
+		if (n != 0) {
+			t->dev_batches++;
+			t->dev_intrs += vio_devq_needs_notify(dq);
+			idle = 0;
+		} else if (++idle == IDLE_YIELD) {
+			idle = 0;
+			sched_yield();
+		}
 	}
 	return NULL;
 }
 
-static double two_thread(struct pair *p, unsigned long n, unsigned ndesc)
+/* Run @ops buffers through @p with a device thread. Returns the seconds
+ * taken, or a negative value on failure. */
+static double two_thread(struct pair *p, unsigned long ops)
 {
-	struct two t = {p, n, ndesc, false};
+	struct tt_ctx t;
+	memset(&t, 0, sizeof(t));
+	t.p = p;
+	atomic_init(&t.ready, false);
+	atomic_init(&t.go, false);
+	atomic_init(&t.stop, false);
+	atomic_init(&t.dev_err, 0);
+
+	uint16_t n = p->size;
+	uint16_t *free_stack = malloc(n * sizeof(*free_stack));
+	if (free_stack == NULL)
+		return -1;
+	for (uint16_t i = 0; i < n; i++)
+		free_stack[i] = (uint16_t)(n - 1u - i);
+	unsigned nfree = n;
+
 	pthread_t dev;
-	pthread_create(&dev, NULL, device_thread, &t);
-	struct vio_sg sg[3];
-	unsigned long sent = 0, got = 0;
-	double t0 = now();
-	atomic_store_explicit(&t.go, true, memory_order_release);
-	while (got < n) {
-		while (sent < n) {
-			make_sg(sg, (unsigned)sent);
-			if (vio_vq_add(p->vq, sg, 1, ndesc - 1, sg) != 0)
-				break;
-			sent++;
-		}
-		(void)vio_vq_kick_prepare(p->vq);
-		void *tok;
-		uint32_t len;
-		while (vio_vq_get(p->vq, &tok, &len) == 0)
-			got++;
+	if (pthread_create(&dev, NULL, tt_device, &t) != 0) {
+		free(free_stack);
+		return -1;
 	}
+	vio_vq_disable_intr(p->vq); /* the driver polls */
+	while (!atomic_load(&t.ready))
+		sched_yield();
+
+	unsigned long sent = 0, done = 0, idle = 0;
+	const char *why = NULL;
+	int err = 0;
+	double t0 = now(), idle_since = t0;
+	atomic_store(&t.go, true);
+	while (done < ops) {
+		bool progress = false;
+		while (sent < ops && nfree > 0) {
+			struct vio_sg sg[MAX_CHAIN];
+			unsigned in, k = free_stack[nfree - 1];
+			uint32_t inb;
+			unsigned out = make_sg(p, k, sg, &in, &inb);
+			/* Token: the slot number + 1 (never NULL). */
+			int rc = vio_vq_add(p->vq, sg, out, in, (void *)(uintptr_t)(k + 1u));
+			if (rc == -VIO_ENOSPC)
+				break;
+			if (rc != 0) {
+				why = "vio_vq_add";
+				err = rc;
+				goto out;
+			}
+			nfree--;
+			sent++;
+			progress = true;
+		}
+		if (progress)
+			(void)vio_vq_kick_prepare(p->vq);
+		for (;;) {
+			void *tok;
+			uint32_t len;
+			int rc = vio_vq_get(p->vq, &tok, &len);
+			if (rc == -VIO_EAGAIN)
+				break;
+			uintptr_t k = (uintptr_t)tok - 1u;
+			if (rc != 0 || k >= n) {
+				why = "vio_vq_get";
+				err = rc;
+				goto out;
+			}
+			free_stack[nfree++] = (uint16_t)k;
+			done++;
+			progress = true;
+		}
+		if (progress) {
+			idle = 0;
+			continue;
+		}
+		if (++idle % IDLE_YIELD == 0) {
+			sched_yield();
+			if (atomic_load(&t.dev_err) != 0) {
+				why = "device thread";
+				err = atomic_load(&t.dev_err);
+				goto out;
+			}
+			double tn = now();
+			if (idle == IDLE_YIELD) {
+				idle_since = tn;
+			} else if (tn - idle_since > STALL_SECONDS) {
+				why = "no progress (stalled)";
+				goto out;
+			}
+		}
+	}
+out:;
 	double secs = now() - t0;
+	atomic_store(&t.stop, true);
 	pthread_join(dev, NULL);
+	free(free_stack);
+	if (why == NULL && atomic_load(&t.dev_err) != 0) {
+		why = "device thread";
+		err = atomic_load(&t.dev_err);
+	}
+	if (why != NULL) {
+		fprintf(stderr, "bench_ring: two-thread run: %s: %s\n", why,
+			err != 0 ? vio_err_name(err) : "");
+		return -1;
+	}
 	return secs;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Driver                                                                   */
+/* ------------------------------------------------------------------------ */
+
+enum mode {
+	MODE_RT,
+	MODE_NONOTIFY,
+	MODE_2THREAD,
+	MODE_N
+};
+static const char *const mode_suffix[MODE_N] = {"", "/nonotify", "/2thread"};
+
 struct figure {
-	char key[48];
+	char key[64];
 	double ns_per_op;
+	unsigned long iters;
+	bool done;
 };
 
-static struct figure figs[32];
-static unsigned nfigs;
+/* figs[format][shape][event_idx][mode] */
+static struct figure figs[2][SHAPE_N][2][MODE_N];
 
-static void record(const char *key, double secs, unsigned long n)
+struct opts {
+	bool json, quick;
+	unsigned long iters;
+	unsigned reps;
+	uint16_t size;
+	const char *only;
+};
+
+static void make_key(char *buf, size_t len, int f, int s, int e, int m)
 {
-	struct figure *f = &figs[nfigs++];
-	snprintf(f->key, sizeof(f->key), "%s", key);
-	f->ns_per_op = secs * 1e9 / (double)n;
+	snprintf(buf, len, "%s/%s/%s%s", format_name[f], shape_name[s], e ? "evidx" : "noevidx",
+		 mode_suffix[m]);
+}
+
+/* One single-thread figure: the best of @reps runs (after a warm-up), or,
+ * with @exact, one run of exactly @iters round trips. */
+static int run_rt(struct pair *p, int mode, unsigned long iters, unsigned reps, bool exact,
+		  double *ns, unsigned long *kicks, unsigned long *intrs)
+{
+	struct vio_sg sg[MAX_CHAIN];
+	struct rt_ctx c;
+	memset(&c, 0, sizeof(c));
+	c.vq = p->vq;
+	c.dq = p->dq;
+	c.sg = sg;
+	c.out = make_sg(p, 0, sg, &c.in, &c.in_bytes);
+	c.token = p->bufs;
+	c.segs = p->segs;
+	c.max_segs = p->size;
+	c.notify = mode == MODE_RT;
+	/* Both sides ask for notifications, as a driver waiting for an
+	 * interrupt and a device waiting for a kick do: the suppression checks
+	 * then take their full (EVENT_IDX) path. */
+	(void)vio_vq_enable_intr(p->vq);
+	(void)vio_devq_enable_notify(p->dq);
+
+	if (!exact && bench_rt_loop(&c, iters / 10 + 1) != iters / 10 + 1)
+		goto fail;
+	double best = 0;
+	for (unsigned r = 0; r < (exact ? 1u : reps); r++) {
+		double t0 = now();
+		unsigned long got = bench_rt_loop(&c, iters);
+		double t = now() - t0;
+		if (got != iters)
+			goto fail;
+		if (r == 0 || t < best)
+			best = t;
+	}
+	*ns = best * 1e9 / (double)iters;
+	*kicks = c.kicks;
+	*intrs = c.intrs;
+	return 0;
+fail:
+	fprintf(stderr, "bench_ring: round trip failed: %s (driver %s, device %s)\n",
+		c.err == 1 ? "wrong token or length" : vio_err_name(c.err),
+		vio_vq_is_broken(p->vq) ? "broken" : "ok",
+		vio_devq_is_broken(p->dq) ? vio_err_name(vio_devq_broken_reason(p->dq)) : "ok");
+	return -1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: bench_ring [--json] [--quick] [--iters N] [--reps N] [--size N] "
+		   "[--only KEY]\n"
+		   "  KEY: FORMAT/SHAPE/EVIDX[/nonotify], e.g. split/1desc/evidx\n"
+		   "       FORMAT split|packed, SHAPE 1desc|3desc|3desc-indirect, "
+		   "EVIDX evidx|noevidx\n");
+}
+
+static bool parse_num(const char *s, unsigned long min, unsigned long max, unsigned long *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long x = strtoul(s, &end, 0);
+	if (s[0] == '-' || errno != 0 || end == s || *end != '\0' || x < min || x > max)
+		return false;
+	*v = x;
+	return true;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	bool iters_given = false;
+	o->json = false;
+	o->quick = false;
+	o->iters = DEFAULT_ITERS;
+	o->reps = DEFAULT_REPS;
+	o->size = 256;
+	o->only = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		unsigned long x;
+		if (strcmp(a, "--json") == 0) {
+			o->json = true;
+		} else if (strcmp(a, "--quick") == 0) {
+			o->quick = true;
+		} else if (strcmp(a, "--iters") == 0 && v != NULL &&
+			   parse_num(v, 1, ULONG_MAX, &x)) {
+			o->iters = x;
+			iters_given = true;
+			i++;
+		} else if (strcmp(a, "--reps") == 0 && v != NULL && parse_num(v, 1, 100, &x)) {
+			o->reps = (unsigned)x;
+			i++;
+		} else if (strcmp(a, "--size") == 0 && v != NULL &&
+			   parse_num(v, MAX_CHAIN, VIO_SPLIT_MAX_SIZE, &x) && (x & (x - 1)) == 0) {
+			o->size = (uint16_t)x;
+			i++;
+		} else if (strcmp(a, "--only") == 0 && v != NULL) {
+			o->only = v;
+			i++;
+		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			exit(0);
+		} else {
+			bool takes_value = strcmp(a, "--iters") == 0 || strcmp(a, "--reps") == 0 ||
+					   strcmp(a, "--size") == 0 || strcmp(a, "--only") == 0;
+			if (takes_value)
+				fprintf(stderr, "bench_ring: bad or missing value for %s\n", a);
+			else
+				fprintf(stderr, "bench_ring: bad argument '%s'\n", a);
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (o->quick) {
+		if (!iters_given)
+			o->iters = QUICK_ITERS;
+		o->reps = 1;
+	}
+	return 0;
+}
+
+static void print_json(void)
+{
+	bool first = true;
+	printf("{");
+	for (int f = 0; f < 2; f++)
+		for (int s = 0; s < SHAPE_N; s++)
+			for (int e = 1; e >= 0; e--)
+				for (int m = 0; m < MODE_N; m++) {
+					const struct figure *g = &figs[f][s][e][m];
+					if (!g->done)
+						continue;
+					printf("%s\n  \"%s\": {\"ns_per_op\": %.2f, \"ops_per_s\": "
+					       "%.0f, \"iters\": %lu}",
+					       first ? "" : ",", g->key, g->ns_per_op,
+					       1e9 / g->ns_per_op, g->iters);
+					first = false;
+				}
+	printf("\n}\n");
+}
+
+static void print_cell(const struct figure *g)
+{
+	if (g->done)
+		printf(" %9.1f %9.2f", g->ns_per_op, 1e3 / g->ns_per_op);
+	else
+		printf(" %9s %9s", "-", "-");
+}
+
+static void print_table(const struct opts *o)
+{
+	static const char *const mode_title[MODE_N] = {
+		"single thread, round trip: add, kick_prepare, pop, push, needs_notify, get",
+		"single thread, round trip without kick_prepare and needs_notify (nonotify)",
+		"two threads, busy-polling driver and device (2thread), time per buffer",
+	};
+	printf("bench_ring: queue size %u, %lu iterations per figure%s\n", o->size, o->iters,
+	       o->quick ? " (quick)" : "");
+	for (int m = 0; m < MODE_N; m++) {
+		printf("\n%s\n", mode_title[m]);
+		printf("%-26s | %9s %9s | %9s %9s\n", "", "split", "", "packed", "");
+		printf("%-26s | %9s %9s | %9s %9s\n", "chain / EVENT_IDX", "ns/op", "Mops/s",
+		       "ns/op", "Mops/s");
+		for (int s = 0; s < SHAPE_N; s++)
+			for (int e = 1; e >= 0; e--) {
+				char row[40];
+				snprintf(row, sizeof(row), "%s / %s", shape_name[s],
+					 e ? "evidx" : "noevidx");
+				printf("%-26s |", row);
+				print_cell(&figs[0][s][e][m]);
+				printf(" |");
+				print_cell(&figs[1][s][e][m]);
+				printf("\n");
+			}
+	}
+}
+
+/* Measure figure @g: format @f, shape @s, EVENT_IDX @e, mode @m. */
+static int run_figure(struct figure *g, int f, int s, int e, int m, const struct opts *o)
+{
+	static struct pair p;
+	enum vio_ring_format fmt = f == 0 ? VIO_RING_SPLIT : VIO_RING_PACKED;
+	unsigned long kicks = 0, intrs = 0;
+	double ns = 0;
+	int rc = pair_init(&p, fmt, (enum shape)s, e != 0, o->size);
+	if (rc == 0 && m == MODE_2THREAD) {
+		double secs = two_thread(&p, o->iters);
+		rc = secs < 0 ? -1 : 0;
+		ns = secs * 1e9 / (double)o->iters;
+	} else if (rc == 0) {
+		rc = run_rt(&p, m, o->iters, o->reps, o->only != NULL, &ns, &kicks, &intrs);
+	}
+	pair_free(&p);
+	if (rc != 0)
+		return rc;
+	g->ns_per_op = ns;
+	g->iters = o->iters;
+	g->done = true;
+	if (o->only != NULL && !o->json)
+		printf("%s: %lu round trips in bench_rt_loop, %.1f ns each "
+		       "(kick_prepare said kick %lu times, needs_notify said interrupt %lu "
+		       "times)\n",
+		       g->key, o->iters, ns, kicks, intrs);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	bool json = false, quick = false;
-	unsigned long iters = 2000000;
-	const char *only = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = true;
-		else if (!strcmp(argv[i], "--quick"))
-			quick = true;
-		else if (!strcmp(argv[i], "--iters") && i + 1 < argc)
-			iters = strtoul(argv[++i], NULL, 0);
-		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
-			only = argv[++i];
-		else {
-			fprintf(stderr, "usage: %s [--json] [--quick] [--iters N] [--only KEY]\n",
-				argv[0]);
-			return 2;
-		}
-	}
-	if (quick)
-		iters = 20000;
-	if (iters == 0)
-		iters = 1;
+	struct opts o;
+	if (parse_args(argc, argv, &o) != 0)
+		return 2;
 
-	static struct pair p;
-	static const char *fmt_name[] = {"split", "packed"};
-	bool any = false;
-	for (int f = 0; f < 2; f++) {
-		for (unsigned ndesc = 1; ndesc <= 3; ndesc += 2) {
-			for (int e = 1; e >= 0; e--) {
-				char key[48];
-				snprintf(key, sizeof(key), "%s/%udesc/%s", fmt_name[f], ndesc,
-					 e ? "evidx" : "noevidx");
-				if (only != NULL && strcmp(only, key) != 0)
-					continue;
-				any = true;
-				enum vio_ring_format fmt = f ? VIO_RING_PACKED : VIO_RING_SPLIT;
-				pair_init(&p, fmt, e != 0);
-				double t0 = now();
-				unsigned long ok = bench_rt_loop(&p, iters, ndesc);
-				double secs = now() - t0;
-				if (ok != iters) {
-					fprintf(stderr, "bench: %s: %lu of %lu round trips\n", key,
-						ok, iters);
-					return 1;
+	bool found = false;
+	for (int f = 0; f < 2; f++)
+		for (int s = 0; s < SHAPE_N; s++)
+			for (int e = 1; e >= 0; e--)
+				for (int m = 0; m < MODE_N; m++) {
+					struct figure *g = &figs[f][s][e][m];
+					make_key(g->key, sizeof(g->key), f, s, e, m);
+					if (o.only != NULL &&
+					    (m == MODE_2THREAD || strcmp(o.only, g->key) != 0))
+						continue;
+					found = true;
+					if (run_figure(g, f, s, e, m, &o) != 0)
+						return 1;
 				}
-				record(key, secs, iters);
-				if (only != NULL) {
-					printf("%s: %lu round trips (bench_rt_loop)\n", key, iters);
-					continue;
-				}
-				pair_init(&p, fmt, e != 0);
-				unsigned long n = iters * 2;
-				double s2 = two_thread(&p, n, ndesc);
-				char k2[56];
-				snprintf(k2, sizeof(k2), "%s/2thread", key);
-				record(k2, s2, n);
-			}
-		}
-	}
-	if (!any) {
-		fprintf(stderr, "bench: no figure named %s\n", only);
+	if (!found) {
+		fprintf(stderr, "bench_ring: no single-thread figure named '%s'\n", o.only);
+		usage(stderr);
 		return 2;
 	}
-
-	if (json) {
-		printf("{");
-		for (unsigned i = 0; i < nfigs; i++)
-			printf("%s\"%s\": {\"ns_per_op\": %.2f, \"ops_per_s\": %.0f}",
-			       i ? ", " : "", figs[i].key, figs[i].ns_per_op,
-			       1e9 / figs[i].ns_per_op);
-		printf("}\n");
-		return 0;
-	}
-	printf("%-28s %14s %14s\n", "figure", "split ns/op", "packed ns/op");
-	unsigned half = nfigs / 2;
-	for (unsigned i = 0; i < half; i++) {
-		const char *k = strchr(figs[i].key, '/');
-		printf("%-28s %14.1f %14.1f\n", k ? k + 1 : figs[i].key, figs[i].ns_per_op,
-		       figs[i + half].ns_per_op);
-	}
-	printf("(single-thread rows: one whole round trip; 2thread rows: per buffer, "
-	       "throughput = 1e9 / ns)\n");
+	if (o.json)
+		print_json();
+	else if (o.only == NULL)
+		print_table(&o);
 	return 0;
 }
