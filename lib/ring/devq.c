@@ -21,7 +21,6 @@ static void common_reset(struct vio_devq *q)
 	q->notify_enabled = true;
 	q->signalled_valid = false;
 	q->signalled_used = 0;
-	q->signalled_wrap = false;
 }
 
 int vio_devq_init(struct vio_devq **qp, void *mem, size_t mem_size,
@@ -102,8 +101,7 @@ int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t wr
 		return -VIO_EBROKEN;
 	if (vio_likely(q->format == VIO_RING_SPLIT))
 		return vio__devq_split_push1(q, chain->id, written);
-	struct vio_used u = {chain->id, chain->ndesc, written};
-	return vio__devq_packed_push(q, &u, 1, false);
+	return vio__devq_packed_push1(q, chain->id, chain->ndesc, written);
 }
 
 bool vio_devq_needs_notify(struct vio_devq *q)

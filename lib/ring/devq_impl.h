@@ -52,9 +52,8 @@ struct vio_devq {
 	bool event_idx;
 	bool indirect;
 	bool in_order;
-	bool notify_enabled;  /* as last requested through enable/disable_notify */
-	bool signalled_valid; /* signalled_used (and wrap) hold a real position */
-	bool signalled_wrap;
+	bool notify_enabled;	 /* as last requested through enable/disable_notify */
+	bool signalled_valid;	 /* a needs_notify decision was made since reset */
 	uint16_t signalled_used; /* used position at the last needs_notify */
 	int broken;		 /* 0, or the negative peer error that broke the queue */
 	const struct vio_dev_mem_ops *mem_ops;
@@ -264,6 +263,7 @@ void vio__devq_packed_reset(struct vio_devq *q);
 int vio__devq_packed_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_seg *segs,
 			 uint16_t max_segs);
 int vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n, bool one);
+int vio__devq_packed_push1(struct vio_devq *q, uint16_t id, uint16_t ndesc, uint32_t len);
 bool vio__devq_packed_needs_notify(struct vio_devq *q);
 void vio__devq_packed_set_notify(struct vio_devq *q, bool enable);
 bool vio__devq_packed_has_avail(struct vio_devq *q);

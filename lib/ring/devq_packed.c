@@ -42,7 +42,6 @@ void vio__devq_packed_reset(struct vio_devq *q)
 	p->used_wrap = true;
 	p->event_flags = VIO_RING_EVENT_FLAGS_ENABLE;
 	p->pushed = 0;
-	q->signalled_wrap = true;
 	__builtin_memset(p->inflight, 0, q->size);
 }
 
@@ -188,19 +187,37 @@ int vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsig
 	return 0;
 }
 
+/* One completion: the same as a batch of one, without the batch loops. */
+int vio__devq_packed_push1(struct vio_devq *q, uint16_t id, uint16_t ndesc, uint32_t len)
+{
+	struct vio__devq_packed *p = &q->u.packed;
+
+	if (vio_unlikely(id >= q->size || ndesc == 0 || ndesc > q->size))
+		return -VIO_EINVAL;
+	struct vio_packed_desc *d = &p->desc_rw[p->used_idx];
+	/* §2.8.4: WRITE in a used descriptor says data was written. */
+	uint16_t flags = (uint16_t)(vio__packed_used_flags(p->used_wrap) |
+				    (len != 0 ? VIO_DESC_F_WRITE : 0));
+	VIO_WRITE_ONCE(d->id.raw, vio_le16_make(id).raw);
+	VIO_WRITE_ONCE(d->len.raw, vio_le32_make(len).raw);
+	p->inflight[id] = 0;
+	vio__packed_advance(&p->used_idx, &p->used_wrap, ndesc, q->size);
+	p->pushed += ndesc;
+	/* Release: pairs with the driver's acquire load of the flags. */
+	VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
+	return 0;
+}
+
 bool vio__devq_packed_needs_notify(struct vio_devq *q)
 {
 	struct vio__devq_packed *p = &q->u.packed;
-	uint16_t old = q->signalled_used;
-	bool old_wrap = q->signalled_wrap, valid = q->signalled_valid;
+	bool valid = q->signalled_valid;
 	uint32_t pushed = p->pushed;
 
 	/* Full fence: the used flags are ordered before the read of the
 	 * driver's event suppression. Pairs with the driver's fence after it
 	 * writes that structure. */
 	VIO_MB();
-	q->signalled_used = p->used_idx;
-	q->signalled_wrap = p->used_wrap;
 	q->signalled_valid = true;
 	p->pushed = 0;
 	if (pushed == 0)
@@ -209,10 +226,12 @@ bool vio__devq_packed_needs_notify(struct vio_devq *q)
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->driver->flags.raw)) & 3u;
 	if (flags == VIO_RING_EVENT_FLAGS_DISABLE)
 		return false;
+	/* Without history, or after more slots than the arithmetic spans,
+	 * notify (as after reset). */
 	if (flags != VIO_RING_EVENT_FLAGS_DESC || !q->event_idx || !valid || pushed >= q->size)
 		return true;
 	uint16_t off_wrap = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->driver->off_wrap.raw));
-	return vio__packed_need_event(off_wrap, q->size, old, old_wrap, p->used_idx, p->used_wrap);
+	return vio__packed_need_event(off_wrap, q->size, p->used_idx, p->used_wrap, pushed);
 }
 
 void vio__devq_packed_set_notify(struct vio_devq *q, bool enable)

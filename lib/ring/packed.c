@@ -20,10 +20,7 @@ void vio__vq_packed_init(struct vio_vq *vq)
 	p->last_used = 0;
 	p->avail_wrap = true; /* §2.8.1: wrap counters start at 1 */
 	p->used_wrap = true;
-	p->kicked_avail = 0;
-	p->kicked_wrap = true;
 	p->event_flags = VIO_RING_EVENT_FLAGS_ENABLE;
-	p->avail_used_flags = vio__packed_avail_flags(true);
 
 	__builtin_memset(p->desc, 0, vio_packed_desc_size(vq->size));
 	__builtin_memset(p->driver, 0, vio_packed_event_size());
@@ -73,11 +70,36 @@ static void withdraw(struct vio_vq *vq, uint16_t head, unsigned n)
 	}
 }
 
-int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
-		       void *token)
+/* Make the list written from @head available under buffer @id: bookkeeping,
+ * then the head's flags. @slot/@wrap is the position after the list. */
+static inline void publish(struct vio_vq *vq, uint16_t id, uint16_t head, uint16_t slot, bool wrap,
+			   uint16_t ndesc, uint32_t in_bytes, uint16_t head_flags, void *token)
 {
 	struct vio__vq_packed *p = &vq->u.packed;
-	unsigned total = out + in;
+	struct vio__vq_slot *s = &vq->slot[id];
+	vq->free_head = s->next;
+	if (vq->in_order)
+		vio__vq_in_order_added(vq, id);
+	s->token = token;
+	s->in_bytes = in_bytes;
+	s->ndesc = ndesc;
+	vq->num_free = (uint16_t)(vq->num_free - ndesc);
+	vq->outstanding++;
+	vq->num_added += ndesc;
+	p->next_avail = slot;
+	p->avail_wrap = wrap;
+
+	/* §2.8.21.1: the head is made available last. Release: the whole list
+	 * is visible before its first descriptor's flags. Pairs with the
+	 * device's acquire load of those flags. */
+	VIO_STORE_RELEASE(p->desc[head].flags.raw, vio_le16_make(head_flags).raw);
+}
+
+/* Lists of several segments, or in an indirect table. */
+VIO_NOINLINE static int add_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+				  unsigned total, void *token)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
 	uint32_t in_bytes = 0, all_bytes = 0;
 	uint16_t id = vq->free_head;
 	uint16_t head = p->next_avail, slot = head;
@@ -137,42 +159,48 @@ int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 		ndesc = (uint16_t)total;
 	}
 
-	struct vio__vq_slot *s = &vq->slot[id];
-	vq->free_head = s->next;
-	if (vq->in_order)
-		vio__vq_in_order_added(vq, id);
-	s->token = token;
-	s->in_bytes = in_bytes;
-	s->ndesc = ndesc;
-	vq->num_free = (uint16_t)(vq->num_free - ndesc);
-	vq->outstanding++;
-	vq->num_added += ndesc;
-	p->next_avail = slot;
-	p->avail_wrap = wrap;
+	publish(vq, id, head, slot, wrap, ndesc, in_bytes, head_flags, token);
+	return 0;
+}
 
-	/* §2.8.21.1: the head is made available last. Release: the whole list
-	 * is visible before its first descriptor's flags. Pairs with the
-	 * device's acquire load of those flags. */
-	VIO_STORE_RELEASE(p->desc[head].flags.raw, vio_le16_make(head_flags).raw);
+int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
+		       void *token)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	unsigned total = out + in;
+
+	if (vio_unlikely(total != 1 || total >= vq->indirect_min || vq->num_free == 0))
+		return add_chain(vq, sg, out, total, token);
+
+	/* The common single-buffer request, without the list loop. */
+	uint64_t addr;
+	int rc = vio__vq_to_device(vq, sg[0].addr, sg[0].len, &addr);
+	if (rc < 0)
+		return rc;
+	uint16_t id = vq->free_head, head = p->next_avail, slot = head;
+	bool wrap = p->avail_wrap;
+	uint16_t flags = (uint16_t)((in != 0 ? VIO_DESC_F_WRITE : 0) |
+				    vio__packed_avail_flags(p->avail_wrap));
+	struct vio_packed_desc *d = &p->desc[head];
+	d->addr = vio_le64_make(addr);
+	d->len = vio_le32_make(sg[0].len);
+	d->id = vio_le16_make(id);
+	vio__packed_advance(&slot, &wrap, 1, vq->size);
+	publish(vq, id, head, slot, wrap, 1, in != 0 ? sg[0].len : 0, flags, token);
 	return 0;
 }
 
 bool vio__vq_packed_kick_prepare(struct vio_vq *vq)
 {
 	struct vio__vq_packed *p = &vq->u.packed;
-	uint16_t old = p->kicked_avail;
-	bool old_wrap = p->kicked_wrap;
-	bool many = vq->num_added >= vq->size;
+	uint32_t added = vq->num_added;
 
 	/* Full fence: the flags that made the buffers available are ordered
 	 * before the read of the device's event suppression. Pairs with the
 	 * fence in the device's vio_devq_enable_notify(). */
 	VIO_MB();
-	p->kicked_avail = p->next_avail;
-	p->kicked_wrap = p->avail_wrap;
-	bool added = vq->num_added != 0;
 	vq->num_added = 0;
-	if (!added)
+	if (added == 0)
 		return false;
 
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->flags.raw)) & 3u;
@@ -180,11 +208,10 @@ bool vio__vq_packed_kick_prepare(struct vio_vq *vq)
 		return false;
 	if (flags != VIO_RING_EVENT_FLAGS_DESC || !vq->event_idx)
 		return true;
-	if (many)
-		return true; /* the position arithmetic covers less than a lap */
+	if (added >= vq->size)
+		return true; /* the event arithmetic spans less than a lap */
 	uint16_t off_wrap = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->off_wrap.raw));
-	return vio__packed_need_event(off_wrap, vq->size, old, old_wrap, p->next_avail,
-				      p->avail_wrap);
+	return vio__packed_need_event(off_wrap, vq->size, p->next_avail, p->avail_wrap, added);
 }
 
 /* Validate the used descriptor at last_used and, with IN_ORDER, open a

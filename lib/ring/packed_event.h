@@ -9,31 +9,21 @@
 
 #include <virtio/ring_packed.h>
 
-/* A (slot, wrap counter) pair as one number in [0, 2·size): the sequence of
- * positions a side walks through is then monotonic modulo 2·size. Wrap
- * counters start at 1 (§2.8.1), so the first lap maps to [0, size). */
-static inline uint32_t vio__packed_pos(uint16_t slot, bool wrap, uint16_t size)
-{
-	return (uint32_t)slot + (wrap ? 0u : size);
-}
-
 /* §2.8.10 with EVENT_IDX: the peer asked for an event when the descriptor
  * at @off_wrap (offset and wrap bit, as stored) is made available/used.
- * True if that position lies in [old, new), the span just written. */
-static inline bool vio__packed_need_event(uint16_t off_wrap, uint16_t size, uint16_t old_slot,
-					  bool old_wrap, uint16_t new_slot, bool new_wrap)
+ * The side deciding has just moved @added slots (fewer than @size) up to
+ * (@new_slot, @new_wrap). The peer's event lies in this lap or the previous
+ * one, so it can be written as a slot number of this lap, negative for the
+ * previous lap, and the split ring's 16-bit rule applies. */
+static inline bool vio__packed_need_event(uint16_t off_wrap, uint16_t size, uint16_t new_slot,
+					  bool new_wrap, uint32_t added)
 {
-	uint32_t period = 2u * size;
 	uint16_t off = (uint16_t)(off_wrap & 0x7fffu);
 	if (off >= size)
 		return true; /* nonsense from the peer: err towards notifying */
-	uint32_t ev = vio__packed_pos(off, (off_wrap >> VIO_RING_EVENT_WRAP_SHIFT) != 0, size);
-	uint32_t old = vio__packed_pos(old_slot, old_wrap, size);
-	uint32_t new_pos = vio__packed_pos(new_slot, new_wrap, size);
-	/* Distances from old, modulo the period (no division). */
-	uint32_t span = new_pos >= old ? new_pos - old : new_pos + period - old;
-	uint32_t dist = ev >= old ? ev - old : ev + period - old;
-	return dist < span;
+	if (((off_wrap >> VIO_RING_EVENT_WRAP_SHIFT) != 0) != new_wrap)
+		off = (uint16_t)(off - size);
+	return vio_need_event(off, new_slot, (uint16_t)(new_slot - added));
 }
 
 /* The AVAIL/USED flag pair that marks a descriptor available (driver) under

@@ -74,12 +74,9 @@ struct vio__vq_packed {
 	struct vio_packed_event *device; /* device's event suppression */
 	uint16_t next_avail;		 /* next ring slot to fill */
 	uint16_t last_used;		 /* next ring slot to look for a used descriptor */
-	uint16_t kicked_avail;		 /* next_avail at the last kick_prepare */
 	uint16_t event_flags;		 /* shadow of driver->flags */
 	bool avail_wrap;		 /* driver ring wrap counter */
 	bool used_wrap;			 /* wrap counter expected on the next used descriptor */
-	bool kicked_wrap;
-	uint16_t avail_used_flags; /* AVAIL/USED bits for avail_wrap */
 };
 
 struct vio_vq {
