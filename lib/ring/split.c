@@ -374,6 +374,11 @@ bool vio__vq_split_enable_intr(struct vio_vq *vq, bool delayed)
 	/* Store the request, then look: a completion is either seen here or
 	 * notified. Pairs with the fence in vio_devq_needs_notify(). */
 	VIO_MB();
+	/* Completions already seen (or the rest of an IN_ORDER batch) are
+	 * pending whatever the index says now: a device moving used->idx
+	 * back must not make them look reaped. */
+	if (vq->io_left != 0 || s->last_used != s->used_seen)
+		return false;
 	uint16_t idx = vio_le16_get((vio_le16){VIO_READ_ONCE(s->used->idx.raw)});
 	return (uint16_t)(idx - s->last_used) <= (uint16_t)(ev - s->last_used);
 }

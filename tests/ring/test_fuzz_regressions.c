@@ -178,9 +178,64 @@ static void test_fuzz_regressions_packed_failed_add_phantom_used(void **state)
 	round_trip(&p, &p.vq);
 }
 
+/*
+ * fuzz_vq_split_used, reproducer
+ * fuzz/corpus/fuzz_vq_split_used/regress-split-enable-intr-stale-used-idx:
+ * two buffers complete, the driver reaps one, then the device moves
+ * used->idx back. vio_vq_enable_intr() looked only at the index and said
+ * "nothing pending" while vio_vq_has_used() still knew of a completion.
+ */
+static void test_fuzz_regressions_split_enable_intr_used_idx_moved_back(void **state)
+{
+	(void)state;
+	static _Alignas(16) unsigned char ring[4096];
+	static _Alignas(8) unsigned char vqmem[4096], dqmem[4096];
+	memset(ring, 0, sizeof(ring));
+	struct vio_vq_config c;
+	memset(&c, 0, sizeof(c));
+	c.format = VIO_RING_SPLIT;
+	c.size = 4;
+	c.desc = ring;
+	c.driver_area = ring + 1024;
+	c.device_area = ring + 2048;
+	struct vio_vq *vq;
+	assert_int_equal(vio_vq_init(&vq, vqmem, sizeof(vqmem), &c), 0);
+	struct vio_devq_config dc;
+	memset(&dc, 0, sizeof(dc));
+	dc.format = VIO_RING_SPLIT;
+	dc.size = 4;
+	dc.mem_ops = &identity_ops;
+	assert_int_equal(vio_vq_ring_addrs(vq, &dc.desc_addr, &dc.driver_addr, &dc.device_addr), 0);
+	struct vio_devq *dq;
+	assert_int_equal(vio_devq_init(&dq, dqmem, sizeof(dqmem), &dc), 0);
+
+	unsigned char a[16], b[16];
+	struct vio_sg sa = {a, sizeof(a)}, sb = {b, sizeof(b)};
+	assert_int_equal(vio_vq_add(vq, &sa, 0, 1, &sa), 0);
+	assert_int_equal(vio_vq_add(vq, &sb, 0, 1, &sb), 0);
+	for (int i = 0; i < 2; i++) {
+		struct vio_chain ch;
+		struct vio_seg seg;
+		assert_int_equal(vio_devq_pop(dq, &ch, &seg, 1), 0);
+		assert_int_equal(vio_devq_push(dq, &ch, 0), 0);
+	}
+	void *token;
+	uint32_t len;
+	assert_int_equal(vio_vq_get(vq, &token, &len), 0);
+	assert_ptr_equal(token, &sa);
+
+	struct vio_split_used *u = c.device_area;
+	u->idx = vio_le16_make(1); /* the device moves its index back */
+	assert_true(vio_vq_has_used(vq));
+	assert_false(vio_vq_enable_intr(vq));
+	assert_int_equal(vio_vq_get(vq, &token, &len), 0);
+	assert_ptr_equal(token, &sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fuzz_regressions_split_enable_intr_used_idx_moved_back),
 		cmocka_unit_test(test_fuzz_regressions_packed_enable_intr_mid_in_order_batch),
 		cmocka_unit_test(test_fuzz_regressions_packed_failed_add_phantom_used),
 	};
