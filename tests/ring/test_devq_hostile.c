@@ -1362,13 +1362,7 @@ static void test_devq_empty_ring_eagain(void **state)
 	check_works(f);
 }
 
-#define TEST_F(fn, fmt)                                                                            \
-	{                                                                                          \
-#fn "/" #fmt, fn, setup, teardown, &fmt_##fmt                                      \
-	}
-#define SPLIT(fn) TEST_F(fn, split)
-#define PACKED(fn) TEST_F(fn, packed)
-#define BOTH(fn) TEST_F(fn, split), TEST_F(fn, packed)
+#include "format_cases.h"
 
 int main(void)
 {

@@ -1243,13 +1243,7 @@ static void test_vq_detach_unused_on_broken(void **state)
 	check_works(f);
 }
 
-#define TEST_F(fn, fmt)                                                                            \
-	{                                                                                          \
-#fn "/" #fmt, fn, setup, teardown, &fmt_##fmt                                      \
-	}
-#define SPLIT(fn) TEST_F(fn, split)
-#define PACKED(fn) TEST_F(fn, packed)
-#define BOTH(fn) TEST_F(fn, split), TEST_F(fn, packed)
+#include "format_cases.h"
 
 int main(void)
 {
