@@ -18,7 +18,6 @@ size_t vio_devq_mem_size(enum vio_ring_format format, uint16_t size)
 static void common_reset(struct vio_devq *q)
 {
 	q->broken = 0;
-	q->notify_enabled = true;
 	q->signalled_valid = false;
 	q->signalled_used = 0;
 }
@@ -115,7 +114,6 @@ bool vio_devq_needs_notify(struct vio_devq *q)
 
 static bool set_notify(struct vio_devq *q, bool enable)
 {
-	q->notify_enabled = enable;
 	if (q->format == VIO_RING_SPLIT)
 		vio__devq_split_set_notify(q, enable);
 	else

@@ -52,7 +52,6 @@ struct vio_devq {
 	bool event_idx;
 	bool indirect;
 	bool in_order;
-	bool notify_enabled;	 /* as last requested through enable/disable_notify */
 	bool signalled_valid;	 /* a needs_notify decision was made since reset */
 	uint16_t signalled_used; /* used position at the last needs_notify */
 	int broken;		 /* 0, or the negative peer error that broke the queue */
