@@ -19,6 +19,7 @@
 
 #include <virtio/virtio.h>
 
+#include "format_cases.h"
 #include "guest_mem.h"
 #include "raw_ring.h"
 
@@ -39,17 +40,6 @@
 #define F_NEXT VIO_DESC_F_NEXT
 #define F_WRITE VIO_DESC_F_WRITE
 #define F_INDIRECT VIO_DESC_F_INDIRECT
-
-#define assert_err(expr, want)                                                                     \
-	do {                                                                                       \
-		int got_ = (expr), want_ = (want);                                                 \
-		if (got_ != want_)                                                                 \
-			fail_msg("%s = %d (%s), expected %d (%s)", #expr, got_,                    \
-				 vio_err_name(got_), want_, vio_err_name(want_));                  \
-	} while (0)
-
-static enum vio_ring_format fmt_split = VIO_RING_SPLIT;
-static enum vio_ring_format fmt_packed = VIO_RING_PACKED;
 
 struct fx {
 	enum vio_ring_format fmt;
@@ -1361,8 +1351,6 @@ static void test_devq_empty_ring_eagain(void **state)
 	assert_false(vio_devq_has_avail(f->q));
 	check_works(f);
 }
-
-#include "format_cases.h"
 
 int main(void)
 {

@@ -20,6 +20,7 @@
 
 #include <virtio/virtio.h>
 
+#include "format_cases.h"
 #include "guest_mem.h"
 #include "raw_ring.h"
 
@@ -29,17 +30,6 @@
 #define NTOK 64
 #define DATA_LEN 4096
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-#define assert_err(expr, want)                                                                     \
-	do {                                                                                       \
-		int got_ = (expr), want_ = (want);                                                 \
-		if (got_ != want_)                                                                 \
-			fail_msg("%s = %d (%s), expected %d (%s)", #expr, got_,                    \
-				 vio_err_name(got_), want_, vio_err_name(want_));                  \
-	} while (0)
-
-static enum vio_ring_format fmt_split = VIO_RING_SPLIT;
-static enum vio_ring_format fmt_packed = VIO_RING_PACKED;
 
 /* to_device through guest_mem, counting calls, optionally failing call n. */
 struct drv_ctx {
@@ -1242,8 +1232,6 @@ static void test_vq_detach_unused_on_broken(void **state)
 	reset_all(f);
 	check_works(f);
 }
-
-#include "format_cases.h"
 
 int main(void)
 {
