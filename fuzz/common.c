@@ -1520,3 +1520,27 @@ int fz_vq_run(const struct fz_vq_fmt *f, const uint8_t *data, size_t size)
 	fz_mem_free(&mem);
 	return 0;
 }
+
+uint16_t fz_split_size(uint16_t sel)
+{
+	return (uint16_t)(1u << (sel % 9u)); /* 1 .. 256 */
+}
+
+uint16_t fz_packed_size(uint16_t sel)
+{
+	return (uint16_t)(1u + sel % 256u); /* 1 .. 256, any */
+}
+
+void fz_split_ring_sizes(uint16_t size, size_t len[3])
+{
+	len[0] = vio_split_desc_size(size);
+	len[1] = vio_split_avail_size(size);
+	len[2] = vio_split_used_size(size);
+}
+
+void fz_packed_ring_sizes(uint16_t size, size_t len[3])
+{
+	len[0] = vio_packed_desc_size(size);
+	len[1] = vio_packed_event_size();
+	len[2] = vio_packed_event_size();
+}

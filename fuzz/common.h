@@ -412,4 +412,13 @@ uint64_t fz_rd64(const unsigned char *p);
 void fz_wr16(unsigned char *p, uint16_t v);
 void fz_wr32(unsigned char *p, uint32_t v);
 
+/* Ring geometry shared by the device- and driver-half harnesses: the queue
+ * size an input selector picks (split: a power of two 1 .. 256; packed:
+ * any of 1 .. 256) and the bytes of the descriptor, driver and device
+ * areas for a size. */
+uint16_t fz_split_size(uint16_t sel);
+uint16_t fz_packed_size(uint16_t sel);
+void fz_split_ring_sizes(uint16_t size, size_t len[3]);
+void fz_packed_ring_sizes(uint16_t size, size_t len[3]);
+
 #endif /* VIO_FUZZ_COMMON_H */

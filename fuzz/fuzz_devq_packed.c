@@ -8,18 +8,6 @@
  */
 #include "common.h"
 
-static uint16_t packed_size(uint16_t sel)
-{
-	return (uint16_t)(1u + sel % 256u); /* 1 .. 256, any */
-}
-
-static void packed_ring_sizes(uint16_t size, size_t len[3])
-{
-	len[0] = vio_packed_desc_size(size);
-	len[1] = vio_packed_event_size();
-	len[2] = vio_packed_event_size();
-}
-
 static unsigned packed_writable(const struct fz_devq *d, struct fz_range out[2])
 {
 	/* Used descriptors go into the ring; the device event structure is ours. */
@@ -144,8 +132,8 @@ static void packed_check_notify_area(struct fz_devq *d, bool enabled)
 
 static const struct fz_devq_fmt packed_fmt = {
 	.format = VIO_RING_PACKED,
-	.size_from = packed_size,
-	.ring_sizes = packed_ring_sizes,
+	.size_from = fz_packed_size,
+	.ring_sizes = fz_packed_ring_sizes,
 	.writable = packed_writable,
 	.publish = packed_publish,
 	.desc = packed_desc,

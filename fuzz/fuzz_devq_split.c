@@ -8,18 +8,6 @@
  */
 #include "common.h"
 
-static uint16_t split_size(uint16_t sel)
-{
-	return (uint16_t)(1u << (sel % 9u)); /* 1 .. 256 */
-}
-
-static void split_ring_sizes(uint16_t size, size_t len[3])
-{
-	len[0] = vio_split_desc_size(size);
-	len[1] = vio_split_avail_size(size);
-	len[2] = vio_split_used_size(size);
-}
-
 static unsigned split_writable(const struct fz_devq *d, struct fz_range out[2])
 {
 	out[0].addr = d->cfg.device_addr;
@@ -122,8 +110,8 @@ static void split_check_notify_area(struct fz_devq *d, bool enabled)
 
 static const struct fz_devq_fmt split_fmt = {
 	.format = VIO_RING_SPLIT,
-	.size_from = split_size,
-	.ring_sizes = split_ring_sizes,
+	.size_from = fz_split_size,
+	.ring_sizes = fz_split_ring_sizes,
 	.writable = split_writable,
 	.publish = split_publish,
 	.desc = split_desc,

@@ -9,18 +9,6 @@
 
 #include <stdio.h>
 
-static uint16_t packed_size(uint16_t sel)
-{
-	return (uint16_t)(1u + sel % 256u); /* 1 .. 256, any */
-}
-
-static void packed_ring_sizes(uint16_t size, size_t len[3])
-{
-	len[0] = vio_packed_desc_size(size);
-	len[1] = vio_packed_event_size();
-	len[2] = vio_packed_event_size();
-}
-
 static uint16_t avail_bits(bool wrap)
 {
 	return (uint16_t)(wrap ? VIO_DESC_F_AVAIL : VIO_DESC_F_USED);
@@ -170,8 +158,8 @@ static bool packed_raw_is_hostile(unsigned tgt)
 
 static const struct fz_vq_fmt packed_fmt = {
 	.format = VIO_RING_PACKED,
-	.size_from = packed_size,
-	.ring_sizes = packed_ring_sizes,
+	.size_from = fz_packed_size,
+	.ring_sizes = fz_packed_ring_sizes,
 	.learn_add = packed_learn_add,
 	.publish_mark = packed_publish_mark,
 	.write_used = packed_write_used,

@@ -7,18 +7,6 @@
  */
 #include "common.h"
 
-static uint16_t split_size(uint16_t sel)
-{
-	return (uint16_t)(1u << (sel % 9u)); /* 1 .. 256 */
-}
-
-static void split_ring_sizes(uint16_t size, size_t len[3])
-{
-	len[0] = vio_split_desc_size(size);
-	len[1] = vio_split_avail_size(size);
-	len[2] = vio_split_used_size(size);
-}
-
 /* The descriptors of a new chain are what was asked, in free slots. */
 static void split_learn_add(struct fz_vq *v, unsigned t, const struct vio_sg *sg, unsigned out,
 			    unsigned total, bool indirect)
@@ -156,8 +144,8 @@ static bool split_raw_is_hostile(unsigned tgt)
 
 static const struct fz_vq_fmt split_fmt = {
 	.format = VIO_RING_SPLIT,
-	.size_from = split_size,
-	.ring_sizes = split_ring_sizes,
+	.size_from = fz_split_size,
+	.ring_sizes = fz_split_ring_sizes,
 	.learn_add = split_learn_add,
 	.publish_mark = split_publish_mark,
 	.write_used = split_write_used,
