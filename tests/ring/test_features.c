@@ -12,16 +12,13 @@
 
 #include <virtio/virtio.h>
 
-static uint64_t rng_state = 0x243f6a8885a308d3ull;
+#include "loop.h"
 
+/* Fixed-seed stream from the shared test PRNG (tests/support/loop.h). */
 static uint64_t rnd64(void)
 {
-	uint64_t x = rng_state;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return x * 0x2545f4914f6cdd1dull;
+	static struct loop_rng r = {0x243f6a8885a308d3ull};
+	return loop_rng_next(&r);
 }
 
 static struct vio_features all_ones(void)

@@ -12,17 +12,14 @@
 
 #include <virtio/virtio.h>
 
-/* Deterministic xorshift64* so failures reproduce. */
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+#include "loop.h"
 
+/* Deterministic xorshift64* so failures reproduce. */
+/* Fixed-seed stream from the shared test PRNG (tests/support/loop.h). */
 static uint64_t rnd64(void)
 {
-	uint64_t x = rng_state;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return x * 0x2545f4914f6cdd1dull;
+	static struct loop_rng r = {0x9e3779b97f4a7c15ull};
+	return loop_rng_next(&r);
 }
 
 /* ---- Struct layout at run time --------------------------------------- */
