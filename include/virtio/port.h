@@ -67,5 +67,74 @@
 
 #endif
 
+/*
+ * Compiler helpers. GCC and Clang get their builtins; any other C11 compiler
+ * gets portable definitions, so a port header only has to supply the shared
+ * memory accesses above.
+ */
+#ifndef VIO_EXPECT
+#if defined(__GNUC__) || defined(__clang__)
+/** @brief Branch hint: @p x is expected to equal @p v (the value of @p x). */
+#define VIO_EXPECT(x, v) __builtin_expect((x), (v))
+#else
+#define VIO_EXPECT(x, v) (x)
+#endif
+#endif
+
+#ifndef VIO_MEMSET
+#if defined(__GNUC__) || defined(__clang__)
+/** @brief Fill @p n bytes at @p d with @p c (private memory only, never shared rings in use). */
+#define VIO_MEMSET(d, c, n) __builtin_memset((d), (c), (n))
+#else
+#include <stddef.h>
+/** @cond VIO_INTERNAL */
+static inline void vio__port_memset(void *d, int c, size_t n)
+{
+	unsigned char *p = (unsigned char *)d;
+	while (n-- > 0)
+		*p++ = (unsigned char)c;
+}
+/** @endcond */
+#define VIO_MEMSET(d, c, n) vio__port_memset((d), (c), (n))
+#endif
+#endif
+
+#ifndef VIO_ADD_OVERFLOW_U32
+#if defined(__GNUC__) || defined(__clang__)
+/** @brief `*r = a + b` on uint32_t; evaluates true if the sum does not fit. */
+#define VIO_ADD_OVERFLOW_U32(a, b, r) __builtin_add_overflow((a), (b), (r))
+#else
+#include <stdint.h>
+/** @cond VIO_INTERNAL */
+static inline int vio__port_add_overflow_u32(uint32_t a, uint32_t b, uint32_t *r)
+{
+	*r = a + b; /* unsigned: wraps, defined */
+	return *r < a;
+}
+/** @endcond */
+#define VIO_ADD_OVERFLOW_U32(a, b, r) vio__port_add_overflow_u32((a), (b), (r))
+#endif
+#endif
+
+/*
+ * Cache maintenance for shared memory that is not coherent with this CPU
+ * (AMP systems with a remote core, DMA without snooping). The ring code calls
+ * VIO_CACHE_CLEAN(p, n) after it writes shared memory and before it publishes
+ * (the release store that makes the writes visible), and
+ * VIO_CACHE_INVALIDATE(p, n) before it reads shared memory the peer wrote.
+ * Both default to nothing: coherent memory needs no maintenance. A port header
+ * defines them over its cache operations (libmetal's metal_cache_flush() /
+ * metal_cache_invalidate(), CMSIS SCB_CleanDCache_by_Addr(), ...).
+ */
+#ifndef VIO_CACHE_CLEAN
+/** @brief Write back @p n bytes at @p p to memory the peer reads (default: no-op). */
+#define VIO_CACHE_CLEAN(p, n) ((void)(p), (void)(n))
+#endif
+#ifndef VIO_CACHE_INVALIDATE
+/** @brief Discard cached copies of @p n bytes at @p p before reading what the peer wrote
+ *         (default: no-op). */
+#define VIO_CACHE_INVALIDATE(p, n) ((void)(p), (void)(n))
+#endif
+
 /** @} */
 #endif /* VIO_PORT_H */

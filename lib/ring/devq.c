@@ -33,7 +33,7 @@ int vio_devq_init(struct vio_devq **qp, void *mem, size_t mem_size,
 		return -VIO_EINVAL;
 
 	struct vio_devq *q = mem;
-	__builtin_memset(q, 0, sizeof(*q));
+	VIO_MEMSET(q, 0, sizeof(*q));
 	q->cfg = *cfg;
 	q->format = cfg->format;
 	q->size = cfg->size;

@@ -9,12 +9,8 @@
 #include <stdint.h>
 
 #include <virtio/devq.h>
-#include <virtio/errors.h>
-#include <virtio/port.h>
-#include <virtio/ring_packed.h>
-#include <virtio/ring_split.h>
 
-#include "vq_impl.h" /* vio_likely */
+#include "ring_impl.h"
 
 struct vio__devq_split {
 	const struct vio_split_desc *desc;

@@ -42,7 +42,7 @@ void vio__devq_packed_reset(struct vio_devq *q)
 	p->used_wrap = true;
 	p->event_flags = VIO_RING_EVENT_FLAGS_ENABLE;
 	p->pushed = 0;
-	__builtin_memset(p->inflight, 0, q->size);
+	VIO_MEMSET(p->inflight, 0, q->size);
 }
 
 /* The buffers of an indirect table: entries are consecutive; only WRITE is

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Private: positions in a packed ring and the event-suppression rule shared
- * by the driver (packed.c) and device (devq_packed.c) halves. */
+ * by the driver (vq_packed.c) and device (devq_packed.c) halves. */
 #ifndef VIO_LIB_RING_PACKED_EVENT_H
 #define VIO_LIB_RING_PACKED_EVENT_H
 

@@ -56,7 +56,7 @@ int vio_vq_init(struct vio_vq **vqp, void *mem, size_t mem_size, const struct vi
 		return -VIO_EINVAL;
 
 	struct vio_vq *vq = mem;
-	__builtin_memset(vq, 0, sizeof(*vq));
+	VIO_MEMSET(vq, 0, sizeof(*vq));
 	vq->cfg = *cfg;
 	vq->format = cfg->format;
 	vq->size = cfg->size;

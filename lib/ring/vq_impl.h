@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Private: the driver queue's state, shared by vq.c (dispatch) and the
- * split.c / packed.c halves. Never installed. */
+ * vq_split.c / vq_packed.c halves. Never installed. */
 #ifndef VIO_LIB_RING_VQ_IMPL_H
 #define VIO_LIB_RING_VQ_IMPL_H
 
@@ -8,32 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <virtio/errors.h>
-#include <virtio/port.h>
-#include <virtio/ring_packed.h>
-#include <virtio/ring_split.h>
 #include <virtio/vq.h>
 
-#if defined(__GNUC__) || defined(__clang__)
-#define vio_likely(x) __builtin_expect(!!(x), 1)
-#define vio_unlikely(x) __builtin_expect(!!(x), 0)
-#define VIO_NOINLINE __attribute__((noinline))
-#else
-#define vio_likely(x) (x)
-#define vio_unlikely(x) (x)
-#define VIO_NOINLINE
-#endif
-
-/* A queue size the format allows: split a power of two (§2.7), packed any
- * value (§2.8); both at most 32768. */
-static inline bool vio__ring_size_ok(enum vio_ring_format format, uint16_t size)
-{
-	if (size == 0)
-		return false;
-	if (format == VIO_RING_SPLIT)
-		return (size & (size - 1u)) == 0 && size <= VIO_SPLIT_MAX_SIZE;
-	return format == VIO_RING_PACKED && size <= VIO_PACKED_MAX_SIZE;
-}
+#include "ring_impl.h"
 
 /* Marks a split descriptor that is part of an outstanding chain but not its
  * head, so that a used id naming it is told apart from a stale one. */
@@ -188,7 +165,7 @@ static inline uint16_t vio__vq_in_order_take(struct vio_vq *vq, void **token, ui
 	return h;
 }
 
-/* Split half (split.c). */
+/* Split half (vq_split.c). */
 void vio__vq_split_init(struct vio_vq *vq);
 int vio__vq_split_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
 		      void *token);
@@ -199,7 +176,7 @@ void vio__vq_split_disable_intr(struct vio_vq *vq);
 bool vio__vq_split_enable_intr(struct vio_vq *vq, bool delayed);
 int vio__vq_split_detach_unused(struct vio_vq *vq, void **token);
 
-/* Packed half (packed.c). */
+/* Packed half (vq_packed.c). */
 void vio__vq_packed_init(struct vio_vq *vq);
 int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
 		       void *token);

@@ -22,9 +22,9 @@ void vio__vq_packed_init(struct vio_vq *vq)
 	p->used_wrap = true;
 	p->event_flags = VIO_RING_EVENT_FLAGS_ENABLE;
 
-	__builtin_memset(p->desc, 0, vio_packed_desc_size(vq->size));
-	__builtin_memset(p->driver, 0, vio_packed_event_size());
-	__builtin_memset(p->device, 0, vio_packed_event_size());
+	VIO_MEMSET(p->desc, 0, vio_packed_desc_size(vq->size));
+	VIO_MEMSET(p->driver, 0, vio_packed_event_size());
+	VIO_MEMSET(p->device, 0, vio_packed_event_size());
 
 	for (uint16_t i = 0; i < vq->size; i++) {
 		vq->slot[i].token = NULL;
@@ -111,7 +111,7 @@ VIO_NOINLINE static int add_chain(struct vio_vq *vq, const struct vio_sg *sg, un
 		if (vq->num_free < 1)
 			return -VIO_ENOSPC;
 		for (unsigned n = 0; n < total; n++) {
-			if (__builtin_add_overflow(all_bytes, sg[n].len, &all_bytes))
+			if (!vio__add_len(&all_bytes, sg[n].len))
 				return -VIO_EINVAL; /* §2.7.5.1 applies to packed lists too */
 			if (n >= out)
 				in_bytes += sg[n].len;
@@ -135,8 +135,7 @@ VIO_NOINLINE static int add_chain(struct vio_vq *vq, const struct vio_sg *sg, un
 			uint32_t len = sg[n].len;
 			uint64_t addr;
 			int rc = vio__vq_to_device(vq, sg[n].addr, len, &addr);
-			if (vio_unlikely(rc < 0 ||
-					 __builtin_add_overflow(all_bytes, len, &all_bytes))) {
+			if (vio_unlikely(rc < 0 || !vio__add_len(&all_bytes, len))) {
 				withdraw(vq, head, n);
 				return rc < 0 ? rc : -VIO_EINVAL;
 			}

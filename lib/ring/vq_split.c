@@ -24,9 +24,9 @@ void vio__vq_split_init(struct vio_vq *vq)
 	s->used_seen = 0;
 	s->avail_flags = 0;
 
-	__builtin_memset(s->desc, 0, vio_split_desc_size(vq->size));
-	__builtin_memset(s->avail, 0, vio_split_avail_size(vq->size));
-	__builtin_memset(s->used, 0, vio_split_used_size(vq->size));
+	VIO_MEMSET(s->desc, 0, vio_split_desc_size(vq->size));
+	VIO_MEMSET(s->avail, 0, vio_split_avail_size(vq->size));
+	VIO_MEMSET(s->used, 0, vio_split_used_size(vq->size));
 
 	/* Free list 0 -> 1 -> ... -> size-1 (which also gives in-order use). */
 	for (uint16_t i = 0; i < vq->size; i++) {
@@ -116,7 +116,7 @@ VIO_NOINLINE static int add_chain(struct vio_vq *vq, const struct vio_sg *sg, un
 		if (vq->num_free < 1)
 			return -VIO_ENOSPC;
 		for (unsigned n = 0; n < total; n++) {
-			if (__builtin_add_overflow(all_bytes, sg[n].len, &all_bytes))
+			if (!vio__add_len(&all_bytes, sg[n].len))
 				return -VIO_EINVAL; /* §2.7.5.1: at most 2^32 bytes */
 			if (n >= out)
 				in_bytes += sg[n].len;
@@ -138,8 +138,7 @@ VIO_NOINLINE static int add_chain(struct vio_vq *vq, const struct vio_sg *sg, un
 			uint32_t len = sg[n].len;
 			uint64_t addr;
 			int rc = vio__vq_to_device(vq, sg[n].addr, len, &addr);
-			if (vio_unlikely(rc < 0 ||
-					 __builtin_add_overflow(all_bytes, len, &all_bytes))) {
+			if (vio_unlikely(rc < 0 || !vio__add_len(&all_bytes, len))) {
 				/* §2.7.5.1: at most 2^32 bytes. Nothing is published. */
 				unmark(vq, vq->slot[head].next, n > 0 ? n - 1 : 0);
 				return rc < 0 ? rc : -VIO_EINVAL;

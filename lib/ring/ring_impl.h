@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/* Private: what both queue halves share (driver vq_*.c and device devq*.c):
+ * branch hints, the queue-size rule and the port primitives. Never installed. */
+#ifndef VIO_LIB_RING_RING_IMPL_H
+#define VIO_LIB_RING_RING_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <virtio/errors.h>
+#include <virtio/port.h>
+#include <virtio/queue.h>
+#include <virtio/ring_packed.h>
+#include <virtio/ring_split.h>
+
+#define vio_likely(x) VIO_EXPECT(!!(x), 1)
+#define vio_unlikely(x) VIO_EXPECT(!!(x), 0)
+
+#if defined(__GNUC__) || defined(__clang__)
+#define VIO_NOINLINE __attribute__((noinline))
+#else
+#define VIO_NOINLINE
+#endif
+
+/* A queue size the format allows: split a power of two (§2.7), packed any
+ * value (§2.8); both at most 32768. */
+static inline bool vio__ring_size_ok(enum vio_ring_format format, uint16_t size)
+{
+	if (size == 0)
+		return false;
+	if (format == VIO_RING_SPLIT)
+		return (size & (size - 1u)) == 0 && size <= VIO_SPLIT_MAX_SIZE;
+	return format == VIO_RING_PACKED && size <= VIO_PACKED_MAX_SIZE;
+}
+
+/* *sum += add, false (and *sum unchanged) if the result needs more than 32
+ * bits: §2.7.5.1 bounds a chain's total length. */
+static inline bool vio__add_len(uint32_t *sum, uint32_t add)
+{
+	uint32_t r;
+	if (VIO_ADD_OVERFLOW_U32(*sum, add, &r))
+		return false;
+	*sum = r;
+	return true;
+}
+
+#endif /* VIO_LIB_RING_RING_IMPL_H */
