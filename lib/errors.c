@@ -13,7 +13,7 @@ const char *vio_strerror(int err)
 	switch (err_abs(err)) {
 	case 0:
 		return "success";
-#define VIO__ERR_TEXT(name, value, text)                                                           \
+#define VIO__ERR_TEXT(name, value, peer, text)                                                     \
 	case value:                                                                                \
 		return text;
 		VIO_ERRNO_MAP(VIO__ERR_TEXT)
@@ -28,12 +28,25 @@ const char *vio_err_name(int err)
 	switch (err_abs(err)) {
 	case 0:
 		return "VIO_OK";
-#define VIO__ERR_NAME(name, value, text)                                                           \
+#define VIO__ERR_NAME(name, value, peer, text)                                                     \
 	case value:                                                                                \
 		return "VIO_E" #name;
 		VIO_ERRNO_MAP(VIO__ERR_NAME)
 #undef VIO__ERR_NAME
 	default:
 		return "VIO_E?";
+	}
+}
+
+bool vio_err_is_peer(int err)
+{
+	switch (err_abs(err)) {
+#define VIO__ERR_PEER(name, value, peer, text)                                                     \
+	case value:                                                                                \
+		return peer != 0;
+		VIO_ERRNO_MAP(VIO__ERR_PEER)
+#undef VIO__ERR_PEER
+	default:
+		return false;
 	}
 }

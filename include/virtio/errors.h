@@ -7,53 +7,60 @@
  * @{
  * Fallible calls return 0 or a negative `-VIO_E…` code. The library never
  * sets `errno`, never aborts and never prints. Codes from a hostile peer
- * (everything from ::VIO_EDESC_HEAD on) also mark the queue broken: every
- * later call on it returns ::VIO_EBROKEN until it is reset.
+ * (vio_err_is_peer()) also mark the queue broken: every later call on it
+ * returns ::VIO_EBROKEN until it is reset.
  */
 #ifndef VIO_ERRORS_H
 #define VIO_ERRORS_H
+
+#include <stdbool.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /**
- * @brief The error list: X(NAME, value, description).
+ * @brief The error list: X(NAME, value, peer, description).
  *
- * One list yields the enum, vio_strerror() and vio_err_name(). Values are
- * stable: new codes are appended.
+ * One list yields the enum, vio_strerror(), vio_err_name() and
+ * vio_err_is_peer(). @c peer is 1 for a code that reports a peer breaking the
+ * protocol (the queue that returned it is now broken), 0 otherwise. Values
+ * are stable: new codes take unused values.
  */
 #define VIO_ERRNO_MAP(X)                                                                           \
-	X(INVAL, 1, "invalid argument")                                                            \
-	X(AGAIN, 2, "nothing to do now: no buffer available or completed")                         \
-	X(NOSPC, 3, "not enough free descriptors or room in the caller's array")                   \
-	X(BROKEN, 4, "queue is broken by an earlier peer error; reset it")                         \
-	X(RING_MAP, 5, "a ring area was refused by the memory callback")                           \
-	X(RING_ALIGN, 6, "a ring area address is not aligned as the spec requires")                \
-	X(DESC_HEAD, 16, "available ring entry names a descriptor beyond the queue size")          \
-	X(DESC_NEXT, 17, "descriptor next index beyond the table")                                 \
-	X(DESC_LOOP, 18, "descriptor chain longer than the queue size (a loop)")                   \
-	X(DESC_ORDER, 19, "device-readable descriptor after a device-writable one")                \
-	X(LEN_OVERFLOW, 20, "chain total length reaches 2^32 bytes")                               \
-	X(AVAIL_JUMP, 21, "available index moved further than the queue size")                     \
-	X(MAP, 22, "buffer address refused by the memory callback")                                \
-	X(INDIRECT_FEATURE, 23, "INDIRECT flag without VIRTIO_F_INDIRECT_DESC negotiated")         \
-	X(INDIRECT_EMPTY, 24, "indirect table length is zero")                                     \
-	X(INDIRECT_SIZE, 25, "indirect table length is not a multiple of 16")                      \
-	X(INDIRECT_LONG, 26, "indirect table has more entries than the queue size")                \
-	X(INDIRECT_MAP, 27, "indirect table address refused by the memory callback")               \
-	X(INDIRECT_NESTED, 28, "INDIRECT flag inside an indirect table")                           \
-	X(INDIRECT_NEXT, 29, "INDIRECT flag together with NEXT")                                   \
-	X(DESC_ID, 30, "packed buffer id beyond the queue size")                                   \
-	X(DESC_INFLIGHT, 31, "packed buffer id already in flight")                                 \
-	X(USED_ID, 40, "used id beyond the queue size")                                            \
-	X(USED_MIDCHAIN, 41, "used id names a descriptor inside a chain, not its head")            \
-	X(USED_STALE, 42, "used id names no outstanding buffer (free or already completed)")       \
-	X(USED_LEN, 43, "used length exceeds the writable bytes the buffer offered")               \
-	X(USED_JUMP, 44, "used index moved further than the outstanding buffers")
+	X(INVAL, 1, 0, "invalid argument")                                                         \
+	X(AGAIN, 2, 0, "nothing to do now: no buffer available or completed")                      \
+	X(NOSPC, 3, 0, "not enough free descriptors or room in the caller's array")                \
+	X(BROKEN, 4, 0, "queue is broken by an earlier peer error; reset it")                      \
+	X(RING_MAP, 5, 0, "a ring area was refused by the memory callback")                        \
+	X(RING_ALIGN, 6, 0, "a ring area address is not aligned as the spec requires")             \
+	X(MAP_AGAIN, 7, 0, "memory cannot be mapped now (e.g. an IOTLB miss); retry later")        \
+	X(DMA, 8, 0, "the driver's address conversion callback failed")                            \
+	X(DESC_HEAD, 16, 1, "available ring entry names a descriptor beyond the queue size")       \
+	X(DESC_NEXT, 17, 1, "descriptor next index beyond the table")                              \
+	X(DESC_LOOP, 18, 1, "descriptor chain longer than the queue size (a loop)")                \
+	X(DESC_ORDER, 19, 1, "device-readable descriptor after a device-writable one")             \
+	X(LEN_OVERFLOW, 20, 1, "chain total length reaches 2^32 bytes")                            \
+	X(AVAIL_JUMP, 21, 1, "available index moved further than the queue size")                  \
+	X(MAP, 22, 1, "buffer address outside the memory granted to the device")                   \
+	X(INDIRECT_FEATURE, 23, 1, "INDIRECT flag without VIRTIO_F_INDIRECT_DESC negotiated")      \
+	X(INDIRECT_EMPTY, 24, 1, "indirect table length is zero")                                  \
+	X(INDIRECT_SIZE, 25, 1, "indirect table length is not a multiple of 16")                   \
+	X(INDIRECT_LONG, 26, 1, "indirect table has more entries than the queue size")             \
+	X(INDIRECT_MAP, 27, 1, "indirect table outside the memory granted to the device")          \
+	X(INDIRECT_NESTED, 28, 1, "INDIRECT flag inside an indirect table")                        \
+	X(INDIRECT_NEXT, 29, 1, "INDIRECT flag together with NEXT")                                \
+	X(DESC_ID, 30, 1, "packed buffer id beyond the queue size")                                \
+	X(DESC_INFLIGHT, 31, 1, "packed buffer id already in flight")                              \
+	X(REQUEST, 32, 1, "the device model rejected a request from the driver")                   \
+	X(USED_ID, 40, 1, "used id beyond the queue size")                                         \
+	X(USED_MIDCHAIN, 41, 1, "used id names a descriptor inside a chain, not its head")         \
+	X(USED_STALE, 42, 1, "used id names no outstanding buffer (free or already completed)")    \
+	X(USED_LEN, 43, 1, "used length exceeds the writable bytes the buffer offered")            \
+	X(USED_JUMP, 44, 1, "used index moved further than the outstanding buffers")
 
 /** @cond VIO_INTERNAL */
-#define VIO__ERR_ENUM(name, value, text) VIO_E##name = value,
+#define VIO__ERR_ENUM(name, value, peer, text) VIO_E##name = value,
 /** @endcond */
 
 /** @brief Error codes; functions return their negation. */
@@ -83,19 +90,15 @@ const char *vio_err_name(int err);
 /**
  * @brief True if @p err reports a peer that broke the protocol.
  *
- * Such errors latch the queue into the broken state. The device side should
+ * The queue that returned such a code is now broken. The device side should
  * then set DEVICE_NEEDS_RESET; the driver side should stop using the device
- * and reset it.
+ * and reset it. Codes an embedder's callback returned and a queue passed
+ * through are never peer codes (the driver half turns a peer code from its
+ * conversion callback into ::VIO_EDMA).
  * @param err 0, a `-VIO_E…` code or its positive value.
- * @return Nonzero for a peer protocol violation, 0 otherwise.
+ * @return true for a peer protocol violation, false otherwise (unknown values too).
  */
-static inline int vio_err_is_peer(int err)
-{
-	/* Negate in unsigned arithmetic: -INT_MIN is undefined. */
-	unsigned e = err < 0 ? 0u - (unsigned)err : (unsigned)err;
-	return (e >= VIO_EDESC_HEAD && e <= VIO_EDESC_INFLIGHT) ||
-	       (e >= VIO_EUSED_ID && e <= VIO_EUSED_JUMP);
-}
+bool vio_err_is_peer(int err);
 
 #ifdef __cplusplus
 }
