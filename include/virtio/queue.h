@@ -38,6 +38,10 @@ struct vio_ring_state {
 	uint16_t used_idx;  /**< Next used entry (split) or slot (packed) to write. */
 	bool avail_wrap;    /**< Packed: the device's view of the driver ring wrap counter. */
 	bool used_wrap;	    /**< Packed: the device ring wrap counter. */
+	/** Chains the device had popped and not yet pushed back when the state
+	 * was read (in flight). See vio_devq_set_state() for how a restored
+	 * queue takes them back. */
+	uint16_t inflight;
 };
 
 /**

@@ -505,7 +505,7 @@ static void test_layout_ring_state_vhost_split(void **state)
 {
 	(void)state;
 	for (uint32_t a = 0; a <= 0xffff; a += 1) {
-		struct vio_ring_state st = {(uint16_t)a, (uint16_t)(a ^ 0x5555), true, true};
+		struct vio_ring_state st = {(uint16_t)a, (uint16_t)(a ^ 0x5555), true, true, 0};
 		uint32_t num = vio_ring_state_to_vhost(&st, VIO_RING_SPLIT);
 		assert_int_equal(num, a);
 		struct vio_ring_state back;
@@ -526,20 +526,20 @@ static void test_layout_ring_state_vhost_split(void **state)
 static void test_layout_ring_state_vhost_packed(void **state)
 {
 	(void)state;
-	struct vio_ring_state st = {0x1234, 0x0567, true, false};
+	struct vio_ring_state st = {0x1234, 0x0567, true, false, 0};
 	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 0x05679234u);
-	st = (struct vio_ring_state){0, 0, false, false};
+	st = (struct vio_ring_state){0, 0, false, false, 0};
 	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 0);
-	st = (struct vio_ring_state){0, 0, true, false};
+	st = (struct vio_ring_state){0, 0, true, false, 0};
 	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 1u << 15);
-	st = (struct vio_ring_state){0, 0, false, true};
+	st = (struct vio_ring_state){0, 0, false, true, 0};
 	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 1u << 31);
-	st = (struct vio_ring_state){0x7fff, 0, false, false};
+	st = (struct vio_ring_state){0x7fff, 0, false, false, 0};
 	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 0x7fffu);
-	st = (struct vio_ring_state){0, 0x7fff, false, false};
+	st = (struct vio_ring_state){0, 0x7fff, false, false, 0};
 	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 0x7fff0000u);
 	/* The reset state {0, 1, 0, 1}. */
-	st = (struct vio_ring_state){0, 0, true, true};
+	st = (struct vio_ring_state){0, 0, true, true, 0};
 	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 0x80008000u);
 
 	vio_ring_state_from_vhost(0x80008000u, VIO_RING_PACKED, &st);
@@ -557,7 +557,7 @@ static void test_layout_ring_state_vhost_packed(void **state)
 	for (uint32_t s = 0; s < 0x8000; s++) {
 		for (unsigned w = 0; w < 4; w++) {
 			struct vio_ring_state a = {(uint16_t)s, (uint16_t)(0x7fff - s),
-						   (w & 1) != 0, (w & 2) != 0};
+						   (w & 1) != 0, (w & 2) != 0, 0};
 			struct vio_ring_state b;
 			vio_ring_state_from_vhost(vio_ring_state_to_vhost(&a, VIO_RING_PACKED),
 						  VIO_RING_PACKED, &b);

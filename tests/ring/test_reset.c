@@ -236,7 +236,7 @@ static void check_state_eq(const struct vio_ring_state *a, const struct vio_ring
 static void check_expected_state(const struct tr *t)
 {
 	struct vio_ring_state st,
-		want = {t->exp_avail, t->exp_used, t->exp_avail_wrap, t->exp_used_wrap};
+		want = {t->exp_avail, t->exp_used, t->exp_avail_wrap, t->exp_used_wrap, 0};
 	vio_devq_get_state(t->l.dq, &st);
 	check_state_eq(&st, &want);
 }
@@ -274,7 +274,7 @@ static void reset_both(enum vio_ring_format fmt, uint16_t size, bool ind, bool r
 
 		/* Device side first: it stops touching the ring. */
 		struct vio_ring_state st,
-			zero = {0, 0, fmt == VIO_RING_PACKED, fmt == VIO_RING_PACKED};
+			zero = {0, 0, fmt == VIO_RING_PACKED, fmt == VIO_RING_PACKED, 0};
 		if (reinit) {
 			assert_int_equal(loop_devq_reinit(&t->l), 0);
 		} else {
@@ -572,23 +572,23 @@ static void test_reset_state_roundtrip_packed(void **state)
 static void test_reset_vhost_encoding(void **state)
 {
 	(void)state;
-	struct vio_ring_state st = {3, 5, true, false}, back;
+	struct vio_ring_state st = {3, 5, true, false, 0}, back;
 	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 0x00058003u);
-	st = (struct vio_ring_state){0x7fff, 0x7fff, false, true};
+	st = (struct vio_ring_state){0x7fff, 0x7fff, false, true, 0};
 	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 0xffff7fffu);
-	st = (struct vio_ring_state){0, 0, true, true};
+	st = (struct vio_ring_state){0, 0, true, true, 0};
 	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 0x80008000u);
 	for (unsigned w = 0; w < 4; w++) {
 		st = (struct vio_ring_state){(uint16_t)(1234 + w), (uint16_t)(32767 - w),
-					     (w & 2) != 0, (w & 1) != 0};
+					     (w & 2) != 0, (w & 1) != 0, 0};
 		vio_ring_state_from_vhost(vio_ring_state_to_vhost(&st, VIO_RING_PACKED),
 					  VIO_RING_PACKED, &back);
 		check_state_eq(&back, &st);
 	}
-	st = (struct vio_ring_state){0xfffe, 0xfffe, false, false};
+	st = (struct vio_ring_state){0xfffe, 0xfffe, false, false, 0};
 	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_SPLIT), 0xfffeu);
 	vio_ring_state_from_vhost(0x1234u, VIO_RING_SPLIT, &back);
-	st = (struct vio_ring_state){0x1234, 0x1234, false, false};
+	st = (struct vio_ring_state){0x1234, 0x1234, false, false, 0};
 	check_state_eq(&back, &st);
 }
 
@@ -602,8 +602,9 @@ static void test_reset_set_state_rejects_packed_slot(void **state)
 	vio_devq_get_state(t->l.dq, &before);
 
 	const struct vio_ring_state bad[] = {
-		{10, 0, true, true},	  {0, 10, true, true},	   {11, 3, false, false},
-		{3, 0x7fff, true, false}, {0xffff, 0, true, true}, {0x8001, 0x8001, false, true},
+		{10, 0, true, true, 0},	    {0, 10, true, true, 0},
+		{11, 3, false, false, 0},   {3, 0x7fff, true, false, 0},
+		{0xffff, 0, true, true, 0}, {0x8001, 0x8001, false, true, 0},
 	};
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(vio_devq_set_state(t->l.dq, &bad[i]), -VIO_EINVAL);
@@ -617,7 +618,7 @@ static void test_reset_set_state_rejects_packed_slot(void **state)
 	check_expected_state(t);
 
 	/* The largest slot is fine. */
-	struct vio_ring_state edge = {9, 9, false, true};
+	struct vio_ring_state edge = {9, 9, false, true, 0};
 	assert_int_equal(vio_devq_set_state(t->l.dq, &edge), 0);
 	vio_devq_get_state(t->l.dq, &after);
 	check_state_eq(&after, &edge);
@@ -625,7 +626,7 @@ static void test_reset_set_state_rejects_packed_slot(void **state)
 
 	/* Split takes any 16-bit index. */
 	t = tr_new(VIO_RING_SPLIT, 8, false, false);
-	struct vio_ring_state any = {0xffff, 0xfff0, false, false};
+	struct vio_ring_state any = {0xffff, 0xfff0, false, false, 0};
 	assert_int_equal(vio_devq_set_state(t->l.dq, &any), 0);
 	vio_devq_get_state(t->l.dq, &after);
 	check_state_eq(&after, &any);
