@@ -33,9 +33,11 @@
  * Memory: the driver uses identity addresses (no mem_ops); the device's map
  * callback grants a range only inside the blocks it was told about (buffers,
  * rings, indirect tables) with the access they allow, as a VMM's table of
- * guest memory would.
+ * guest memory would. With --regions the device gets the same blocks as a
+ * region table (vio_mem_region) instead, searched inline by the library.
  *
  * Usage: bench_ring [--json] [--quick] [--iters N] [--reps N] [--size N] [--only KEY]
+ *                   [--regions]
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -76,8 +78,12 @@ struct region {
 
 struct memtab {
 	struct region r[3];
+	struct vio_mem_region table[3]; /* the same blocks, for --regions */
 	unsigned n;
 };
+
+/* --regions: give the device a region table instead of the map callback. */
+static bool use_regions;
 
 static void memtab_add(struct memtab *mt, const void *p, size_t len, unsigned dirs)
 {
@@ -85,23 +91,28 @@ static void memtab_add(struct memtab *mt, const void *p, size_t len, unsigned di
 	r->start = (uint64_t)(uintptr_t)p;
 	r->len = len;
 	r->dirs = dirs;
+	mt->table[mt->n - 1] = (struct vio_mem_region){r->start, len, (void *)(uintptr_t)p, dirs};
 }
 
-static void *dev_map(void *ctx, uint64_t addr, size_t len, enum vio_map_dir dir)
+static int dev_map(void *ctx, uint64_t addr, uint64_t len, enum vio_map_dir dir,
+		   struct vio_mapping *m)
 {
 	const struct memtab *mt = ctx;
 	for (unsigned i = 0; i < mt->n; i++) {
 		const struct region *r = &mt->r[i];
 		if (addr - r->start < r->len) {
 			if (len > r->len - (addr - r->start) || ((unsigned)dir & ~r->dirs) != 0)
-				return NULL;
-			return (void *)(uintptr_t)addr;
+				return -VIO_EMAP;
+			m->host = (void *)(uintptr_t)addr;
+			m->len = len;
+			m->release = false;
+			return 0;
 		}
 	}
-	return NULL;
+	return -VIO_EMAP;
 }
 
-static const struct vio_dev_mem_ops dev_mem_ops = {.map = dev_map};
+static const struct vio_mem_ops dev_mem_ops = {.map = dev_map};
 
 /* ------------------------------------------------------------------------ */
 /* A queue pair                                                             */
@@ -129,7 +140,7 @@ struct pair {
 	struct vio_vq *vq;
 	struct vio_devq *dq;
 	struct memtab mt;
-	struct vio_seg *segs; /* size entries, for vio_devq_pop() */
+	struct vio_chain_seg *segs; /* size entries, for vio_devq_pop() */
 };
 
 static void *alloc_zeroed(size_t align, size_t len)
@@ -227,8 +238,13 @@ static int pair_init(struct pair *p, enum vio_ring_format format, enum shape sha
 	dc.format = format;
 	dc.size = size;
 	dc.features = f;
-	dc.mem_ops = &dev_mem_ops;
-	dc.mem_ctx = &p->mt;
+	if (use_regions) {
+		dc.regions = p->mt.table;
+		dc.nregions = p->mt.n;
+	} else {
+		dc.mem_ops = &dev_mem_ops;
+		dc.mem_ctx = &p->mt;
+	}
 	rc = vio_vq_ring_addrs(p->vq, &dc.desc_addr, &dc.driver_addr, &dc.device_addr);
 	if (rc == 0)
 		rc = vio_devq_init(&p->dq, p->dq_mem, dsz, &dc);
@@ -270,7 +286,7 @@ struct rt_ctx {
 	unsigned out, in;
 	uint32_t in_bytes; /* what the device writes, the driver must get back */
 	void *token;
-	struct vio_seg *segs;
+	struct vio_chain_seg *segs;
 	uint16_t max_segs;
 	bool notify; /* make the kick_prepare / needs_notify calls */
 	unsigned long kicks, intrs;
@@ -570,7 +586,7 @@ fail:
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_ring [--json] [--quick] [--iters N] [--reps N] [--size N] "
-		   "[--only KEY]\n"
+		   "[--only KEY] [--regions]\n"
 		   "  KEY: FORMAT/SHAPE/EVIDX[/nonotify], e.g. split/1desc/evidx\n"
 		   "       FORMAT split|packed, SHAPE 1desc|3desc|3desc-indirect, "
 		   "EVIDX evidx|noevidx\n");
@@ -616,6 +632,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			   parse_num(v, MAX_CHAIN, VIO_SPLIT_MAX_SIZE, &x) && (x & (x - 1)) == 0) {
 			o->size = (uint16_t)x;
 			i++;
+		} else if (strcmp(a, "--regions") == 0) {
+			use_regions = true;
 		} else if (strcmp(a, "--only") == 0 && v != NULL) {
 			o->only = v;
 			i++;

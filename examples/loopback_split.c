@@ -12,9 +12,11 @@
  * says the peer asked for it.
  *
  * This is how an embedder wires the library: the device reaches driver
- * memory only through its map callback (here: "is the range inside the
- * shared arena?", what a VMM's guest-memory table does), and the driver uses
- * the default identity address conversion.
+ * memory only through a region table (here one region, the shared arena:
+ * what a VMM's guest-memory map is), and the driver uses the default
+ * identity address conversion. The device reads requests with a chain
+ * cursor, never assuming where one segment ends (virtio 1.4 §2.6.4): the
+ * driver sometimes splits the header itself across two segments.
  *
  *   loopback_split [--format split|packed] [--count N] [--size N]
  *                  [--no-event-idx] [--indirect]
@@ -123,41 +125,28 @@ static bool bell_wait(struct bell *b, struct demo *d)
 	return got;
 }
 
-/* The device's view of driver memory: only the shared arena is granted. */
-static void *map_arena(void *ctx, uint64_t addr, size_t len, enum vio_map_dir dir)
-{
-	struct demo *d = ctx;
-	(void)dir;
-	uint64_t base = (uint64_t)(uintptr_t)d->arena;
-	if (addr < base || addr - base > d->arena_len || len > d->arena_len - (addr - base))
-		return NULL;
-	return (void *)(uintptr_t)addr;
-}
-
-static const struct vio_dev_mem_ops arena_ops = {map_arena};
-
 /* ---- device thread ------------------------------------------------------------- */
 
-/* Check one request: the readable segments carry the header and then the
- * payload (in one segment or several); the last writable one the reply. */
-static int serve(struct demo *d, const struct vio_chain *ch, const struct vio_seg *segs)
+/* Check one request: the readable part is a header and the payload, cut
+ * into segments anywhere; the writable part takes the reply. */
+static int serve(struct demo *d, const struct vio_chain *ch)
 {
-	if (ch->nout < 1 || ch->nseg <= ch->nout || segs[0].len < sizeof(struct req_hdr) ||
-	    segs[ch->nseg - 1].len < sizeof(struct resp))
-		return -1;
+	struct vio_chain_cursor cur;
 	struct req_hdr h;
-	memcpy(&h, segs[0].ptr, sizeof(h));
-	if (h.len != ch->out_bytes - sizeof(h))
+	vio_chain_cursor_init(&cur, ch, false);
+	/* Copy the header out once, then trust only the copy. */
+	if (vio_chain_cursor_read(&cur, &h, sizeof(h)) != sizeof(h) ||
+	    h.len != vio_chain_cursor_left(&cur) || ch->in_bytes < sizeof(struct resp))
 		return -1;
 	uint32_t csum = 2166136261u;
-	for (unsigned i = 0; i < ch->nout; i++) {
-		const unsigned char *p = segs[i].ptr;
-		size_t skip = i == 0 ? sizeof(h) : 0;
-		for (size_t k = skip; k < segs[i].len; k++)
-			csum = (csum ^ p[k]) * 16777619u; /* FNV-1a, continued */
-	}
+	unsigned char buf[256];
+	size_t n;
+	while ((n = vio_chain_cursor_read(&cur, buf, sizeof(buf))) != 0)
+		for (size_t k = 0; k < n; k++)
+			csum = (csum ^ buf[k]) * 16777619u; /* FNV-1a, continued */
 	struct resp r = {h.seq, csum, csum == h.csum ? 0u : 1u};
-	memcpy(segs[ch->nseg - 1].ptr, &r, sizeof(r));
+	if (vio_chain_write(ch, 0, &r, sizeof(r)) != sizeof(r))
+		return -1;
 	atomic_fetch_add(&d->bytes, h.len);
 	return r.status == 0 ? 0 : -1;
 }
@@ -165,7 +154,7 @@ static int serve(struct demo *d, const struct vio_chain *ch, const struct vio_se
 static void *device_main(void *arg)
 {
 	struct demo *d = arg;
-	struct vio_seg segs[64];
+	struct vio_chain_seg segs[64];
 	unsigned long served = 0;
 
 	vio_devq_disable_notify(d->dq); /* poll while there is work */
@@ -185,7 +174,7 @@ static void *device_main(void *arg)
 			fail(d, vio_strerror(rc), rc, (long)served);
 			break;
 		}
-		if (serve(d, &ch, segs) < 0)
+		if (serve(d, &ch) < 0)
 			fail(d, "device: request failed its checksum", (long)served, ch.id);
 		if ((rc = vio_devq_push(d->dq, &ch, sizeof(struct resp))) < 0) {
 			fail(d, vio_strerror(rc), rc, (long)served);
@@ -236,15 +225,17 @@ static void *driver_main(void *arg)
 			memset(&s->resp, 0xff, sizeof(s->resp));
 			s->seq = sent;
 			s->csum = h.csum;
-			/* Header and payload in one segment or two, then the reply. */
+			/* Header and payload in one segment or two, then the reply;
+			 * every fifth two-segment request cuts the header itself. */
 			struct vio_sg sg[3];
 			unsigned nout = 1;
 			sg[0].addr = s->req;
 			sg[0].len = (uint32_t)sizeof(h) + len;
 			if (d->indirect && len > 16) {
-				sg[0].len = (uint32_t)sizeof(h);
-				sg[1].addr = payload;
-				sg[1].len = len;
+				uint32_t cut = sent % 5 == 0 ? 5u : (uint32_t)sizeof(h);
+				sg[0].len = cut;
+				sg[1].addr = s->req + cut;
+				sg[1].len = (uint32_t)sizeof(h) + len - cut;
 				nout = 2;
 			}
 			sg[nout].addr = &s->resp;
@@ -386,8 +377,11 @@ int main(int argc, char **argv)
 	dc.format = d.format;
 	dc.size = d.size;
 	dc.features = f;
-	dc.mem_ops = &arena_ops;
-	dc.mem_ctx = &d;
+	/* The device's view of driver memory: the shared arena, and only it. */
+	struct vio_mem_region arena = {(uint64_t)(uintptr_t)d.arena, d.arena_len, d.arena,
+				       VIO_MAP_RW};
+	dc.regions = &arena;
+	dc.nregions = 1;
 	if (rc == 0)
 		rc = vio_vq_ring_addrs(d.vq, &dc.desc_addr, &dc.driver_addr, &dc.device_addr);
 	if (rc == 0)

@@ -289,7 +289,8 @@ void fz_mem_grants_end(struct fz_mem *m)
 	m->map_allowed = false;
 }
 
-static void *fz_map(void *ctx, uint64_t addr, size_t len, enum vio_map_dir dir)
+static int fz_map(void *ctx, uint64_t addr, uint64_t len, enum vio_map_dir dir,
+		  struct vio_mapping *mp)
 {
 	struct fz_mem *m = ctx;
 
@@ -303,7 +304,7 @@ static void *fz_map(void *ctx, uint64_t addr, size_t len, enum vio_map_dir dir)
 
 	struct fz_region *r = fz_mem_find(m, addr, len);
 	if (r == NULL || ((unsigned)dir & ~r->dirs) != 0)
-		return NULL;
+		return -VIO_EMAP;
 	unsigned char *p = r->host + (addr - r->addr);
 	FZ_CHECK(p >= r->host && p + len <= r->host + r->len);
 	if (m->ngrants < FZ_MAX_GRANTS) {
@@ -315,7 +316,10 @@ static void *fz_map(void *ctx, uint64_t addr, size_t len, enum vio_map_dir dir)
 	} else {
 		m->grants_overflow = true;
 	}
-	return p;
+	mp->host = p;
+	mp->len = len;
+	mp->release = false;
+	return 0;
 }
 
 static int fz_to_device(void *ctx, const void *ptr, size_t len, uint64_t *addr)
@@ -341,14 +345,14 @@ static int fz_to_device(void *ctx, const void *ptr, size_t len, uint64_t *addr)
 	return 0;
 }
 
-const struct vio_dev_mem_ops fz_dev_ops = {fz_map};
+const struct vio_mem_ops fz_dev_ops = {fz_map, NULL, NULL};
 const struct vio_drv_mem_ops fz_drv_ops = {fz_to_device};
 
 /* ------------------------------------------------------------------------ */
 /* Device-half invariants                                                    */
 /* ------------------------------------------------------------------------ */
 
-void fz_check_chain(struct fz_mem *m, const struct vio_chain *c, const struct vio_seg *segs,
+void fz_check_chain(struct fz_mem *m, const struct vio_chain *c, const struct vio_chain_seg *segs,
 		    uint16_t max_segs, uint16_t qsize)
 {
 	FZ_CHECK(c->nseg <= max_segs);
@@ -360,7 +364,7 @@ void fz_check_chain(struct fz_mem *m, const struct vio_chain *c, const struct vi
 	uint64_t out = 0, in = 0;
 	unsigned g = 0;
 	for (unsigned i = 0; i < c->nseg; i++) {
-		const struct vio_seg *s = &segs[i];
+		const struct vio_chain_seg *s = &segs[i];
 		FZ_CHECK(s->write == (i >= c->nout));
 		if (s->write)
 			in += s->len;
@@ -473,10 +477,17 @@ static void devq_check_broken(const struct fz_devq *d)
 	FZ_CHECK(vio_devq_size(d->q) == d->size);
 }
 
+static void devq_forget_held(struct fz_devq *d)
+{
+	for (unsigned i = 0; i < d->nheld; i++)
+		free(d->held[i].segs);
+	d->nheld = 0;
+}
+
 static void devq_after_reset(struct fz_devq *d)
 {
 	d->reason = 0;
-	d->nheld = 0;
+	devq_forget_held(d);
 	d->avail_hint = -1;
 }
 
@@ -492,6 +503,7 @@ static void devq_check_reset_state(const struct fz_devq *d)
 /* Keeps pop order (in-order batches take the oldest chains). */
 static void devq_remove_held(struct fz_devq *d, unsigned i)
 {
+	free(d->held[i].segs);
 	memmove(&d->held[i], &d->held[i + 1], (d->nheld - i - 1) * sizeof(d->held[0]));
 	d->nheld--;
 }
@@ -501,7 +513,7 @@ static void devq_pop(struct fz_devq *d, struct fz_in *in)
 	uint8_t sel = fz_u8(in);
 	uint16_t max = (sel & 0x80) ? (uint16_t)(sel & 0x7f) : d->size;
 	/* Exactly max entries: a write past them is an ASan report. */
-	struct vio_seg *segs = malloc(max != 0 ? max * sizeof(*segs) : 1);
+	struct vio_chain_seg *segs = malloc(max != 0 ? max * sizeof(*segs) : 1);
 	FZ_CHECK(segs != NULL);
 	struct vio_chain c;
 	struct vio_ring_state before, after;
@@ -543,8 +555,10 @@ static void devq_pop(struct fz_devq *d, struct fz_in *in)
 				FZ_CHECK(d->held[i].id != c.id);
 		}
 		FZ_CHECK(after.used_idx == before.used_idx && after.used_wrap == before.used_wrap);
-		if (d->nheld < FZ_MAX_ACTIONS)
-			d->held[d->nheld++] = c;
+		if (d->nheld < FZ_MAX_ACTIONS) {
+			d->held[d->nheld++] = c; /* owns segs until pushed */
+			segs = NULL;
+		}
 	} else {
 		/* Nothing consumed on any failure. */
 		FZ_CHECK(state_eq(&before, &after));
@@ -597,21 +611,8 @@ static void devq_push(struct fz_devq *d, struct fz_in *in)
 		c.ndesc = fz_u16(in);
 		uint32_t w = fz_u32(in);
 		int rc = vio_devq_push(d->q, &c, w);
-		bool bad = c.id >= d->size;
-		if (d->f->format == VIO_RING_PACKED)
-			bad = bad || c.ndesc == 0 || c.ndesc > d->size;
-		if (d->reason != 0)
-			FZ_CHECK(rc == -VIO_EBROKEN);
-		else
-			FZ_CHECK(rc == (bad ? -VIO_EINVAL : 0));
-		if (rc == 0) {
-			check_used_advance(d, &before, 1, c.ndesc);
-			for (unsigned i = 0; i < d->nheld; i++)
-				if (d->held[i].id == c.id) {
-					devq_remove_held(d, i);
-					break;
-				}
-		}
+		/* devq.h: a record that pop did not fill in is refused. */
+		FZ_CHECK(rc == (d->reason != 0 ? -VIO_EBROKEN : -VIO_EINVAL));
 		return;
 	}
 	if (d->nheld == 0)
@@ -624,7 +625,10 @@ static void devq_push(struct fz_devq *d, struct fz_in *in)
 		FZ_CHECK(rc == -VIO_EBROKEN);
 		return;
 	}
-	FZ_CHECK(rc == 0);
+	/* devq.h: no more than the chain offered. */
+	FZ_CHECK(rc == (w <= c.in_bytes ? 0 : -VIO_EINVAL));
+	if (rc != 0)
+		return;
 	check_used_advance(d, &before, 1, c.ndesc);
 	devq_remove_held(d, i);
 }
@@ -638,6 +642,7 @@ static void devq_push_batch(struct fz_devq *d, struct fz_in *in)
 	unsigned pick[8];
 	bool taken[FZ_MAX_ACTIONS] = {false};
 	unsigned k = 0, slots = 0;
+	bool over = false;
 	struct vio_ring_state before;
 	devq_state(d, &before);
 
@@ -660,10 +665,10 @@ static void devq_push_batch(struct fz_devq *d, struct fz_in *in)
 		}
 		taken[i] = true;
 		pick[k] = i;
-		used[k].id = d->held[i].id;
-		used[k].ndesc = d->held[i].ndesc;
+		used[k].chain = &d->held[i];
 		used[k].len = written_len(in, mode, d->held[i].in_bytes);
-		slots += used[k].ndesc;
+		over = over || used[k].len > d->held[i].in_bytes;
+		slots += d->held[i].ndesc;
 		k++;
 	}
 	int rc = in_order ? vio_devq_push_in_order(d->q, used, k)
@@ -677,12 +682,9 @@ static void devq_push_batch(struct fz_devq *d, struct fz_in *in)
 		FZ_CHECK(rc == -VIO_EBROKEN);
 		return;
 	}
-	/* A hostile driver can make the device hold more chains than the ring
-	 * has entries (split: the same head twice; packed: ids covering more
-	 * than a lap); such a batch does not fit in one go. */
-	bool fits = d->f->format == VIO_RING_SPLIT ? k <= d->size : slots <= d->size;
-	if (in_order && k == 0)
-		fits = false;
+	/* The device never holds two chains with one id (split heads too), so
+	 * any batch fits; a length above what a chain offered is refused. */
+	bool fits = !over && !(in_order && k == 0);
 	FZ_CHECK(rc == (fits ? 0 : -VIO_EINVAL));
 	if (rc != 0)
 		return;
@@ -707,6 +709,7 @@ static void devq_set_state(struct fz_devq *d, struct fz_in *in)
 	uint8_t w = fz_u8(in);
 	st.avail_wrap = (w & 1) != 0;
 	st.used_wrap = (w & 2) != 0;
+	st.inflight = 0;
 	devq_state(d, &before);
 	int rc = vio_devq_set_state(d->q, &st);
 	devq_state(d, &after);
@@ -716,10 +719,20 @@ static void devq_set_state(struct fz_devq *d, struct fz_in *in)
 		FZ_CHECK(state_eq(&before, &after));
 		return;
 	}
+	if (!packed && rc != 0) {
+		/* Split takes the used index from guest memory; a driver may
+		 * have put it too far from avail_idx. */
+		FZ_CHECK(rc == -VIO_EINVAL);
+		FZ_CHECK(state_eq(&before, &after));
+		return;
+	}
 	FZ_CHECK(rc == 0);
-	FZ_CHECK(after.avail_idx == st.avail_idx && after.used_idx == st.used_idx);
+	FZ_CHECK(after.avail_idx == st.avail_idx);
 	if (packed)
-		FZ_CHECK(after.avail_wrap == st.avail_wrap && after.used_wrap == st.used_wrap);
+		FZ_CHECK(after.used_idx == st.used_idx && after.avail_wrap == st.avail_wrap &&
+			 after.used_wrap == st.used_wrap);
+	else
+		FZ_CHECK((uint16_t)(st.avail_idx - after.used_idx) <= d->size);
 	devq_after_reset(d);
 }
 
@@ -875,9 +888,18 @@ int fz_devq_run(const struct fz_devq_fmt *f, const uint8_t *data, size_t size)
 		case FZ_DQ_SAVE_RESTORE: {
 			struct vio_ring_state st, st2;
 			devq_state(d, &st);
-			FZ_CHECK(vio_devq_set_state(d->q, &st) == 0);
+			int src = vio_devq_set_state(d->q, &st);
 			devq_state(d, &st2);
-			FZ_CHECK(state_eq(&st, &st2));
+			if (d->f->format == VIO_RING_PACKED) {
+				FZ_CHECK(src == 0 && state_eq(&st, &st2));
+			} else {
+				/* Split re-reads used->idx from guest memory, which a
+				 * hostile driver may have rewritten. */
+				FZ_CHECK(src == 0 || src == -VIO_EINVAL);
+				FZ_CHECK(st2.avail_idx == st.avail_idx);
+				if (src != 0)
+					break;
+			}
 			devq_after_reset(d);
 			break;
 		}
@@ -918,6 +940,7 @@ int fz_devq_run(const struct fz_devq_fmt *f, const uint8_t *data, size_t size)
 	/* The device half never wrote driver memory it does not own. */
 	fz_mem_check_unchanged(&mem, d->wr, d->nwr, ~0u);
 out:
+	devq_forget_held(d);
 	free(d->qmem);
 	fz_mem_free(&mem);
 	return 0;

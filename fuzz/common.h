@@ -96,7 +96,7 @@ struct fz_mem {
 	unsigned long to_device_failed; /* number of injected failures */
 };
 
-extern const struct vio_dev_mem_ops fz_dev_ops; /* ctx: struct fz_mem * */
+extern const struct vio_mem_ops fz_dev_ops;	/* ctx: struct fz_mem * */
 extern const struct vio_drv_mem_ops fz_drv_ops; /* ctx: struct fz_mem * */
 
 /* Only resets the counters and region count (no big memset). */
@@ -149,7 +149,7 @@ void fz_mem_grants_end(struct fz_mem *m);
  * is a range the map callback granted, with that direction. Touches the
  * first and last byte of every segment (reads readable ones, writes writable
  * ones through fz_mem_poke_host so the shadow follows). */
-void fz_check_chain(struct fz_mem *m, const struct vio_chain *c, const struct vio_seg *segs,
+void fz_check_chain(struct fz_mem *m, const struct vio_chain *c, const struct vio_chain_seg *segs,
 		    uint16_t max_segs, uint16_t qsize);
 
 /* Codes a device pop may return. */

@@ -62,7 +62,7 @@ struct df_side {
 	unsigned r_zero; /* where zero-length segments point */
 	unsigned seg_r[DF_MAX_TOK][DF_MAX_SEGS];
 	struct vio_chain chain[DF_MAX_TOK];
-	struct vio_seg segs[DF_MAX_TOK][DF_MAX_SEGS];
+	struct vio_chain_seg segs[DF_MAX_TOK][DF_MAX_SEGS];
 	/* The add in progress (fast address lookup). */
 	const struct vio_sg *cur_sg;
 	const unsigned *cur_r;
@@ -278,8 +278,8 @@ static void df_pop(void)
 	for (unsigned k = 0; k < 2; k++) {
 		struct df_side *s = &sides[k];
 		struct vio_chain c;
-		struct vio_seg tmp[DF_MAX_SEGS];
-		struct vio_seg *segs = none ? tmp : s->segs[t];
+		struct vio_chain_seg tmp[DF_MAX_SEGS];
+		struct vio_chain_seg *segs = none ? tmp : s->segs[t];
 		fz_mem_grants_begin(&s->m);
 		int rc = vio_devq_pop(s->dq, &c, segs, DF_MAX_SEGS);
 		fz_mem_grants_end(&s->m);
@@ -395,8 +395,7 @@ static void df_push_batch(struct fz_in *in)
 		struct vio_used u[4];
 		for (unsigned j = 0; j < k; j++) {
 			device_write(&sides[s], pick[j], written[j]);
-			u[j].id = sides[s].chain[pick[j]].id;
-			u[j].ndesc = sides[s].chain[pick[j]].ndesc;
+			u[j].chain = &sides[s].chain[pick[j]];
 			u[j].len = written[j];
 		}
 		int rc = one ? vio_devq_push_in_order(sides[s].dq, u, k)

@@ -216,7 +216,7 @@ static void gd_driver_call(struct gen_devq *g, unsigned what)
 
 static void gd_pop(struct gen_devq *g)
 {
-	struct vio_seg segs[256];
+	struct vio_chain_seg segs[256];
 	struct vio_chain c;
 	if (!act(&g->o, FZ_DQ_POP))
 		return;

@@ -8,19 +8,28 @@
  * @{
  * One API over split and packed rings; the format is chosen at init.
  *
- * **Memory.** The ring parts are mapped once, at init, through the
- * embedder's ::vio_dev_mem_ops; buffers are mapped per descriptor as chains
- * are popped. Bookkeeping memory is caller-provided (vio_devq_mem_size()).
+ * **Memory.** Driver addresses are translated through the embedder's
+ * region table and map callback (mem.h). The ring parts are mapped when the
+ * queue is initialised and again when a new table is installed
+ * (vio_devq_set_mem_table()); buffers are mapped per descriptor as chains
+ * are popped, each into as many segments as the regions it covers.
+ * Bookkeeping memory is caller-provided (VIO_DEVQ_MEM_SIZE()).
  *
  * **Threads.** No locks inside. One thread at a time may call the functions
  * of one queue; the driver runs concurrently elsewhere.
  *
  * **Hostile driver.** Every index, address, length and flag read from driver
  * memory is read once and validated. A violation returns a peer error code
- * (vio_err_is_peer()), touches nothing outside the mapped ranges and latches
- * the queue broken: later calls return ::VIO_EBROKEN until vio_devq_reset()
- * or a new vio_devq_init(). The embedder should then set
- * DEVICE_NEEDS_RESET in the device status.
+ * (vio_err_is_peer()), touches nothing outside the granted memory and
+ * latches the queue broken: later calls return ::VIO_EBROKEN until
+ * vio_devq_reset() or a new vio_devq_init(). The embedder then sets
+ * DEVICE_NEEDS_RESET in the device status; a device model that finds a
+ * request it cannot accept says so with vio_devq_fail(), so there is one
+ * path to DEVICE_NEEDS_RESET.
+ *
+ * **Embedder mistakes** (pushing a chain twice, a length above what the
+ * chain offered, a chain from before a reset) are refused with
+ * ::VIO_EINVAL and change nothing; they do not break the queue.
  *
  * Chain totals are kept in 32 bits, so a chain of exactly 2^32 bytes, which
  * §2.7.5.1 still allows, is refused with ::VIO_ELEN_OVERFLOW on both halves.
@@ -32,23 +41,39 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <virtio/chain.h>
 #include <virtio/features.h>
 #include <virtio/mem.h>
 #include <virtio/queue.h>
+#include <virtio/ring_packed.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/** @brief A device queue (opaque; lives in caller memory, see vio_devq_mem_size()). */
+/** @brief A device queue (opaque; lives in caller memory, see VIO_DEVQ_MEM_SIZE()). */
 struct vio_devq;
 
 /** @brief Alignment the bookkeeping memory given to vio_devq_init() must have. */
 #define VIO_DEVQ_MEM_ALIGN 8
 
+/** @cond VIO_INTERNAL */
+#define VIO__DEVQ_FIXED_BYTES 448u /* the queue state; checked against the real struct */
+#define VIO__DEVQ_PER_ID_BYTES 2u  /* in-flight record per descriptor / buffer id */
+/** @endcond */
+
+/**
+ * @brief Bytes of bookkeeping memory a device queue of @p size entries
+ *        needs, as a constant expression (for `static` storage).
+ *
+ * Covers both formats; vio_devq_mem_size() may return less.
+ * @param size Queue size (1 .. 32768).
+ */
+#define VIO_DEVQ_MEM_SIZE(size) (VIO__DEVQ_FIXED_BYTES + VIO__DEVQ_PER_ID_BYTES * (size_t)(size))
+
 /** @brief How to set up a device queue. Zero-initialise, then fill in. */
 struct vio_devq_config {
-	enum vio_ring_format format; /**< Split or packed. */
+	enum vio_ring_format format; /**< Split or packed (VIO_F_RING_PACKED negotiated). */
 	uint16_t size;	/**< Queue size: split a power of two ≤ 32768; packed 1 .. 32768. */
 	uint16_t index; /**< Queue index (for the embedder's bookkeeping). */
 	/** Negotiated features; the queue uses INDIRECT_DESC, EVENT_IDX and IN_ORDER. */
@@ -56,39 +81,31 @@ struct vio_devq_config {
 	uint64_t desc_addr;   /**< Descriptor table/ring address (driver-supplied). */
 	uint64_t driver_addr; /**< Available ring / driver event suppression address. */
 	uint64_t device_addr; /**< Used ring / device event suppression address. */
-	const struct vio_dev_mem_ops *mem_ops; /**< Memory mapping; required. */
-	void *mem_ctx;			       /**< Passed to @c mem_ops. */
+	/** Guest memory regions, searched first (may be NULL with @c nregions
+	 * 0). Referenced, not copied: see ::vio_mem_region. */
+	const struct vio_mem_region *regions;
+	uint32_t nregions;		   /**< Entries in @c regions. */
+	const struct vio_mem_ops *mem_ops; /**< Map / release / log callbacks; may be NULL. */
+	void *mem_ctx;			   /**< Passed to @c mem_ops. */
+	/** A chain with more segments than the caller's array: false (the
+	 * default) refuses it with ::VIO_ENOSPC and leaves it available; true
+	 * takes it anyway, truncated (::VIO_CHAIN_TRUNCATED), so the model can
+	 * complete it with an error status without a retry loop. */
+	bool take_long_chains;
 };
 
-/** @brief One mapped segment of a popped chain. */
-struct vio_seg {
-	void *ptr;    /**< Host pointer to @c len bytes (NULL when @c len is 0). */
-	uint32_t len; /**< Bytes. */
-	bool write;   /**< Device-writable (else device-readable). */
-};
-
-/** @brief What vio_devq_pop() learned about a chain. */
-struct vio_chain {
-	uint16_t id;	    /**< Split: head index; packed: buffer id. Give back on push. */
-	uint16_t ndesc;	    /**< Ring slots the chain occupies (packed skip count). */
-	uint16_t nseg;	    /**< Segments written to the caller's array. */
-	uint16_t nout;	    /**< The first @c nout segments are readable, the rest writable. */
-	uint32_t out_bytes; /**< Total readable bytes. */
-	uint32_t in_bytes;  /**< Total writable bytes. */
-};
-
-/** @brief A completion for vio_devq_push_batch(). */
+/** @brief A completion for vio_devq_push_batch() and vio_devq_push_in_order(). */
 struct vio_used {
-	uint16_t id;	/**< vio_chain::id of the popped chain. */
-	uint16_t ndesc; /**< vio_chain::ndesc of the popped chain. */
-	uint32_t len;	/**< Bytes written into its writable segments. */
+	const struct vio_chain *chain; /**< A chain returned by vio_devq_pop(). */
+	uint32_t len;		       /**< Bytes written into its writable part. */
 };
 
 /**
  * @brief Bytes of bookkeeping memory a queue of @p size entries needs.
  * @param format Ring format.
  * @param size   Queue size.
- * @return The size, or 0 if @p size is invalid for @p format.
+ * @return The size (at most VIO_DEVQ_MEM_SIZE(@p size)), or 0 if @p size
+ *         is invalid for @p format.
  */
 size_t vio_devq_mem_size(enum vio_ring_format format, uint16_t size);
 
@@ -98,44 +115,80 @@ size_t vio_devq_mem_size(enum vio_ring_format format, uint16_t size);
  * @param qp       Receives the queue (a pointer into @p mem).
  * @param mem      ::VIO_DEVQ_MEM_ALIGN-aligned bookkeeping memory.
  * @param mem_size Bytes at @p mem, at least vio_devq_mem_size().
- * @param cfg      Configuration; copied, need not outlive the call.
+ * @param cfg      Configuration; copied (the region table is referenced).
  * @retval 0 Success; the state is the reset state (vio_ring_state).
- * @retval -VIO_EINVAL Bad size, format, missing ops or too little memory.
- * @retval -VIO_ERING_ALIGN A ring address (or its mapping) is misaligned.
- * @retval -VIO_ERING_MAP The memory callback refused a ring part.
- * @note Calls `map` once per ring part.
+ * @retval -VIO_EINVAL Bad size or format, no way to reach memory (no
+ *         regions and no map callback), a region that wraps 2^64, or too
+ *         little memory.
+ * @retval -VIO_ERING_ALIGN A ring address (or its host address) is misaligned.
+ * @retval -VIO_ERING_MAP A ring part is not wholly inside one region or mapping.
+ * @retval -VIO_EMAP_AGAIN The map callback cannot map a ring part now; retry.
+ * @note May call `map` once per ring part (and `release` if a later part fails).
  */
 int vio_devq_init(struct vio_devq **qp, void *mem, size_t mem_size,
 		  const struct vio_devq_config *cfg);
 
 /**
+ * @brief Install a new region table on a live queue (vhost-user
+ *        SET_MEM_TABLE, memory hot-plug) and re-map the ring parts.
+ *
+ * The ring position and the chains in flight are kept. Chains popped
+ * before the call keep their host addresses: keep the old memory mapped
+ * until they are pushed or dropped.
+ * @param q        The queue.
+ * @param regions  The new table (referenced, not copied); NULL if @p n is 0.
+ * @param n        Entries.
+ * @retval 0 Installed; the old ring mappings were released.
+ * @retval -VIO_ERING_MAP, -VIO_ERING_ALIGN, -VIO_EMAP_AGAIN As vio_devq_init();
+ *         the old table and mappings stay in effect.
+ */
+int vio_devq_set_mem_table(struct vio_devq *q, const struct vio_mem_region *regions, uint32_t n);
+
+/**
+ * @brief Release the ring mappings (the `release` hook). The queue must not
+ *        be used again until the next vio_devq_init().
+ * @param q The queue.
+ */
+void vio_devq_fini(struct vio_devq *q);
+
+/**
  * @brief Take the next available chain and map its buffers.
  *
  * @param q        The queue.
- * @param chain    Receives the chain's id, shape and byte totals.
- * @param segs     Receives up to @p max_segs mapped segments, readable first.
- * @param max_segs Room in @p segs. Pass at least the queue size: a smaller
- *                 array turns a hostile over-long chain into a -VIO_ENOSPC
- *                 that repeats instead of the peer error it deserves.
+ * @param chain    Receives the chain: id, shape, byte totals and @p segs.
+ * @param segs     Receives up to @p max_segs segments, readable first. Owned
+ *                 by the chain until it is pushed or dropped.
+ * @param max_segs Room in @p segs. Size it for the requests the model
+ *                 serves; see vio_devq_config::take_long_chains for longer ones.
  * @retval 0 A chain was taken; push it back with vio_devq_push().
  * @retval -VIO_EAGAIN Nothing available.
- * @retval -VIO_ENOSPC The chain has more than @p max_segs segments; it was
- *         not taken (retry with a larger array). Not a peer error.
+ * @retval -VIO_EMAP_AGAIN The map callback cannot map a buffer now. Nothing
+ *         was taken (mappings made so far were released); the same chain
+ *         comes back on the next call.
+ * @retval -VIO_ENOSPC The chain has more than @p max_segs segments (and
+ *         take_long_chains is off, or @p max_segs is 0); it was not taken.
+ *         Not a peer error.
  * @retval -VIO_EBROKEN The queue is broken.
- * @retval <0 Any peer error from ::VIO_EDESC_HEAD to ::VIO_EDESC_INFLIGHT
- *         (see errors.h); the queue is now broken.
- * @note Calls `map` once per non-empty segment and indirect table.
+ * @retval <0 A peer error (vio_err_is_peer()); the queue is now broken.
+ * @note Calls `map` for what the region table does not cover, and
+ *       `release` for mappings of a chain it does not return.
  */
-int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_seg *segs,
+int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
 		 uint16_t max_segs);
 
 /**
  * @brief Give a popped chain back with @p written bytes written.
+ *
+ * Logs the first @p written bytes of the writable part (all writable
+ * segments of a truncated chain), releases the chain's mappings, then
+ * publishes the used entry and logs it.
  * @param q       The queue.
- * @param chain   A chain returned by vio_devq_pop().
- * @param written Bytes written into its writable segments.
+ * @param chain   A chain returned by vio_devq_pop() and not pushed since.
+ * @param written Bytes written into its writable part (≤ in_bytes).
  * @retval 0 Success (the used index moved).
- * @retval -VIO_EINVAL @p chain does not name a slot of this queue.
+ * @retval -VIO_EINVAL @p written above the chain's writable bytes, a chain
+ *         that is not in flight (never popped, already pushed or dropped)
+ *         or that was popped before a reset. Nothing changed.
  * @retval -VIO_EBROKEN The queue is broken.
  */
 int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t written);
@@ -146,8 +199,8 @@ int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t wr
  * @param used The completions, @p n of them.
  * @param n    Entries in @p used.
  * @retval 0 Success.
- * @retval -VIO_EINVAL More entries than the queue size, or an entry that
- *         does not name a slot of this queue (nothing published).
+ * @retval -VIO_EINVAL An entry vio_devq_push() would refuse, or the same
+ *         chain twice (nothing published, nothing released).
  * @retval -VIO_EBROKEN The queue is broken.
  */
 int vio_devq_push_batch(struct vio_devq *q, const struct vio_used *used, unsigned n);
@@ -164,16 +217,57 @@ int vio_devq_push_batch(struct vio_devq *q, const struct vio_used *used, unsigne
  * @param used The chains in the order they were popped, @p n of them.
  * @param n    Entries in @p used.
  * @retval 0 Success.
- * @retval -VIO_EINVAL IN_ORDER not negotiated, @p n is 0, or an entry does
- *         not name a slot of this queue (nothing published).
+ * @retval -VIO_EINVAL IN_ORDER not negotiated, @p n is 0, or an entry
+ *         vio_devq_push_batch() would refuse (nothing published).
  * @retval -VIO_EBROKEN The queue is broken.
  */
 int vio_devq_push_in_order(struct vio_devq *q, const struct vio_used *used, unsigned n);
 
 /**
+ * @brief Give up a popped chain without completing it: release its
+ *        mappings. It stays in flight as far as the ring is concerned
+ *        (vio_ring_state::inflight counts it) and can no longer be pushed.
+ *
+ * For a device that stops with requests outstanding: drop them, save the
+ * state (vio_devq_get_state()), and let the next owner re-submit them
+ * (vio_devq_repop()); or reset the queue.
+ * @param q     The queue.
+ * @param chain A chain returned by vio_devq_pop() and not pushed or dropped.
+ * @retval 0 Dropped.
+ * @retval -VIO_EINVAL Not in flight, or popped before a reset.
+ * @note Works on a broken queue too.
+ */
+int vio_devq_drop(struct vio_devq *q, const struct vio_chain *chain);
+
+/**
+ * @brief Report a device write to guest memory that vio_devq_push() does
+ *        not cover (to the `log_write` callback, if any).
+ * @param q    The queue.
+ * @param addr Device-visible address of the first byte written.
+ * @param len  Bytes (0: nothing).
+ */
+void vio_devq_log_write(struct vio_devq *q, uint64_t addr, uint64_t len);
+
+/**
+ * @brief The device model marks the queue broken with its own reason (a
+ *        request it cannot parse): the same latch a ring error sets.
+ * @param q      The queue.
+ * @param reason A negative `-VIO_E…` code (::VIO_EREQUEST when in doubt);
+ *               anything else is recorded as -::VIO_EREQUEST.
+ * @return The code recorded as the queue's broken reason (the first one
+ *         wins if the queue was already broken).
+ */
+int vio_devq_fail(struct vio_devq *q, int reason);
+
+/**
  * @brief After pushing, decide whether the driver wants a used-buffer
  *        notification (VIO_AVAIL_F_NO_INTERRUPT, `used_event` with EVENT_IDX,
  *        or the packed driver event suppression).
+ *
+ * The decision is exact from the first call on: after init, reset and
+ * set_state the queue knows its used position, so with EVENT_IDX it
+ * notifies only if the used index passed `used_event` (virtio 1.4 §2.7.10,
+ * §2.8.10). A VMM that wants an extra interrupt after migration sends one.
  * @param q The queue.
  * @return true if the embedder should interrupt the driver.
  * @note Contains a full memory barrier. False on a broken queue.
@@ -205,38 +299,99 @@ bool vio_devq_enable_notify(struct vio_devq *q);
 bool vio_devq_has_avail(struct vio_devq *q);
 
 /**
- * @brief The current ring position, for migration and vhost-user GET_VRING_BASE.
+ * @brief The current ring position and the number of chains in flight, for
+ *        migration and vhost-user GET_VRING_BASE.
  * @param q  The queue.
  * @param st Receives the ring position.
  */
 void vio_devq_get_state(const struct vio_devq *q, struct vio_ring_state *st);
 
 /**
- * @brief Restore a ring position (vhost-user SET_VRING_BASE, migration).
+ * @brief Restore a ring position (vhost-user SET_VRING_BASE, migration),
+ *        with chains possibly in flight.
+ *
+ * Split: the used index is read from the used ring in guest memory (the
+ * device is its only writer, so it is exact there), not taken from @p st;
+ * the chains in flight are `avail_idx - used idx` (at most the queue size).
+ * Packed: both positions and wrap counters come from @p st, and
+ * @c st->inflight says how many chains are in flight.
+ *
+ * In-flight chains are re-submitted with vio_devq_repop() (split) or
+ * vio_devq_repop_packed(), before the next vio_devq_pop(). The first
+ * vio_devq_needs_notify() decides from the restored used position.
  * @param q  The queue.
  * @param st The ring position to restore.
  * @retval 0 Success; the queue is not broken.
- * @retval -VIO_EINVAL A packed slot beyond the queue size.
+ * @retval -VIO_EINVAL A packed slot beyond the queue size, more chains in
+ *         flight than the queue size, or (split) a used index in guest
+ *         memory further than the queue size from @c st->avail_idx.
  */
 int vio_devq_set_state(struct vio_devq *q, const struct vio_ring_state *st);
 
 /**
- * @brief Back to the reset state (ring position zero, not broken), keeping
- *        the ring mappings. For a queue reset followed by new addresses,
- *        call vio_devq_init() instead.
+ * @brief Split: take again a chain that was in flight when the state was
+ *        saved, by its head descriptor (the id the previous owner popped).
+ *
+ * The chain is validated and mapped as vio_devq_pop() does; the ring
+ * position does not move.
+ * @param q        The queue.
+ * @param head     The chain's head descriptor index.
+ * @param chain    Receives the chain.
+ * @param segs     Receives its segments.
+ * @param max_segs Room in @p segs.
+ * @retval 0 Taken; complete it with vio_devq_push().
+ * @retval -VIO_EINVAL Not a split queue, no chain left to re-submit since
+ *         vio_devq_set_state(), @p head out of range or already in flight.
+ * @retval <0 Otherwise as vio_devq_pop().
+ */
+int vio_devq_repop(struct vio_devq *q, uint16_t head, struct vio_chain *chain,
+		   struct vio_chain_seg *segs, uint16_t max_segs);
+
+/**
+ * @brief Packed: take again a chain that was in flight when the state was
+ *        saved, from a copy of its descriptors.
+ *
+ * In a packed ring the device overwrites descriptor slots with used
+ * descriptors, so a chain in flight cannot be read back from the ring: the
+ * previous owner kept a copy of its @c ndesc descriptors as popped (ring
+ * slots vio_chain::head onwards), as vhost-user's inflight region does. The
+ * copy is validated exactly as the ring would be (it is driver data); the
+ * AVAIL/USED flags are ignored.
+ * @param q        The queue.
+ * @param descs    The chain's descriptors, @p ndesc of them, in ring order.
+ * @param ndesc    Number of descriptors.
+ * @param chain    Receives the chain.
+ * @param segs     Receives its segments.
+ * @param max_segs Room in @p segs.
+ * @retval 0 Taken; complete it with vio_devq_push().
+ * @retval -VIO_EINVAL Not a packed queue, no chain left to re-submit,
+ *         @p ndesc 0 or above the queue size, or a NEXT flag that does not
+ *         end exactly at the last descriptor.
+ * @retval <0 Otherwise as vio_devq_pop() (::VIO_EDESC_INFLIGHT for an id
+ *         already re-submitted).
+ */
+int vio_devq_repop_packed(struct vio_devq *q, const struct vio_packed_desc *descs, uint16_t ndesc,
+			  struct vio_chain *chain, struct vio_chain_seg *segs, uint16_t max_segs);
+
+/**
+ * @brief Back to the reset state (ring position zero, nothing in flight, not
+ *        broken), keeping the ring mappings. Chains popped before are stale:
+ *        push refuses them; drop them first to release their mappings. For
+ *        a queue reset followed by new addresses, call vio_devq_fini() and
+ *        vio_devq_init().
  * @param q The queue.
  */
 void vio_devq_reset(struct vio_devq *q);
 
 /**
- * @brief True once a driver error has broken the queue.
+ * @brief True once a driver error (or vio_devq_fail()) has broken the queue.
  * @param q The queue.
  * @return true if the queue is broken.
  */
 bool vio_devq_is_broken(const struct vio_devq *q);
 
 /**
- * @brief The peer error that broke the queue (a negative code), or 0.
+ * @brief The error that broke the queue (a negative code), or 0.
  * @param q The queue.
  * @return A negative `-VIO_E…` code, or 0 if the queue is not broken.
  */

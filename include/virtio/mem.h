@@ -1,26 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file mem.h
- * @brief Memory callbacks: how the device side reaches driver memory and how
- *        the driver side names its memory to the device.
+ * @brief Guest memory as the device side sees it: a region table searched
+ *        inline, a map callback for the rest, a release hook and a write log.
  *
- * \defgroup vio_mem Memory callbacks
+ * \defgroup vio_mem Guest memory (device side)
  * @{
  * The device side never dereferences an address that came from the driver.
- * It asks the embedder's ::vio_dev_mem_ops::map to turn (address, length,
- * direction) into a host pointer valid for exactly that range, or to refuse.
- * A VMM implements it over its guest-memory table; a vhost-user back end over
- * the regions of SET_MEM_TABLE; a test over a buffer with exact bounds.
+ * It translates (address, length, direction) through the embedder's region
+ * table — a VMM's guest memory map, vhost-user's SET_MEM_TABLE — searched
+ * without an indirect call, last hit first. What the table does not cover
+ * goes to the optional ::vio_mem_ops::map callback (an IOTLB, lazily mapped
+ * memory). A range that runs from one region into an adjacent one becomes
+ * several segments; a byte that neither grants is refused.
  *
- * The driver side turns its own pointers into device-visible addresses
- * through ::vio_drv_mem_ops::to_device (identity when no ops are given): a
- * DMA or IOMMU mapping, a bounce buffer, a guest-physical conversion.
+ * Everything the device writes into guest memory can be reported to
+ * ::vio_mem_ops::log_write as (guest address, length), for dirty-page
+ * tracking during live migration (vhost-user LOG_ALL).
  *
- * Ops are per queue instance (`ops` + `ctx`), never process-global.
+ * Ops are per queue instance (`ops` + `ctx`), never process-global. The
+ * driver side's address conversion is in dma.h.
  */
 #ifndef VIO_MEM_H
 #define VIO_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,43 +40,91 @@ enum vio_map_dir {
 };
 
 /**
- * @brief Device-side memory access, implemented by the embedder.
+ * @brief One region of guest memory the device may access.
+ *
+ * A table is an array of these, owned by the embedder, referenced (not
+ * copied) by each queue given it: keep it valid and unchanged until it is
+ * replaced (vio_devq_set_mem_table()) or the queue is no longer used.
+ * Regions should not overlap; where they do, the first match wins.
  */
-struct vio_dev_mem_ops {
-	/**
-	 * @brief Map [@p addr, @p addr + @p len) of driver memory for @p dir access.
-	 *
-	 * @param ctx  The `mem_ctx` given with these ops.
-	 * @param addr Device-visible address taken from the ring (untrusted).
-	 * @param len  Bytes needed, ≥ 1. The library has already checked that
-	 *             @p addr + @p len does not wrap around 2^64.
-	 * @param dir  ::vio_map_dir bits.
-	 * @return A host pointer through which all @p len bytes may be accessed,
-	 *         or NULL to refuse (out of bounds, not permitted, not mapped).
-	 *
-	 * The pointer must stay valid until the queue is reset or re-initialised
-	 * (rings) or until the chain is pushed back (buffers). It must be
-	 * suitably aligned for the ring parts: the library checks that and
-	 * fails with ::VIO_ERING_ALIGN otherwise. Called from the thread that
-	 * owns the device queue; must not call back into that queue.
-	 */
-	void *(*map)(void *ctx, uint64_t addr, size_t len, enum vio_map_dir dir);
+struct vio_mem_region {
+	uint64_t guest_addr; /**< Device-visible address of the first byte. */
+	uint64_t size;	     /**< Bytes; a region with size 0 or that wraps 2^64 matches nothing. */
+	void *host;	     /**< Host address of the first byte. */
+	unsigned access;     /**< ::vio_map_dir bits the device may use here. */
+};
+
+/** @brief What a map callback granted. */
+struct vio_mapping {
+	void *host; /**< Host address of the first byte of the requested range. */
+	/** Bytes granted from the requested address on: 1 .. the requested
+	 * length. Less than requested when a mapping ends there (the library
+	 * asks again for the rest, which may map elsewhere). */
+	uint64_t len;
+	/** true: call ::vio_mem_ops::release for this mapping when the device
+	 * is done with it. */
+	bool release;
 };
 
 /**
- * @brief Driver-side address conversion, implemented by the embedder.
+ * @brief Device-side memory callbacks, implemented by the embedder. Every
+ *        member is optional.
+ *
+ * Callbacks run on the thread that called the queue function and must not
+ * call back into that queue.
  */
-struct vio_drv_mem_ops {
+struct vio_mem_ops {
 	/**
-	 * @brief The device-visible address of [@p ptr, @p ptr + @p len).
+	 * @brief Map guest memory the region table does not cover.
 	 *
 	 * @param ctx  The `mem_ctx` given with these ops.
-	 * @param ptr  Driver memory: a buffer, an indirect table or a ring part.
-	 * @param len  Bytes of the range (may be 0 for an empty buffer).
-	 * @param addr Receives the address the device must use.
-	 * @return 0, or a negative `-VIO_E…` code (passed back to the caller of
-	 *         the queue operation, which then has no effect).
+	 * @param addr Device-visible address (untrusted: it came from the ring).
+	 * @param len  Bytes wanted, ≥ 1; @p addr + @p len does not wrap 2^64.
+	 * @param dir  ::vio_map_dir bits the device will use.
+	 * @param m    Receives the mapping (see ::vio_mapping).
+	 * @retval 0 Mapped: @p m describes at least one byte.
+	 * @retval -VIO_EMAP_AGAIN Not now (e.g. an IOTLB miss the embedder will
+	 *         resolve): the queue operation fails with ::VIO_EMAP_AGAIN,
+	 *         takes nothing and can be retried. The queue is not broken.
+	 * @retval <0 Any other value refuses: the address is outside the memory
+	 *         granted to the device (a peer error on buffers).
 	 */
+	int (*map)(void *ctx, uint64_t addr, uint64_t len, enum vio_map_dir dir,
+		   struct vio_mapping *m);
+	/**
+	 * @brief Release a mapping that map() returned with `release` set.
+	 *
+	 * Called exactly once per such mapping: for buffers when their chain is
+	 * pushed or dropped (before the used entry is published, so a bounce
+	 * buffer can be copied back first) or when a pop fails after mapping
+	 * them; for indirect tables once the table has been read; for ring
+	 * parts when they are re-mapped or the queue is finished.
+	 * @param ctx  The `mem_ctx` given with these ops.
+	 * @param host ::vio_mapping::host of the mapping.
+	 * @param addr The device-visible address it was mapped for.
+	 * @param len  ::vio_mapping::len of the mapping.
+	 * @param dir  The direction it was mapped for.
+	 */
+	void (*release)(void *ctx, void *host, uint64_t addr, uint64_t len, enum vio_map_dir dir);
+	/**
+	 * @brief The device wrote [@p addr, @p addr + @p len) of guest memory.
+	 *
+	 * Reports used ring entries and index, used descriptors, the device's
+	 * event-suppression fields, and buffer bytes (the first `written` bytes
+	 * of a pushed chain's writable segments, or what the model reports with
+	 * vio_devq_log_write()). Ranges may repeat; none is left out.
+	 * @param ctx  The `mem_ctx` given with these ops.
+	 * @param addr Device-visible address of the first byte written.
+	 * @param len  Bytes, ≥ 1.
+	 */
+	void (*log_write)(void *ctx, uint64_t addr, uint64_t len);
+};
+
+/** @brief Driver-side address conversion (moving to dma.h). */
+struct vio_drv_mem_ops {
+	/** @brief Device-visible address of [@p ptr, @p ptr + @p len).
+	 * @param ctx Context. @param ptr Pointer. @param len Length. @param addr Result.
+	 * @return 0 or a negative code. */
 	int (*to_device)(void *ctx, const void *ptr, size_t len, uint64_t *addr);
 };
 

@@ -99,6 +99,25 @@ static inline void vio__port_memset(void *d, int c, size_t n)
 #endif
 #endif
 
+#ifndef VIO_MEMCPY
+#if defined(__GNUC__) || defined(__clang__)
+/** @brief Copy @p n bytes from @p s to @p d (non-overlapping). */
+#define VIO_MEMCPY(d, s, n) __builtin_memcpy((d), (s), (n))
+#else
+#include <stddef.h>
+/** @cond VIO_INTERNAL */
+static inline void vio__port_memcpy(void *d, const void *s, size_t n)
+{
+	unsigned char *p = (unsigned char *)d;
+	const unsigned char *q = (const unsigned char *)s;
+	while (n-- > 0)
+		*p++ = *q++;
+}
+/** @endcond */
+#define VIO_MEMCPY(d, s, n) vio__port_memcpy((d), (s), (n))
+#endif
+#endif
+
 #ifndef VIO_ADD_OVERFLOW_U32
 #if defined(__GNUC__) || defined(__clang__)
 /** @brief `*r = a + b` on uint32_t; evaluates true if the sum does not fit. */

@@ -12,6 +12,7 @@
 #ifndef VIO_VIRTIO_H
 #define VIO_VIRTIO_H
 
+#include <virtio/chain.h>
 #include <virtio/devq.h>
 #include <virtio/errors.h>
 #include <virtio/features.h>

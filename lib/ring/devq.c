@@ -1,106 +1,266 @@
 /* SPDX-License-Identifier: MIT */
-/* Device queue: set-up, state save/restore and the split/packed dispatch. */
+/* Device queue: set-up, the public API, its split/packed dispatch, push
+ * checks and state save/restore. */
 #include "devq_impl.h"
 
-/* Packed rings keep one in-flight byte per buffer id after the struct. */
-static size_t extra_size(enum vio_ring_format format, uint16_t size)
-{
-	return format == VIO_RING_PACKED ? size : 0;
-}
+_Static_assert(sizeof(struct vio_devq) <= VIO__DEVQ_FIXED_BYTES,
+	       "VIO__DEVQ_FIXED_BYTES (devq.h) is too small for struct vio_devq");
+_Static_assert(sizeof(struct vio_devq) % sizeof(uint16_t) == 0, "in-flight table alignment");
+_Static_assert(VIO__DEVQ_PER_ID_BYTES == sizeof(uint16_t), "one in-flight record per id");
+
+/* Stands in for a missing region table: matches nothing. */
+static const struct vio_mem_region no_regions[1] = {{0, 0, NULL, 0}};
 
 size_t vio_devq_mem_size(enum vio_ring_format format, uint16_t size)
 {
 	if (!vio__ring_size_ok(format, size))
 		return 0;
-	return sizeof(struct vio_devq) + extra_size(format, size);
+	return sizeof(struct vio_devq) + (size_t)size * sizeof(uint16_t);
 }
 
-static void common_reset(struct vio_devq *q)
+/* Start a new generation: nothing in flight, position per format reset by
+ * the caller. */
+static void new_generation(struct vio_devq *q, uint16_t inflight)
 {
 	q->broken = 0;
-	q->signalled_valid = false;
-	q->signalled_used = 0;
+	q->gen++;
+	q->inflight_count = inflight;
+	q->repop_left = inflight;
+	VIO_MEMSET(q->inflight, 0, (size_t)q->size * sizeof(uint16_t));
+}
+
+static void format_parts(const struct vio_devq *q, const struct vio_devq_config *cfg,
+			 struct vio__ring_part parts[VIO__NPARTS])
+{
+	if (q->format == VIO_RING_SPLIT)
+		vio__devq_split_parts(q, cfg, parts);
+	else
+		vio__devq_packed_parts(q, cfg, parts);
+}
+
+static int format_attach(struct vio_devq *q, const struct vio__ring_part parts[VIO__NPARTS])
+{
+	if (q->format == VIO_RING_SPLIT)
+		return vio__devq_split_attach(q, parts);
+	return vio__devq_packed_attach(q, parts);
+}
+
+static void set_regions(struct vio_devq *q, const struct vio_mem_region *r, uint32_t n)
+{
+	q->regions = n != 0 ? r : no_regions;
+	q->nregions = n;
+	q->last_region = 0;
+}
+
+/* Map the ring parts through the current memory and attach them. */
+static int map_and_attach(struct vio_devq *q, struct vio__ring_part parts[VIO__NPARTS])
+{
+	for (unsigned i = 0; i < VIO__NPARTS; i++)
+		if ((parts[i].addr & (parts[i].align - 1u)) != 0)
+			return -VIO_ERING_ALIGN;
+	int rc = vio__devq_map_rings(q, parts);
+	if (rc < 0)
+		return rc;
+	rc = format_attach(q, parts);
+	if (rc < 0)
+		vio__devq_release_rings(q, parts);
+	return rc;
 }
 
 int vio_devq_init(struct vio_devq **qp, void *mem, size_t mem_size,
 		  const struct vio_devq_config *cfg)
 {
-	if (qp == NULL || mem == NULL || cfg == NULL || cfg->mem_ops == NULL ||
-	    cfg->mem_ops->map == NULL || ((uintptr_t)mem & (VIO_DEVQ_MEM_ALIGN - 1)) != 0)
+	if (qp == NULL || mem == NULL || cfg == NULL ||
+	    ((uintptr_t)mem & (VIO_DEVQ_MEM_ALIGN - 1)) != 0)
 		return -VIO_EINVAL;
 	size_t need = vio_devq_mem_size(cfg->format, cfg->size);
 	if (need == 0 || mem_size < need)
 		return -VIO_EINVAL;
+	bool can_map = cfg->mem_ops != NULL && cfg->mem_ops->map != NULL;
+	if ((cfg->nregions == 0 && !can_map) ||
+	    vio__mem_table_check(cfg->regions, cfg->nregions) < 0)
+		return -VIO_EINVAL;
 
 	struct vio_devq *q = mem;
 	VIO_MEMSET(q, 0, sizeof(*q));
-	q->cfg = *cfg;
 	q->format = cfg->format;
 	q->size = cfg->size;
 	q->mask = (uint16_t)(cfg->size - 1u);
 	q->event_idx = vio_features_test(&cfg->features, VIO_F_EVENT_IDX);
 	q->indirect = vio_features_test(&cfg->features, VIO_F_INDIRECT_DESC);
 	q->in_order = vio_features_test(&cfg->features, VIO_F_IN_ORDER);
+	q->take_long = cfg->take_long_chains;
 	q->mem_ops = cfg->mem_ops;
 	q->mem_ctx = cfg->mem_ctx;
-	common_reset(q);
-	int rc = q->format == VIO_RING_SPLIT ? vio__devq_split_init(q)
-					     : vio__devq_packed_init(q, q + 1);
+	q->log_write = cfg->mem_ops != NULL ? cfg->mem_ops->log_write : NULL;
+	q->inflight = (uint16_t *)(void *)(q + 1);
+	set_regions(q, cfg->regions, cfg->nregions);
+
+	struct vio__ring_part parts[VIO__NPARTS];
+	format_parts(q, cfg, parts);
+	int rc = map_and_attach(q, parts);
 	if (rc < 0)
 		return rc;
+	for (unsigned i = 0; i < VIO__NPARTS; i++)
+		q->part[i] = parts[i];
+	vio_devq_reset(q);
 	*qp = q;
 	return 0;
 }
 
+int vio_devq_set_mem_table(struct vio_devq *q, const struct vio_mem_region *regions, uint32_t n)
+{
+	if (vio__mem_table_check(regions, n) < 0 ||
+	    (n == 0 && (q->mem_ops == NULL || q->mem_ops->map == NULL)))
+		return -VIO_EINVAL;
+	const struct vio_mem_region *old = q->regions;
+	uint32_t old_n = q->nregions;
+	set_regions(q, regions, n);
+	struct vio__ring_part parts[VIO__NPARTS];
+	for (unsigned i = 0; i < VIO__NPARTS; i++)
+		parts[i] = q->part[i];
+	int rc = map_and_attach(q, parts);
+	if (rc < 0) {
+		set_regions(q, old, old_n);
+		return rc;
+	}
+	vio__devq_release_rings(q, q->part);
+	for (unsigned i = 0; i < VIO__NPARTS; i++)
+		q->part[i] = parts[i];
+	return 0;
+}
+
+void vio_devq_fini(struct vio_devq *q)
+{
+	vio__devq_release_rings(q, q->part);
+}
+
 void vio_devq_reset(struct vio_devq *q)
 {
-	common_reset(q);
+	new_generation(q, 0);
 	if (q->format == VIO_RING_SPLIT)
 		vio__devq_split_reset(q);
 	else
 		vio__devq_packed_reset(q);
+	q->signalled_used = 0;
 }
 
-int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_seg *segs,
+int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
 		 uint16_t max_segs)
 {
 	if (vio_unlikely(q->broken))
 		return -VIO_EBROKEN;
-	if (q->format == VIO_RING_SPLIT)
-		return vio__devq_split_pop(q, chain, segs, max_segs);
-	return vio__devq_packed_pop(q, chain, segs, max_segs);
+	int rc = q->format == VIO_RING_SPLIT ? vio__devq_split_pop(q, chain, segs, max_segs)
+					     : vio__devq_packed_pop(q, chain, segs, max_segs);
+	if (vio_likely(rc == 0))
+		q->inflight_count++;
+	return rc;
 }
 
-static int push(struct vio_devq *q, const struct vio_used *used, unsigned n, bool one)
+/* A chain the embedder may push: popped from this generation, in flight,
+ * and not claiming more bytes than it offered. */
+static bool pushable(const struct vio_devq *q, const struct vio_chain *c, uint32_t written)
 {
-	if (vio_unlikely(q->broken))
-		return -VIO_EBROKEN;
-	if (n == 0)
-		return one ? -VIO_EINVAL : 0;
-	if (q->format == VIO_RING_SPLIT)
-		return vio__devq_split_push(q, used, n, one);
-	return vio__devq_packed_push(q, used, n, one);
-}
-
-int vio_devq_push_batch(struct vio_devq *q, const struct vio_used *used, unsigned n)
-{
-	return push(q, used, n, false);
-}
-
-int vio_devq_push_in_order(struct vio_devq *q, const struct vio_used *used, unsigned n)
-{
-	if (!q->in_order)
-		return -VIO_EINVAL;
-	return push(q, used, n, true);
+	return c != NULL && c->gen == q->gen && c->id < q->size &&
+	       (q->inflight[c->id] & VIO__INFLIGHT) != 0 && written <= c->in_bytes;
 }
 
 int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t written)
 {
 	if (vio_unlikely(q->broken))
 		return -VIO_EBROKEN;
-	if (vio_likely(q->format == VIO_RING_SPLIT))
-		return vio__devq_split_push1(q, chain->id, written);
-	return vio__devq_packed_push1(q, chain->id, chain->ndesc, written);
+	if (vio_unlikely(!pushable(q, chain, written)))
+		return -VIO_EINVAL;
+	uint16_t id = chain->id;
+	vio__devq_finish_chain(q, chain, written);
+	q->inflight_count--;
+	if (vio_likely(q->format == VIO_RING_SPLIT)) {
+		q->inflight[id] = 0;
+		vio__devq_split_push1(q, id, written);
+	} else {
+		vio__devq_packed_push1(q, id, written); /* needs inflight[id] */
+		q->inflight[id] = 0;
+	}
+	return 0;
+}
+
+/* Validate a batch; each chain once. Marks are taken off as entries pass
+ * and put back if a later one fails, so nothing changes on failure. */
+static int check_batch(struct vio_devq *q, const struct vio_used *used, unsigned n)
+{
+	if (n > q->size)
+		return -VIO_EINVAL;
+	for (unsigned k = 0; k < n; k++) {
+		if (used == NULL || !pushable(q, used[k].chain, used[k].len)) {
+			while (k-- > 0)
+				q->inflight[used[k].chain->id] |= VIO__INFLIGHT;
+			return -VIO_EINVAL;
+		}
+		q->inflight[used[k].chain->id] &= (uint16_t)~VIO__INFLIGHT;
+	}
+	return 0;
+}
+
+static int push_many(struct vio_devq *q, const struct vio_used *used, unsigned n, bool in_order)
+{
+	if (vio_unlikely(q->broken))
+		return -VIO_EBROKEN;
+	if (n == 0)
+		return in_order ? -VIO_EINVAL : 0;
+	int rc = check_batch(q, used, n);
+	if (rc < 0)
+		return rc;
+	for (unsigned k = 0; k < n; k++) {
+		/* With one used entry for the batch, the driver takes the earlier
+		 * chains as wholly written (§2.7.9). */
+		const struct vio_chain *c = used[k].chain;
+		vio__devq_finish_chain(q, c, in_order && k + 1 < n ? c->in_bytes : used[k].len);
+	}
+	q->inflight_count = (uint16_t)(q->inflight_count - n);
+	if (q->format == VIO_RING_SPLIT)
+		vio__devq_split_push(q, used, n, in_order);
+	else
+		vio__devq_packed_push(q, used, n, in_order);
+	for (unsigned k = 0; k < n; k++)
+		q->inflight[used[k].chain->id] = 0;
+	return 0;
+}
+
+int vio_devq_push_batch(struct vio_devq *q, const struct vio_used *used, unsigned n)
+{
+	return push_many(q, used, n, false);
+}
+
+int vio_devq_push_in_order(struct vio_devq *q, const struct vio_used *used, unsigned n)
+{
+	if (!q->in_order)
+		return -VIO_EINVAL;
+	return push_many(q, used, n, true);
+}
+
+int vio_devq_drop(struct vio_devq *q, const struct vio_chain *chain)
+{
+	if (!pushable(q, chain, 0))
+		return -VIO_EINVAL;
+	if (chain->flags & VIO_CHAIN_MAPPED)
+		vio__devq_release_segs(q, chain->segs, chain->nseg);
+	/* Still in flight for the ring (inflight_count keeps it), but no
+	 * longer pushable through this record. */
+	q->inflight[chain->id] = 0;
+	return 0;
+}
+
+void vio_devq_log_write(struct vio_devq *q, uint64_t addr, uint64_t len)
+{
+	if (len != 0)
+		vio__devq_log(q, addr, len);
+}
+
+int vio_devq_fail(struct vio_devq *q, int reason)
+{
+	if (reason >= 0)
+		reason = -VIO_EREQUEST;
+	return vio__devq_fail(q, reason);
 }
 
 bool vio_devq_needs_notify(struct vio_devq *q)
@@ -148,35 +308,56 @@ bool vio_devq_has_avail(struct vio_devq *q)
 
 void vio_devq_get_state(const struct vio_devq *q, struct vio_ring_state *st)
 {
-	if (q->format == VIO_RING_SPLIT) {
-		st->avail_idx = q->u.split.last_avail;
-		st->used_idx = q->u.split.used_idx;
-		st->avail_wrap = false;
-		st->used_wrap = false;
-		return;
-	}
-	st->avail_idx = q->u.packed.last_avail;
-	st->used_idx = q->u.packed.used_idx;
-	st->avail_wrap = q->u.packed.avail_wrap;
-	st->used_wrap = q->u.packed.used_wrap;
+	if (q->format == VIO_RING_SPLIT)
+		vio__devq_split_get_state(q, st);
+	else
+		vio__devq_packed_get_state(q, st);
+	st->inflight = q->inflight_count;
 }
 
 int vio_devq_set_state(struct vio_devq *q, const struct vio_ring_state *st)
 {
-	if (q->format == VIO_RING_PACKED && (st->avail_idx >= q->size || st->used_idx >= q->size))
-		return -VIO_EINVAL;
-	vio_devq_reset(q);
+	uint16_t inflight = st->inflight;
+	int rc;
 	if (q->format == VIO_RING_SPLIT) {
-		q->u.split.last_avail = st->avail_idx;
-		q->u.split.avail_seen = st->avail_idx;
-		q->u.split.used_idx = st->used_idx;
-		return 0;
+		rc = vio__devq_split_set_state(q, st, &inflight);
+	} else {
+		if (st->inflight > q->size)
+			return -VIO_EINVAL;
+		rc = vio__devq_packed_set_state(q, st);
 	}
-	q->u.packed.last_avail = st->avail_idx;
-	q->u.packed.avail_wrap = st->avail_wrap;
-	q->u.packed.used_idx = st->used_idx;
-	q->u.packed.used_wrap = st->used_wrap;
+	if (rc < 0)
+		return rc;
+	new_generation(q, inflight);
 	return 0;
+}
+
+int vio_devq_repop(struct vio_devq *q, uint16_t head, struct vio_chain *chain,
+		   struct vio_chain_seg *segs, uint16_t max_segs)
+{
+	if (q->broken)
+		return -VIO_EBROKEN;
+	if (q->format != VIO_RING_SPLIT || q->repop_left == 0 || head >= q->size ||
+	    q->inflight[head] != 0 || max_segs == 0)
+		return -VIO_EINVAL;
+	int rc = vio__devq_split_take(q, head, chain, segs, max_segs);
+	if (rc == 0)
+		q->repop_left--;
+	return rc;
+}
+
+int vio_devq_repop_packed(struct vio_devq *q, const struct vio_packed_desc *descs, uint16_t ndesc,
+			  struct vio_chain *chain, struct vio_chain_seg *segs, uint16_t max_segs)
+{
+	if (q->broken)
+		return -VIO_EBROKEN;
+	if (q->format != VIO_RING_PACKED || q->repop_left == 0 || descs == NULL || ndesc == 0 ||
+	    ndesc > q->size || max_segs == 0)
+		return -VIO_EINVAL;
+	int rc = vio__devq_packed_take(q, descs, ndesc, chain, segs, max_segs);
+	if (rc == 0)
+		q->repop_left--;
+	return rc;
 }
 
 bool vio_devq_is_broken(const struct vio_devq *q)

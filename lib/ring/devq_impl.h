@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Private: the device queue's state and the chain-building helpers shared by
- * devq.c (dispatch) and the devq_split.c / devq_packed.c halves. */
+/* Private: the device queue's state and the helpers shared by devq.c (API
+ * and dispatch), devq_mem.c (guest memory) and the devq_split.c /
+ * devq_packed.c format halves. */
 #ifndef VIO_LIB_RING_DEVQ_IMPL_H
 #define VIO_LIB_RING_DEVQ_IMPL_H
 
@@ -37,9 +38,29 @@ struct vio__devq_packed {
 	bool avail_wrap;      /* wrap counter an available descriptor at last_avail carries */
 	bool used_wrap;	      /* our ring wrap counter for used descriptors */
 	uint16_t event_flags; /* shadow of device->flags */
-	uint8_t *inflight;    /* per buffer id: 1 while the device holds it */
 	uint32_t pushed;      /* ring slots used since the last needs_notify */
 };
+
+/* A ring part: where the driver put it and how it is mapped. */
+struct vio__ring_part {
+	void *host;
+	uint64_t addr;
+	uint64_t len;
+	enum vio_map_dir dir;
+	uint16_t align; /* spec alignment of the address (and needed of the host address) */
+	bool release;	/* mapped by the callback, due for release */
+};
+
+enum {
+	VIO__PART_DESC,
+	VIO__PART_DRIVER,
+	VIO__PART_DEVICE,
+	VIO__NPARTS
+};
+
+/* inflight[id]: 0 while the device does not hold the chain with that id
+ * (split: head index; packed: buffer id), else VIO__INFLIGHT | (ndesc - 1). */
+#define VIO__INFLIGHT 0x8000u
 
 struct vio_devq {
 	enum vio_ring_format format;
@@ -48,16 +69,29 @@ struct vio_devq {
 	bool event_idx;
 	bool indirect;
 	bool in_order;
-	bool signalled_valid;	 /* a needs_notify decision was made since reset */
-	uint16_t signalled_used; /* used position at the last needs_notify */
-	int broken;		 /* 0, or the negative peer error that broke the queue */
-	const struct vio_dev_mem_ops *mem_ops;
+	bool take_long;		 /* vio_devq_config::take_long_chains */
+	uint16_t signalled_used; /* used position at the last needs_notify (or reset/restore) */
+	int broken;		 /* 0, or the negative error that broke the queue */
+	uint32_t gen;		 /* bumped by reset and set_state: older chains are stale */
+	uint16_t inflight_count; /* chains popped (or restored) and not pushed */
+	uint16_t repop_left;	 /* restored chains not yet re-submitted */
+
+	/* Guest memory: the region table (never NULL; a one-entry empty table
+	 * when the embedder gave none), the last region that matched, and the
+	 * callbacks. log_write is cached: the push path tests it. */
+	const struct vio_mem_region *regions;
+	uint32_t nregions;
+	uint32_t last_region;
+	const struct vio_mem_ops *mem_ops;
 	void *mem_ctx;
-	struct vio_devq_config cfg;
+	void (*log_write)(void *ctx, uint64_t addr, uint64_t len);
+	struct vio__ring_part part[VIO__NPARTS];
+
 	union {
 		struct vio__devq_split split;
 		struct vio__devq_packed packed;
 	} u;
+	uint16_t *inflight; /* size entries, after the struct */
 };
 
 static inline int vio__devq_fail(struct vio_devq *q, int err)
@@ -67,139 +101,115 @@ static inline int vio__devq_fail(struct vio_devq *q, int err)
 	return err;
 }
 
-/* Map driver memory, refusing ranges that wrap around 2^64 before the
- * embedder's callback sees them. */
-static inline void *vio__devq_map(const struct vio_devq *q, uint64_t addr, uint64_t len,
-				  enum vio_map_dir dir)
+/* Report a device write of guest memory, if anybody listens. */
+static inline void vio__devq_log(const struct vio_devq *q, uint64_t addr, uint64_t len)
 {
-	if (len == 0 || addr + (len - 1) < addr)
-		return NULL;
-#if SIZE_MAX < UINT64_MAX
-	if (len > SIZE_MAX)
-		return NULL;
-#endif
-	return q->mem_ops->map(q->mem_ctx, addr, (size_t)len, dir);
+	if (vio_unlikely(q->log_write != NULL))
+		q->log_write(q->mem_ctx, addr, len);
 }
+
+/* ---- Guest memory (devq_mem.c) ------------------------------------------ */
+
+/* Check a region table; 0 or -VIO_EINVAL (a region that wraps 2^64). */
+int vio__mem_table_check(const struct vio_mem_region *r, uint32_t n);
+
+/* Map the three ring parts described by @parts (addr, len, dir set) as one
+ * contiguous range each; on failure nothing stays mapped. */
+int vio__devq_map_rings(struct vio_devq *q, struct vio__ring_part parts[VIO__NPARTS]);
+void vio__devq_release_rings(struct vio_devq *q, struct vio__ring_part parts[VIO__NPARTS]);
+
+/* Map [addr, addr+len) as one contiguous range for reading (indirect
+ * tables). -VIO_EMAP_AGAIN, or -VIO_EMAP if not contiguous / refused. */
+int vio__devq_map_table(struct vio_devq *q, uint64_t addr, uint64_t len, struct vio__ring_part *m);
+void vio__devq_unmap(struct vio_devq *q, const struct vio__ring_part *m);
+
+/* Release the mappings among @n segments. */
+void vio__devq_release_segs(struct vio_devq *q, struct vio_chain_seg *segs, unsigned n);
+
+/* Log the first @written bytes of @c's writable segments (every writable
+ * segment of a truncated chain) and release its mappings. */
+void vio__devq_finish_chain(struct vio_devq *q, const struct vio_chain *c, uint32_t written);
+
+/* ---- Building a chain ----------------------------------------------------- */
 
 /* Accumulates one chain as its descriptors are read. */
 struct vio__chain_builder {
 	struct vio_chain *chain;
-	struct vio_seg *segs;
+	struct vio_chain_seg *segs;
 	uint16_t max_segs;
-	uint16_t limit; /* the queue size: most segments a chain may have */
-	uint32_t nseg;
-	uint32_t nout;
-	uint64_t out_bytes;
-	uint64_t in_bytes;
+	uint16_t limit;	 /* the queue size: most buffer descriptors a chain may have */
+	uint32_t ndesc;	 /* buffer descriptors seen (direct and indirect) */
+	uint32_t nseg;	 /* segments in segs */
+	uint32_t nout;	 /* readable segments in segs */
+	bool seen_write; /* a writable descriptor was seen */
+	bool truncated;	 /* segments were left out */
+	bool mapped;	 /* a segment holds a mapping to release */
+	uint32_t out_bytes;
+	uint32_t in_bytes;
 };
 
 static inline void vio__chain_begin(struct vio__chain_builder *b, struct vio_chain *chain,
-				    struct vio_seg *segs, uint16_t max_segs, uint16_t limit)
+				    struct vio_chain_seg *segs, uint16_t max_segs, uint16_t limit)
 {
 	b->chain = chain;
 	b->segs = segs;
 	b->max_segs = max_segs;
 	b->limit = limit;
+	b->ndesc = 0;
 	b->nseg = 0;
 	b->nout = 0;
+	b->seen_write = false;
+	b->truncated = false;
+	b->mapped = false;
 	b->out_bytes = 0;
 	b->in_bytes = 0;
 }
 
-/* Validate and map one buffer descriptor of a chain. */
-static inline int vio__chain_add(const struct vio_devq *q, struct vio__chain_builder *b,
-				 uint64_t addr, uint32_t len, bool write)
-{
-	/* §2.7.5.3.1 / §2.8.6: no chain longer than the queue size. A longer
-	 * walk can only come from a loop or a hostile driver. */
-	if (vio_unlikely(b->nseg >= b->limit))
-		return -VIO_EDESC_LOOP;
-	if (write) {
-		b->in_bytes += len;
-	} else {
-		/* §2.7.4.2: device-readable descriptors come first. */
-		if (vio_unlikely(b->nout != b->nseg))
-			return -VIO_EDESC_ORDER;
-		b->out_bytes += len;
-		b->nout++;
-	}
-	/* §2.7.5.1: at most 2^32 bytes per chain; keep totals in 32 bits. */
-	if (vio_unlikely(b->out_bytes + b->in_bytes > UINT32_MAX))
-		return -VIO_ELEN_OVERFLOW;
-	if (vio_unlikely(b->nseg >= b->max_segs))
-		return -VIO_ENOSPC;
-	void *p = NULL;
-	if (len != 0) {
-		p = vio__devq_map(q, addr, len, write ? VIO_MAP_WRITE : VIO_MAP_READ);
-		if (vio_unlikely(p == NULL))
-			return -VIO_EMAP;
-	}
-	struct vio_seg *s = &b->segs[b->nseg++];
-	s->ptr = p;
-	s->len = len;
-	s->write = write;
-	return 0;
-}
+/* Validate one buffer descriptor of a chain and map it into segments
+ * (devq_mem.c). Peer errors, -VIO_ENOSPC, -VIO_EMAP_AGAIN. */
+int vio__chain_add(struct vio_devq *q, struct vio__chain_builder *b, uint64_t addr, uint32_t len,
+		   bool write);
 
-static inline void vio__chain_end(struct vio__chain_builder *b, uint16_t id, uint16_t ndesc)
-{
-	struct vio_chain *c = b->chain;
-	c->id = id;
-	c->ndesc = ndesc;
-	c->nseg = (uint16_t)b->nseg;
-	c->nout = (uint16_t)b->nout;
-	c->out_bytes = (uint32_t)b->out_bytes;
-	c->in_bytes = (uint32_t)b->in_bytes;
-}
+/* The chain is complete: fill in the caller's record. */
+void vio__chain_end(const struct vio_devq *q, struct vio__chain_builder *b, uint16_t id,
+		    uint16_t ndesc, uint16_t head);
 
-/* The common shape: a chain of one direct descriptor. Same checks and
- * result as the builder, without its bookkeeping. */
-static inline int vio__chain_single(const struct vio_devq *q, struct vio_chain *c,
-				    struct vio_seg *segs, uint16_t id, uint64_t addr, uint32_t len,
-				    bool write)
+/* The common shape: one direct descriptor wholly inside the region that
+ * matched last. Fills the chain and returns true; false means "take the
+ * general path" (nothing was changed). */
+static inline bool vio__chain_single(struct vio_devq *q, struct vio_chain *c,
+				     struct vio_chain_seg *segs, uint16_t id, uint64_t addr,
+				     uint32_t len, bool write)
 {
-	void *ptr = NULL;
-	if (len != 0) {
-		ptr = vio__devq_map(q, addr, len, write ? VIO_MAP_WRITE : VIO_MAP_READ);
-		if (vio_unlikely(ptr == NULL))
-			return -VIO_EMAP;
-	}
-	segs[0].ptr = ptr;
+	const struct vio_mem_region *r = &q->regions[q->last_region];
+	uint64_t off = addr - r->guest_addr;
+	unsigned dir = write ? VIO_MAP_WRITE : VIO_MAP_READ;
+	/* Regions were checked not to wrap, so in range means no overflow. */
+	if (vio_unlikely(len == 0 || off >= r->size || len > r->size - off ||
+			 (dir & ~r->access) != 0))
+		return false;
+	segs[0].ptr = (unsigned char *)r->host + off;
+	segs[0].addr = addr;
 	segs[0].len = len;
 	segs[0].write = write;
+	segs[0].release = false;
 	c->id = id;
+	c->head = id;
 	c->ndesc = 1;
 	c->nseg = 1;
 	c->nout = write ? 0 : 1;
 	c->out_bytes = write ? 0 : len;
 	c->in_bytes = write ? len : 0;
-	return 0;
+	c->flags = 0;
+	c->gen = q->gen;
+	c->segs = segs;
+	return true;
 }
 
 /* Checks on a descriptor that points to an indirect table; on success maps
- * the table and returns its entry count through @n. */
-static inline int vio__indirect_map(const struct vio_devq *q, uint64_t addr, uint32_t len,
-				    uint16_t flags, bool nested, const void **table, uint32_t *n)
-{
-	if (nested)
-		return -VIO_EINDIRECT_NESTED; /* §2.7.5.3.1: one table per descriptor */
-	if (!q->indirect)
-		return -VIO_EINDIRECT_FEATURE;
-	if (flags & VIO_DESC_F_NEXT)
-		return -VIO_EINDIRECT_NEXT; /* §2.7.5.3.1: not both INDIRECT and NEXT */
-	if (len == 0)
-		return -VIO_EINDIRECT_EMPTY;
-	if (len % 16u != 0)
-		return -VIO_EINDIRECT_SIZE;
-	if (len / 16u > q->size)
-		return -VIO_EINDIRECT_LONG;
-	const void *t = vio__devq_map(q, addr, len, VIO_MAP_READ);
-	if (t == NULL)
-		return -VIO_EINDIRECT_MAP;
-	*table = t;
-	*n = len / 16u;
-	return 0;
-}
+ * the table (@m) and returns its entry count through @n. */
+int vio__indirect_map(struct vio_devq *q, uint64_t addr, uint32_t len, uint16_t flags, bool nested,
+		      struct vio__ring_part *m, uint32_t *n);
 
 /* One descriptor, read once (fields are read individually and then only the
  * local copy is used, so a driver rewriting the table cannot change what was
@@ -241,26 +251,49 @@ static inline void vio__desc_read(const void *p, bool packed, struct vio__desc *
 	d->next_or_id = packed ? w12 : w14;
 }
 
+/* ---- Format halves ---------------------------------------------------------- */
+
 /* Split half (devq_split.c). */
-int vio__devq_split_init(struct vio_devq *q);
+void vio__devq_split_parts(const struct vio_devq *q, const struct vio_devq_config *c,
+			   struct vio__ring_part parts[VIO__NPARTS]);
+int vio__devq_split_attach(struct vio_devq *q, const struct vio__ring_part parts[VIO__NPARTS]);
 void vio__devq_split_reset(struct vio_devq *q);
-int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_seg *segs,
+int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
 			uint16_t max_segs);
-int vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsigned n, bool one);
-int vio__devq_split_push1(struct vio_devq *q, uint16_t id, uint32_t len);
+int vio__devq_split_take(struct vio_devq *q, uint16_t head, struct vio_chain *chain,
+			 struct vio_chain_seg *segs, uint16_t max_segs);
+void vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsigned n,
+			  bool in_order);
+void vio__devq_split_push1(struct vio_devq *q, uint16_t id, uint32_t len);
 bool vio__devq_split_needs_notify(struct vio_devq *q);
 void vio__devq_split_set_notify(struct vio_devq *q, bool enable);
 bool vio__devq_split_has_avail(struct vio_devq *q);
+void vio__devq_split_get_state(const struct vio_devq *q, struct vio_ring_state *st);
+int vio__devq_split_set_state(struct vio_devq *q, const struct vio_ring_state *st,
+			      uint16_t *inflight);
 
 /* Packed half (devq_packed.c). */
-int vio__devq_packed_init(struct vio_devq *q, void *extra);
+void vio__devq_packed_parts(const struct vio_devq *q, const struct vio_devq_config *c,
+			    struct vio__ring_part parts[VIO__NPARTS]);
+int vio__devq_packed_attach(struct vio_devq *q, const struct vio__ring_part parts[VIO__NPARTS]);
 void vio__devq_packed_reset(struct vio_devq *q);
-int vio__devq_packed_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_seg *segs,
+int vio__devq_packed_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
 			 uint16_t max_segs);
-int vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n, bool one);
-int vio__devq_packed_push1(struct vio_devq *q, uint16_t id, uint16_t ndesc, uint32_t len);
+int vio__devq_packed_take(struct vio_devq *q, const struct vio_packed_desc *descs, uint16_t ndesc,
+			  struct vio_chain *chain, struct vio_chain_seg *segs, uint16_t max_segs);
+void vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n,
+			   bool in_order);
+void vio__devq_packed_push1(struct vio_devq *q, uint16_t id, uint32_t len);
 bool vio__devq_packed_needs_notify(struct vio_devq *q);
 void vio__devq_packed_set_notify(struct vio_devq *q, bool enable);
 bool vio__devq_packed_has_avail(struct vio_devq *q);
+void vio__devq_packed_get_state(const struct vio_devq *q, struct vio_ring_state *st);
+int vio__devq_packed_set_state(struct vio_devq *q, const struct vio_ring_state *st);
+
+/* The ring slots a chain in flight occupies (packed skip count). */
+static inline uint16_t vio__devq_inflight_ndesc(const struct vio_devq *q, uint16_t id)
+{
+	return (uint16_t)((q->inflight[id] & (VIO__INFLIGHT - 1u)) + 1u);
+}
 
 #endif /* VIO_LIB_RING_DEVQ_IMPL_H */

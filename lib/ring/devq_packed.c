@@ -7,29 +7,32 @@
 #include "devq_impl.h"
 #include "packed_event.h"
 
-int vio__devq_packed_init(struct vio_devq *q, void *extra)
+void vio__devq_packed_parts(const struct vio_devq *q, const struct vio_devq_config *c,
+			    struct vio__ring_part parts[VIO__NPARTS])
+{
+	/* The device writes used descriptors into the ring, so map it RW. */
+	parts[VIO__PART_DESC] = (struct vio__ring_part){
+		NULL,	    c->desc_addr,	   vio_packed_desc_size(q->size),
+		VIO_MAP_RW, VIO_PACKED_DESC_ALIGN, false};
+	parts[VIO__PART_DRIVER] = (struct vio__ring_part){
+		NULL,	      c->driver_addr,	      vio_packed_event_size(),
+		VIO_MAP_READ, VIO_PACKED_EVENT_ALIGN, false};
+	parts[VIO__PART_DEVICE] = (struct vio__ring_part){
+		NULL,	       c->device_addr,	       vio_packed_event_size(),
+		VIO_MAP_WRITE, VIO_PACKED_EVENT_ALIGN, false};
+}
+
+int vio__devq_packed_attach(struct vio_devq *q, const struct vio__ring_part parts[VIO__NPARTS])
 {
 	struct vio__devq_packed *p = &q->u.packed;
-	const struct vio_devq_config *c = &q->cfg;
-
-	if ((c->desc_addr & (VIO_PACKED_DESC_ALIGN - 1)) != 0 ||
-	    (c->driver_addr & (VIO_PACKED_EVENT_ALIGN - 1)) != 0 ||
-	    (c->device_addr & (VIO_PACKED_EVENT_ALIGN - 1)) != 0)
-		return -VIO_ERING_ALIGN;
-	/* The device writes used descriptors into the ring, so map it RW. */
-	void *d = vio__devq_map(q, c->desc_addr, vio_packed_desc_size(q->size), VIO_MAP_RW);
-	void *drv = vio__devq_map(q, c->driver_addr, vio_packed_event_size(), VIO_MAP_READ);
-	void *dev = vio__devq_map(q, c->device_addr, vio_packed_event_size(), VIO_MAP_WRITE);
-	if (d == NULL || drv == NULL || dev == NULL)
-		return -VIO_ERING_MAP;
+	void *d = parts[VIO__PART_DESC].host, *drv = parts[VIO__PART_DRIVER].host,
+	     *dev = parts[VIO__PART_DEVICE].host;
 	if (((uintptr_t)d & 15u) != 0 || ((uintptr_t)drv & 3u) != 0 || ((uintptr_t)dev & 3u) != 0)
 		return -VIO_ERING_ALIGN;
 	p->desc = d;
 	p->desc_rw = d;
 	p->driver = drv;
 	p->device = dev;
-	p->inflight = extra;
-	vio__devq_packed_reset(q);
 	return 0;
 }
 
@@ -42,7 +45,6 @@ void vio__devq_packed_reset(struct vio_devq *q)
 	p->used_wrap = true;
 	p->event_flags = VIO_RING_EVENT_FLAGS_ENABLE;
 	p->pushed = 0;
-	VIO_MEMSET(p->inflight, 0, q->size);
 }
 
 /* The buffers of an indirect table: entries are consecutive; only WRITE is
@@ -62,120 +64,179 @@ static int walk_table(struct vio_devq *q, struct vio__chain_builder *b, const vo
 	return 0;
 }
 
-int vio__devq_packed_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_seg *segs,
+/* A descriptor list, from the ring or from a saved copy of it. */
+struct list_src {
+	const struct vio_packed_desc *base;
+	uint16_t start;	  /* index of the first descriptor in base */
+	uint16_t modulus; /* base has this many entries (the ring wraps) */
+	uint16_t max;	  /* most descriptors the list may have */
+	bool ring;	  /* from the ring: the head's flags were read already */
+	uint16_t head_flags;
+};
+
+/* Walk one list into @b: its descriptor count and buffer id. */
+static int walk_list(struct vio_devq *q, struct vio__chain_builder *b, const struct list_src *src,
+		     uint16_t *ndesc_out, uint16_t *id_out)
+{
+	uint16_t ndesc = 0, idx = src->start, id;
+	for (;;) {
+		struct vio__desc d;
+		vio__desc_read(&src->base[idx], true, &d);
+		if (ndesc == 0 && src->ring)
+			d.flags = src->head_flags; /* use the value that was validated */
+		/* §2.8.6: no list longer than the ring; more means a loop of
+		 * NEXT flags all the way round. A saved copy must end where
+		 * its owner said. */
+		if (++ndesc > src->max)
+			return src->ring ? -VIO_EDESC_LOOP : -VIO_EINVAL;
+		idx = (uint16_t)(idx + 1u == src->modulus ? 0u : idx + 1u);
+
+		if (d.flags & VIO_DESC_F_INDIRECT) {
+			/* §2.8.6.1: INDIRECT never in a NEXT-linked list. */
+			if (ndesc > 1 || (d.flags & VIO_DESC_F_NEXT))
+				return -VIO_EINDIRECT_NEXT;
+			struct vio__ring_part tmap;
+			uint32_t n;
+			int rc = vio__indirect_map(q, d.addr, d.len, d.flags, false, &tmap, &n);
+			if (rc < 0)
+				return rc;
+			rc = walk_table(q, b, tmap.host, n);
+			vio__devq_unmap(q, &tmap);
+			if (rc < 0)
+				return rc;
+			id = d.next_or_id;
+			break;
+		}
+		int rc = vio__chain_add(q, b, d.addr, d.len, (d.flags & VIO_DESC_F_WRITE) != 0);
+		if (rc < 0)
+			return rc;
+		if ((d.flags & VIO_DESC_F_NEXT) == 0) {
+			id = d.next_or_id; /* §2.8.7: the last descriptor carries the id */
+			break;
+		}
+	}
+	if (!src->ring && ndesc != src->max)
+		return -VIO_EINVAL;
+	if (id >= q->size)
+		return -VIO_EDESC_ID;
+	if (q->inflight[id] != 0)
+		return -VIO_EDESC_INFLIGHT;
+	*ndesc_out = ndesc;
+	*id_out = id;
+	return 0;
+}
+
+static int take(struct vio_devq *q, const struct list_src *src, struct vio_chain *chain,
+		struct vio_chain_seg *segs, uint16_t max_segs, uint16_t *ndesc)
+{
+	struct vio__chain_builder b;
+	uint16_t id = 0;
+	vio__chain_begin(&b, chain, segs, max_segs, q->size);
+	int rc = walk_list(q, &b, src, ndesc, &id);
+	if (rc < 0) {
+		vio__devq_release_segs(q, segs, b.nseg);
+		if (rc == -VIO_ENOSPC || rc == -VIO_EMAP_AGAIN || rc == -VIO_EINVAL)
+			return rc;
+		return vio__devq_fail(q, rc);
+	}
+	vio__chain_end(q, &b, id, *ndesc, src->start);
+	q->inflight[id] = (uint16_t)(VIO__INFLIGHT | (*ndesc - 1u));
+	return 0;
+}
+
+int vio__devq_packed_take(struct vio_devq *q, const struct vio_packed_desc *descs, uint16_t ndesc,
+			  struct vio_chain *chain, struct vio_chain_seg *segs, uint16_t max_segs)
+{
+	struct list_src src = {descs, 0, ndesc, ndesc, false, 0};
+	uint16_t n;
+	return take(q, &src, chain, segs, max_segs, &n);
+}
+
+int vio__devq_packed_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
 			 uint16_t max_segs)
 {
 	struct vio__devq_packed *p = &q->u.packed;
 	uint16_t slot = p->last_avail;
-	bool wrap = p->avail_wrap;
 
 	/* Acquire: the list is read after the head's flags that publish it.
 	 * Pairs with the driver's release store of those flags. */
+	VIO_CACHE_INVALIDATE(&p->desc[slot], sizeof(p->desc[slot]));
 	uint16_t head_flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(p->desc[slot].flags.raw));
-	if (!vio__packed_is_avail(head_flags, wrap))
+	if (!vio__packed_is_avail(head_flags, p->avail_wrap))
 		return -VIO_EAGAIN;
 
-	/* Fast path: one direct descriptor, the common shape of a request. */
+	/* Fast path: one direct descriptor inside the region that matched
+	 * last, the common shape of a request. */
 	if (vio_likely((head_flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) == 0 &&
 		       max_segs != 0)) {
 		struct vio__desc d;
 		vio__desc_read(&p->desc[slot], true, &d);
 		if (vio_unlikely(d.next_or_id >= q->size))
 			return vio__devq_fail(q, -VIO_EDESC_ID);
-		if (vio_unlikely(p->inflight[d.next_or_id]))
+		if (vio_unlikely(q->inflight[d.next_or_id] != 0))
 			return vio__devq_fail(q, -VIO_EDESC_INFLIGHT);
-		int rc = vio__chain_single(q, chain, segs, d.next_or_id, d.addr, d.len,
-					   (head_flags & VIO_DESC_F_WRITE) != 0);
-		if (vio_unlikely(rc < 0))
-			return vio__devq_fail(q, rc);
-		p->inflight[d.next_or_id] = 1;
-		vio__packed_advance(&p->last_avail, &p->avail_wrap, 1, q->size);
-		return 0;
+		if (vio__chain_single(q, chain, segs, d.next_or_id, d.addr, d.len,
+				      (head_flags & VIO_DESC_F_WRITE) != 0)) {
+			chain->head = slot;
+			q->inflight[d.next_or_id] = VIO__INFLIGHT;
+			vio__packed_advance(&p->last_avail, &p->avail_wrap, 1, q->size);
+			return 0;
+		}
+	} else {
+		/* A list: the rest of it is in the slots after the head. */
+		VIO_CACHE_INVALIDATE(p->desc, vio_packed_desc_size(q->size));
 	}
 
-	struct vio__chain_builder b;
-	vio__chain_begin(&b, chain, segs, max_segs, q->size);
-	uint16_t ndesc = 0, id;
-	for (;;) {
-		struct vio__desc d;
-		vio__desc_read(&p->desc[slot], true, &d);
-		if (ndesc == 0)
-			d.flags = head_flags; /* use the value that was validated */
-		/* §2.8.6: no list longer than the ring; more means a loop of
-		 * NEXT flags all the way round. */
-		if (++ndesc > q->size)
-			return vio__devq_fail(q, -VIO_EDESC_LOOP);
-		vio__packed_advance(&slot, &wrap, 1, q->size);
-
-		if (d.flags & VIO_DESC_F_INDIRECT) {
-			/* §2.8.6.1: INDIRECT never in a NEXT-linked list. */
-			if (ndesc > 1 || (d.flags & VIO_DESC_F_NEXT))
-				return vio__devq_fail(q, -VIO_EINDIRECT_NEXT);
-			const void *table;
-			uint32_t n;
-			int rc = vio__indirect_map(q, d.addr, d.len, d.flags, false, &table, &n);
-			if (rc == 0)
-				rc = walk_table(q, &b, table, n);
-			if (rc < 0)
-				return rc == -VIO_ENOSPC ? rc : vio__devq_fail(q, rc);
-			id = d.next_or_id;
-			break;
-		}
-		int rc = vio__chain_add(q, &b, d.addr, d.len, (d.flags & VIO_DESC_F_WRITE) != 0);
-		if (rc < 0)
-			return rc == -VIO_ENOSPC ? rc : vio__devq_fail(q, rc);
-		if ((d.flags & VIO_DESC_F_NEXT) == 0) {
-			id = d.next_or_id; /* §2.8.7: the last descriptor carries the id */
-			break;
-		}
-	}
-	if (id >= q->size)
-		return vio__devq_fail(q, -VIO_EDESC_ID);
-	if (p->inflight[id])
-		return vio__devq_fail(q, -VIO_EDESC_INFLIGHT);
-	p->inflight[id] = 1;
-	p->last_avail = slot;
-	p->avail_wrap = wrap;
-	vio__chain_end(&b, id, ndesc);
+	struct list_src src = {p->desc, slot, q->size, q->size, true, head_flags};
+	uint16_t ndesc;
+	int rc = take(q, &src, chain, segs, max_segs, &ndesc);
+	if (rc < 0)
+		return rc;
+	vio__packed_advance(&p->last_avail, &p->avail_wrap, ndesc, q->size);
 	return 0;
 }
 
-/* @one (IN_ORDER): a single used descriptor, naming the last buffer, at the
- * position of the first; the ring position skips the whole batch (§2.8.9). */
-int vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n, bool one)
+static void log_used_desc(const struct vio_devq *q, uint16_t slot)
+{
+	/* The device writes len, id and flags: bytes 8..15 of the slot. */
+	vio__devq_log(q, q->part[VIO__PART_DESC].addr + 16u * (uint64_t)slot + 8u, 8);
+}
+
+/* @in_order: a single used descriptor, naming the last buffer, at the
+ * position of the first; the ring position skips the whole batch (§2.8.9).
+ * The batch was validated; in-flight records still hold each ndesc. */
+void vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n,
+			   bool in_order)
 {
 	struct vio__devq_packed *p = &q->u.packed;
-	uint32_t slots = 0;
-
-	for (unsigned k = 0; k < n; k++) {
-		if (used[k].id >= q->size || used[k].ndesc == 0 || used[k].ndesc > q->size)
-			return -VIO_EINVAL;
-		slots += used[k].ndesc;
-	}
-	if (slots > q->size)
-		return -VIO_EINVAL;
-
 	uint16_t head = p->used_idx, slot = head;
 	bool wrap = p->used_wrap;
 	uint16_t head_flags = 0;
+	uint32_t slots = 0;
+
 	for (unsigned k = 0; k < n; k++) {
-		p->inflight[used[k].id] = 0;
-		if (one && k + 1 < n) {
-			vio__packed_advance(&slot, &wrap, used[k].ndesc, q->size);
+		uint16_t id = used[k].chain->id, ndesc = vio__devq_inflight_ndesc(q, id);
+		slots += ndesc;
+		if (in_order && k + 1 < n) {
+			vio__packed_advance(&slot, &wrap, ndesc, q->size);
 			continue;
 		}
-		struct vio_packed_desc *d = &p->desc_rw[one ? head : slot];
-		bool w = one ? p->used_wrap : wrap;
+		uint16_t at = in_order ? head : slot;
+		struct vio_packed_desc *d = &p->desc_rw[at];
+		bool w = in_order ? p->used_wrap : wrap;
 		/* §2.8.4: WRITE in a used descriptor says data was written. */
 		uint16_t flags = (uint16_t)(vio__packed_used_flags(w) |
 					    (used[k].len != 0 ? VIO_DESC_F_WRITE : 0));
-		VIO_WRITE_ONCE(d->id.raw, vio_le16_make(used[k].id).raw);
+		VIO_WRITE_ONCE(d->id.raw, vio_le16_make(id).raw);
 		VIO_WRITE_ONCE(d->len.raw, vio_le32_make(used[k].len).raw);
-		if (k == 0 || one)
+		if (k == 0 || in_order) {
 			head_flags = flags;
-		else
+		} else {
 			VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
-		vio__packed_advance(&slot, &wrap, used[k].ndesc, q->size);
+		}
+		VIO_CACHE_CLEAN(d, sizeof(*d));
+		log_used_desc(q, at);
+		vio__packed_advance(&slot, &wrap, ndesc, q->size);
 	}
 	p->used_idx = slot;
 	p->used_wrap = wrap;
@@ -184,51 +245,52 @@ int vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsig
 	 * first entry used, written last so the batch appears at once. Pairs
 	 * with the driver's acquire load of the flags. */
 	VIO_STORE_RELEASE(p->desc_rw[head].flags.raw, vio_le16_make(head_flags).raw);
-	return 0;
+	VIO_CACHE_CLEAN(&p->desc_rw[head], sizeof(p->desc_rw[head]));
 }
 
 /* One completion: the same as a batch of one, without the batch loops. */
-int vio__devq_packed_push1(struct vio_devq *q, uint16_t id, uint16_t ndesc, uint32_t len)
+void vio__devq_packed_push1(struct vio_devq *q, uint16_t id, uint32_t len)
 {
 	struct vio__devq_packed *p = &q->u.packed;
-
-	if (vio_unlikely(id >= q->size || ndesc == 0 || ndesc > q->size))
-		return -VIO_EINVAL;
-	struct vio_packed_desc *d = &p->desc_rw[p->used_idx];
+	uint16_t at = p->used_idx;
+	struct vio_packed_desc *d = &p->desc_rw[at];
 	/* §2.8.4: WRITE in a used descriptor says data was written. */
 	uint16_t flags = (uint16_t)(vio__packed_used_flags(p->used_wrap) |
 				    (len != 0 ? VIO_DESC_F_WRITE : 0));
+	uint16_t ndesc = vio__devq_inflight_ndesc(q, id);
 	VIO_WRITE_ONCE(d->id.raw, vio_le16_make(id).raw);
 	VIO_WRITE_ONCE(d->len.raw, vio_le32_make(len).raw);
-	p->inflight[id] = 0;
+	VIO_CACHE_CLEAN(d, sizeof(*d));
 	vio__packed_advance(&p->used_idx, &p->used_wrap, ndesc, q->size);
 	p->pushed += ndesc;
 	/* Release: pairs with the driver's acquire load of the flags. */
 	VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
-	return 0;
+	VIO_CACHE_CLEAN(d, sizeof(*d));
+	if (vio_unlikely(q->log_write != NULL))
+		log_used_desc(q, at);
 }
 
 bool vio__devq_packed_needs_notify(struct vio_devq *q)
 {
 	struct vio__devq_packed *p = &q->u.packed;
-	bool valid = q->signalled_valid;
 	uint32_t pushed = p->pushed;
 
 	/* Full fence: the used flags are ordered before the read of the
 	 * driver's event suppression. Pairs with the driver's fence after it
 	 * writes that structure. */
 	VIO_MB();
-	q->signalled_valid = true;
 	p->pushed = 0;
 	if (pushed == 0)
 		return false;
 
+	VIO_CACHE_INVALIDATE(p->driver, sizeof(*p->driver));
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->driver->flags.raw)) & 3u;
 	if (flags == VIO_RING_EVENT_FLAGS_DISABLE)
 		return false;
-	/* Without history, or after more slots than the arithmetic spans,
-	 * notify (as after reset). */
-	if (flags != VIO_RING_EVENT_FLAGS_DESC || !q->event_idx || !valid || pushed >= q->size)
+	/* More slots than the arithmetic spans: notify. Otherwise §2.8.10:
+	 * only if the descriptor the driver named was made used since the
+	 * last decision (or since init, reset or restore). */
+	if (flags != VIO_RING_EVENT_FLAGS_DESC || !q->event_idx || pushed >= q->size)
 		return true;
 	uint16_t off_wrap = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->driver->off_wrap.raw));
 	return vio__packed_need_event(off_wrap, q->size, p->used_idx, p->used_wrap, pushed);
@@ -248,13 +310,39 @@ void vio__devq_packed_set_notify(struct vio_devq *q, bool enable)
 		flags = VIO_RING_EVENT_FLAGS_ENABLE;
 	}
 	p->event_flags = flags;
+	VIO_CACHE_CLEAN(p->device, sizeof(*p->device));
 	/* Release: off_wrap is visible no later than the DESC mode using it. */
 	VIO_STORE_RELEASE(p->device->flags.raw, vio_le16_make(flags).raw);
+	VIO_CACHE_CLEAN(p->device, sizeof(*p->device));
+	vio__devq_log(q, q->part[VIO__PART_DEVICE].addr, sizeof(*p->device));
 }
 
 bool vio__devq_packed_has_avail(struct vio_devq *q)
 {
 	struct vio__devq_packed *p = &q->u.packed;
+	VIO_CACHE_INVALIDATE(&p->desc[p->last_avail], sizeof(p->desc[p->last_avail]));
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(p->desc[p->last_avail].flags.raw));
 	return vio__packed_is_avail(flags, p->avail_wrap);
+}
+
+void vio__devq_packed_get_state(const struct vio_devq *q, struct vio_ring_state *st)
+{
+	st->avail_idx = q->u.packed.last_avail;
+	st->used_idx = q->u.packed.used_idx;
+	st->avail_wrap = q->u.packed.avail_wrap;
+	st->used_wrap = q->u.packed.used_wrap;
+}
+
+int vio__devq_packed_set_state(struct vio_devq *q, const struct vio_ring_state *st)
+{
+	struct vio__devq_packed *p = &q->u.packed;
+	if (st->avail_idx >= q->size || st->used_idx >= q->size)
+		return -VIO_EINVAL;
+	vio__devq_packed_reset(q);
+	p->last_avail = st->avail_idx;
+	p->avail_wrap = st->avail_wrap;
+	p->used_idx = st->used_idx;
+	p->used_wrap = st->used_wrap;
+	q->signalled_used = st->used_idx;
+	return 0;
 }

@@ -5,20 +5,25 @@
  * once from shared memory and validated before use (see devq_impl.h). */
 #include "devq_impl.h"
 
-int vio__devq_split_init(struct vio_devq *q)
+void vio__devq_split_parts(const struct vio_devq *q, const struct vio_devq_config *c,
+			   struct vio__ring_part parts[VIO__NPARTS])
+{
+	parts[VIO__PART_DESC] = (struct vio__ring_part){
+		NULL,	      c->desc_addr,	    vio_split_desc_size(q->size),
+		VIO_MAP_READ, VIO_SPLIT_DESC_ALIGN, false};
+	parts[VIO__PART_DRIVER] = (struct vio__ring_part){
+		NULL,	      c->driver_addr,	     vio_split_avail_size(q->size),
+		VIO_MAP_READ, VIO_SPLIT_AVAIL_ALIGN, false};
+	parts[VIO__PART_DEVICE] = (struct vio__ring_part){
+		NULL,	    c->device_addr,	  vio_split_used_size(q->size),
+		VIO_MAP_RW, VIO_SPLIT_USED_ALIGN, false};
+}
+
+int vio__devq_split_attach(struct vio_devq *q, const struct vio__ring_part parts[VIO__NPARTS])
 {
 	struct vio__devq_split *s = &q->u.split;
-	const struct vio_devq_config *c = &q->cfg;
-
-	if ((c->desc_addr & (VIO_SPLIT_DESC_ALIGN - 1)) != 0 ||
-	    (c->driver_addr & (VIO_SPLIT_AVAIL_ALIGN - 1)) != 0 ||
-	    (c->device_addr & (VIO_SPLIT_USED_ALIGN - 1)) != 0)
-		return -VIO_ERING_ALIGN;
-	void *d = vio__devq_map(q, c->desc_addr, vio_split_desc_size(q->size), VIO_MAP_READ);
-	void *a = vio__devq_map(q, c->driver_addr, vio_split_avail_size(q->size), VIO_MAP_READ);
-	void *u = vio__devq_map(q, c->device_addr, vio_split_used_size(q->size), VIO_MAP_RW);
-	if (d == NULL || a == NULL || u == NULL)
-		return -VIO_ERING_MAP;
+	void *d = parts[VIO__PART_DESC].host, *a = parts[VIO__PART_DRIVER].host,
+	     *u = parts[VIO__PART_DEVICE].host;
 	/* The shared fields are accessed as naturally aligned integers. */
 	if (((uintptr_t)d & 15u) != 0 || ((uintptr_t)a & 1u) != 0 || ((uintptr_t)u & 3u) != 0)
 		return -VIO_ERING_ALIGN;
@@ -29,7 +34,6 @@ int vio__devq_split_init(struct vio_devq *q)
 	s->used = u;
 	s->used_ring = vio_split_used_ring(u);
 	s->avail_event = vio_split_avail_event(u, q->size);
-	vio__devq_split_reset(q);
 	return 0;
 }
 
@@ -50,55 +54,63 @@ static int walk(struct vio_devq *q, uint16_t head, struct vio__chain_builder *b,
 	const void *table = q->u.split.desc;
 	uint32_t table_n = q->size;
 	uint32_t i = head;
-	bool in_table = false;
+	struct vio__ring_part tmap = {NULL, 0, 0, VIO_MAP_READ, 0, false};
 	uint16_t ring_descs = 0;
+	int rc = 0;
 
 	for (;;) {
 		struct vio__desc d;
 		vio__desc_read((const unsigned char *)table + (size_t)i * 16u, false, &d);
-		if (!in_table)
+		if (tmap.host == NULL)
 			ring_descs++;
 
 		if (d.flags & VIO_DESC_F_INDIRECT) {
 			/* §2.7.5.3.2: the WRITE flag of this descriptor is ignored. */
-			int rc = vio__indirect_map(q, d.addr, d.len, d.flags, in_table, &table,
-						   &table_n);
+			rc = vio__indirect_map(q, d.addr, d.len, d.flags, tmap.host != NULL, &tmap,
+					       &table_n);
 			if (rc < 0)
-				return rc;
-			in_table = true;
+				break;
+			table = tmap.host;
 			i = 0;
 			continue;
 		}
-		int rc = vio__chain_add(q, b, d.addr, d.len, (d.flags & VIO_DESC_F_WRITE) != 0);
-		if (rc < 0)
-			return rc;
-		if ((d.flags & VIO_DESC_F_NEXT) == 0)
+		rc = vio__chain_add(q, b, d.addr, d.len, (d.flags & VIO_DESC_F_WRITE) != 0);
+		if (rc < 0 || (d.flags & VIO_DESC_F_NEXT) == 0)
 			break;
-		if (d.next_or_id >= table_n)
-			return -VIO_EDESC_NEXT;
+		if (d.next_or_id >= table_n) {
+			rc = -VIO_EDESC_NEXT;
+			break;
+		}
 		i = d.next_or_id;
 	}
+	/* The table was read into the chain: its mapping is no longer needed. */
+	if (tmap.host != NULL)
+		vio__devq_unmap(q, &tmap);
 	*ndesc = ring_descs;
-	return 0;
+	return rc;
 }
 
-/* Any other shape: the general walk, kept out of line so that the fast path
- * in vio__devq_split_pop() stays small. */
-VIO_NOINLINE static int pop_chain(struct vio_devq *q, uint16_t head, struct vio_chain *chain,
-				  struct vio_seg *segs, uint16_t max_segs)
+/* Map the chain at @head (pop and repop). Errors other than "retry" and
+ * "array too small" break the queue. */
+int vio__devq_split_take(struct vio_devq *q, uint16_t head, struct vio_chain *chain,
+			 struct vio_chain_seg *segs, uint16_t max_segs)
 {
 	struct vio__chain_builder b;
 	uint16_t ndesc = 0;
 	vio__chain_begin(&b, chain, segs, max_segs, q->size);
 	int rc = walk(q, head, &b, &ndesc);
-	if (rc < 0)
-		return rc == -VIO_ENOSPC ? rc : vio__devq_fail(q, rc);
-	vio__chain_end(&b, head, ndesc);
-	q->u.split.last_avail++;
+	if (rc == 0 && q->inflight[head] != 0)
+		rc = -VIO_EDESC_INFLIGHT; /* the driver reused a head the device holds */
+	if (rc < 0) {
+		vio__devq_release_segs(q, segs, b.nseg);
+		return rc == -VIO_ENOSPC || rc == -VIO_EMAP_AGAIN ? rc : vio__devq_fail(q, rc);
+	}
+	vio__chain_end(q, &b, head, ndesc, head);
+	q->inflight[head] = (uint16_t)(VIO__INFLIGHT | (ndesc - 1u));
 	return 0;
 }
 
-int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_seg *segs,
+int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
 			uint16_t max_segs)
 {
 	struct vio__devq_split *s = &q->u.split;
@@ -106,6 +118,7 @@ int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_
 	if (s->last_avail == s->avail_seen) {
 		/* Acquire: the ring entries and descriptors this index covers are
 		 * read after it. Pairs with the driver's release store. */
+		VIO_CACHE_INVALIDATE(&s->avail->idx, sizeof(s->avail->idx));
 		uint16_t idx = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(s->avail->idx.raw));
 		/* §2.7.13.3: the driver cannot have more than size entries out. */
 		if ((uint16_t)(idx - s->last_avail) > q->size)
@@ -113,6 +126,9 @@ int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_
 		if (idx == s->last_avail)
 			return -VIO_EAGAIN;
 		s->avail_seen = idx;
+		/* Non-coherent memory: the new entries and everything they name. */
+		VIO_CACHE_INVALIDATE(s->avail_ring, (size_t)q->size * sizeof(vio_le16));
+		VIO_CACHE_INVALIDATE(s->desc, vio_split_desc_size(q->size));
 	}
 
 	uint16_t head =
@@ -120,69 +136,79 @@ int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_
 	if (head >= q->size)
 		return vio__devq_fail(q, -VIO_EDESC_HEAD);
 
-	/* Fast path: one direct descriptor, the common shape of a request. */
+	/* Fast path: one direct descriptor inside the region that matched
+	 * last, the common shape of a request. */
 	struct vio__desc d;
 	vio__desc_read(&s->desc[head], false, &d);
-	if (vio_likely((d.flags & (uint16_t)~VIO_DESC_F_WRITE) == 0 && max_segs != 0)) {
-		int rc = vio__chain_single(q, chain, segs, head, d.addr, d.len, d.flags != 0);
-		if (vio_unlikely(rc < 0))
-			return vio__devq_fail(q, rc);
+	if (vio_likely((d.flags & (uint16_t)~VIO_DESC_F_WRITE) == 0 && q->inflight[head] == 0 &&
+		       max_segs != 0) &&
+	    vio__chain_single(q, chain, segs, head, d.addr, d.len, d.flags != 0)) {
+		q->inflight[head] = VIO__INFLIGHT;
 		s->last_avail++;
 		return 0;
 	}
 
-	return pop_chain(q, head, chain, segs, max_segs);
+	int rc = vio__devq_split_take(q, head, chain, segs, max_segs);
+	if (rc == 0)
+		s->last_avail++;
+	return rc;
 }
 
-/* @one (IN_ORDER): write only the last entry, at the position of the first,
- * and move the index by the whole batch (§2.7.9). */
-int vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsigned n, bool one)
+static void log_used(const struct vio_devq *q, uint16_t first, uint16_t n)
+{
+	uint64_t base = q->part[VIO__PART_DEVICE].addr;
+	for (uint16_t k = 0; k < n; k++)
+		vio__devq_log(q, base + 4u + 8u * (uint64_t)((uint16_t)(first + k) & q->mask), 8);
+	vio__devq_log(q, base + 2u, 2); /* used->idx */
+}
+
+/* @in_order: write only the last entry, at the position of the first, and
+ * move the index by the whole batch (§2.7.9). The batch was validated. */
+void vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsigned n,
+			  bool in_order)
 {
 	struct vio__devq_split *s = &q->u.split;
+	uint16_t idx = s->used_idx, first = s->used_idx;
 
-	if (n > q->size)
-		return -VIO_EINVAL;
-	for (unsigned k = 0; k < n; k++)
-		if (used[k].id >= q->size)
-			return -VIO_EINVAL;
-	uint16_t idx = s->used_idx;
-	for (unsigned k = one ? n - 1 : 0; k < n; k++, idx++) {
+	for (unsigned k = in_order ? n - 1 : 0; k < n; k++, idx++) {
 		struct vio_split_used_elem *e = &s->used_ring[idx & q->mask];
-		VIO_WRITE_ONCE(e->id.raw, vio_le32_make(used[k].id).raw);
+		VIO_WRITE_ONCE(e->id.raw, vio_le32_make(used[k].chain->id).raw);
 		VIO_WRITE_ONCE(e->len.raw, vio_le32_make(used[k].len).raw);
+		VIO_CACHE_CLEAN(e, sizeof(*e));
 	}
-	if (one)
+	if (in_order)
 		idx = (uint16_t)(s->used_idx + n);
 	s->used_idx = idx;
 	s->pushed += n;
 	/* Release: the elements above are visible before the index that
 	 * publishes them. Pairs with the driver's acquire load of used->idx. */
 	VIO_STORE_RELEASE(s->used->idx.raw, vio_le16_make(idx).raw);
-	return 0;
+	VIO_CACHE_CLEAN(&s->used->idx, sizeof(s->used->idx));
+	if (q->log_write != NULL)
+		log_used(q, first, in_order ? 1 : (uint16_t)n);
 }
 
 /* One completion: the same as a batch of one, without the batch loops. */
-int vio__devq_split_push1(struct vio_devq *q, uint16_t id, uint32_t len)
+void vio__devq_split_push1(struct vio_devq *q, uint16_t id, uint32_t len)
 {
 	struct vio__devq_split *s = &q->u.split;
-
-	if (vio_unlikely(id >= q->size))
-		return -VIO_EINVAL;
 	struct vio_split_used_elem *e = &s->used_ring[s->used_idx & q->mask];
 	VIO_WRITE_ONCE(e->id.raw, vio_le32_make(id).raw);
 	VIO_WRITE_ONCE(e->len.raw, vio_le32_make(len).raw);
+	VIO_CACHE_CLEAN(e, sizeof(*e));
 	s->used_idx++;
 	s->pushed++;
 	/* Release: pairs with the driver's acquire load of used->idx. */
 	VIO_STORE_RELEASE(s->used->idx.raw, vio_le16_make(s->used_idx).raw);
-	return 0;
+	VIO_CACHE_CLEAN(&s->used->idx, sizeof(s->used->idx));
+	if (vio_unlikely(q->log_write != NULL))
+		log_used(q, (uint16_t)(s->used_idx - 1u), 1);
 }
 
 bool vio__devq_split_needs_notify(struct vio_devq *q)
 {
 	struct vio__devq_split *s = &q->u.split;
 	uint16_t old = q->signalled_used, new_idx = s->used_idx;
-	bool valid = q->signalled_valid;
 	uint32_t pushed = s->pushed;
 
 	/* Full fence: the used->idx store is ordered before the read of the
@@ -190,16 +216,18 @@ bool vio__devq_split_needs_notify(struct vio_devq *q)
 	 * enable_intr / get (store used_event, fence, load used->idx). */
 	VIO_MB();
 	q->signalled_used = new_idx;
-	q->signalled_valid = true;
 	s->pushed = 0;
 	if (pushed == 0)
 		return false; /* nothing pushed since the last decision */
 	if (q->event_idx) {
+		VIO_CACHE_INVALIDATE(s->used_event, sizeof(*s->used_event));
 		uint16_t ev = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->used_event->raw));
-		/* Without a known previous position, or after more entries than
-		 * 16-bit arithmetic can span, notify (as after reset). */
-		return !valid || pushed > 0xffffu || vio_need_event(ev, new_idx, old);
+		/* §2.7.10: notify only if the used index passed used_event since
+		 * the last decision (or since init, reset or restore: the known
+		 * position). More entries than 16-bit arithmetic spans: notify. */
+		return pushed > 0xffffu || vio_need_event(ev, new_idx, old);
 	}
+	VIO_CACHE_INVALIDATE(&s->avail->flags, sizeof(s->avail->flags));
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->avail->flags.raw));
 	return (flags & VIO_AVAIL_F_NO_INTERRUPT) == 0;
 }
@@ -207,6 +235,7 @@ bool vio__devq_split_needs_notify(struct vio_devq *q)
 void vio__devq_split_set_notify(struct vio_devq *q, bool enable)
 {
 	struct vio__devq_split *s = &q->u.split;
+	uint64_t base = q->part[VIO__PART_DEVICE].addr;
 
 	if (q->event_idx) {
 		/* §2.7.10: with EVENT_IDX the driver ignores flags. Enabling asks
@@ -216,10 +245,14 @@ void vio__devq_split_set_notify(struct vio_devq *q, bool enable)
 		 * `size` entries are outstanding. */
 		uint16_t ev = enable ? s->last_avail : (uint16_t)(s->last_avail + 0x8000u);
 		VIO_WRITE_ONCE(s->avail_event->raw, vio_le16_make(ev).raw);
+		VIO_CACHE_CLEAN(s->avail_event, sizeof(*s->avail_event));
+		vio__devq_log(q, base + 4u + 8u * (uint64_t)q->size, 2);
 		return;
 	}
 	s->used_flags = enable ? 0 : VIO_USED_F_NO_NOTIFY;
 	VIO_WRITE_ONCE(s->used->flags.raw, vio_le16_make(s->used_flags).raw);
+	VIO_CACHE_CLEAN(&s->used->flags, sizeof(s->used->flags));
+	vio__devq_log(q, base, 2);
 }
 
 bool vio__devq_split_has_avail(struct vio_devq *q)
@@ -227,6 +260,37 @@ bool vio__devq_split_has_avail(struct vio_devq *q)
 	struct vio__devq_split *s = &q->u.split;
 	if (s->last_avail != s->avail_seen)
 		return true;
+	VIO_CACHE_INVALIDATE(&s->avail->idx, sizeof(s->avail->idx));
 	uint16_t idx = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(s->avail->idx.raw));
 	return idx != s->last_avail;
+}
+
+void vio__devq_split_get_state(const struct vio_devq *q, struct vio_ring_state *st)
+{
+	st->avail_idx = q->u.split.last_avail;
+	st->used_idx = q->u.split.used_idx;
+	st->avail_wrap = false;
+	st->used_wrap = false;
+}
+
+int vio__devq_split_set_state(struct vio_devq *q, const struct vio_ring_state *st,
+			      uint16_t *inflight)
+{
+	struct vio__devq_split *s = &q->u.split;
+	/* The device is the only writer of used->idx, so guest memory holds
+	 * exactly the index of the last completion the previous owner made
+	 * (what QEMU reads back after migration too). The driver may have
+	 * scribbled on it: the distance is checked. */
+	VIO_CACHE_INVALIDATE(&s->used->idx, sizeof(s->used->idx));
+	uint16_t used = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->used->idx.raw));
+	uint16_t n = (uint16_t)(st->avail_idx - used);
+	if (n > q->size)
+		return -VIO_EINVAL;
+	vio__devq_split_reset(q);
+	s->last_avail = st->avail_idx;
+	s->avail_seen = st->avail_idx;
+	s->used_idx = used;
+	q->signalled_used = used;
+	*inflight = n;
+	return 0;
 }

@@ -34,18 +34,9 @@ static uint64_t le_bytes(const void *p, unsigned n)
 
 static _Alignas(4096) unsigned char arena[1 << 16];
 
-/* Device view: device address = host address, bounded by the arena. */
-static void *map(void *ctx, uint64_t addr, size_t len, enum vio_map_dir dir)
-{
-	(void)ctx;
-	(void)dir;
-	uint64_t base = (uint64_t)(uintptr_t)arena;
-	if (addr < base || addr - base > sizeof(arena) || len > sizeof(arena) - (addr - base))
-		return NULL;
-	return (void *)(uintptr_t)addr;
-}
-
-static const struct vio_dev_mem_ops dev_ops = {map};
+/* Device view: device address = host address, bounded by the arena (one
+ * region; its guest address is filled in at run time). */
+static struct vio_mem_region arena_region = {0, sizeof(arena), arena, VIO_MAP_RW};
 
 static void check_accessors(void)
 {
@@ -86,7 +77,9 @@ static void run(enum vio_ring_format fmt, bool event_idx)
 	dc.format = fmt;
 	dc.size = size;
 	dc.features = c.features;
-	dc.mem_ops = &dev_ops;
+	arena_region.guest_addr = (uint64_t)(uintptr_t)arena;
+	dc.regions = &arena_region;
+	dc.nregions = 1;
 	CHECK(vio_vq_ring_addrs(vq, &dc.desc_addr, &dc.driver_addr, &dc.device_addr) == 0);
 	CHECK(vio_devq_init(&dq, dqmem, sizeof(dqmem), &dc) == 0);
 	CHECK(vio_devq_enable_notify(dq));
@@ -125,7 +118,7 @@ static void run(enum vio_ring_format fmt, bool event_idx)
 		}
 
 		struct vio_chain ch;
-		struct vio_seg segs[8];
+		struct vio_chain_seg segs[8];
 		CHECK(vio_devq_pop(dq, &ch, segs, 8) == 0);
 		CHECK(ch.nseg == 2 && ch.nout == 1 && ch.out_bytes == 0x0102 &&
 		      ch.in_bytes == 0x0304);

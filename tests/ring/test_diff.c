@@ -78,7 +78,7 @@ struct impl {
 	const char *name;
 	struct loop l;
 	struct vio_chain chain[64];
-	struct vio_seg segs[64][DF_MAX_SEGS];
+	struct vio_chain_seg segs[64][DF_MAX_SEGS];
 	uint64_t digest;
 	/* Delayed-interrupt obligation. */
 	bool armed, notified;
@@ -354,7 +354,7 @@ static void op_kick(struct df *d)
 static void op_pop(struct df *d)
 {
 	struct vio_chain c;
-	struct vio_seg segs[DF_MAX_SEGS];
+	struct vio_chain_seg segs[DF_MAX_SEGS];
 	d->ops++;
 	if (d->navail == 0) {
 		for (unsigned f = 0; f < DF_NIMPL; f++) {
@@ -467,8 +467,7 @@ static void op_push(struct df *d)
 		} else {
 			struct vio_used u[6];
 			for (unsigned k = 0; k < n; k++) {
-				u[k].id = im->chain[ids[k]].id;
-				u[k].ndesc = im->chain[ids[k]].ndesc;
+				u[k].chain = &im->chain[ids[k]];
 				u[k].len = d->rq[ids[k]].written;
 			}
 			rc = vio_devq_push_batch(im->l.dq, u, n);

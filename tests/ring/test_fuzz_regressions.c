@@ -21,15 +21,10 @@
 
 #define QSIZE 8
 
-static void *identity_map(void *ctx, uint64_t addr, size_t len, enum vio_map_dir dir)
-{
-	(void)ctx;
-	(void)len;
-	(void)dir;
-	return (void *)(uintptr_t)addr;
-}
-
-static const struct vio_dev_mem_ops identity_ops = {identity_map};
+/* The device sees host addresses: one region from address 1 to the end of
+ * the address space but its last byte (a region may not wrap 2^64). */
+static const struct vio_mem_region identity_region = {1, UINT64_MAX - 1, (void *)(uintptr_t)1,
+						      VIO_MAP_RW};
 
 struct pair {
 	alignas(16) unsigned char desc[16 * QSIZE];
@@ -67,7 +62,8 @@ static void packed_pair(struct pair *p, bool in_order)
 	dc.features = f;
 	assert_int_equal(vio_vq_ring_addrs(p->vq, &dc.desc_addr, &dc.driver_addr, &dc.device_addr),
 			 0);
-	dc.mem_ops = &identity_ops;
+	dc.regions = &identity_region;
+	dc.nregions = 1;
 	assert_true(vio_devq_mem_size(VIO_RING_PACKED, QSIZE) <= sizeof(p->dqmem));
 	assert_int_equal(vio_devq_init(&p->dq, p->dqmem, sizeof(p->dqmem), &dc), 0);
 }
@@ -93,10 +89,10 @@ static void test_fuzz_regressions_packed_enable_intr_mid_in_order_batch(void **s
 	assert_int_equal(vio_vq_add(p.vq, &sb, 0, 1, &sb), 0);
 
 	struct vio_chain c[2];
-	struct vio_seg segs[QSIZE];
+	struct vio_chain_seg segs[QSIZE];
 	assert_int_equal(vio_devq_pop(p.dq, &c[0], segs, QSIZE), 0);
 	assert_int_equal(vio_devq_pop(p.dq, &c[1], segs, QSIZE), 0);
-	struct vio_used u[2] = {{c[0].id, c[0].ndesc, c[0].in_bytes}, {c[1].id, c[1].ndesc, 7}};
+	struct vio_used u[2] = {{&c[0], c[0].in_bytes}, {&c[1], 7}};
 	assert_int_equal(vio_devq_push_in_order(p.dq, u, 2), 0);
 
 	void *token = NULL;
@@ -125,7 +121,7 @@ static void round_trip(struct pair *p, void *token)
 	static unsigned char buf[16];
 	struct vio_sg sg = {buf, sizeof(buf)};
 	struct vio_chain c;
-	struct vio_seg segs[QSIZE];
+	struct vio_chain_seg segs[QSIZE];
 	void *t = NULL;
 	uint32_t len = 0;
 	assert_int_equal(vio_vq_add(p->vq, &sg, 0, 1, token), 0);
@@ -204,7 +200,8 @@ static void test_fuzz_regressions_split_enable_intr_used_idx_moved_back(void **s
 	memset(&dc, 0, sizeof(dc));
 	dc.format = VIO_RING_SPLIT;
 	dc.size = 4;
-	dc.mem_ops = &identity_ops;
+	dc.regions = &identity_region;
+	dc.nregions = 1;
 	assert_int_equal(vio_vq_ring_addrs(vq, &dc.desc_addr, &dc.driver_addr, &dc.device_addr), 0);
 	struct vio_devq *dq;
 	assert_int_equal(vio_devq_init(&dq, dqmem, sizeof(dqmem), &dc), 0);
@@ -215,7 +212,7 @@ static void test_fuzz_regressions_split_enable_intr_used_idx_moved_back(void **s
 	assert_int_equal(vio_vq_add(vq, &sb, 0, 1, &sb), 0);
 	for (int i = 0; i < 2; i++) {
 		struct vio_chain ch;
-		struct vio_seg seg;
+		struct vio_chain_seg seg;
 		assert_int_equal(vio_devq_pop(dq, &ch, &seg, 1), 0);
 		assert_int_equal(vio_devq_push(dq, &ch, 0), 0);
 	}

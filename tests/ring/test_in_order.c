@@ -63,14 +63,13 @@ static void test_in_order_batch_single_entry(void **state)
 		setup_loop(&l, &cases[ci], 16);
 		const unsigned nbuf = 5;
 		struct vio_used used[5];
+		struct vio_chain chs[5];
+		struct vio_chain_seg segs[5][16];
 		for (unsigned b = 0; b < nbuf; b++)
 			assert_int_equal(add_buf(&l, b, 1, 1 + b % 3, 100 + b), 0);
 		for (unsigned b = 0; b < nbuf; b++) {
-			struct vio_chain ch;
-			struct vio_seg segs[16];
-			assert_int_equal(vio_devq_pop(l.dq, &ch, segs, 16), 0);
-			used[b].id = ch.id;
-			used[b].ndesc = ch.ndesc;
+			assert_int_equal(vio_devq_pop(l.dq, &chs[b], segs[b], 16), 0);
+			used[b].chain = &chs[b];
 			used[b].len = 7; /* only the last one's length travels */
 		}
 		assert_int_equal(vio_devq_push_in_order(l.dq, used, nbuf), 0);
@@ -80,7 +79,7 @@ static void test_in_order_batch_single_entry(void **state)
 			struct vio_split_used *u = l.device_area;
 			assert_int_equal(vio_le16_get(u->idx), nbuf);
 			struct vio_split_used_elem *e = vio_split_used_ring(u);
-			assert_int_equal(vio_le32_get(e[0].id), used[nbuf - 1].id);
+			assert_int_equal(vio_le32_get(e[0].id), chs[nbuf - 1].id);
 			assert_int_equal(vio_le32_get(e[0].len), 7);
 			for (unsigned k = 1; k < nbuf; k++)
 				assert_int_equal(vio_le32_get(e[k].len), 0);
@@ -88,14 +87,14 @@ static void test_in_order_batch_single_entry(void **state)
 			/* One used descriptor at slot 0 naming the last buffer;
 			 * the next used position is past the whole batch. */
 			struct vio_packed_desc *d = l.desc;
-			assert_int_equal(vio_le16_get(d[0].id), used[nbuf - 1].id);
+			assert_int_equal(vio_le16_get(d[0].id), chs[nbuf - 1].id);
 			uint16_t f = vio_le16_get(d[0].flags);
 			assert_true((f & VIO_DESC_F_AVAIL) && (f & VIO_DESC_F_USED));
 			struct vio_ring_state st;
 			vio_devq_get_state(l.dq, &st);
 			unsigned slots = 0;
 			for (unsigned b = 0; b < nbuf; b++)
-				slots += used[b].ndesc;
+				slots += chs[b].ndesc;
 			assert_int_equal(st.used_idx, slots % 16u);
 		}
 
@@ -140,7 +139,7 @@ static void test_in_order_split_descriptors_in_ring_order(void **state)
 		expect = (uint16_t)((expect + 1u + nin) % 8u);
 		/* Complete it at once so the ring never runs full. */
 		struct vio_chain ch;
-		struct vio_seg segs[8];
+		struct vio_chain_seg segs[8];
 		assert_int_equal(vio_devq_pop(l.dq, &ch, segs, 8), 0);
 		assert_int_equal(vio_devq_push(l.dq, &ch, 0), 0);
 		void *tok;
@@ -164,9 +163,9 @@ static void test_in_order_push_needs_feature(void **state)
 		assert_int_equal(loop_init(&l, &cfg), 0);
 		assert_int_equal(add_buf(&l, 0, 1, 0, 1), 0);
 		struct vio_chain ch;
-		struct vio_seg segs[8];
+		struct vio_chain_seg segs[8];
 		assert_int_equal(vio_devq_pop(l.dq, &ch, segs, 8), 0);
-		struct vio_used u = {ch.id, ch.ndesc, 0};
+		struct vio_used u = {&ch, 0};
 		assert_int_equal(vio_devq_push_in_order(l.dq, &u, 1), -VIO_EINVAL);
 		assert_false(vio_devq_is_broken(l.dq));
 		assert_int_equal(vio_devq_push(l.dq, &ch, 0), 0);
@@ -175,7 +174,7 @@ static void test_in_order_push_needs_feature(void **state)
 		struct io_case c = {cfg.format, true, false};
 		setup_loop(&l, &c, 8);
 		assert_int_equal(vio_devq_push_in_order(l.dq, &u, 0), -VIO_EINVAL);
-		u.id = 8; /* beyond the queue */
+		ch.id = 8; /* beyond the queue */
 		assert_int_equal(vio_devq_push_in_order(l.dq, &u, 1), -VIO_EINVAL);
 		loop_fini(&l);
 	}
@@ -199,9 +198,12 @@ static void test_in_order_randomized(void **state)
 			char desc[96];
 			loop_describe(&l.cfg, desc, sizeof(desc));
 			uintptr_t next_tok = 1, want_tok = 1;
-			struct vio_used held[64];
-			uint32_t held_in[64];
-			unsigned nheld = 0;
+			/* Held chains: a FIFO in fixed slots, so each chain
+			 * keeps its segment array until it is pushed. */
+			static struct vio_chain held_ch[64];
+			static struct vio_chain_seg held_segs[64][64];
+			uint32_t held_len[64];
+			unsigned nheld = 0, hh = 0;
 			uint32_t want_len[64 * 2];
 			unsigned nwant = 0;
 			for (unsigned step = 0; step < 20000; step++) {
@@ -219,33 +221,35 @@ static void test_in_order_randomized(void **state)
 							 vio_err_name(rc));
 					next_tok++;
 				} else if (op == 1) {
-					struct vio_chain ch;
-					struct vio_seg segs[64];
-					int rc = vio_devq_pop(l.dq, &ch, segs, 64);
+					unsigned at = (hh + nheld) % 64u;
+					struct vio_chain *ch = &held_ch[at];
+					int rc = vio_devq_pop(l.dq, ch, held_segs[at], 64);
 					if (rc == -VIO_EAGAIN)
 						continue;
 					if (rc != 0)
 						fail_msg("seed 0x%llx %s: pop %s",
 							 (unsigned long long)seed, desc,
 							 vio_err_name(rc));
-					held[nheld].id = ch.id;
-					held[nheld].ndesc = ch.ndesc;
-					held[nheld].len = loop_rng_below(&r, ch.in_bytes + 1);
-					held_in[nheld] = ch.in_bytes;
+					held_len[at] = loop_rng_below(&r, ch->in_bytes + 1);
 					nheld++;
 				} else if (nheld > 0) {
 					/* Complete a prefix of the held chains, in order. */
 					unsigned n = loop_rng_range(&r, 1, nheld);
 					bool one = loop_rng_chance(&r, 60);
-					int rc = one ? vio_devq_push_in_order(l.dq, held, n)
-						     : vio_devq_push_batch(l.dq, held, n);
+					struct vio_used batch[64];
+					for (unsigned k = 0; k < n; k++) {
+						unsigned at = (hh + k) % 64u;
+						batch[k] = (struct vio_used){&held_ch[at],
+									     held_len[at]};
+					}
+					int rc = one ? vio_devq_push_in_order(l.dq, batch, n)
+						     : vio_devq_push_batch(l.dq, batch, n);
 					assert_int_equal(rc, 0);
 					for (unsigned k = 0; k < n; k++)
 						want_len[nwant++] =
-							one && k + 1 < n ? held_in[k] : held[k].len;
-					memmove(held, held + n, (nheld - n) * sizeof(held[0]));
-					memmove(held_in, held_in + n,
-						(nheld - n) * sizeof(held_in[0]));
+							one && k + 1 < n ? batch[k].chain->in_bytes
+									 : batch[k].len;
+					hh = (hh + n) % 64u;
 					nheld -= n;
 					vio_devq_needs_notify(l.dq);
 					void *tok;

@@ -108,7 +108,7 @@ static void pr_add(struct pair *p, unsigned nseg)
 
 static void pr_pop(struct pair *p)
 {
-	struct vio_seg segs[8];
+	struct vio_chain_seg segs[8];
 	assert_true(p->nheld < MAX_HELD);
 	struct vio_chain *c = &p->held[p->nheld];
 	assert_int_equal(vio_devq_pop(p->l.dq, c, segs, 8), 0);

@@ -41,7 +41,9 @@ struct tr {
 	unsigned nseg[NTOK];
 	uint32_t written[NTOK];
 	struct vio_chain chain[NTOK];
-	unsigned order[NTOK]; /* avail FIFO of token indices */
+	struct vio_chain_seg segs[NTOK][4];    /* each held chain's segments */
+	struct vio_packed_desc saved[NTOK][4]; /* packed: its descriptors as popped */
+	unsigned order[NTOK];		       /* avail FIFO of token indices */
 	unsigned oh, on;
 	unsigned held[NTOK], nheld;
 	unsigned used[NTOK], uh, un; /* push FIFO */
@@ -127,14 +129,21 @@ static unsigned tok_index(const struct tr *t, void *tok)
 
 static void tr_pop(struct tr *t)
 {
-	struct vio_seg segs[4];
 	struct vio_chain c;
 	assert_true(t->on > 0);
 	unsigned k = t->order[t->oh];
+	struct vio_chain_seg *segs = t->segs[k];
 	assert_int_equal(vio_devq_pop(t->l.dq, &c, segs, 4), 0);
 	assert_int_equal(c.nseg, t->nseg[k]);
 	/* Identify the token by its first (readable) segment. */
 	assert_ptr_equal(segs[0].ptr, t->l.data + 128 * k);
+	if (t->l.cfg.format == VIO_RING_PACKED) {
+		/* What a back end keeps to hand a chain in flight over (the
+		 * ring slots are overwritten by used descriptors later). */
+		const struct vio_packed_desc *ring = t->l.desc;
+		for (unsigned i = 0; i < c.ndesc; i++)
+			t->saved[k][i] = ring[(c.head + i) % t->l.cfg.size];
+	}
 	t->oh = (t->oh + 1) % NTOK;
 	t->on--;
 	t->st[k] = T_HELD;
@@ -378,7 +387,7 @@ static void broken_recovers(enum vio_ring_format fmt)
 		a->idx = vio_le16_make((uint16_t)(vio_le16_get(a->idx) + 9u));
 	}
 	struct vio_chain c;
-	struct vio_seg segs[4];
+	struct vio_chain_seg segs[4];
 	int rc = vio_devq_pop(t->l.dq, &c, segs, 4);
 	assert_true(vio_err_is_peer(rc));
 	assert_true(vio_devq_is_broken(t->l.dq));
@@ -525,6 +534,9 @@ static void migrate(enum vio_ring_format fmt, uint16_t size, bool ind, unsigned 
 		if (use_vhost) {
 			uint32_t num = vio_ring_state_to_vhost(&st, fmt);
 			vio_ring_state_from_vhost(num, fmt, &st2);
+			/* The in-flight count travels beside VRING_BASE (vhost-user's
+			 * inflight region), not in it. */
+			st2.inflight = st.inflight;
 			if (packed) {
 				check_state_eq(&st2, &st);
 				combos |= 1u << (st.avail_wrap * 2 + st.used_wrap);
@@ -543,7 +555,22 @@ static void migrate(enum vio_ring_format fmt, uint16_t size, bool ind, unsigned 
 		assert_int_equal(vio_devq_set_state(t->l.dq, &st2), 0);
 		check_expected_state(t);
 		assert_false(vio_devq_is_broken(t->l.dq));
-		/* Chains the old queue popped are pushed through the new one. */
+		/* Chains the old queue popped are taken again by the new one and
+		 * pushed through it. */
+		for (unsigned j = 0; j < t->nheld; j++) {
+			unsigned k = t->held[j];
+			struct vio_chain c;
+			int rc =
+				packed ? vio_devq_repop_packed(t->l.dq, t->saved[k],
+							       t->chain[k].ndesc, &c, t->segs[k], 4)
+				       : vio_devq_repop(t->l.dq, t->chain[k].head, &c, t->segs[k],
+							4);
+			assert_int_equal(rc, 0);
+			assert_int_equal(c.id, t->chain[k].id);
+			assert_int_equal(c.nseg, t->nseg[k]);
+			assert_ptr_equal(c.segs[0].ptr, t->l.data + 128 * k);
+			t->chain[k] = c;
+		}
 	}
 	tr_drain(t);
 	check_expected_state(t);
@@ -624,12 +651,16 @@ static void test_reset_set_state_rejects_packed_slot(void **state)
 	check_state_eq(&after, &edge);
 	teardown(NULL);
 
-	/* Split takes any 16-bit index. */
+	/* Split takes any 16-bit index; the used index comes from the used
+	 * ring (here: as the previous owner left it, 5 chains in flight). */
 	t = tr_new(VIO_RING_SPLIT, 8, false, false);
-	struct vio_ring_state any = {0xffff, 0xfff0, false, false, 0};
+	struct vio_ring_state any = {0xffff, 0xfffa, false, false, 5};
+	struct vio_split_used *u = t->l.device_area;
+	u->idx = vio_le16_make(0xfffa);
 	assert_int_equal(vio_devq_set_state(t->l.dq, &any), 0);
 	vio_devq_get_state(t->l.dq, &after);
 	check_state_eq(&after, &any);
+	assert_int_equal(after.inflight, 5);
 }
 
 int main(void)

@@ -60,7 +60,7 @@ struct rq {
 	uint16_t ndesc;
 	uint32_t out_bytes, in_bytes, written;
 	struct vio_chain chain;
-	struct vio_seg segs[RT_MAX_SEGS];
+	struct vio_chain_seg segs[RT_MAX_SEGS];
 };
 
 struct fifo {
@@ -388,7 +388,7 @@ static void drv_try_sleep(struct rt *t)
 static void dev_pop(struct rt *t)
 {
 	struct vio_chain c;
-	struct vio_seg segs[RT_MAX_SEGS];
+	struct vio_chain_seg segs[RT_MAX_SEGS];
 	if (t->avail.n == 0) {
 		int rc = vio_devq_pop(t->l.dq, &c, segs, RT_MAX_SEGS);
 		t->ops++;
@@ -423,7 +423,7 @@ static void dev_pop(struct rt *t)
 	RT_CHECK(t, t->id_owner[c.id] == -1, "chain id %u already held by request %d", c.id,
 		 t->id_owner[c.id]);
 	for (unsigned s = 0; s < r->total; s++) {
-		const struct vio_seg *g = &segs[s];
+		const struct vio_chain_seg *g = &segs[s];
 		RT_CHECK(t, g->len == r->sg[s].len, "request %u seg %u: len %u, want %u", i, s,
 			 g->len, r->sg[s].len);
 		RT_CHECK(t, g->write == (s >= r->out), "request %u seg %u: write %d", i, s,
@@ -495,8 +495,7 @@ static void dev_push(struct rt *t)
 		for (unsigned k = 0; k < n; k++) {
 			unsigned i = take_held(t);
 			dev_complete(t, i);
-			u[k].id = t->rq[i].chain.id;
-			u[k].ndesc = t->rq[i].chain.ndesc;
+			u[k].chain = &t->rq[i].chain;
 			u[k].len = t->rq[i].written;
 		}
 		int rc = vio_devq_push_batch(t->l.dq, u, n);

@@ -332,7 +332,7 @@ static void *driver_main(void *arg)
 
 struct dev_held {
 	struct vio_chain c;
-	struct vio_seg segs[ST_MAX_SEGS];
+	struct vio_chain_seg segs[ST_MAX_SEGS];
 };
 
 /* Check one request and write its response; returns the written length. */
@@ -398,8 +398,8 @@ static bool dev_flush(struct stress *s, struct vio_used *u, unsigned *n)
 static void *device_main(void *arg)
 {
 	struct stress *s = arg;
-	struct dev_held h;
 	struct vio_used batch[ST_BATCH];
+	static _Thread_local struct dev_held held[ST_BATCH]; /* one per batch entry */
 	unsigned nb = 0;
 	struct loop_rng r;
 	loop_rng_seed(&r, 0xde71ce);
@@ -410,7 +410,8 @@ static void *device_main(void *arg)
 		unsigned burst = loop_rng_range(&r, 1, ST_BATCH);
 		unsigned limit = loop_rng_range(&r, 1, 32);
 		for (; limit > 0; limit--) {
-			int rc = vio_devq_pop(s->l.dq, &h.c, h.segs, ST_MAX_SEGS);
+			struct dev_held *h = &held[nb];
+			int rc = vio_devq_pop(s->l.dq, &h->c, h->segs, ST_MAX_SEGS);
 			if (rc == -VIO_EAGAIN)
 				break;
 			if (rc != 0) {
@@ -418,16 +419,16 @@ static void *device_main(void *arg)
 				return NULL;
 			}
 			uint32_t w;
-			if (!dev_serve(s, &h, &w))
+			if (!dev_serve(s, h, &w))
 				return NULL;
 			if (burst == 1) {
-				rc = vio_devq_push(s->l.dq, &h.c, w);
+				rc = vio_devq_push(s->l.dq, &h->c, w);
 				if (rc != 0) {
 					st_fail(s, "device: push: %s", vio_err_name(rc));
 					return NULL;
 				}
 			} else {
-				batch[nb++] = (struct vio_used){h.c.id, h.c.ndesc, w};
+				batch[nb++] = (struct vio_used){&h->c, w};
 				if (nb == burst && !dev_flush(s, batch, &nb))
 					return NULL;
 			}

@@ -61,20 +61,27 @@ uint64_t gm_addr_of(const struct guest_mem *gm, const void *host)
 	return 0;
 }
 
-static void *gm_map(void *ctx, uint64_t addr, size_t len, enum vio_map_dir dir)
+static int gm_map(void *ctx, uint64_t addr, uint64_t len, enum vio_map_dir dir,
+		  struct vio_mapping *m)
 {
 	struct guest_mem *gm = ctx;
 	gm->map_calls++;
 	if (!gm->refuse_all) {
 		for (unsigned i = 0; i < gm->n; i++) {
 			const struct gm_region *r = &gm->r[i];
-			if (addr >= r->addr && len <= r->len && addr - r->addr <= r->len - len &&
-			    (dir & ~r->dirs) == 0)
-				return r->host + (addr - r->addr);
+			if (addr >= r->addr && addr - r->addr < r->len && (dir & ~r->dirs) == 0) {
+				/* Up to the region's end: a range running on into
+				 * an adjacent region is asked for again from there. */
+				uint64_t room = r->len - (addr - r->addr);
+				m->host = r->host + (addr - r->addr);
+				m->len = len < room ? len : room;
+				m->release = false;
+				return 0;
+			}
 		}
 	}
 	gm->map_refusals++;
-	return NULL;
+	return -VIO_EMAP;
 }
 
 static int gm_to_device(void *ctx, const void *ptr, size_t len, uint64_t *addr)
@@ -92,5 +99,5 @@ static int gm_to_device(void *ctx, const void *ptr, size_t len, uint64_t *addr)
 	return -VIO_EINVAL;
 }
 
-const struct vio_dev_mem_ops gm_dev_ops = {gm_map};
+const struct vio_mem_ops gm_dev_ops = {gm_map, NULL, NULL};
 const struct vio_drv_mem_ops gm_drv_ops = {gm_to_device};

@@ -3,9 +3,10 @@
  *
  * Host buffers are registered at device-visible addresses of the test's
  * choosing (deliberately not equal to the host pointers, so every missing
- * translation shows). The device-side map callback grants a range only if it
- * lies wholly inside one region; the driver-side callback converts a host
- * pointer back to its device address. Every refusal is counted. */
+ * translation shows). The device-side map callback grants from the region
+ * that holds the first byte up to that region's end (the library asks again
+ * for the rest); the driver-side callback converts a host pointer back to its
+ * device address. Every refusal is counted. */
 #ifndef VIO_TEST_GUEST_MEM_H
 #define VIO_TEST_GUEST_MEM_H
 
@@ -45,7 +46,7 @@ void gm_free(struct guest_mem *gm);
 /* Device address of a host pointer, or 0 if it is in no region. */
 uint64_t gm_addr_of(const struct guest_mem *gm, const void *host);
 
-extern const struct vio_dev_mem_ops gm_dev_ops; /* ctx: struct guest_mem * */
+extern const struct vio_mem_ops gm_dev_ops;	/* ctx: struct guest_mem * */
 extern const struct vio_drv_mem_ops gm_drv_ops; /* ctx: struct guest_mem * */
 
 #endif

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/* Device queue: guest memory. Translation through the region table (last
+ * hit first) and the map callback, chains of segments across adjacent
+ * regions, the release hook and the write log. */
+#include "devq_impl.h"
+
+int vio__mem_table_check(const struct vio_mem_region *r, uint32_t n)
+{
+	if (n != 0 && r == NULL)
+		return -VIO_EINVAL;
+	for (uint32_t i = 0; i < n; i++)
+		if (r[i].size != 0 && r[i].guest_addr + (r[i].size - 1u) < r[i].guest_addr)
+			return -VIO_EINVAL;
+	return 0;
+}
+
+/* The start of [addr, addr + len): a host address and how many bytes from
+ * there are contiguous (1 .. len). @len ≥ 1 and the range does not wrap. */
+static int xlate(struct vio_devq *q, uint64_t addr, uint64_t len, enum vio_map_dir dir,
+		 struct vio__ring_part *out)
+{
+	for (uint32_t k = 0; k < q->nregions; k++) {
+		/* Last hit first, then the others in table order. */
+		uint32_t i = k == 0 ? q->last_region : k - 1u;
+		if (k != 0 && i == q->last_region)
+			continue;
+		const struct vio_mem_region *r = &q->regions[i];
+		uint64_t off = addr - r->guest_addr;
+		if (off >= r->size || (dir & ~r->access) != 0)
+			continue;
+		q->last_region = i;
+		uint64_t room = r->size - off;
+		out->host = (unsigned char *)r->host + off;
+		out->len = len < room ? len : room;
+		out->release = false;
+		return 0;
+	}
+	if (q->mem_ops == NULL || q->mem_ops->map == NULL)
+		return -VIO_EMAP;
+	struct vio_mapping m = {NULL, 0, false};
+	int rc = q->mem_ops->map(q->mem_ctx, addr, len, dir, &m);
+	if (rc == -VIO_EMAP_AGAIN)
+		return rc;
+	if (rc < 0 || m.host == NULL || m.len == 0) {
+		/* Refused; a bogus grant is refused too (and given back). */
+		if (rc == 0 && m.release && m.host != NULL && m.len != 0 && q->mem_ops->release)
+			q->mem_ops->release(q->mem_ctx, m.host, addr, m.len, dir);
+		return -VIO_EMAP;
+	}
+	out->host = m.host;
+	out->len = m.len < len ? m.len : len;
+	out->release = m.release && q->mem_ops->release != NULL;
+	return 0;
+}
+
+static bool range_ok(uint64_t addr, uint64_t len)
+{
+	if (len == 0 || addr + (len - 1u) < addr)
+		return false;
+#if SIZE_MAX < UINT64_MAX
+	if (len > SIZE_MAX)
+		return false;
+#endif
+	return true;
+}
+
+void vio__devq_unmap(struct vio_devq *q, const struct vio__ring_part *m)
+{
+	if (m->release)
+		q->mem_ops->release(q->mem_ctx, m->host, m->addr, m->len, m->dir);
+}
+
+/* One contiguous mapping of [addr, addr+len), or -VIO_EMAP / -VIO_EMAP_AGAIN. */
+static int map_contig(struct vio_devq *q, uint64_t addr, uint64_t len, enum vio_map_dir dir,
+		      struct vio__ring_part *m)
+{
+	if (!range_ok(addr, len))
+		return -VIO_EMAP;
+	m->addr = addr;
+	m->dir = dir;
+	int rc = xlate(q, addr, len, dir, m);
+	if (rc < 0)
+		return rc;
+	if (m->len < len) {
+		/* Runs into another region: the parts that need one pointer
+		 * (ring parts, indirect tables) cannot be split. */
+		vio__devq_unmap(q, m);
+		return -VIO_EMAP;
+	}
+	return 0;
+}
+
+int vio__devq_map_table(struct vio_devq *q, uint64_t addr, uint64_t len, struct vio__ring_part *m)
+{
+	return map_contig(q, addr, len, VIO_MAP_READ, m);
+}
+
+void vio__devq_release_rings(struct vio_devq *q, struct vio__ring_part parts[VIO__NPARTS])
+{
+	for (unsigned i = 0; i < VIO__NPARTS; i++) {
+		vio__devq_unmap(q, &parts[i]);
+		parts[i].release = false;
+	}
+}
+
+int vio__devq_map_rings(struct vio_devq *q, struct vio__ring_part parts[VIO__NPARTS])
+{
+	for (unsigned i = 0; i < VIO__NPARTS; i++)
+		parts[i].release = false;
+	for (unsigned i = 0; i < VIO__NPARTS; i++) {
+		int rc = map_contig(q, parts[i].addr, parts[i].len, parts[i].dir, &parts[i]);
+		if (rc < 0) {
+			parts[i].release = false;
+			vio__devq_release_rings(q, parts);
+			return rc == -VIO_EMAP_AGAIN ? rc : -VIO_ERING_MAP;
+		}
+	}
+	return 0;
+}
+
+void vio__devq_release_segs(struct vio_devq *q, struct vio_chain_seg *segs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct vio_chain_seg *s = &segs[i];
+		if (s->release) {
+			s->release = false;
+			q->mem_ops->release(q->mem_ctx, s->ptr, s->addr, s->len,
+					    s->write ? VIO_MAP_WRITE : VIO_MAP_READ);
+		}
+	}
+}
+
+void vio__devq_finish_chain(struct vio_devq *q, const struct vio_chain *c, uint32_t written)
+{
+	struct vio_chain_seg *segs = c->segs;
+	if (q->log_write != NULL) {
+		/* A truncated chain's written bytes may lie in the segments
+		 * that were left out, or in its last one: log every writable
+		 * segment present (dirty logging may over-report, never miss). */
+		bool all = (c->flags & VIO_CHAIN_TRUNCATED) != 0;
+		uint32_t left = written;
+		for (unsigned i = c->nout; i < c->nseg && (all || left != 0); i++) {
+			uint32_t n = all || segs[i].len < left ? segs[i].len : left;
+			if (n != 0)
+				q->log_write(q->mem_ctx, segs[i].addr, n);
+			left -= all ? 0 : n;
+		}
+	}
+	if (c->flags & VIO_CHAIN_MAPPED)
+		vio__devq_release_segs(q, segs, c->nseg);
+}
+
+/* Append one segment; with the array full, take_long keeps the chain's
+ * latest segment in the last slot. */
+static int put_seg(struct vio_devq *q, struct vio__chain_builder *b, void *ptr, uint64_t addr,
+		   uint32_t len, bool write, bool release)
+{
+	struct vio_chain_seg *s;
+	if (vio_likely(b->nseg < b->max_segs)) {
+		s = &b->segs[b->nseg++];
+	} else {
+		if (!q->take_long || b->max_segs == 0) {
+			if (release)
+				q->mem_ops->release(q->mem_ctx, ptr, addr, len,
+						    write ? VIO_MAP_WRITE : VIO_MAP_READ);
+			return -VIO_ENOSPC;
+		}
+		b->truncated = true;
+		s = &b->segs[b->max_segs - 1u];
+		vio__devq_release_segs(q, s, 1);
+		if (!s->write)
+			b->nout--;
+	}
+	s->ptr = ptr;
+	s->addr = addr;
+	s->len = len;
+	s->write = write;
+	s->release = release;
+	b->mapped = b->mapped || release;
+	if (!write)
+		b->nout++;
+	return 0;
+}
+
+int vio__chain_add(struct vio_devq *q, struct vio__chain_builder *b, uint64_t addr, uint32_t len,
+		   bool write)
+{
+	/* §2.7.5.3.1 / §2.8.6: no chain longer than the queue size. A longer
+	 * walk can only come from a loop or a hostile driver. */
+	if (vio_unlikely(b->ndesc >= b->limit))
+		return -VIO_EDESC_LOOP;
+	b->ndesc++;
+	if (write) {
+		b->seen_write = true;
+		if (!vio__add_len(&b->in_bytes, len))
+			return -VIO_ELEN_OVERFLOW;
+	} else {
+		/* §2.7.4.2: device-readable descriptors come first. */
+		if (vio_unlikely(b->seen_write))
+			return -VIO_EDESC_ORDER;
+		if (!vio__add_len(&b->out_bytes, len))
+			return -VIO_ELEN_OVERFLOW;
+	}
+	/* §2.7.5.1: at most 2^32 bytes per chain; keep totals in 32 bits. */
+	if (vio_unlikely(b->out_bytes + (uint64_t)b->in_bytes > UINT32_MAX))
+		return -VIO_ELEN_OVERFLOW;
+	if (len == 0)
+		return put_seg(q, b, NULL, addr, 0, write, false);
+	if (!range_ok(addr, len))
+		return -VIO_EMAP;
+	enum vio_map_dir dir = write ? VIO_MAP_WRITE : VIO_MAP_READ;
+	/* One segment per region the buffer covers (adjacent in guest
+	 * address space, anywhere in host address space). */
+	while (len != 0) {
+		struct vio__ring_part m;
+		int rc = xlate(q, addr, len, dir, &m);
+		if (rc < 0)
+			return rc;
+		rc = put_seg(q, b, m.host, addr, (uint32_t)m.len, write, m.release);
+		if (rc < 0)
+			return rc;
+		addr += m.len;
+		len -= (uint32_t)m.len;
+	}
+	return 0;
+}
+
+void vio__chain_end(const struct vio_devq *q, struct vio__chain_builder *b, uint16_t id,
+		    uint16_t ndesc, uint16_t head)
+{
+	struct vio_chain *c = b->chain;
+	c->id = id;
+	c->head = head;
+	c->ndesc = ndesc;
+	c->nseg = (uint16_t)b->nseg;
+	c->nout = (uint16_t)b->nout;
+	c->out_bytes = b->out_bytes;
+	c->in_bytes = b->in_bytes;
+	c->flags = (uint16_t)((b->truncated ? VIO_CHAIN_TRUNCATED : 0u) |
+			      (b->mapped ? VIO_CHAIN_MAPPED : 0u));
+	c->gen = q->gen;
+	c->segs = b->segs;
+}
+
+int vio__indirect_map(struct vio_devq *q, uint64_t addr, uint32_t len, uint16_t flags, bool nested,
+		      struct vio__ring_part *m, uint32_t *n)
+{
+	if (nested)
+		return -VIO_EINDIRECT_NESTED; /* §2.7.5.3.1: one table per descriptor */
+	if (!q->indirect)
+		return -VIO_EINDIRECT_FEATURE;
+	if (flags & VIO_DESC_F_NEXT)
+		return -VIO_EINDIRECT_NEXT; /* §2.7.5.3.1: not both INDIRECT and NEXT */
+	if (len == 0)
+		return -VIO_EINDIRECT_EMPTY;
+	if (len % 16u != 0)
+		return -VIO_EINDIRECT_SIZE;
+	if (len / 16u > q->size)
+		return -VIO_EINDIRECT_LONG;
+	int rc = vio__devq_map_table(q, addr, len, m);
+	if (rc < 0)
+		return rc == -VIO_EMAP_AGAIN ? rc : -VIO_EINDIRECT_MAP;
+	VIO_CACHE_INVALIDATE(m->host, len);
+	*n = len / 16u;
+	return 0;
+}
