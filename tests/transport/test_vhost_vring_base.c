@@ -263,6 +263,7 @@ static void test_vhost_base_roundtrip_max_size(void **state)
 		uint32_t num = (uint32_t)loop_rng_next(&rng);
 		struct vio_ring_state st = decode_ok(num, VIO_RING_PACKED, VIO_PACKED_MAX_SIZE,
 						     VIO_VHOST_USER_BASE_BOTH);
+		assert_true(st.avail_idx < 0x8000 && st.used_idx < 0x8000);
 		assert_int_equal(encode_ok(&st, VIO_RING_PACKED, VIO_PACKED_MAX_SIZE), num);
 	}
 }
@@ -395,6 +396,98 @@ static void test_vhost_base_split_encode(void **state)
 	}
 }
 
+/* ---- Moved from tests/ring (test_layout.c, test_reset.c) -------------------- */
+
+/* Packed slots up to 0x7fff need the largest ring. */
+#define MAXQ VIO_PACKED_MAX_SIZE
+
+static void test_vhost_base_layout_split(void **state)
+{
+	(void)state;
+	for (uint32_t a = 0; a <= 0xffff; a += 1) {
+		struct vio_ring_state st = {(uint16_t)a, (uint16_t)(a ^ 0x5555), true, true, 0};
+		uint32_t num = encode_ok(&st, VIO_RING_SPLIT, 256);
+		assert_int_equal(num, a);
+		struct vio_ring_state back =
+			decode_ok(num, VIO_RING_SPLIT, 256, VIO_VHOST_USER_BASE_BOTH);
+		assert_int_equal(back.avail_idx, a);
+		assert_int_equal(back.used_idx, a);
+		assert_false(back.avail_wrap);
+		assert_false(back.used_wrap);
+	}
+	/* Upper bits of a split num are not part of the index: they used to be
+	 * dropped, now they are refused (reserved, and Linux refuses them). */
+	decode_fails(0xabcd1234u, VIO_RING_SPLIT, 256, VIO_VHOST_USER_BASE_BOTH);
+}
+
+static void test_vhost_base_layout_packed(void **state)
+{
+	(void)state;
+	struct vio_ring_state st = {0x1234, 0x0567, true, false, 0};
+	assert_int_equal(encode_ok(&st, VIO_RING_PACKED, MAXQ), 0x05679234u);
+	st = (struct vio_ring_state){0, 0, false, false, 0};
+	assert_int_equal(encode_ok(&st, VIO_RING_PACKED, MAXQ), 0);
+	st = (struct vio_ring_state){0, 0, true, false, 0};
+	assert_int_equal(encode_ok(&st, VIO_RING_PACKED, MAXQ), 1u << 15);
+	st = (struct vio_ring_state){0, 0, false, true, 0};
+	assert_int_equal(encode_ok(&st, VIO_RING_PACKED, MAXQ), 1u << 31);
+	st = (struct vio_ring_state){0x7fff, 0, false, false, 0};
+	assert_int_equal(encode_ok(&st, VIO_RING_PACKED, MAXQ), 0x7fffu);
+	st = (struct vio_ring_state){0, 0x7fff, false, false, 0};
+	assert_int_equal(encode_ok(&st, VIO_RING_PACKED, MAXQ), 0x7fff0000u);
+	/* The reset state {0, 1, 0, 1}. */
+	st = (struct vio_ring_state){0, 0, true, true, 0};
+	assert_int_equal(encode_ok(&st, VIO_RING_PACKED, MAXQ), 0x80008000u);
+
+	st = decode_ok(0x80008000u, VIO_RING_PACKED, MAXQ, VIO_VHOST_USER_BASE_BOTH);
+	assert_int_equal(st.avail_idx, 0);
+	assert_int_equal(st.used_idx, 0);
+	assert_true(st.avail_wrap);
+	assert_true(st.used_wrap);
+	st = decode_ok(0x05679234u, VIO_RING_PACKED, MAXQ, VIO_VHOST_USER_BASE_BOTH);
+	assert_int_equal(st.avail_idx, 0x1234);
+	assert_true(st.avail_wrap);
+	assert_int_equal(st.used_idx, 0x0567);
+	assert_false(st.used_wrap);
+
+	/* Every slot pair round-trips through the 32-bit encoding. */
+	for (uint32_t s = 0; s < 0x8000; s++) {
+		for (unsigned w = 0; w < 4; w++) {
+			struct vio_ring_state a = {(uint16_t)s, (uint16_t)(0x7fff - s),
+						   (w & 1) != 0, (w & 2) != 0, 0};
+			struct vio_ring_state b =
+				decode_ok(encode_ok(&a, VIO_RING_PACKED, MAXQ), VIO_RING_PACKED,
+					  MAXQ, VIO_VHOST_USER_BASE_BOTH);
+			check_state_eq(&b, &a);
+		}
+	}
+	/* Every 32-bit value round-trips the other way (all bits are used):
+	 * test_vhost_base_roundtrip_max_size. */
+}
+
+static void test_vhost_base_reset_encoding(void **state)
+{
+	(void)state;
+	struct vio_ring_state st = {3, 5, true, false, 0}, back;
+	assert_int_equal(encode_ok(&st, VIO_RING_PACKED, MAXQ), 0x00058003u);
+	st = (struct vio_ring_state){0x7fff, 0x7fff, false, true, 0};
+	assert_int_equal(encode_ok(&st, VIO_RING_PACKED, MAXQ), 0xffff7fffu);
+	st = (struct vio_ring_state){0, 0, true, true, 0};
+	assert_int_equal(encode_ok(&st, VIO_RING_PACKED, MAXQ), 0x80008000u);
+	for (unsigned w = 0; w < 4; w++) {
+		st = (struct vio_ring_state){(uint16_t)(1234 + w), (uint16_t)(32767 - w),
+					     (w & 2) != 0, (w & 1) != 0, 0};
+		back = decode_ok(encode_ok(&st, VIO_RING_PACKED, MAXQ), VIO_RING_PACKED, MAXQ,
+				 VIO_VHOST_USER_BASE_BOTH);
+		check_state_eq(&back, &st);
+	}
+	st = (struct vio_ring_state){0xfffe, 0xfffe, false, false, 0};
+	assert_int_equal(encode_ok(&st, VIO_RING_SPLIT, 256), 0xfffeu);
+	back = decode_ok(0x1234u, VIO_RING_SPLIT, 256, VIO_VHOST_USER_BASE_BOTH);
+	st = (struct vio_ring_state){0x1234, 0x1234, false, false, 0};
+	check_state_eq(&back, &st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -415,6 +508,9 @@ int main(void)
 		cmocka_unit_test(test_vhost_base_split_decode),
 		cmocka_unit_test(test_vhost_base_split_rejects_upper_bits),
 		cmocka_unit_test(test_vhost_base_split_encode),
+		cmocka_unit_test(test_vhost_base_layout_split),
+		cmocka_unit_test(test_vhost_base_layout_packed),
+		cmocka_unit_test(test_vhost_base_reset_encoding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
