@@ -25,7 +25,8 @@ enum vio_ring_format {
 
 /**
  * @brief The device-side position in a ring: what migration and vhost-user
- *        `GET/SET_VRING_BASE` save and restore.
+ *        `GET/SET_VRING_BASE` save and restore (the vhost-user encoding of
+ *        it is in vhost_user.h).
  *
  * Split: @c avail_idx is the free-running index of the next available entry
  * to read and @c used_idx the free-running used index the device writes
@@ -43,51 +44,6 @@ struct vio_ring_state {
 	 * queue takes them back. */
 	uint16_t inflight;
 };
-
-/**
- * @brief Encode @p st as the 32-bit `num` of a vhost-user VRING_BASE message.
- *
- * Split: the avail index alone. Packed: bits 0–14 avail slot, bit 15 avail
- * wrap counter, bits 16–30 used slot, bit 31 used wrap counter.
- * @param st  The ring state to encode.
- * @param fmt Ring format.
- * @return The VRING_BASE `num`.
- */
-static inline uint32_t vio_ring_state_to_vhost(const struct vio_ring_state *st,
-					       enum vio_ring_format fmt)
-{
-	if (fmt == VIO_RING_SPLIT)
-		return st->avail_idx;
-	return (uint32_t)(st->avail_idx & 0x7fffu) | ((uint32_t)st->avail_wrap << 15) |
-	       ((uint32_t)(st->used_idx & 0x7fffu) << 16) | ((uint32_t)st->used_wrap << 31);
-}
-
-/**
- * @brief Decode a vhost-user VRING_BASE `num` into @p st (inverse of
- *        vio_ring_state_to_vhost()).
- *
- * For split rings vhost-user carries no used index: @c used_idx is set equal
- * to @c avail_idx, which holds when every popped chain was pushed back
- * before the state was saved (the back end's rings are quiescent).
- * @param num The `num` of a VRING_BASE message.
- * @param fmt Ring format.
- * @param st  Receives the ring state.
- */
-static inline void vio_ring_state_from_vhost(uint32_t num, enum vio_ring_format fmt,
-					     struct vio_ring_state *st)
-{
-	if (fmt == VIO_RING_SPLIT) {
-		st->avail_idx = (uint16_t)num;
-		st->used_idx = (uint16_t)num;
-		st->avail_wrap = false;
-		st->used_wrap = false;
-		return;
-	}
-	st->avail_idx = (uint16_t)(num & 0x7fffu);
-	st->avail_wrap = ((num >> 15) & 1u) != 0;
-	st->used_idx = (uint16_t)((num >> 16) & 0x7fffu);
-	st->used_wrap = ((num >> 31) & 1u) != 0;
-}
 
 /**
  * @brief The 32-bit value of a driver notification with VIRTIO_F_NOTIFICATION_DATA

@@ -24,6 +24,7 @@
 #include <virtio/ring_split.h>
 #include <virtio/spec.h>
 #include <virtio/version.h>
+#include <virtio/vhost_user.h>
 #include <virtio/vq.h>
 
 /** @} */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Wire layout, size helpers, little-endian accessors, the event-index rule,
- * notification data, vhost ring state encoding and error names. */
+ * notification data and error names. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -499,84 +499,6 @@ static void test_layout_notify_data_packed(void **state)
 	assert_false(vio_notify_data_wrap(0x7fffffffu));
 }
 
-/* ---- vhost-user VRING_BASE encoding -------------------------------------- */
-
-static void test_layout_ring_state_vhost_split(void **state)
-{
-	(void)state;
-	for (uint32_t a = 0; a <= 0xffff; a += 1) {
-		struct vio_ring_state st = {(uint16_t)a, (uint16_t)(a ^ 0x5555), true, true, 0};
-		uint32_t num = vio_ring_state_to_vhost(&st, VIO_RING_SPLIT);
-		assert_int_equal(num, a);
-		struct vio_ring_state back;
-		memset(&back, 0xa5, sizeof(back));
-		vio_ring_state_from_vhost(num, VIO_RING_SPLIT, &back);
-		assert_int_equal(back.avail_idx, a);
-		assert_int_equal(back.used_idx, a);
-		assert_false(back.avail_wrap);
-		assert_false(back.used_wrap);
-	}
-	/* Upper bits of a split num are not part of the index. */
-	struct vio_ring_state st;
-	vio_ring_state_from_vhost(0xabcd1234u, VIO_RING_SPLIT, &st);
-	assert_int_equal(st.avail_idx, 0x1234);
-	assert_int_equal(st.used_idx, 0x1234);
-}
-
-static void test_layout_ring_state_vhost_packed(void **state)
-{
-	(void)state;
-	struct vio_ring_state st = {0x1234, 0x0567, true, false, 0};
-	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 0x05679234u);
-	st = (struct vio_ring_state){0, 0, false, false, 0};
-	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 0);
-	st = (struct vio_ring_state){0, 0, true, false, 0};
-	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 1u << 15);
-	st = (struct vio_ring_state){0, 0, false, true, 0};
-	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 1u << 31);
-	st = (struct vio_ring_state){0x7fff, 0, false, false, 0};
-	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 0x7fffu);
-	st = (struct vio_ring_state){0, 0x7fff, false, false, 0};
-	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 0x7fff0000u);
-	/* The reset state {0, 1, 0, 1}. */
-	st = (struct vio_ring_state){0, 0, true, true, 0};
-	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 0x80008000u);
-
-	vio_ring_state_from_vhost(0x80008000u, VIO_RING_PACKED, &st);
-	assert_int_equal(st.avail_idx, 0);
-	assert_int_equal(st.used_idx, 0);
-	assert_true(st.avail_wrap);
-	assert_true(st.used_wrap);
-	vio_ring_state_from_vhost(0x05679234u, VIO_RING_PACKED, &st);
-	assert_int_equal(st.avail_idx, 0x1234);
-	assert_true(st.avail_wrap);
-	assert_int_equal(st.used_idx, 0x0567);
-	assert_false(st.used_wrap);
-
-	/* Every slot pair round-trips through the 32-bit encoding. */
-	for (uint32_t s = 0; s < 0x8000; s++) {
-		for (unsigned w = 0; w < 4; w++) {
-			struct vio_ring_state a = {(uint16_t)s, (uint16_t)(0x7fff - s),
-						   (w & 1) != 0, (w & 2) != 0, 0};
-			struct vio_ring_state b;
-			vio_ring_state_from_vhost(vio_ring_state_to_vhost(&a, VIO_RING_PACKED),
-						  VIO_RING_PACKED, &b);
-			assert_int_equal(b.avail_idx, a.avail_idx);
-			assert_int_equal(b.used_idx, a.used_idx);
-			assert_int_equal(b.avail_wrap, a.avail_wrap);
-			assert_int_equal(b.used_wrap, a.used_wrap);
-		}
-	}
-	/* Every 32-bit value round-trips the other way (all bits are used). */
-	for (unsigned k = 0; k < 100000; k++) {
-		uint32_t num = (uint32_t)rnd64();
-		struct vio_ring_state b;
-		vio_ring_state_from_vhost(num, VIO_RING_PACKED, &b);
-		assert_true(b.avail_idx < 0x8000 && b.used_idx < 0x8000);
-		assert_int_equal(vio_ring_state_to_vhost(&b, VIO_RING_PACKED), num);
-	}
-}
-
 /* ---- Error codes --------------------------------------------------------- */
 
 struct err_entry {
@@ -699,8 +621,6 @@ int main(void)
 		cmocka_unit_test(test_layout_need_event_random),
 		cmocka_unit_test(test_layout_notify_data_split_full_idx),
 		cmocka_unit_test(test_layout_notify_data_packed),
-		cmocka_unit_test(test_layout_ring_state_vhost_split),
-		cmocka_unit_test(test_layout_ring_state_vhost_packed),
 		cmocka_unit_test(test_layout_errors_every_code),
 		cmocka_unit_test(test_layout_errors_unknown_values),
 		cmocka_unit_test(test_layout_errors_is_peer),

@@ -512,7 +512,7 @@ static void migrate(enum vio_ring_format fmt, uint16_t size, bool ind, unsigned 
 {
 	struct tr *t = tr_new(fmt, size, true, ind);
 	bool packed = fmt == VIO_RING_PACKED;
-	unsigned combos = 0, direct = 0, vhost = 0;
+	unsigned combos = 0, direct = 0, vhost = 0, split_inflight = 0;
 
 	/* Split: start near the 16-bit wrap, so restores happen across it. */
 	for (unsigned long i = 0; i < prefix; i++) {
@@ -530,10 +530,16 @@ static void migrate(enum vio_ring_format fmt, uint16_t size, bool ind, unsigned 
 
 		struct vio_ring_state st, st2;
 		vio_devq_get_state(t->l.dq, &st);
-		bool use_vhost = (packed || t->nheld == 0) && loop_rng_chance(&t->rng, 50);
+		/* Split through vhost-user too with chains in flight: VRING_BASE
+		 * carries only the avail index, and set_state takes the used
+		 * index from the used ring. */
+		bool use_vhost = loop_rng_chance(&t->rng, 50);
 		if (use_vhost) {
-			uint32_t num = vio_ring_state_to_vhost(&st, fmt);
-			vio_ring_state_from_vhost(num, fmt, &st2);
+			uint32_t num;
+			assert_int_equal(vio_vhost_user_vring_base_encode(&st, fmt, size, &num), 0);
+			assert_int_equal(vio_vhost_user_vring_base_decode(
+						 num, fmt, size, VIO_VHOST_USER_BASE_BOTH, &st2),
+					 0);
 			/* The in-flight count travels beside VRING_BASE (vhost-user's
 			 * inflight region), not in it. */
 			st2.inflight = st.inflight;
@@ -541,10 +547,9 @@ static void migrate(enum vio_ring_format fmt, uint16_t size, bool ind, unsigned 
 				check_state_eq(&st2, &st);
 				combos |= 1u << (st.avail_wrap * 2 + st.used_wrap);
 			} else {
-				/* Quiescent: every popped chain was pushed. */
 				assert_int_equal(num, st.avail_idx);
-				assert_int_equal(st.used_idx, st.avail_idx);
-				check_state_eq(&st2, &st);
+				assert_int_equal(st2.avail_idx, st.avail_idx);
+				split_inflight += t->nheld != 0;
 			}
 			vhost++;
 		} else {
@@ -577,6 +582,8 @@ static void migrate(enum vio_ring_format fmt, uint16_t size, bool ind, unsigned 
 	assert_true(direct > 100 && vhost > 100);
 	if (packed)
 		assert_int_equal(combos, 0xf); /* every (avail_wrap, used_wrap) pair */
+	else
+		assert_true(split_inflight > 50); /* vhost restores with chains in flight */
 	assert_true(t->completed - done0 > 1000);
 	teardown(NULL);
 }
@@ -594,29 +601,6 @@ static void test_reset_state_roundtrip_packed(void **state)
 	migrate(VIO_RING_PACKED, 5, false, 0);
 	migrate(VIO_RING_PACKED, 8, true, 0);
 	migrate(VIO_RING_PACKED, 16, false, 0);
-}
-
-static void test_reset_vhost_encoding(void **state)
-{
-	(void)state;
-	struct vio_ring_state st = {3, 5, true, false, 0}, back;
-	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 0x00058003u);
-	st = (struct vio_ring_state){0x7fff, 0x7fff, false, true, 0};
-	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 0xffff7fffu);
-	st = (struct vio_ring_state){0, 0, true, true, 0};
-	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_PACKED), 0x80008000u);
-	for (unsigned w = 0; w < 4; w++) {
-		st = (struct vio_ring_state){(uint16_t)(1234 + w), (uint16_t)(32767 - w),
-					     (w & 2) != 0, (w & 1) != 0, 0};
-		vio_ring_state_from_vhost(vio_ring_state_to_vhost(&st, VIO_RING_PACKED),
-					  VIO_RING_PACKED, &back);
-		check_state_eq(&back, &st);
-	}
-	st = (struct vio_ring_state){0xfffe, 0xfffe, false, false, 0};
-	assert_int_equal(vio_ring_state_to_vhost(&st, VIO_RING_SPLIT), 0xfffeu);
-	vio_ring_state_from_vhost(0x1234u, VIO_RING_SPLIT, &back);
-	st = (struct vio_ring_state){0x1234, 0x1234, false, false, 0};
-	check_state_eq(&back, &st);
 }
 
 static void test_reset_set_state_rejects_packed_slot(void **state)
@@ -672,7 +656,6 @@ int main(void)
 		cmocka_unit_test_teardown(test_reset_detach_every_position, teardown),
 		cmocka_unit_test_teardown(test_reset_state_roundtrip_split, teardown),
 		cmocka_unit_test_teardown(test_reset_state_roundtrip_packed, teardown),
-		cmocka_unit_test_teardown(test_reset_vhost_encoding, teardown),
 		cmocka_unit_test_teardown(test_reset_set_state_rejects_packed_slot, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
