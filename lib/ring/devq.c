@@ -50,6 +50,7 @@ static void set_regions(struct vio_devq *q, const struct vio_mem_region *r, uint
 	q->regions = n != 0 ? r : no_regions;
 	q->nregions = n;
 	q->last_region = 0;
+	q->last_table_region = 0;
 }
 
 /* Map the ring parts through the current memory and attach them. */
@@ -150,11 +151,9 @@ int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_s
 {
 	if (vio_unlikely(q->broken))
 		return -VIO_EBROKEN;
-	int rc = q->format == VIO_RING_SPLIT ? vio__devq_split_pop(q, chain, segs, max_segs)
-					     : vio__devq_packed_pop(q, chain, segs, max_segs);
-	if (vio_likely(rc == 0))
-		q->inflight_count++;
-	return rc;
+	if (vio_likely(q->format == VIO_RING_SPLIT))
+		return vio__devq_split_pop(q, chain, segs, max_segs);
+	return vio__devq_packed_pop(q, chain, segs, max_segs);
 }
 
 /* A chain the embedder may push: popped from this generation, in flight,
@@ -171,17 +170,14 @@ int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t wr
 		return -VIO_EBROKEN;
 	if (vio_unlikely(!pushable(q, chain, written)))
 		return -VIO_EINVAL;
-	uint16_t id = chain->id;
-	vio__devq_finish_chain(q, chain, written);
+	if (vio_unlikely(q->log_write != NULL || (chain->flags & VIO_CHAIN_MAPPED)))
+		vio__devq_finish_chain(q, chain, written);
+	uint16_t id = chain->id, ndesc = vio__devq_inflight_ndesc(q, id);
+	q->inflight[id] = 0;
 	q->inflight_count--;
-	if (vio_likely(q->format == VIO_RING_SPLIT)) {
-		q->inflight[id] = 0;
-		vio__devq_split_push1(q, id, written);
-	} else {
-		vio__devq_packed_push1(q, id, written); /* needs inflight[id] */
-		q->inflight[id] = 0;
-	}
-	return 0;
+	if (vio_likely(q->format == VIO_RING_SPLIT))
+		return vio__devq_split_push1(q, id, written);
+	return vio__devq_packed_push1(q, id, ndesc, written);
 }
 
 /* Validate a batch; each chain once. Marks are taken off as entries pass

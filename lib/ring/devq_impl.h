@@ -81,7 +81,8 @@ struct vio_devq {
 	 * callbacks. log_write is cached: the push path tests it. */
 	const struct vio_mem_region *regions;
 	uint32_t nregions;
-	uint32_t last_region;
+	uint32_t last_region;	    /* buffers */
+	uint32_t last_table_region; /* indirect tables */
 	const struct vio_mem_ops *mem_ops;
 	void *mem_ctx;
 	void (*log_write)(void *ctx, uint64_t addr, uint64_t len);
@@ -137,15 +138,15 @@ struct vio__chain_builder {
 	struct vio_chain *chain;
 	struct vio_chain_seg *segs;
 	uint16_t max_segs;
-	uint16_t limit;	 /* the queue size: most buffer descriptors a chain may have */
-	uint32_t ndesc;	 /* buffer descriptors seen (direct and indirect) */
-	uint32_t nseg;	 /* segments in segs */
-	uint32_t nout;	 /* readable segments in segs */
-	bool seen_write; /* a writable descriptor was seen */
-	bool truncated;	 /* segments were left out */
-	bool mapped;	 /* a segment holds a mapping to release */
-	uint32_t out_bytes;
-	uint32_t in_bytes;
+	uint16_t limit;	    /* the queue size: most buffer descriptors a chain may have */
+	uint32_t ndesc;	    /* buffer descriptors seen (direct and indirect) */
+	uint32_t nseg;	    /* segments in segs */
+	uint32_t nout;	    /* readable segments in segs */
+	bool seen_write;    /* a writable descriptor was seen */
+	bool truncated;	    /* segments were left out */
+	bool mapped;	    /* a segment holds a mapping to release */
+	uint64_t out_bytes; /* 64 bits: a sum of at most 32768 lengths below 2^32 */
+	uint64_t in_bytes;
 };
 
 static inline void vio__chain_begin(struct vio__chain_builder *b, struct vio_chain *chain,
@@ -165,21 +166,82 @@ static inline void vio__chain_begin(struct vio__chain_builder *b, struct vio_cha
 	b->in_bytes = 0;
 }
 
-/* Validate one buffer descriptor of a chain and map it into segments
- * (devq_mem.c). Peer errors, -VIO_ENOSPC, -VIO_EMAP_AGAIN. */
-int vio__chain_add(struct vio_devq *q, struct vio__chain_builder *b, uint64_t addr, uint32_t len,
-		   bool write);
+/* The part of vio__chain_add() that is not inline: empty buffers, other
+ * regions, the map callback, a full array (devq_mem.c). */
+int vio__chain_add_slow(struct vio_devq *q, struct vio__chain_builder *b, uint64_t addr,
+			uint32_t len, bool write);
+
+/* Validate one buffer descriptor of a chain and map it into segments. Peer
+ * errors, -VIO_ENOSPC, -VIO_EMAP_AGAIN. */
+static VIO_ALWAYS_INLINE int vio__chain_add(struct vio_devq *q, struct vio__chain_builder *b,
+					    uint64_t addr, uint32_t len, bool write)
+{
+	/* §2.7.5.3.1 / §2.8.6: no chain longer than the queue size. A longer
+	 * walk can only come from a loop or a hostile driver. */
+	if (vio_unlikely(b->ndesc >= b->limit))
+		return -VIO_EDESC_LOOP;
+	b->ndesc++;
+	if (write) {
+		b->seen_write = true;
+		b->in_bytes += len;
+	} else {
+		/* §2.7.4.2: device-readable descriptors come first. */
+		if (vio_unlikely(b->seen_write))
+			return -VIO_EDESC_ORDER;
+		b->out_bytes += len;
+	}
+	/* §2.7.5.1: at most 2^32 bytes per chain; totals are kept in 32 bits. */
+	if (vio_unlikely(b->out_bytes + b->in_bytes > UINT32_MAX))
+		return -VIO_ELEN_OVERFLOW;
+	/* Inside the region that matched last, with room in the array. */
+	const struct vio_mem_region *r = &q->regions[q->last_region];
+	uint64_t off = addr - r->guest_addr;
+	unsigned dir = write ? VIO_MAP_WRITE : VIO_MAP_READ;
+	if (vio_likely(len != 0 && off < r->size && len <= r->size - off &&
+		       (dir & ~r->access) == 0 && b->nseg < b->max_segs)) {
+		struct vio_chain_seg *s = &b->segs[b->nseg++];
+		s->ptr = (unsigned char *)r->host + off;
+		s->addr = addr;
+		s->len = len;
+		s->write = write;
+		s->release = false;
+		b->nout += !write;
+		return 0;
+	}
+	return vio__chain_add_slow(q, b, addr, len, write);
+}
 
 /* The chain is complete: fill in the caller's record. */
 void vio__chain_end(const struct vio_devq *q, struct vio__chain_builder *b, uint16_t id,
 		    uint16_t ndesc, uint16_t head);
 
-/* The common shape: one direct descriptor wholly inside the region that
- * matched last. Fills the chain and returns true; false means "take the
- * general path" (nothing was changed). */
-static inline bool vio__chain_single(struct vio_devq *q, struct vio_chain *c,
-				     struct vio_chain_seg *segs, uint16_t id, uint64_t addr,
-				     uint32_t len, bool write)
+/* Fill in a chain of one segment. */
+static inline void vio__chain_one(const struct vio_devq *q, struct vio_chain *c,
+				  struct vio_chain_seg *segs, uint16_t id, void *host,
+				  uint64_t addr, uint32_t len, bool write, bool release)
+{
+	segs[0].ptr = host;
+	segs[0].addr = addr;
+	segs[0].len = len;
+	segs[0].write = write;
+	segs[0].release = release;
+	c->id = id;
+	c->head = id;
+	c->ndesc = 1;
+	c->nseg = 1;
+	c->nout = write ? 0 : 1;
+	c->out_bytes = write ? 0 : len;
+	c->in_bytes = write ? len : 0;
+	c->flags = release ? VIO_CHAIN_MAPPED : 0;
+	c->gen = q->gen;
+	c->segs = segs;
+}
+
+/* The common shape, one direct descriptor inside the region that matched
+ * last: checked inline, without a call. True if the chain was filled in. */
+static inline bool vio__chain_single_fast(struct vio_devq *q, struct vio_chain *c,
+					  struct vio_chain_seg *segs, uint16_t id, uint64_t addr,
+					  uint32_t len, bool write)
 {
 	const struct vio_mem_region *r = &q->regions[q->last_region];
 	uint64_t off = addr - r->guest_addr;
@@ -188,23 +250,15 @@ static inline bool vio__chain_single(struct vio_devq *q, struct vio_chain *c,
 	if (vio_unlikely(len == 0 || off >= r->size || len > r->size - off ||
 			 (dir & ~r->access) != 0))
 		return false;
-	segs[0].ptr = (unsigned char *)r->host + off;
-	segs[0].addr = addr;
-	segs[0].len = len;
-	segs[0].write = write;
-	segs[0].release = false;
-	c->id = id;
-	c->head = id;
-	c->ndesc = 1;
-	c->nseg = 1;
-	c->nout = write ? 0 : 1;
-	c->out_bytes = write ? 0 : len;
-	c->in_bytes = write ? len : 0;
-	c->flags = 0;
-	c->gen = q->gen;
-	c->segs = segs;
+	vio__chain_one(q, c, segs, id, (unsigned char *)r->host + off, addr, len, write, false);
 	return true;
 }
+
+/* One direct descriptor through the whole translation (other regions, the
+ * map callback). 0: filled in; 1: take the general path (empty, wrapping or
+ * spanning regions; nothing changed); <0: a translation error. */
+int vio__chain_single_slow(struct vio_devq *q, struct vio_chain *c, struct vio_chain_seg *segs,
+			   uint16_t id, uint64_t addr, uint32_t len, bool write);
 
 /* Checks on a descriptor that points to an indirect table; on success maps
  * the table (@m) and returns its entry count through @n. */
@@ -264,7 +318,7 @@ int vio__devq_split_take(struct vio_devq *q, uint16_t head, struct vio_chain *ch
 			 struct vio_chain_seg *segs, uint16_t max_segs);
 void vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsigned n,
 			  bool in_order);
-void vio__devq_split_push1(struct vio_devq *q, uint16_t id, uint32_t len);
+int vio__devq_split_push1(struct vio_devq *q, uint16_t id, uint32_t len);
 bool vio__devq_split_needs_notify(struct vio_devq *q);
 void vio__devq_split_set_notify(struct vio_devq *q, bool enable);
 bool vio__devq_split_has_avail(struct vio_devq *q);
@@ -283,7 +337,7 @@ int vio__devq_packed_take(struct vio_devq *q, const struct vio_packed_desc *desc
 			  struct vio_chain *chain, struct vio_chain_seg *segs, uint16_t max_segs);
 void vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n,
 			   bool in_order);
-void vio__devq_packed_push1(struct vio_devq *q, uint16_t id, uint32_t len);
+int vio__devq_packed_push1(struct vio_devq *q, uint16_t id, uint16_t ndesc, uint32_t len);
 bool vio__devq_packed_needs_notify(struct vio_devq *q);
 void vio__devq_packed_set_notify(struct vio_devq *q, bool enable);
 bool vio__devq_packed_has_avail(struct vio_devq *q);

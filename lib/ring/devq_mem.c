@@ -14,22 +14,32 @@ int vio__mem_table_check(const struct vio_mem_region *r, uint32_t n)
 	return 0;
 }
 
+static bool region_has(const struct vio_mem_region *r, uint64_t addr, enum vio_map_dir dir)
+{
+	return addr - r->guest_addr < r->size && (dir & ~r->access) == 0;
+}
+
 /* The start of [addr, addr + len): a host address and how many bytes from
  * there are contiguous (1 .. len). @len ≥ 1 and the range does not wrap. */
-static int xlate(struct vio_devq *q, uint64_t addr, uint64_t len, enum vio_map_dir dir,
-		 struct vio__ring_part *out)
+static int xlate_hint(struct vio_devq *q, uint32_t *hint, uint64_t addr, uint64_t len,
+		      enum vio_map_dir dir, struct vio__ring_part *out)
 {
-	for (uint32_t k = 0; k < q->nregions; k++) {
-		/* Last hit first, then the others in table order. */
-		uint32_t i = k == 0 ? q->last_region : k - 1u;
-		if (k != 0 && i == q->last_region)
-			continue;
-		const struct vio_mem_region *r = &q->regions[i];
-		uint64_t off = addr - r->guest_addr;
-		if (off >= r->size || (dir & ~r->access) != 0)
-			continue;
-		q->last_region = i;
-		uint64_t room = r->size - off;
+	/* The region that matched last, then the others in table order. */
+	const struct vio_mem_region *r = &q->regions[*hint];
+	if (q->nregions == 0) {
+		r = NULL;
+	} else if (!region_has(r, addr, dir)) {
+		r = NULL;
+		for (uint32_t i = 0; i < q->nregions; i++) {
+			if (i != *hint && region_has(&q->regions[i], addr, dir)) {
+				*hint = i;
+				r = &q->regions[i];
+				break;
+			}
+		}
+	}
+	if (r != NULL) {
+		uint64_t off = addr - r->guest_addr, room = r->size - off;
 		out->host = (unsigned char *)r->host + off;
 		out->len = len < room ? len : room;
 		out->release = false;
@@ -53,6 +63,13 @@ static int xlate(struct vio_devq *q, uint64_t addr, uint64_t len, enum vio_map_d
 	return 0;
 }
 
+/* Buffers: the hint the inline fast paths use. */
+static int xlate(struct vio_devq *q, uint64_t addr, uint64_t len, enum vio_map_dir dir,
+		 struct vio__ring_part *out)
+{
+	return xlate_hint(q, &q->last_region, addr, len, dir, out);
+}
+
 static bool range_ok(uint64_t addr, uint64_t len)
 {
 	if (len == 0 || addr + (len - 1u) < addr)
@@ -70,15 +87,33 @@ void vio__devq_unmap(struct vio_devq *q, const struct vio__ring_part *m)
 		q->mem_ops->release(q->mem_ctx, m->host, m->addr, m->len, m->dir);
 }
 
+int vio__chain_single_slow(struct vio_devq *q, struct vio_chain *c, struct vio_chain_seg *segs,
+			   uint16_t id, uint64_t addr, uint32_t len, bool write)
+{
+	if (!range_ok(addr, len))
+		return 1;
+	enum vio_map_dir dir = write ? VIO_MAP_WRITE : VIO_MAP_READ;
+	struct vio__ring_part m = {NULL, addr, len, dir, 0, false};
+	int rc = xlate(q, addr, len, dir, &m);
+	if (rc < 0)
+		return rc;
+	if (m.len < len) {
+		vio__devq_unmap(q, &m);
+		return 1;
+	}
+	vio__chain_one(q, c, segs, id, m.host, addr, len, write, m.release);
+	return 0;
+}
+
 /* One contiguous mapping of [addr, addr+len), or -VIO_EMAP / -VIO_EMAP_AGAIN. */
-static int map_contig(struct vio_devq *q, uint64_t addr, uint64_t len, enum vio_map_dir dir,
-		      struct vio__ring_part *m)
+static int map_contig(struct vio_devq *q, uint32_t *hint, uint64_t addr, uint64_t len,
+		      enum vio_map_dir dir, struct vio__ring_part *m)
 {
 	if (!range_ok(addr, len))
 		return -VIO_EMAP;
 	m->addr = addr;
 	m->dir = dir;
-	int rc = xlate(q, addr, len, dir, m);
+	int rc = xlate_hint(q, hint, addr, len, dir, m);
 	if (rc < 0)
 		return rc;
 	if (m->len < len) {
@@ -92,7 +127,19 @@ static int map_contig(struct vio_devq *q, uint64_t addr, uint64_t len, enum vio_
 
 int vio__devq_map_table(struct vio_devq *q, uint64_t addr, uint64_t len, struct vio__ring_part *m)
 {
-	return map_contig(q, addr, len, VIO_MAP_READ, m);
+	/* Tables usually live apart from buffers: their own hint, so that
+	 * neither evicts the other. */
+	const struct vio_mem_region *r = &q->regions[q->last_table_region];
+	uint64_t off = addr - r->guest_addr;
+	if (vio_likely(off < r->size && len <= r->size - off && (r->access & VIO_MAP_READ) != 0)) {
+		m->host = (unsigned char *)r->host + off;
+		m->addr = addr;
+		m->len = len;
+		m->dir = VIO_MAP_READ;
+		m->release = false;
+		return 0;
+	}
+	return map_contig(q, &q->last_table_region, addr, len, VIO_MAP_READ, m);
 }
 
 void vio__devq_release_rings(struct vio_devq *q, struct vio__ring_part parts[VIO__NPARTS])
@@ -108,7 +155,8 @@ int vio__devq_map_rings(struct vio_devq *q, struct vio__ring_part parts[VIO__NPA
 	for (unsigned i = 0; i < VIO__NPARTS; i++)
 		parts[i].release = false;
 	for (unsigned i = 0; i < VIO__NPARTS; i++) {
-		int rc = map_contig(q, parts[i].addr, parts[i].len, parts[i].dir, &parts[i]);
+		uint32_t hint = 0;
+		int rc = map_contig(q, &hint, parts[i].addr, parts[i].len, parts[i].dir, &parts[i]);
 		if (rc < 0) {
 			parts[i].release = false;
 			vio__devq_release_rings(q, parts);
@@ -130,7 +178,8 @@ void vio__devq_release_segs(struct vio_devq *q, struct vio_chain_seg *segs, unsi
 	}
 }
 
-void vio__devq_finish_chain(struct vio_devq *q, const struct vio_chain *c, uint32_t written)
+VIO_NOINLINE void vio__devq_finish_chain(struct vio_devq *q, const struct vio_chain *c,
+					 uint32_t written)
 {
 	struct vio_chain_seg *segs = c->segs;
 	if (q->log_write != NULL) {
@@ -182,28 +231,9 @@ static int put_seg(struct vio_devq *q, struct vio__chain_builder *b, void *ptr, 
 	return 0;
 }
 
-int vio__chain_add(struct vio_devq *q, struct vio__chain_builder *b, uint64_t addr, uint32_t len,
-		   bool write)
+int vio__chain_add_slow(struct vio_devq *q, struct vio__chain_builder *b, uint64_t addr,
+			uint32_t len, bool write)
 {
-	/* §2.7.5.3.1 / §2.8.6: no chain longer than the queue size. A longer
-	 * walk can only come from a loop or a hostile driver. */
-	if (vio_unlikely(b->ndesc >= b->limit))
-		return -VIO_EDESC_LOOP;
-	b->ndesc++;
-	if (write) {
-		b->seen_write = true;
-		if (!vio__add_len(&b->in_bytes, len))
-			return -VIO_ELEN_OVERFLOW;
-	} else {
-		/* §2.7.4.2: device-readable descriptors come first. */
-		if (vio_unlikely(b->seen_write))
-			return -VIO_EDESC_ORDER;
-		if (!vio__add_len(&b->out_bytes, len))
-			return -VIO_ELEN_OVERFLOW;
-	}
-	/* §2.7.5.1: at most 2^32 bytes per chain; keep totals in 32 bits. */
-	if (vio_unlikely(b->out_bytes + (uint64_t)b->in_bytes > UINT32_MAX))
-		return -VIO_ELEN_OVERFLOW;
 	if (len == 0)
 		return put_seg(q, b, NULL, addr, 0, write, false);
 	if (!range_ok(addr, len))
@@ -234,8 +264,8 @@ void vio__chain_end(const struct vio_devq *q, struct vio__chain_builder *b, uint
 	c->ndesc = ndesc;
 	c->nseg = (uint16_t)b->nseg;
 	c->nout = (uint16_t)b->nout;
-	c->out_bytes = b->out_bytes;
-	c->in_bytes = b->in_bytes;
+	c->out_bytes = (uint32_t)b->out_bytes;
+	c->in_bytes = (uint32_t)b->in_bytes;
 	c->flags = (uint16_t)((b->truncated ? VIO_CHAIN_TRUNCATED : 0u) |
 			      (b->mapped ? VIO_CHAIN_MAPPED : 0u));
 	c->gen = q->gen;

@@ -152,6 +152,46 @@ int vio__devq_packed_take(struct vio_devq *q, const struct vio_packed_desc *desc
 	return take(q, &src, chain, segs, max_segs, &n);
 }
 
+/* Everything but the inline fast path. Out of line so that the fast path
+ * spills nothing. */
+VIO_NOINLINE static int pop_slow(struct vio_devq *q, uint16_t slot, uint16_t head_flags,
+				 struct vio_chain *chain, struct vio_chain_seg *segs,
+				 uint16_t max_segs)
+{
+	struct vio__devq_packed *p = &q->u.packed;
+	uint16_t ndesc = 1;
+
+	if ((head_flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) == 0 && max_segs != 0) {
+		struct vio__desc d;
+		vio__desc_read(&p->desc[slot], true, &d);
+		if (d.next_or_id >= q->size)
+			return vio__devq_fail(q, -VIO_EDESC_ID);
+		if (q->inflight[d.next_or_id] != 0)
+			return vio__devq_fail(q, -VIO_EDESC_INFLIGHT);
+		int rc = vio__chain_single_slow(q, chain, segs, d.next_or_id, d.addr, d.len,
+						(head_flags & VIO_DESC_F_WRITE) != 0);
+		if (rc < 0)
+			return rc == -VIO_EMAP_AGAIN ? rc : vio__devq_fail(q, rc);
+		if (rc == 0) {
+			chain->head = slot;
+			q->inflight[d.next_or_id] = VIO__INFLIGHT;
+			goto taken;
+		}
+	} else {
+		/* A list: the rest of it is in the slots after the head. */
+		VIO_CACHE_INVALIDATE(p->desc, vio_packed_desc_size(q->size));
+	}
+
+	struct list_src src = {p->desc, slot, q->size, q->size, true, head_flags};
+	int rc = take(q, &src, chain, segs, max_segs, &ndesc);
+	if (rc < 0)
+		return rc;
+taken:
+	vio__packed_advance(&p->last_avail, &p->avail_wrap, ndesc, q->size);
+	q->inflight_count++;
+	return 0;
+}
+
 int vio__devq_packed_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
 			 uint16_t max_segs)
 {
@@ -171,32 +211,20 @@ int vio__devq_packed_pop(struct vio_devq *q, struct vio_chain *chain, struct vio
 		       max_segs != 0)) {
 		struct vio__desc d;
 		vio__desc_read(&p->desc[slot], true, &d);
-		if (vio_unlikely(d.next_or_id >= q->size))
-			return vio__devq_fail(q, -VIO_EDESC_ID);
-		if (vio_unlikely(q->inflight[d.next_or_id] != 0))
-			return vio__devq_fail(q, -VIO_EDESC_INFLIGHT);
-		if (vio__chain_single(q, chain, segs, d.next_or_id, d.addr, d.len,
-				      (head_flags & VIO_DESC_F_WRITE) != 0)) {
+		if (vio_likely(d.next_or_id < q->size && q->inflight[d.next_or_id] == 0) &&
+		    vio__chain_single_fast(q, chain, segs, d.next_or_id, d.addr, d.len,
+					   (head_flags & VIO_DESC_F_WRITE) != 0)) {
 			chain->head = slot;
 			q->inflight[d.next_or_id] = VIO__INFLIGHT;
 			vio__packed_advance(&p->last_avail, &p->avail_wrap, 1, q->size);
+			q->inflight_count++;
 			return 0;
 		}
-	} else {
-		/* A list: the rest of it is in the slots after the head. */
-		VIO_CACHE_INVALIDATE(p->desc, vio_packed_desc_size(q->size));
 	}
-
-	struct list_src src = {p->desc, slot, q->size, q->size, true, head_flags};
-	uint16_t ndesc;
-	int rc = take(q, &src, chain, segs, max_segs, &ndesc);
-	if (rc < 0)
-		return rc;
-	vio__packed_advance(&p->last_avail, &p->avail_wrap, ndesc, q->size);
-	return 0;
+	return pop_slow(q, slot, head_flags, chain, segs, max_segs);
 }
 
-static void log_used_desc(const struct vio_devq *q, uint16_t slot)
+VIO_NOINLINE static void log_used_desc(const struct vio_devq *q, uint16_t slot)
 {
 	/* The device writes len, id and flags: bytes 8..15 of the slot. */
 	vio__devq_log(q, q->part[VIO__PART_DESC].addr + 16u * (uint64_t)slot + 8u, 8);
@@ -249,7 +277,7 @@ void vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsi
 }
 
 /* One completion: the same as a batch of one, without the batch loops. */
-void vio__devq_packed_push1(struct vio_devq *q, uint16_t id, uint32_t len)
+int vio__devq_packed_push1(struct vio_devq *q, uint16_t id, uint16_t ndesc, uint32_t len)
 {
 	struct vio__devq_packed *p = &q->u.packed;
 	uint16_t at = p->used_idx;
@@ -257,7 +285,6 @@ void vio__devq_packed_push1(struct vio_devq *q, uint16_t id, uint32_t len)
 	/* §2.8.4: WRITE in a used descriptor says data was written. */
 	uint16_t flags = (uint16_t)(vio__packed_used_flags(p->used_wrap) |
 				    (len != 0 ? VIO_DESC_F_WRITE : 0));
-	uint16_t ndesc = vio__devq_inflight_ndesc(q, id);
 	VIO_WRITE_ONCE(d->id.raw, vio_le16_make(id).raw);
 	VIO_WRITE_ONCE(d->len.raw, vio_le32_make(len).raw);
 	VIO_CACHE_CLEAN(d, sizeof(*d));
@@ -268,6 +295,7 @@ void vio__devq_packed_push1(struct vio_devq *q, uint16_t id, uint32_t len)
 	VIO_CACHE_CLEAN(d, sizeof(*d));
 	if (vio_unlikely(q->log_write != NULL))
 		log_used_desc(q, at);
+	return 0;
 }
 
 bool vio__devq_packed_needs_notify(struct vio_devq *q)

@@ -110,6 +110,32 @@ int vio__devq_split_take(struct vio_devq *q, uint16_t head, struct vio_chain *ch
 	return 0;
 }
 
+/* Everything but the inline fast path: a single descriptor elsewhere in
+ * memory, or any other shape. Out of line so the fast path spills nothing. */
+VIO_NOINLINE static int pop_slow(struct vio_devq *q, uint16_t head, const struct vio__desc *d,
+				 struct vio_chain *chain, struct vio_chain_seg *segs,
+				 uint16_t max_segs)
+{
+	if ((d->flags & (uint16_t)~VIO_DESC_F_WRITE) == 0 && q->inflight[head] == 0 &&
+	    max_segs != 0) {
+		int rc = vio__chain_single_slow(q, chain, segs, head, d->addr, d->len,
+						d->flags != 0);
+		if (rc < 0)
+			return rc == -VIO_EMAP_AGAIN ? rc : vio__devq_fail(q, rc);
+		if (rc == 0) {
+			q->inflight[head] = VIO__INFLIGHT;
+			goto taken;
+		}
+	}
+	int rc = vio__devq_split_take(q, head, chain, segs, max_segs);
+	if (rc < 0)
+		return rc;
+taken:
+	q->u.split.last_avail++;
+	q->inflight_count++;
+	return 0;
+}
+
 int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
 			uint16_t max_segs)
 {
@@ -142,19 +168,16 @@ int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_
 	vio__desc_read(&s->desc[head], false, &d);
 	if (vio_likely((d.flags & (uint16_t)~VIO_DESC_F_WRITE) == 0 && q->inflight[head] == 0 &&
 		       max_segs != 0) &&
-	    vio__chain_single(q, chain, segs, head, d.addr, d.len, d.flags != 0)) {
+	    vio__chain_single_fast(q, chain, segs, head, d.addr, d.len, d.flags != 0)) {
 		q->inflight[head] = VIO__INFLIGHT;
 		s->last_avail++;
+		q->inflight_count++;
 		return 0;
 	}
-
-	int rc = vio__devq_split_take(q, head, chain, segs, max_segs);
-	if (rc == 0)
-		s->last_avail++;
-	return rc;
+	return pop_slow(q, head, &d, chain, segs, max_segs);
 }
 
-static void log_used(const struct vio_devq *q, uint16_t first, uint16_t n)
+VIO_NOINLINE static void log_used(const struct vio_devq *q, uint16_t first, uint16_t n)
 {
 	uint64_t base = q->part[VIO__PART_DEVICE].addr;
 	for (uint16_t k = 0; k < n; k++)
@@ -189,7 +212,7 @@ void vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsig
 }
 
 /* One completion: the same as a batch of one, without the batch loops. */
-void vio__devq_split_push1(struct vio_devq *q, uint16_t id, uint32_t len)
+int vio__devq_split_push1(struct vio_devq *q, uint16_t id, uint32_t len)
 {
 	struct vio__devq_split *s = &q->u.split;
 	struct vio_split_used_elem *e = &s->used_ring[s->used_idx & q->mask];
@@ -203,6 +226,7 @@ void vio__devq_split_push1(struct vio_devq *q, uint16_t id, uint32_t len)
 	VIO_CACHE_CLEAN(&s->used->idx, sizeof(s->used->idx));
 	if (vio_unlikely(q->log_write != NULL))
 		log_used(q, (uint16_t)(s->used_idx - 1u), 1);
+	return 0;
 }
 
 bool vio__devq_split_needs_notify(struct vio_devq *q)
