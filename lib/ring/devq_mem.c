@@ -19,8 +19,10 @@ int vio__mem_table_check(const struct vio_mem_region *r, uint32_t n)
 static int xlate(struct vio_devq *q, uint64_t addr, uint64_t len, enum vio_map_dir dir,
 		 struct vio__ring_part *out)
 {
-	for (uint32_t k = 0; k < q->nregions; k++) {
-		/* Last hit first, then the others in table order. */
+	/* Last hit first (k = 0), then the others in table order (k = i + 1):
+	 * k runs to nregions inclusive, or the table's last entry would only
+	 * ever be found as the last hit, i.e. never. */
+	for (uint32_t k = 0; q->nregions != 0 && k <= q->nregions; k++) {
 		uint32_t i = k == 0 ? q->last_region : k - 1u;
 		if (k != 0 && i == q->last_region)
 			continue;
