@@ -260,7 +260,10 @@ int vio_devq_fail(struct vio_devq *q, int reason)
 {
 	if (reason >= 0)
 		reason = -VIO_EREQUEST;
-	return vio__devq_fail(q, reason);
+	/* The reason recorded: the first one wins (vio__devq_fail returns
+	 * the one it was given). */
+	(void)vio__devq_fail(q, reason);
+	return q->broken;
 }
 
 bool vio_devq_needs_notify(struct vio_devq *q)
