@@ -58,8 +58,10 @@ struct vio_chain {
 	 * `nseg - 1` segments and, last, the chain's final segment; the
 	 * segments in between were validated and counted, not mapped. */
 	uint16_t flags;
-	uint16_t head; /**< Ring position of the first descriptor: split head index, packed slot. */
-	uint32_t gen;  /**< The queue's generation at pop (a reset makes the chain stale). */
+	/** Ring position of the first descriptor: split head index, packed slot
+	 * (0 for a packed chain re-submitted from a copy: keep the copy). */
+	uint16_t head;
+	uint32_t gen; /**< The queue's generation at pop (a reset makes the chain stale). */
 	/** The caller's segment array given to vio_devq_pop(); it must stay
 	 * valid and unchanged until the chain is pushed or dropped (push and
 	 * drop read it to log writes and release mappings). */

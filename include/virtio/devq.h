@@ -231,10 +231,12 @@ int vio_devq_push_in_order(struct vio_devq *q, const struct vio_used *used, unsi
  * For a device that stops with requests outstanding: drop them, save the
  * state (vio_devq_get_state()), and let the next owner re-submit them
  * (vio_devq_repop()); or reset the queue.
+ * A chain popped before vio_devq_reset() or vio_devq_set_state() may be
+ * dropped once, to release its mappings.
  * @param q     The queue.
  * @param chain A chain returned by vio_devq_pop() and not pushed or dropped.
  * @retval 0 Dropped.
- * @retval -VIO_EINVAL Not in flight, or popped before a reset.
+ * @retval -VIO_EINVAL Not in flight (never popped, pushed, dropped).
  * @note Works on a broken queue too.
  */
 int vio_devq_drop(struct vio_devq *q, const struct vio_chain *chain);

@@ -45,13 +45,16 @@ enum vio_map_dir {
  * A table is an array of these, owned by the embedder, referenced (not
  * copied) by each queue given it: keep it valid and unchanged until it is
  * replaced (vio_devq_set_mem_table()) or the queue is no longer used.
- * Regions should not overlap; where they do, the first match wins.
+ * Regions should not overlap; where they do, which one serves an address is
+ * unspecified (the search starts at the region that matched last).
  */
 struct vio_mem_region {
 	uint64_t guest_addr; /**< Device-visible address of the first byte. */
-	uint64_t size;	     /**< Bytes; a region with size 0 or that wraps 2^64 matches nothing. */
-	void *host;	     /**< Host address of the first byte. */
-	unsigned access;     /**< ::vio_map_dir bits the device may use here. */
+	/** Bytes. A region of size 0 matches nothing; one that runs past 2^64
+	 * makes the table invalid (vio_devq_init() refuses it). */
+	uint64_t size;
+	void *host;	 /**< Host address of the first byte. */
+	unsigned access; /**< ::vio_map_dir bits the device may use here. */
 };
 
 /** @brief What a map callback granted. */

@@ -236,6 +236,13 @@ int vio_devq_push_in_order(struct vio_devq *q, const struct vio_used *used, unsi
 
 int vio_devq_drop(struct vio_devq *q, const struct vio_chain *chain)
 {
+	if (chain != NULL && chain->gen != q->gen && chain->gen != 0 && chain->segs != NULL) {
+		/* Popped before a reset or restore: nothing of it is in flight
+		 * any more, but its mappings are still held. */
+		if (chain->flags & VIO_CHAIN_MAPPED)
+			vio__devq_release_segs(q, chain->segs, chain->nseg);
+		return 0;
+	}
 	if (!pushable(q, chain, 0))
 		return -VIO_EINVAL;
 	if (chain->flags & VIO_CHAIN_MAPPED)
@@ -256,7 +263,10 @@ int vio_devq_fail(struct vio_devq *q, int reason)
 {
 	if (reason >= 0)
 		reason = -VIO_EREQUEST;
-	return vio__devq_fail(q, reason);
+	/* The reason recorded: the first one wins (vio__devq_fail returns
+	 * the one it was given). */
+	(void)vio__devq_fail(q, reason);
+	return q->broken;
 }
 
 bool vio_devq_needs_notify(struct vio_devq *q)

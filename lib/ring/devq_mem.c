@@ -118,8 +118,12 @@ static int map_contig(struct vio_devq *q, uint32_t *hint, uint64_t addr, uint64_
 		return rc;
 	if (m->len < len) {
 		/* Runs into another region: the parts that need one pointer
-		 * (ring parts, indirect tables) cannot be split. */
+		 * (ring parts, indirect tables) cannot be split. Released here,
+		 * so leave nothing that looks mapped (the split walk releases
+		 * a table whose host is set). */
 		vio__devq_unmap(q, m);
+		m->host = NULL;
+		m->release = false;
 		return -VIO_EMAP;
 	}
 	return 0;

@@ -119,8 +119,9 @@ static int walk_list(struct vio_devq *q, struct vio__chain_builder *b, const str
 		return -VIO_EINVAL;
 	if (id >= q->size)
 		return -VIO_EDESC_ID;
+	/* A copy re-submitted twice is the embedder's mistake, not the driver's. */
 	if (q->inflight[id] != 0)
-		return -VIO_EDESC_INFLIGHT;
+		return src->ring ? -VIO_EDESC_INFLIGHT : -VIO_EINVAL;
 	*ndesc_out = ndesc;
 	*id_out = id;
 	return 0;

@@ -1146,7 +1146,7 @@ static void test_devq_init_invalid(void **state)
 	assert_err(vio_devq_init(&q, f->qmem, f->qmem_size, NULL), -VIO_EINVAL);
 	c.mem_ops = NULL;
 	assert_err(vio_devq_init(&q, f->qmem, f->qmem_size, &c), -VIO_EINVAL);
-	static const struct vio_mem_ops no_map = {NULL};
+	static const struct vio_mem_ops no_map = {NULL, NULL, NULL};
 	c.mem_ops = &no_map;
 	assert_err(vio_devq_init(&q, f->qmem, f->qmem_size, &c), -VIO_EINVAL);
 	c = f->cfg;

@@ -433,3 +433,38 @@ void raw_packed_used_add(struct raw_ring *r, uint16_t id, uint32_t len, uint16_t
 			     (uint16_t)(raw_packed_used_bits(r->used_wrap) | extra_flags));
 	raw_packed_advance(&r->used_idx, &r->used_wrap, ndesc, r->size);
 }
+
+uint16_t raw_chain_add(struct raw_ring *r, uint16_t *cursor, const struct raw_desc *d, unsigned n,
+		       uint16_t id)
+{
+	need(n >= 1 && n <= r->size);
+	if (r->format == VIO_RING_SPLIT) {
+		uint16_t head = *cursor;
+		for (unsigned k = 0; k < n; k++) {
+			uint16_t slot = (uint16_t)((head + k) % r->size);
+			raw_split_put(r->desc, slot, d[k].addr, d[k].len, d[k].flags,
+				      (uint16_t)((slot + 1u) % r->size));
+		}
+		*cursor = (uint16_t)((head + n) % r->size);
+		raw_split_avail_add(r, head);
+		return head;
+	}
+	struct raw_desc x[64];
+	need(n <= 64);
+	for (unsigned k = 0; k < n; k++) {
+		x[k] = d[k];
+		x[k].next_or_id = id;
+	}
+	raw_packed_avail_add(r, x, n);
+	return id;
+}
+
+void raw_table_put(enum vio_ring_format fmt, void *table, const struct raw_desc *d, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++) {
+		if (fmt == VIO_RING_SPLIT)
+			raw_split_put(table, k, d[k].addr, d[k].len, d[k].flags, (uint16_t)(k + 1));
+		else
+			raw_packed_put(table, k, d[k].addr, d[k].len, 0, d[k].flags);
+	}
+}

@@ -171,6 +171,20 @@ int raw_packed_avail_next(struct raw_ring *r, uint16_t *id, uint16_t *ndesc);
 void raw_packed_used_add(struct raw_ring *r, uint16_t id, uint32_t len, uint16_t extra_flags,
 			 uint16_t ndesc);
 
+/* ---- Chains, either format ------------------------------------------- */
+
+/* Mock driver: make @d[0..n) available as one chain (1 ≤ n ≤ size). Split:
+ * written at consecutive table slots from *@cursor (mod size), `next`
+ * pointing to the following slot (NEXT only where d[k].flags has it); the
+ * id is the head; *@cursor moves past the chain. Packed: consecutive ring
+ * slots from avail_idx, each carrying @id (@cursor unused). Returns the id
+ * the device should report. */
+uint16_t raw_chain_add(struct raw_ring *r, uint16_t *cursor, const struct raw_desc *d, unsigned n,
+		       uint16_t id);
+/* Write an indirect table of @n entries at @table (split: `next` = k + 1;
+ * packed: id 0). Flags as given. */
+void raw_table_put(enum vio_ring_format fmt, void *table, const struct raw_desc *d, unsigned n);
+
 /* Advance a packed (slot, wrap) position by @n (≤ size) slots. */
 void raw_packed_advance(uint16_t *slot, bool *wrap, unsigned n, uint16_t size);
 
