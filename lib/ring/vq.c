@@ -33,7 +33,7 @@ static void vq_setup(struct vio_vq *vq)
 {
 	vq->num_free = vq->size;
 	vq->outstanding = 0;
-	vq->num_added = 0;
+	vq->avail_moved = 0;
 	vq->detach_cursor = 0;
 	vq->io_left = 0;
 	vq->broken = 0;
@@ -65,7 +65,6 @@ int vio_vq_init(struct vio_vq **vqp, void *mem, size_t mem_size, const struct vi
 	vq->event_idx = vio_features_test(&cfg->features, VIO_F_EVENT_IDX);
 	vq->in_order = vio_features_test(&cfg->features, VIO_F_IN_ORDER);
 	vq->notification_data = vio_features_test(&cfg->features, VIO_F_NOTIFICATION_DATA);
-	vq->use_indirect = indirect;
 	vq->indirect_pool = cfg->indirect_pool;
 	vq->indirect_max = indirect ? cfg->indirect_max : 0;
 	/* Without indirect tables no chain qualifies: one compare on add. */
@@ -120,8 +119,8 @@ bool vio_vq_kick_prepare(struct vio_vq *vq)
 uint32_t vio_vq_notify_data(const struct vio_vq *vq)
 {
 	if (vq->format == VIO_RING_SPLIT)
-		return vio_notify_data_make(vq->index, vq->u.split.avail_idx, false);
-	return vio_notify_data_make(vq->index, vq->u.packed.next_avail, vq->u.packed.avail_wrap);
+		return vio__vq_split_notify_data(vq);
+	return vio__vq_packed_notify_data(vq);
 }
 
 int vio_vq_get(struct vio_vq *vq, void **token, uint32_t *len)

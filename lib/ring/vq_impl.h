@@ -61,10 +61,13 @@ struct vio_vq {
 	uint16_t size;
 	uint16_t mask; /* split: size - 1 */
 	uint16_t index;
-	uint16_t num_free;	/* free descriptor slots */
-	uint16_t free_head;	/* split: first free descriptor; packed: first free id */
-	uint16_t outstanding;	/* buffers the device holds */
-	uint32_t num_added;	/* buffers added since the last kick_prepare */
+	uint16_t num_free;    /* free descriptor slots */
+	uint16_t free_head;   /* split: first free descriptor; packed: first free id */
+	uint16_t outstanding; /* buffers the device holds */
+	/* Positions the driver's notification index moved since the last
+	 * kick_prepare: what the event arithmetic spans (split: available ring
+	 * entries, one per buffer; packed: ring slots, one per descriptor). */
+	uint32_t avail_moved;
 	uint16_t detach_cursor; /* where detach_unused resumes its scan */
 	/* IN_ORDER (§2.7.9, §2.8.9): outstanding buffers form a FIFO through
 	 * slot[].fifo_next; one used entry may complete several of them. */
@@ -74,14 +77,13 @@ struct vio_vq {
 	uint16_t io_last;   /* head/id the current batch's used entry named */
 	uint32_t io_len;    /* the length that used entry reported */
 	bool event_idx;
-	bool use_indirect;
 	bool in_order;
 	bool notification_data;
 	int broken; /* 0, or the negative peer error that broke the queue */
 
 	void *indirect_pool;
-	uint16_t indirect_max;
-	uint16_t indirect_min;
+	uint16_t indirect_max; /* 0 without indirect tables */
+	uint16_t indirect_min; /* UINT16_MAX without indirect tables */
 
 	const struct vio_drv_mem_ops *mem_ops;
 	void *mem_ctx;
@@ -114,12 +116,41 @@ static inline int vio__vq_to_device(const struct vio_vq *vq, const void *ptr, si
 	return vq->mem_ops->to_device(vq->mem_ctx, ptr, len, addr);
 }
 
-/* Whether a chain of @total segments goes into an indirect table. */
+/* The one place that decides whether a chain of @total segments goes into
+ * an indirect table: long enough (indirect_min), or too long for the free
+ * ring slots, and short enough for a table. Without indirect tables
+ * indirect_max is 0 and indirect_min UINT16_MAX: always false. */
 static inline bool vio__vq_want_indirect(const struct vio_vq *vq, unsigned total)
 {
-	if (!vq->use_indirect || total > vq->indirect_max)
+	return (total >= vq->indirect_min || total > vq->num_free) && total <= vq->indirect_max;
+}
+
+/* The add fast path: one segment, in a free ring slot. The same rule as
+ * vio__vq_want_indirect(vq, 1) being false with a slot free, folded so the
+ * hot path pays two compares: with a slot free, 1 > num_free is false, and
+ * 1 < indirect_min means the minimum is not reached (or no tables). */
+static inline bool vio__vq_add_single(const struct vio_vq *vq, unsigned total)
+{
+	return total == 1 && total < vq->indirect_min && vq->num_free != 0;
+}
+
+/* Writable bytes of a chain (*in_bytes); false if its total length reaches
+ * 2^32 (§2.7.5.1; the packed ring has the same 32-bit bound). The driver's
+ * one length check: summed in 64 bits, which @total < 2^32 segments of
+ * < 2^32 bytes cannot overflow, so the loop needs no per-step check. */
+static inline bool vio__vq_chain_len(const struct vio_sg *sg, unsigned out, unsigned total,
+				     uint32_t *in_bytes)
+{
+	uint64_t out_bytes = 0, in = 0;
+	unsigned n = 0;
+	for (; n < out; n++)
+		out_bytes += sg[n].len;
+	for (; n < total; n++)
+		in += sg[n].len;
+	if (out_bytes + in > UINT32_MAX)
 		return false;
-	return total >= vq->indirect_min || total > vq->num_free;
+	*in_bytes = (uint32_t)in;
+	return true;
 }
 
 /* The indirect table that belongs to slot/id @n. */
@@ -175,6 +206,7 @@ bool vio__vq_split_has_used(const struct vio_vq *vq);
 void vio__vq_split_disable_intr(struct vio_vq *vq);
 bool vio__vq_split_enable_intr(struct vio_vq *vq, bool delayed);
 int vio__vq_split_detach_unused(struct vio_vq *vq, void **token);
+uint32_t vio__vq_split_notify_data(const struct vio_vq *vq);
 
 /* Packed half (vq_packed.c). */
 void vio__vq_packed_init(struct vio_vq *vq);
@@ -186,5 +218,6 @@ bool vio__vq_packed_has_used(const struct vio_vq *vq);
 void vio__vq_packed_disable_intr(struct vio_vq *vq);
 bool vio__vq_packed_enable_intr(struct vio_vq *vq, bool delayed);
 int vio__vq_packed_detach_unused(struct vio_vq *vq, void **token);
+uint32_t vio__vq_packed_notify_data(const struct vio_vq *vq);
 
 #endif /* VIO_LIB_RING_VQ_IMPL_H */

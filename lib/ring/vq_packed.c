@@ -85,7 +85,7 @@ static inline void publish(struct vio_vq *vq, uint16_t id, uint16_t head, uint16
 	s->ndesc = ndesc;
 	vq->num_free = (uint16_t)(vq->num_free - ndesc);
 	vq->outstanding++;
-	vq->num_added += ndesc;
+	vq->avail_moved += ndesc; /* one ring slot per descriptor */
 	p->next_avail = slot;
 	p->avail_wrap = wrap;
 
@@ -95,71 +95,80 @@ static inline void publish(struct vio_vq *vq, uint16_t id, uint16_t head, uint16
 	VIO_STORE_RELEASE(p->desc[head].flags.raw, vio_le16_make(head_flags).raw);
 }
 
-/* Lists of several segments, or in an indirect table. */
-VIO_NOINLINE static int add_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
-				  unsigned total, void *token)
+/* A list in the indirect table of buffer @id: one ring descriptor. */
+static int add_indirect(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned total,
+			void *token)
 {
 	struct vio__vq_packed *p = &vq->u.packed;
-	uint32_t in_bytes = 0, all_bytes = 0;
 	uint16_t id = vq->free_head;
 	uint16_t head = p->next_avail, slot = head;
 	bool wrap = p->avail_wrap;
-	uint16_t head_flags, ndesc;
+	uint32_t in_bytes;
+	uint64_t taddr;
 
-	if (vio_unlikely(total >= vq->indirect_min || total > vq->num_free) &&
-	    vio__vq_want_indirect(vq, total)) {
-		if (vq->num_free < 1)
-			return -VIO_ENOSPC;
-		for (unsigned n = 0; n < total; n++) {
-			if (!vio__add_len(&all_bytes, sg[n].len))
-				return -VIO_EINVAL; /* §2.7.5.1 applies to packed lists too */
-			if (n >= out)
-				in_bytes += sg[n].len;
-		}
-		uint64_t taddr;
-		int rc = fill_indirect(vq, id, sg, out, total, &taddr);
-		if (rc < 0)
-			return rc;
-		struct vio_packed_desc *d = &p->desc[slot];
-		d->addr = vio_le64_make(taddr);
-		d->len = vio_le32_make((uint32_t)(total * 16u));
-		d->id = vio_le16_make(id);
-		head_flags = (uint16_t)(VIO_DESC_F_INDIRECT | vio__packed_avail_flags(wrap));
-		vio__packed_advance(&slot, &wrap, 1, vq->size);
-		ndesc = 1;
-	} else {
-		if (total > vq->num_free)
-			return -VIO_ENOSPC;
-		head_flags = 0;
-		for (unsigned n = 0; n < total; n++) {
-			uint32_t len = sg[n].len;
-			uint64_t addr;
-			int rc = vio__vq_to_device(vq, sg[n].addr, len, &addr);
-			if (vio_unlikely(rc < 0 || !vio__add_len(&all_bytes, len))) {
-				withdraw(vq, head, n);
-				return rc < 0 ? rc : -VIO_EINVAL;
-			}
-			uint16_t flags = (uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
-						    vio__packed_avail_flags(wrap));
-			if (n >= out) {
-				flags |= VIO_DESC_F_WRITE;
-				in_bytes += len;
-			}
-			struct vio_packed_desc *d = &p->desc[slot];
-			d->addr = vio_le64_make(addr);
-			d->len = vio_le32_make(len);
-			d->id = vio_le16_make(id); /* §2.8.7: the id counts in the last one */
-			if (n == 0)
-				head_flags = flags;
-			else
-				d->flags = vio_le16_make(flags);
-			vio__packed_advance(&slot, &wrap, 1, vq->size);
-		}
-		ndesc = (uint16_t)total;
-	}
-
-	publish(vq, id, head, slot, wrap, ndesc, in_bytes, head_flags, token);
+	if (vq->num_free < 1)
+		return -VIO_ENOSPC;
+	if (!vio__vq_chain_len(sg, out, total, &in_bytes))
+		return -VIO_EINVAL;
+	int rc = fill_indirect(vq, id, sg, out, total, &taddr);
+	if (rc < 0)
+		return rc;
+	struct vio_packed_desc *d = &p->desc[slot];
+	d->addr = vio_le64_make(taddr);
+	d->len = vio_le32_make((uint32_t)(total * 16u));
+	d->id = vio_le16_make(id);
+	uint16_t head_flags = (uint16_t)(VIO_DESC_F_INDIRECT | vio__packed_avail_flags(wrap));
+	vio__packed_advance(&slot, &wrap, 1, vq->size);
+	publish(vq, id, head, slot, wrap, 1, in_bytes, head_flags, token);
 	return 0;
+}
+
+/* A list of several descriptors in the ring (free slots checked). */
+static int add_direct(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned total,
+		      void *token)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	uint16_t id = vq->free_head;
+	uint16_t head = p->next_avail, slot = head;
+	bool wrap = p->avail_wrap;
+	uint16_t head_flags = 0;
+	uint32_t in_bytes;
+
+	if (!vio__vq_chain_len(sg, out, total, &in_bytes))
+		return -VIO_EINVAL;
+	for (unsigned n = 0; n < total; n++) {
+		uint64_t addr;
+		int rc = vio__vq_to_device(vq, sg[n].addr, sg[n].len, &addr);
+		if (vio_unlikely(rc < 0)) {
+			withdraw(vq, head, n);
+			return rc;
+		}
+		uint16_t flags = (uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
+					    (n >= out ? VIO_DESC_F_WRITE : 0) |
+					    vio__packed_avail_flags(wrap));
+		struct vio_packed_desc *d = &p->desc[slot];
+		d->addr = vio_le64_make(addr);
+		d->len = vio_le32_make(sg[n].len);
+		d->id = vio_le16_make(id); /* §2.8.7: the id counts in the last one */
+		if (n == 0)
+			head_flags = flags;
+		else
+			d->flags = vio_le16_make(flags);
+		vio__packed_advance(&slot, &wrap, 1, vq->size);
+	}
+	publish(vq, id, head, slot, wrap, (uint16_t)total, in_bytes, head_flags, token);
+	return 0;
+}
+
+/* Everything but the single-segment fast path. */
+VIO_NOINLINE static int add_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+				  unsigned total, void *token)
+{
+	if (vio__vq_want_indirect(vq, total))
+		return add_indirect(vq, sg, out, total, token);
+	if (total > vq->num_free)
+		return -VIO_ENOSPC;
+	return add_direct(vq, sg, out, total, token);
 }
 
 int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
@@ -168,7 +177,7 @@ int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 	struct vio__vq_packed *p = &vq->u.packed;
 	unsigned total = out + in;
 
-	if (vio_unlikely(total != 1 || total >= vq->indirect_min || vq->num_free == 0))
+	if (vio_unlikely(!vio__vq_add_single(vq, total)))
 		return add_chain(vq, sg, out, total, token);
 
 	/* The common single-buffer request, without the list loop. */
@@ -192,13 +201,13 @@ int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 bool vio__vq_packed_kick_prepare(struct vio_vq *vq)
 {
 	struct vio__vq_packed *p = &vq->u.packed;
-	uint32_t added = vq->num_added;
+	uint32_t added = vq->avail_moved;
 
 	/* Full fence: the flags that made the buffers available are ordered
 	 * before the read of the device's event suppression. Pairs with the
 	 * fence in the device's vio_devq_enable_notify(). */
 	VIO_MB();
-	vq->num_added = 0;
+	vq->avail_moved = 0;
 	if (added == 0)
 		return false;
 
@@ -211,6 +220,17 @@ bool vio__vq_packed_kick_prepare(struct vio_vq *vq)
 		return true; /* the event arithmetic spans less than a lap */
 	uint16_t off_wrap = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->off_wrap.raw));
 	return vio__packed_need_event(off_wrap, vq->size, p->next_avail, p->avail_wrap, added);
+}
+
+/* Return buffer @id to the free-id list. */
+static inline void reclaim(struct vio_vq *vq, uint16_t id)
+{
+	struct vio__vq_slot *s = &vq->slot[id];
+	s->token = NULL;
+	s->next = vq->free_head;
+	vq->free_head = id;
+	vq->num_free = (uint16_t)(vq->num_free + s->ndesc);
+	vq->outstanding--;
 }
 
 /* Validate the used descriptor at last_used and, with IN_ORDER, open a
@@ -268,15 +288,10 @@ int vio__vq_packed_get(struct vio_vq *vq, void **token, uint32_t *len)
 		*token = vq->slot[id].token;
 	}
 
-	struct vio__vq_slot *s = &vq->slot[id];
-	s->token = NULL;
-	s->next = vq->free_head;
-	vq->free_head = id;
-	vq->num_free = (uint16_t)(vq->num_free + s->ndesc);
-	vq->outstanding--;
 	/* §2.8.7 / §2.8.9: the device skips the rest of the list (and, in
 	 * order, of the batch); so do we, from our own record of its size. */
-	vio__packed_advance(&p->last_used, &p->used_wrap, s->ndesc, vq->size);
+	vio__packed_advance(&p->last_used, &p->used_wrap, vq->slot[id].ndesc, vq->size);
+	reclaim(vq, id);
 
 	if (p->event_flags == VIO_RING_EVENT_FLAGS_DESC && vq->io_left == 0) {
 		/* Ask for an event at the next used slot; the fence orders this
@@ -357,16 +372,17 @@ int vio__vq_packed_detach_unused(struct vio_vq *vq, void **token)
 	for (unsigned n = 0; n < vq->size; n++) {
 		uint16_t id = vq->detach_cursor;
 		vq->detach_cursor = (uint16_t)(id + 1u < vq->size ? id + 1u : 0u);
-		struct vio__vq_slot *s = &vq->slot[id];
-		if (s->token != NULL) {
-			*token = s->token;
-			s->token = NULL;
-			s->next = vq->free_head;
-			vq->free_head = id;
-			vq->num_free = (uint16_t)(vq->num_free + s->ndesc);
-			vq->outstanding--;
+		if (vq->slot[id].token != NULL) {
+			*token = vq->slot[id].token;
+			reclaim(vq, id);
 			return 0;
 		}
 	}
 	return -VIO_EAGAIN; /* unreachable while outstanding > 0 */
+}
+
+uint32_t vio__vq_packed_notify_data(const struct vio_vq *vq)
+{
+	/* §2.9: the next slot to fill and the driver ring wrap counter. */
+	return vio_notify_data_make(vq->index, vq->u.packed.next_avail, vq->u.packed.avail_wrap);
 }

@@ -92,7 +92,7 @@ static inline void publish(struct vio_vq *vq, uint16_t head, uint16_t ndesc, uin
 	hs->ndesc = ndesc;
 	vq->num_free = (uint16_t)(vq->num_free - ndesc);
 	vq->outstanding++;
-	vq->num_added++;
+	vq->avail_moved++; /* one available ring entry per buffer */
 
 	VIO_WRITE_ONCE(s->avail_ring[s->avail_idx & vq->mask].raw, vio_le16_make(head).raw);
 	s->avail_idx++;
@@ -102,64 +102,71 @@ static inline void publish(struct vio_vq *vq, uint16_t head, uint16_t ndesc, uin
 	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make(s->avail_idx).raw);
 }
 
-/* Chains of several segments, or in an indirect table. */
+/* A chain in the indirect table of its head slot: one ring descriptor. */
+static int add_indirect(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned total,
+			void *token)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	uint16_t head = vq->free_head;
+	struct vio__vq_slot *hs = &vq->slot[head];
+	uint32_t in_bytes;
+	uint64_t taddr;
+
+	if (vq->num_free < 1)
+		return -VIO_ENOSPC;
+	if (!vio__vq_chain_len(sg, out, total, &in_bytes))
+		return -VIO_EINVAL;
+	int rc = fill_indirect(vq, head, sg, out, total, &taddr);
+	if (rc < 0)
+		return rc;
+	put_desc(&s->desc[head], hs, taddr, (uint32_t)(total * 16u), VIO_DESC_F_INDIRECT, 0);
+	vq->free_head = hs->next;
+	publish(vq, head, 1, in_bytes, token);
+	return 0;
+}
+
+/* A chain of several descriptors in the ring (free slots checked). */
+static int add_direct(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned total,
+		      void *token)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	uint16_t head = vq->free_head, i = head;
+	uint32_t in_bytes;
+
+	if (!vio__vq_chain_len(sg, out, total, &in_bytes))
+		return -VIO_EINVAL;
+	for (unsigned n = 0; n < total; n++) {
+		struct vio__vq_slot *sl = &vq->slot[i];
+		uint64_t addr;
+		int rc = vio__vq_to_device(vq, sg[n].addr, sg[n].len, &addr);
+		if (vio_unlikely(rc < 0)) {
+			/* Nothing is published. */
+			unmark(vq, vq->slot[head].next, n > 0 ? n - 1 : 0);
+			return rc;
+		}
+		uint16_t flags = (uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
+					    (n >= out ? VIO_DESC_F_WRITE : 0));
+		put_desc(&s->desc[i], sl, addr, sg[n].len, flags, sl->next);
+		/* Non-head slots are marked so that a used id naming one is
+		 * told apart from a stale one. */
+		if (n != 0)
+			sl->token = VIO__MIDCHAIN;
+		i = sl->next;
+	}
+	vq->free_head = i;
+	publish(vq, head, (uint16_t)total, in_bytes, token);
+	return 0;
+}
+
+/* Everything but the single-segment fast path. */
 VIO_NOINLINE static int add_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 				  unsigned total, void *token)
 {
-	struct vio__vq_split *s = &vq->u.split;
-	uint32_t in_bytes = 0, all_bytes = 0;
-	uint16_t head = vq->free_head;
-	struct vio__vq_slot *hs = &vq->slot[head];
-	uint16_t ndesc;
-
-	if (vio__vq_want_indirect(vq, total)) {
-		if (vq->num_free < 1)
-			return -VIO_ENOSPC;
-		for (unsigned n = 0; n < total; n++) {
-			if (!vio__add_len(&all_bytes, sg[n].len))
-				return -VIO_EINVAL; /* §2.7.5.1: at most 2^32 bytes */
-			if (n >= out)
-				in_bytes += sg[n].len;
-		}
-		uint64_t taddr;
-		int rc = fill_indirect(vq, head, sg, out, total, &taddr);
-		if (rc < 0)
-			return rc;
-		put_desc(&s->desc[head], hs, taddr, (uint32_t)(total * 16u), VIO_DESC_F_INDIRECT,
-			 0);
-		vq->free_head = hs->next;
-		ndesc = 1;
-	} else {
-		if (total > vq->num_free)
-			return -VIO_ENOSPC;
-		uint16_t i = head;
-		for (unsigned n = 0; n < total; n++) {
-			struct vio__vq_slot *sl = &vq->slot[i];
-			uint32_t len = sg[n].len;
-			uint64_t addr;
-			int rc = vio__vq_to_device(vq, sg[n].addr, len, &addr);
-			if (vio_unlikely(rc < 0 || !vio__add_len(&all_bytes, len))) {
-				/* §2.7.5.1: at most 2^32 bytes. Nothing is published. */
-				unmark(vq, vq->slot[head].next, n > 0 ? n - 1 : 0);
-				return rc < 0 ? rc : -VIO_EINVAL;
-			}
-			uint16_t flags = n + 1 < total ? VIO_DESC_F_NEXT : 0;
-			if (n >= out) {
-				flags |= VIO_DESC_F_WRITE;
-				in_bytes += len;
-			}
-			put_desc(&s->desc[i], sl, addr, len, flags, sl->next);
-			/* Non-head slots are marked so that a used id naming one
-			 * is told apart from a stale one. */
-			if (n != 0)
-				sl->token = VIO__MIDCHAIN;
-			i = sl->next;
-		}
-		vq->free_head = i;
-		ndesc = (uint16_t)total;
-	}
-	publish(vq, head, ndesc, in_bytes, token);
-	return 0;
+	if (vio__vq_want_indirect(vq, total))
+		return add_indirect(vq, sg, out, total, token);
+	if (total > vq->num_free)
+		return -VIO_ENOSPC;
+	return add_direct(vq, sg, out, total, token);
 }
 
 int vio__vq_split_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
@@ -168,7 +175,7 @@ int vio__vq_split_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 	struct vio__vq_split *s = &vq->u.split;
 	unsigned total = out + in;
 
-	if (vio_unlikely(total != 1 || total >= vq->indirect_min || vq->num_free == 0))
+	if (vio_unlikely(!vio__vq_add_single(vq, total)))
 		return add_chain(vq, sg, out, total, token);
 
 	/* The common single-buffer request, without the chain loop. */
@@ -188,14 +195,14 @@ bool vio__vq_split_kick_prepare(struct vio_vq *vq)
 {
 	struct vio__vq_split *s = &vq->u.split;
 	uint16_t old = s->kicked_idx, new_idx = s->avail_idx;
-	bool many = vq->num_added >= 0xffffu;
+	bool many = vq->avail_moved >= 0xffffu;
 
 	/* Full fence: the avail->idx store is ordered before the reads of the
 	 * device's suppression fields. Pairs with the fence in the device's
 	 * vio_devq_enable_notify() (store avail_event/flags, fence, load idx). */
 	VIO_MB();
 	s->kicked_idx = new_idx;
-	vq->num_added = 0;
+	vq->avail_moved = 0;
 	if (!vq->event_idx) {
 		uint16_t flags = vio_le16_get((vio_le16){VIO_READ_ONCE(s->used->flags.raw)});
 		return (old != new_idx || many) && (flags & VIO_USED_F_NO_NOTIFY) == 0;
@@ -400,4 +407,10 @@ int vio__vq_split_detach_unused(struct vio_vq *vq, void **token)
 		}
 	}
 	return -VIO_EAGAIN; /* unreachable while outstanding > 0 */
+}
+
+uint32_t vio__vq_split_notify_data(const struct vio_vq *vq)
+{
+	/* §2.9: the full 16-bit available index travels in next_off/next_wrap. */
+	return vio_notify_data_make(vq->index, vq->u.split.avail_idx, false);
 }
