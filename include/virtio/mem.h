@@ -12,10 +12,6 @@
  * A VMM implements it over its guest-memory table; a vhost-user back end over
  * the regions of SET_MEM_TABLE; a test over a buffer with exact bounds.
  *
- * The driver side turns its own pointers into device-visible addresses
- * through ::vio_drv_mem_ops::to_device (identity when no ops are given): a
- * DMA or IOMMU mapping, a bounce buffer, a guest-physical conversion.
- *
  * Ops are per queue instance (`ops` + `ctx`), never process-global.
  */
 #ifndef VIO_MEM_H
@@ -57,23 +53,6 @@ struct vio_dev_mem_ops {
 	 * owns the device queue; must not call back into that queue.
 	 */
 	void *(*map)(void *ctx, uint64_t addr, size_t len, enum vio_map_dir dir);
-};
-
-/**
- * @brief Driver-side address conversion, implemented by the embedder.
- */
-struct vio_drv_mem_ops {
-	/**
-	 * @brief The device-visible address of [@p ptr, @p ptr + @p len).
-	 *
-	 * @param ctx  The `mem_ctx` given with these ops.
-	 * @param ptr  Driver memory: a buffer, an indirect table or a ring part.
-	 * @param len  Bytes of the range (may be 0 for an empty buffer).
-	 * @param addr Receives the address the device must use.
-	 * @return 0, or a negative `-VIO_E…` code (passed back to the caller of
-	 *         the queue operation, which then has no effect).
-	 */
-	int (*to_device)(void *ctx, const void *ptr, size_t len, uint64_t *addr);
 };
 
 #ifdef __cplusplus

@@ -13,6 +13,7 @@
 #define VIO_VIRTIO_H
 
 #include <virtio/devq.h>
+#include <virtio/dma.h>
 #include <virtio/errors.h>
 #include <virtio/features.h>
 #include <virtio/le.h>

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <virtio/dma.h>
 #include <virtio/vq.h>
 
 #include "ring_impl.h"
@@ -28,6 +29,18 @@ struct vio__vq_slot {
 	uint16_t flags;	    /* shadow of the descriptor's flags */
 	uint16_t ndesc;	    /* head: ring slots the buffer occupies */
 	uint16_t fifo_next; /* IN_ORDER: the buffer added after this one */
+	uint16_t rec;	    /* packed, with a release hook: first record of a direct list */
+};
+
+/* Private record of one conversion, kept only with a release hook: the
+ * device can rewrite the descriptor table and the indirect tables, so the
+ * release arguments are never read back from them. */
+struct vio__vq_rec {
+	const void *ptr;
+	uint64_t addr;
+	uint32_t len;
+	uint16_t next; /* packed: free-list and list link */
+	uint8_t dir;   /* enum vio_dma_dir */
 };
 
 struct vio__vq_split {
@@ -78,6 +91,7 @@ struct vio_vq {
 	uint32_t io_len;    /* the length that used entry reported */
 	bool event_idx;
 	bool in_order;
+	bool get_slow; /* in_order or a release hook: get takes its out-of-line path */
 	bool notification_data;
 	int broken; /* 0, or the negative peer error that broke the queue */
 
@@ -85,8 +99,22 @@ struct vio_vq {
 	uint16_t indirect_max; /* 0 without indirect tables */
 	uint16_t indirect_min; /* UINT16_MAX without indirect tables */
 
-	const struct vio_drv_mem_ops *mem_ops;
-	void *mem_ctx;
+	/* DMA: NULL when there is nothing to call (no ops, or neither hook),
+	 * the one test on the hot path; the hooks are copied out of it. */
+	const struct vio_dma_ops *dma;
+	int (*to_device)(void *ctx, const void *ptr, size_t len, enum vio_dma_dir dir,
+			 uint64_t *addr); /* NULL: identity */
+	void (*release)(void *ctx, const void *ptr, size_t len, enum vio_dma_dir dir,
+			uint64_t addr); /* NULL: no records kept */
+	void *dma_ctx;
+	/* With a release hook: records of direct descriptors, `size` of them
+	 * (split: indexed like the descriptors; packed: a free list through
+	 * rec[].next, the free-record head in rec_free), and with indirect
+	 * tables indirect_max + 1 per slot/id in irec (the table, then its
+	 * entries). NULL without. */
+	struct vio__vq_rec *rec;
+	struct vio__vq_rec *irec;
+	uint16_t rec_free;
 	struct vio_vq_config cfg; /* kept for reset */
 
 	union {
@@ -105,16 +133,78 @@ static inline int vio__vq_fail(struct vio_vq *vq, int err)
 	return err;
 }
 
-/* Device-visible address of driver memory (identity without ops). */
-static inline int vio__vq_to_device(const struct vio_vq *vq, const void *ptr, size_t len,
-				    uint64_t *addr)
+/* A to_device error as the queue reports it (vq.c): library codes pass,
+ * peer codes and foreign values become -VIO_EDMA. */
+int vio__vq_dma_err(int rc);
+
+/* A conversion's result, returned in registers. */
+struct vio__vq_conv {
+	uint64_t addr;
+	int rc; /* 0 or the mapped to_device error */
+};
+
+/* Convert through to_device (identity if NULL), map its error, and record
+ * the conversion as @recs[@idx] unless @recs is NULL (vq.c). The
+ * out-of-line half of vio__vq_to_device(). */
+struct vio__vq_conv vio__vq_map(const struct vio_vq *vq, const void *ptr, uint32_t len,
+				enum vio_dma_dir dir, struct vio__vq_rec *recs, size_t idx);
+
+/* The same for the add fast path's one segment @sg, writable if @in, in
+ * split slot @head (packed: the next free record); vq.c. */
+struct vio__vq_conv vio__vq_map_single(const struct vio_vq *vq, const struct vio_sg *sg,
+				       unsigned in, uint16_t head);
+
+/* Device-visible address of a segment or table, recorded as @recs[@idx]
+ * when the queue keeps records (@recs is vq->rec or an irec block, NULL
+ * without a release hook). Without DMA ops the hot path pays one test. */
+static inline struct vio__vq_conv vio__vq_to_device(const struct vio_vq *vq, const void *ptr,
+						    uint32_t len, enum vio_dma_dir dir,
+						    struct vio__vq_rec *recs, size_t idx)
 {
-	if (vq->mem_ops == NULL || vq->mem_ops->to_device == NULL) {
-		*addr = (uint64_t)(uintptr_t)ptr;
-		return 0;
-	}
-	return vq->mem_ops->to_device(vq->mem_ctx, ptr, len, addr);
+	if (vio_likely(vq->dma == NULL))
+		return (struct vio__vq_conv){(uint64_t)(uintptr_t)ptr, 0};
+	return vio__vq_map(vq, ptr, len, dir, recs, idx);
 }
+
+/* vio__vq_to_device() for the fast path: everything but the test is out of line. */
+static inline struct vio__vq_conv vio__vq_to_device_single(const struct vio_vq *vq,
+							   const struct vio_sg *sg, unsigned in,
+							   uint16_t head)
+{
+	if (vio_likely(vq->dma == NULL))
+		return (struct vio__vq_conv){(uint64_t)(uintptr_t)sg->addr, 0};
+	return vio__vq_map_single(vq, sg, in, head);
+}
+
+/* Direction of segment @n of a chain with @out readable segments. */
+static inline enum vio_dma_dir vio__vq_seg_dir(unsigned n, unsigned out)
+{
+	return n < out ? VIO_DMA_TO_DEVICE : VIO_DMA_FROM_DEVICE;
+}
+
+static inline void vio__vq_rec_set(struct vio__vq_rec *r, const void *ptr, uint32_t len,
+				   enum vio_dma_dir dir, uint64_t addr)
+{
+	r->ptr = ptr;
+	r->addr = addr;
+	r->len = len;
+	r->dir = (uint8_t)dir;
+}
+
+static inline void vio__vq_rec_release(const struct vio_vq *vq, const struct vio__vq_rec *r)
+{
+	vq->release(vq->dma_ctx, r->ptr, r->len, (enum vio_dma_dir)r->dir, r->addr);
+}
+
+/* Records of the indirect table of slot/id @n: [0] the table, [1..] entries. */
+static inline struct vio__vq_rec *vio__vq_irec(const struct vio_vq *vq, uint16_t n)
+{
+	return vq->irec + (size_t)n * (vq->indirect_max + 1u);
+}
+
+/* Release the records of an indirect table's first @n entries and, if
+ * @table, of the table itself. */
+void vio__vq_release_indirect(const struct vio_vq *vq, uint16_t slot, unsigned n, bool table);
 
 /* The one place that decides whether a chain of @total segments goes into
  * an indirect table: long enough (indirect_min), or too long for the free
@@ -134,23 +224,26 @@ static inline bool vio__vq_add_single(const struct vio_vq *vq, unsigned total)
 	return total == 1 && total < vq->indirect_min && vq->num_free != 0;
 }
 
-/* Writable bytes of a chain (*in_bytes); false if its total length reaches
- * 2^32 (§2.7.5.1; the packed ring has the same 32-bit bound). The driver's
- * one length check: summed in 64 bits, which @total < 2^32 segments of
- * < 2^32 bytes cannot overflow, so the loop needs no per-step check. */
-static inline bool vio__vq_chain_len(const struct vio_sg *sg, unsigned out, unsigned total,
-				     uint32_t *in_bytes)
+/* A chain's byte counts, the driver's one length check. Summed in 64 bits,
+ * which fewer than 2^32 segments of fewer than 2^32 bytes cannot overflow,
+ * so the add loops pay one add per segment and vio__vq_len_ok() checks the
+ * total once, after the loop: at most 2^32 - 1 bytes (§2.7.5.1; the packed
+ * ring has the same 32-bit bound). */
+struct vio__vq_len {
+	uint64_t all;
+	uint64_t in; /* device-writable bytes */
+};
+
+static inline void vio__vq_len_add(struct vio__vq_len *l, uint32_t len, bool writable)
 {
-	uint64_t out_bytes = 0, in = 0;
-	unsigned n = 0;
-	for (; n < out; n++)
-		out_bytes += sg[n].len;
-	for (; n < total; n++)
-		in += sg[n].len;
-	if (out_bytes + in > UINT32_MAX)
-		return false;
-	*in_bytes = (uint32_t)in;
-	return true;
+	l->all += len;
+	if (writable)
+		l->in += len;
+}
+
+static inline bool vio__vq_len_ok(const struct vio__vq_len *l)
+{
+	return l->all <= UINT32_MAX;
 }
 
 /* The indirect table that belongs to slot/id @n. */

@@ -31,25 +31,60 @@ void vio__vq_packed_init(struct vio_vq *vq)
 		vq->slot[i].next = (uint16_t)(i + 1u < vq->size ? i + 1u : 0u);
 	}
 	vq->free_head = 0;
+	if (vq->rec != NULL) {
+		for (uint16_t i = 0; i < vq->size; i++)
+			vq->rec[i].next = (uint16_t)(i + 1u < vq->size ? i + 1u : 0u);
+		vq->rec_free = 0;
+	}
 }
 
+/* Fill the indirect table of buffer @id with all segments and convert it;
+ * its device address goes to @table_addr. On failure every conversion made
+ * here has been released. */
 static int fill_indirect(struct vio_vq *vq, uint16_t id, const struct vio_sg *sg, unsigned out,
-			 unsigned total, uint64_t *table_addr)
+			 unsigned total, uint64_t *table_addr, struct vio__vq_len *l)
 {
 	struct vio_packed_desc *tbl = vio__vq_indirect_table(vq, id);
+	struct vio__vq_rec *r = vq->irec != NULL ? vio__vq_irec(vq, id) : NULL;
 
 	for (unsigned i = 0; i < total; i++) {
-		uint64_t addr;
-		int rc = vio__vq_to_device(vq, sg[i].addr, sg[i].len, &addr);
-		if (rc < 0)
-			return rc;
+		struct vio__vq_conv c = vio__vq_to_device(vq, sg[i].addr, sg[i].len,
+							  vio__vq_seg_dir(i, out), r, 1 + i);
+		uint64_t addr = c.addr;
+		if (c.rc < 0) {
+			if (r != NULL)
+				vio__vq_release_indirect(vq, id, i, false);
+			return c.rc;
+		}
+		vio__vq_len_add(l, sg[i].len, i >= out);
 		/* §2.8.6.1: only WRITE may be set inside an indirect table. */
 		tbl[i].addr = vio_le64_make(addr);
 		tbl[i].len = vio_le32_make(sg[i].len);
 		tbl[i].id = vio_le16_make(0);
 		tbl[i].flags = vio_le16_make((uint16_t)(i >= out ? VIO_DESC_F_WRITE : 0));
 	}
-	return vio__vq_to_device(vq, tbl, (size_t)total * 16u, table_addr);
+	if (!vio__vq_len_ok(l)) {
+		if (r != NULL)
+			vio__vq_release_indirect(vq, id, total, false);
+		return -VIO_EINVAL;
+	}
+	/* The table is complete before it is converted (a bounce copies it)
+	 * and before the ring descriptor that points at it is published. */
+	uint32_t tlen = (uint32_t)(total * 16u);
+	VIO_CACHE_CLEAN(tbl, tlen);
+	struct vio__vq_conv c = vio__vq_to_device(vq, tbl, tlen, VIO_DMA_TO_DEVICE, r, 0);
+	if (c.rc < 0 && r != NULL)
+		vio__vq_release_indirect(vq, id, total, false);
+	*table_addr = c.addr;
+	return c.rc;
+}
+
+/* With a release hook: the @n records a direct list takes, the first @n of
+ * the free-record list (taken for good in publish()). Release them. */
+static void release_recs(struct vio_vq *vq, uint16_t first, unsigned n)
+{
+	for (uint16_t k = 0, r = first; k < n; k++, r = vq->rec[r].next)
+		vio__vq_rec_release(vq, &vq->rec[r]);
 }
 
 /* A list failed after @n descriptors were written from @head: the head was
@@ -62,12 +97,29 @@ static void withdraw(struct vio_vq *vq, uint16_t head, unsigned n)
 {
 	struct vio__vq_packed *p = &vq->u.packed;
 	uint16_t slot = head;
+	if (vq->rec != NULL)
+		release_recs(vq, vq->rec_free, n);
 	bool wrap = p->avail_wrap;
 	for (unsigned k = 1; k < n; k++) {
 		vio__packed_advance(&slot, &wrap, 1, vq->size);
 		VIO_WRITE_ONCE(p->desc[slot].flags.raw,
 			       vio_le16_make(vio__packed_used_flags(!wrap)).raw);
 	}
+}
+
+/* With a release hook: buffer slot @s keeps whether it is indirect (its
+ * records are then in irec) or else takes its ndesc records off the free
+ * list, where add wrote them in list order. */
+VIO_NOINLINE static void take_recs(struct vio_vq *vq, struct vio__vq_slot *s, uint16_t head_flags)
+{
+	s->flags = (uint16_t)(head_flags & VIO_DESC_F_INDIRECT);
+	if (s->flags != 0)
+		return;
+	s->rec = vq->rec_free;
+	uint16_t r = vq->rec_free;
+	for (uint16_t k = 0; k < s->ndesc; k++)
+		r = vq->rec[r].next;
+	vq->rec_free = r;
 }
 
 /* Make the list written from @head available under buffer @id: bookkeeping,
@@ -83,6 +135,8 @@ static inline void publish(struct vio_vq *vq, uint16_t id, uint16_t head, uint16
 	s->token = token;
 	s->in_bytes = in_bytes;
 	s->ndesc = ndesc;
+	if (vio_unlikely(vq->rec != NULL))
+		take_recs(vq, s, head_flags);
 	vq->num_free = (uint16_t)(vq->num_free - ndesc);
 	vq->outstanding++;
 	vq->avail_moved += ndesc; /* one ring slot per descriptor */
@@ -103,14 +157,12 @@ static int add_indirect(struct vio_vq *vq, const struct vio_sg *sg, unsigned out
 	uint16_t id = vq->free_head;
 	uint16_t head = p->next_avail, slot = head;
 	bool wrap = p->avail_wrap;
-	uint32_t in_bytes;
+	struct vio__vq_len l = {0, 0};
 	uint64_t taddr;
 
 	if (vq->num_free < 1)
 		return -VIO_ENOSPC;
-	if (!vio__vq_chain_len(sg, out, total, &in_bytes))
-		return -VIO_EINVAL;
-	int rc = fill_indirect(vq, id, sg, out, total, &taddr);
+	int rc = fill_indirect(vq, id, sg, out, total, &taddr, &l);
 	if (rc < 0)
 		return rc;
 	struct vio_packed_desc *d = &p->desc[slot];
@@ -119,7 +171,7 @@ static int add_indirect(struct vio_vq *vq, const struct vio_sg *sg, unsigned out
 	d->id = vio_le16_make(id);
 	uint16_t head_flags = (uint16_t)(VIO_DESC_F_INDIRECT | vio__packed_avail_flags(wrap));
 	vio__packed_advance(&slot, &wrap, 1, vq->size);
-	publish(vq, id, head, slot, wrap, 1, in_bytes, head_flags, token);
+	publish(vq, id, head, slot, wrap, 1, (uint32_t)l.in, head_flags, token);
 	return 0;
 }
 
@@ -132,17 +184,19 @@ static int add_direct(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 	uint16_t head = p->next_avail, slot = head;
 	bool wrap = p->avail_wrap;
 	uint16_t head_flags = 0;
-	uint32_t in_bytes;
-
-	if (!vio__vq_chain_len(sg, out, total, &in_bytes))
-		return -VIO_EINVAL;
+	struct vio__vq_len l = {0, 0};
+	uint16_t r = vq->rec_free;
 	for (unsigned n = 0; n < total; n++) {
-		uint64_t addr;
-		int rc = vio__vq_to_device(vq, sg[n].addr, sg[n].len, &addr);
-		if (vio_unlikely(rc < 0)) {
+		struct vio__vq_conv c = vio__vq_to_device(vq, sg[n].addr, sg[n].len,
+							  vio__vq_seg_dir(n, out), vq->rec, r);
+		uint64_t addr = c.addr;
+		if (vio_unlikely(c.rc < 0)) {
 			withdraw(vq, head, n);
-			return rc;
+			return c.rc;
 		}
+		if (vq->rec != NULL)
+			r = vq->rec[r].next;
+		vio__vq_len_add(&l, sg[n].len, n >= out);
 		uint16_t flags = (uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
 					    (n >= out ? VIO_DESC_F_WRITE : 0) |
 					    vio__packed_avail_flags(wrap));
@@ -156,7 +210,11 @@ static int add_direct(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 			d->flags = vio_le16_make(flags);
 		vio__packed_advance(&slot, &wrap, 1, vq->size);
 	}
-	publish(vq, id, head, slot, wrap, (uint16_t)total, in_bytes, head_flags, token);
+	if (vio_unlikely(!vio__vq_len_ok(&l))) {
+		withdraw(vq, head, total); /* nothing is published */
+		return -VIO_EINVAL;
+	}
+	publish(vq, id, head, slot, wrap, (uint16_t)total, (uint32_t)l.in, head_flags, token);
 	return 0;
 }
 
@@ -181,10 +239,10 @@ int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 		return add_chain(vq, sg, out, total, token);
 
 	/* The common single-buffer request, without the list loop. */
-	uint64_t addr;
-	int rc = vio__vq_to_device(vq, sg[0].addr, sg[0].len, &addr);
-	if (rc < 0)
-		return rc;
+	struct vio__vq_conv c = vio__vq_to_device_single(vq, sg, in, 0);
+	if (vio_unlikely(c.rc < 0))
+		return c.rc;
+	uint64_t addr = c.addr;
 	uint16_t id = vq->free_head, head = p->next_avail, slot = head;
 	bool wrap = p->avail_wrap;
 	uint16_t flags = (uint16_t)((in != 0 ? VIO_DESC_F_WRITE : 0) |
@@ -222,7 +280,27 @@ bool vio__vq_packed_kick_prepare(struct vio_vq *vq)
 	return vio__packed_need_event(off_wrap, vq->size, p->next_avail, p->avail_wrap, added);
 }
 
-/* Return buffer @id to the free-id list. */
+/* End the conversions of buffer @id from the private records and return
+ * its direct records to the free list. */
+VIO_NOINLINE static void release_buffer(struct vio_vq *vq, uint16_t id)
+{
+	struct vio__vq_slot *s = &vq->slot[id];
+	if (s->flags & VIO_DESC_F_INDIRECT) {
+		vio__vq_release_indirect(vq, id, vio__vq_irec(vq, id)->len / 16u, true);
+		return;
+	}
+	uint16_t tail = s->rec;
+	vio__vq_rec_release(vq, &vq->rec[tail]);
+	for (uint16_t k = 1; k < s->ndesc; k++) {
+		tail = vq->rec[tail].next;
+		vio__vq_rec_release(vq, &vq->rec[tail]);
+	}
+	vq->rec[tail].next = vq->rec_free;
+	vq->rec_free = s->rec;
+}
+
+/* Return buffer @id to the free-id list; the caller releases its
+ * conversions (release_buffer() reads only what this leaves alone). */
 static inline void reclaim(struct vio_vq *vq, uint16_t id)
 {
 	struct vio__vq_slot *s = &vq->slot[id];
@@ -262,9 +340,29 @@ static inline int read_used(struct vio_vq *vq, uint16_t *id_out, uint32_t *wlen_
 	return 0;
 }
 
-int vio__vq_packed_get(struct vio_vq *vq, void **token, uint32_t *len)
+/* Take validated buffer @id off the ring and, with EVENT_IDX, ask for an
+ * event at the next used slot. */
+static inline void reap(struct vio_vq *vq, uint16_t id)
 {
 	struct vio__vq_packed *p = &vq->u.packed;
+	/* §2.8.7 / §2.8.9: the device skips the rest of the list (and, in
+	 * order, of the batch); so do we, from our own record of its size. */
+	vio__packed_advance(&p->last_used, &p->used_wrap, vq->slot[id].ndesc, vq->size);
+	reclaim(vq, id);
+
+	if (p->event_flags == VIO_RING_EVENT_FLAGS_DESC && vq->io_left == 0) {
+		/* The fence orders this store before the next flags load
+		 * (pairs with the device's fence in vio_devq_needs_notify()). */
+		uint16_t ow = (uint16_t)(p->last_used |
+					 ((unsigned)p->used_wrap << VIO_RING_EVENT_WRAP_SHIFT));
+		VIO_WRITE_ONCE(p->driver->off_wrap.raw, vio_le16_make(ow).raw);
+		VIO_MB();
+	}
+}
+
+/* get with IN_ORDER or a release hook; the plain case stays lean. */
+VIO_NOINLINE static int get_slow(struct vio_vq *vq, void **token, uint32_t *len)
+{
 	uint16_t id;
 
 	if (vq->in_order) {
@@ -287,21 +385,25 @@ int vio__vq_packed_get(struct vio_vq *vq, void **token, uint32_t *len)
 			return rc;
 		*token = vq->slot[id].token;
 	}
+	reap(vq, id);
+	/* After the used descriptor was read (acquire in read_used()): the
+	 * device is done with the buffer, so a bounce can copy back. */
+	if (vq->rec != NULL)
+		release_buffer(vq, id);
+	return 0;
+}
 
-	/* §2.8.7 / §2.8.9: the device skips the rest of the list (and, in
-	 * order, of the batch); so do we, from our own record of its size. */
-	vio__packed_advance(&p->last_used, &p->used_wrap, vq->slot[id].ndesc, vq->size);
-	reclaim(vq, id);
+int vio__vq_packed_get(struct vio_vq *vq, void **token, uint32_t *len)
+{
+	uint16_t id;
 
-	if (p->event_flags == VIO_RING_EVENT_FLAGS_DESC && vq->io_left == 0) {
-		/* Ask for an event at the next used slot; the fence orders this
-		 * store before the next flags load (pairs with the device's
-		 * fence in vio_devq_needs_notify()). */
-		uint16_t ow = (uint16_t)(p->last_used |
-					 ((unsigned)p->used_wrap << VIO_RING_EVENT_WRAP_SHIFT));
-		VIO_WRITE_ONCE(p->driver->off_wrap.raw, vio_le16_make(ow).raw);
-		VIO_MB();
-	}
+	if (vio_unlikely(vq->get_slow))
+		return get_slow(vq, token, len);
+	int rc = read_used(vq, &id, len);
+	if (rc < 0)
+		return rc;
+	*token = vq->slot[id].token;
+	reap(vq, id);
 	return 0;
 }
 
@@ -375,6 +477,8 @@ int vio__vq_packed_detach_unused(struct vio_vq *vq, void **token)
 		if (vq->slot[id].token != NULL) {
 			*token = vq->slot[id].token;
 			reclaim(vq, id);
+			if (vq->rec != NULL)
+				release_buffer(vq, id);
 			return 0;
 		}
 	}

@@ -48,18 +48,25 @@ static inline void put_desc(struct vio_split_desc *d, struct vio__vq_slot *sh, u
 	sh->flags = flags;
 }
 
-/* Fill the indirect table of slot @head with all segments; returns the
- * device address of the table through @table_addr. */
+/* Fill the indirect table of slot @head with all segments and convert it;
+ * its device address goes to @table_addr. On failure every conversion made
+ * here has been released. */
 static int fill_indirect(struct vio_vq *vq, uint16_t head, const struct vio_sg *sg, unsigned out,
-			 unsigned total, uint64_t *table_addr)
+			 unsigned total, uint64_t *table_addr, struct vio__vq_len *l)
 {
 	struct vio_split_desc *tbl = vio__vq_indirect_table(vq, head);
+	struct vio__vq_rec *r = vq->irec != NULL ? vio__vq_irec(vq, head) : NULL;
 
 	for (unsigned i = 0; i < total; i++) {
-		uint64_t addr;
-		int rc = vio__vq_to_device(vq, sg[i].addr, sg[i].len, &addr);
-		if (rc < 0)
-			return rc;
+		struct vio__vq_conv c = vio__vq_to_device(vq, sg[i].addr, sg[i].len,
+							  vio__vq_seg_dir(i, out), r, 1 + i);
+		uint64_t addr = c.addr;
+		if (c.rc < 0) {
+			if (r != NULL)
+				vio__vq_release_indirect(vq, head, i, false);
+			return c.rc;
+		}
+		vio__vq_len_add(l, sg[i].len, i >= out);
 		uint16_t flags = (uint16_t)((i >= out ? VIO_DESC_F_WRITE : 0) |
 					    (i + 1 < total ? VIO_DESC_F_NEXT : 0));
 		tbl[i].addr = vio_le64_make(addr);
@@ -67,15 +74,34 @@ static int fill_indirect(struct vio_vq *vq, uint16_t head, const struct vio_sg *
 		tbl[i].flags = vio_le16_make(flags);
 		tbl[i].next = vio_le16_make((uint16_t)(i + 1 < total ? i + 1 : 0));
 	}
-	return vio__vq_to_device(vq, tbl, (size_t)total * 16u, table_addr);
+	if (!vio__vq_len_ok(l)) {
+		if (r != NULL)
+			vio__vq_release_indirect(vq, head, total, false);
+		return -VIO_EINVAL;
+	}
+	/* The table is complete before it is converted (a bounce copies it)
+	 * and before the ring descriptor that points at it is published. */
+	uint32_t tlen = (uint32_t)(total * 16u);
+	VIO_CACHE_CLEAN(tbl, tlen);
+	struct vio__vq_conv c = vio__vq_to_device(vq, tbl, tlen, VIO_DMA_TO_DEVICE, r, 0);
+	if (c.rc < 0 && r != NULL)
+		vio__vq_release_indirect(vq, head, total, false);
+	*table_addr = c.addr;
+	return c.rc;
 }
 
-/* Undo the shadow marks of a direct chain whose publication failed after
- * @n descriptors: nothing reached the available ring, the slots stay free. */
-static void unmark(struct vio_vq *vq, uint16_t head, unsigned n)
+/* A direct chain failed after @n descriptors from @head were written:
+ * nothing reached the available ring and the slots stay free. Release
+ * their conversions and undo the mid-chain marks. */
+static void undo_direct(struct vio_vq *vq, uint16_t head, unsigned n)
 {
-	for (uint16_t k = head; n-- > 0; k = vq->slot[k].next)
-		vq->slot[k].token = NULL;
+	uint16_t k = head;
+	for (unsigned i = 0; i < n; i++, k = vq->slot[k].next) {
+		if (vq->rec != NULL)
+			vio__vq_rec_release(vq, &vq->rec[k]);
+		if (i != 0)
+			vq->slot[k].token = NULL;
+	}
 }
 
 /* Make the chain at @head available: bookkeeping and the avail ring. */
@@ -109,19 +135,17 @@ static int add_indirect(struct vio_vq *vq, const struct vio_sg *sg, unsigned out
 	struct vio__vq_split *s = &vq->u.split;
 	uint16_t head = vq->free_head;
 	struct vio__vq_slot *hs = &vq->slot[head];
-	uint32_t in_bytes;
+	struct vio__vq_len l = {0, 0};
 	uint64_t taddr;
 
 	if (vq->num_free < 1)
 		return -VIO_ENOSPC;
-	if (!vio__vq_chain_len(sg, out, total, &in_bytes))
-		return -VIO_EINVAL;
-	int rc = fill_indirect(vq, head, sg, out, total, &taddr);
+	int rc = fill_indirect(vq, head, sg, out, total, &taddr, &l);
 	if (rc < 0)
 		return rc;
 	put_desc(&s->desc[head], hs, taddr, (uint32_t)(total * 16u), VIO_DESC_F_INDIRECT, 0);
 	vq->free_head = hs->next;
-	publish(vq, head, 1, in_bytes, token);
+	publish(vq, head, 1, (uint32_t)l.in, token);
 	return 0;
 }
 
@@ -131,19 +155,18 @@ static int add_direct(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 {
 	struct vio__vq_split *s = &vq->u.split;
 	uint16_t head = vq->free_head, i = head;
-	uint32_t in_bytes;
+	struct vio__vq_len l = {0, 0};
 
-	if (!vio__vq_chain_len(sg, out, total, &in_bytes))
-		return -VIO_EINVAL;
 	for (unsigned n = 0; n < total; n++) {
 		struct vio__vq_slot *sl = &vq->slot[i];
-		uint64_t addr;
-		int rc = vio__vq_to_device(vq, sg[n].addr, sg[n].len, &addr);
-		if (vio_unlikely(rc < 0)) {
-			/* Nothing is published. */
-			unmark(vq, vq->slot[head].next, n > 0 ? n - 1 : 0);
-			return rc;
+		struct vio__vq_conv c = vio__vq_to_device(vq, sg[n].addr, sg[n].len,
+							  vio__vq_seg_dir(n, out), vq->rec, i);
+		uint64_t addr = c.addr;
+		if (vio_unlikely(c.rc < 0)) {
+			undo_direct(vq, head, n); /* nothing is published */
+			return c.rc;
 		}
+		vio__vq_len_add(&l, sg[n].len, n >= out);
 		uint16_t flags = (uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
 					    (n >= out ? VIO_DESC_F_WRITE : 0));
 		put_desc(&s->desc[i], sl, addr, sg[n].len, flags, sl->next);
@@ -153,8 +176,12 @@ static int add_direct(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 			sl->token = VIO__MIDCHAIN;
 		i = sl->next;
 	}
+	if (vio_unlikely(!vio__vq_len_ok(&l))) {
+		undo_direct(vq, head, total); /* nothing is published */
+		return -VIO_EINVAL;
+	}
 	vq->free_head = i;
-	publish(vq, head, (uint16_t)total, in_bytes, token);
+	publish(vq, head, (uint16_t)total, (uint32_t)l.in, token);
 	return 0;
 }
 
@@ -181,10 +208,10 @@ int vio__vq_split_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 	/* The common single-buffer request, without the chain loop. */
 	uint16_t head = vq->free_head;
 	struct vio__vq_slot *hs = &vq->slot[head];
-	uint64_t addr;
-	int rc = vio__vq_to_device(vq, sg[0].addr, sg[0].len, &addr);
-	if (rc < 0)
-		return rc;
+	struct vio__vq_conv c = vio__vq_to_device_single(vq, sg, in, head);
+	if (vio_unlikely(c.rc < 0))
+		return c.rc;
+	uint64_t addr = c.addr;
 	put_desc(&s->desc[head], hs, addr, sg[0].len, in != 0 ? VIO_DESC_F_WRITE : 0, hs->next);
 	vq->free_head = hs->next;
 	publish(vq, head, 1, in != 0 ? sg[0].len : 0, token);
@@ -227,7 +254,22 @@ static inline int refresh_used(struct vio_vq *vq)
 	return 0;
 }
 
-/* Return the chain at @head to the free list. */
+/* End the conversions of the chain at @head, from the private records
+ * (the descriptors may have been rewritten by the device). */
+VIO_NOINLINE static void release_chain(struct vio_vq *vq, uint16_t head)
+{
+	struct vio__vq_slot *hs = &vq->slot[head];
+	if (hs->flags & VIO_DESC_F_INDIRECT) {
+		vio__vq_release_indirect(vq, head, hs->len / 16u, true);
+		return;
+	}
+	for (uint16_t k = 0, i = head; k < hs->ndesc; k++, i = vq->slot[i].next)
+		vio__vq_rec_release(vq, &vq->rec[i]);
+}
+
+/* Return the chain at @head to the free list. Its conversions are released
+ * by the caller, after this: the walk in release_chain() follows only links
+ * inside the chain, which reclaiming leaves alone. */
 static inline void reclaim(struct vio_vq *vq, uint16_t head)
 {
 	struct vio__vq_slot *hs = &vq->slot[head];
@@ -272,7 +314,7 @@ static inline int read_used(struct vio_vq *vq, uint16_t *head, uint32_t *wlen_ou
 }
 
 /* IN_ORDER: one used entry may complete several buffers (§2.7.9). */
-VIO_NOINLINE static int get_in_order(struct vio_vq *vq, void **token, uint32_t *len)
+static int get_in_order(struct vio_vq *vq, void **token, uint32_t *len, uint16_t *reaped)
 {
 	struct vio__vq_split *s = &vq->u.split;
 	uint16_t head;
@@ -295,6 +337,46 @@ VIO_NOINLINE static int get_in_order(struct vio_vq *vq, void **token, uint32_t *
 	head = vio__vq_in_order_take(vq, token, len);
 	reclaim(vq, head);
 	s->last_used++;
+	*reaped = head;
+	return 0;
+}
+
+/* Take the validated buffer at @head off the used ring. */
+static inline void reap(struct vio_vq *vq, uint16_t head, void **token)
+{
+	*token = vq->slot[head].token;
+	reclaim(vq, head);
+	vq->u.split.last_used++;
+}
+
+/* After a reap: with EVENT_IDX, ask for a notification at the next completion. */
+static inline void ask_next_used(struct vio_vq *vq)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	if (vq->event_idx && (s->avail_flags & VIO_AVAIL_F_NO_INTERRUPT) == 0) {
+		/* §2.7.7.2. The fence orders this store before the next
+		 * used->idx load, so a completion is either seen there or
+		 * notified (pairs with the device's fence in
+		 * vio_devq_needs_notify()). */
+		VIO_WRITE_ONCE(s->used_event->raw, vio_le16_make(s->last_used).raw);
+		VIO_MB();
+	}
+}
+
+/* get with IN_ORDER or a release hook; the plain case stays lean. */
+VIO_NOINLINE static int get_slow(struct vio_vq *vq, void **token, uint32_t *len)
+{
+	uint16_t head;
+	int rc = vq->in_order ? get_in_order(vq, token, len, &head) : read_used(vq, &head, len);
+	if (rc < 0)
+		return rc;
+	if (!vq->in_order)
+		reap(vq, head, token);
+	ask_next_used(vq);
+	/* After the used element was read (acquire in refresh_used()): the
+	 * device is done with the buffer, so a bounce can copy back. */
+	if (vq->rec != NULL)
+		release_chain(vq, head);
 	return 0;
 }
 
@@ -309,29 +391,15 @@ int vio__vq_split_get(struct vio_vq *vq, void **token, uint32_t *len)
 		if (s->last_used == s->used_seen)
 			return -VIO_EAGAIN;
 	}
+	if (vio_unlikely(vq->get_slow))
+		return get_slow(vq, token, len);
 
-	if (vio_unlikely(vq->in_order)) {
-		int rc = get_in_order(vq, token, len);
-		if (rc < 0)
-			return rc;
-	} else {
-		uint16_t head;
-		int rc = read_used(vq, &head, len);
-		if (rc < 0)
-			return rc;
-		*token = vq->slot[head].token;
-		reclaim(vq, head);
-		s->last_used++;
-	}
-
-	if (vq->event_idx && (s->avail_flags & VIO_AVAIL_F_NO_INTERRUPT) == 0) {
-		/* §2.7.7.2: ask for a notification at the next completion. The
-		 * fence orders this store before the next used->idx load, so a
-		 * completion is either seen there or notified (pairs with the
-		 * device's fence in vio_devq_needs_notify()). */
-		VIO_WRITE_ONCE(s->used_event->raw, vio_le16_make(s->last_used).raw);
-		VIO_MB();
-	}
+	uint16_t head;
+	int rc = read_used(vq, &head, len);
+	if (rc < 0)
+		return rc;
+	reap(vq, head, token);
+	ask_next_used(vq);
 	return 0;
 }
 
@@ -403,6 +471,8 @@ int vio__vq_split_detach_unused(struct vio_vq *vq, void **token)
 		if (t != NULL && t != VIO__MIDCHAIN) {
 			*token = t;
 			reclaim(vq, i);
+			if (vq->rec != NULL)
+				release_chain(vq, i);
 			return 0;
 		}
 	}
