@@ -269,6 +269,7 @@ static void reset_all(struct fx *f)
 	raw_ring_rewind(&f->r);
 	memset(f->live, 0, sizeof(f->live));
 	assert_false(vio_vq_is_broken(f->vq));
+	assert_int_equal(vio_vq_broken_reason(f->vq), 0);
 	assert_int_equal(vio_vq_num_free(f->vq), QSIZE);
 	/* The rings are zeroed. */
 	if (is_split(f)) {
@@ -284,6 +285,8 @@ static void expect_broken(struct fx *f, int err)
 {
 	assert_true(vio_err_is_peer(err));
 	assert_true(vio_vq_is_broken(f->vq));
+	/* The reason is the error that broke the queue, and it stays. */
+	assert_err(vio_vq_broken_reason(f->vq), err);
 	unsigned nfree = vio_vq_num_free(f->vq);
 
 	struct vio_sg sg = {f->data, 8};
@@ -296,9 +299,12 @@ static void expect_broken(struct fx *f, int err)
 	assert_int_equal(vio_vq_num_free(f->vq), nfree);
 	assert_true(vio_vq_is_broken(f->vq));
 
+	assert_err(vio_vq_broken_reason(f->vq), err);
+
 	/* Outstanding buffers can still be taken back. */
 	detach_all(f);
 	assert_true(vio_vq_is_broken(f->vq));
+	assert_err(vio_vq_broken_reason(f->vq), err);
 
 	reset_all(f);
 	check_works(f);
@@ -970,6 +976,15 @@ static void test_vq_init_invalid(void **state)
 	c = f->cfg;
 	c.format = (enum vio_ring_format)2;
 	assert_int_equal(vio_vq_mem_size(&c), 0);
+	assert_err(vio_vq_init(&vq, m, ms, &c), -VIO_EINVAL);
+
+	/* §2.8: the format must agree with VIRTIO_F_RING_PACKED: packed
+	 * without the bit, or split with it, is refused. */
+	c = f->cfg;
+	if (is_split(f))
+		vio_features_set(&c.features, VIO_F_RING_PACKED);
+	else
+		vio_features_clear(&c.features, VIO_F_RING_PACKED);
 	assert_err(vio_vq_init(&vq, m, ms, &c), -VIO_EINVAL);
 
 	/* Ring parts: missing or misaligned. */
