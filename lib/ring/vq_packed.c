@@ -25,6 +25,9 @@ void vio__vq_packed_init(struct vio_vq *vq)
 	VIO_MEMSET(p->desc, 0, vio_packed_desc_size(vq->size));
 	VIO_MEMSET(p->driver, 0, vio_packed_event_size());
 	VIO_MEMSET(p->device, 0, vio_packed_event_size());
+	VIO_CACHE_CLEAN(p->desc, vio_packed_desc_size(vq->size));
+	VIO_CACHE_CLEAN(p->driver, vio_packed_event_size());
+	VIO_CACHE_CLEAN(p->device, vio_packed_event_size());
 
 	for (uint16_t i = 0; i < vq->size; i++) {
 		vq->slot[i].token = NULL;
@@ -104,6 +107,7 @@ static void withdraw(struct vio_vq *vq, uint16_t head, unsigned n)
 		vio__packed_advance(&slot, &wrap, 1, vq->size);
 		VIO_WRITE_ONCE(p->desc[slot].flags.raw,
 			       vio_le16_make(vio__packed_used_flags(!wrap)).raw);
+		VIO_CACHE_CLEAN(&p->desc[slot].flags, sizeof(p->desc[slot].flags));
 	}
 }
 
@@ -147,6 +151,8 @@ static inline void publish(struct vio_vq *vq, uint16_t id, uint16_t head, uint16
 	 * is visible before its first descriptor's flags. Pairs with the
 	 * device's acquire load of those flags. */
 	VIO_STORE_RELEASE(p->desc[head].flags.raw, vio_le16_make(head_flags).raw);
+	/* The flags themselves, written back for a non-coherent device. */
+	VIO_CACHE_CLEAN(&p->desc[head].flags, sizeof(p->desc[head].flags));
 }
 
 /* A list in the indirect table of buffer @id: one ring descriptor. */
@@ -169,6 +175,7 @@ static int add_indirect(struct vio_vq *vq, const struct vio_sg *sg, unsigned out
 	d->addr = vio_le64_make(taddr);
 	d->len = vio_le32_make((uint32_t)(total * 16u));
 	d->id = vio_le16_make(id);
+	VIO_CACHE_CLEAN(d, sizeof(*d)); /* before publish() stores the flags */
 	uint16_t head_flags = (uint16_t)(VIO_DESC_F_INDIRECT | vio__packed_avail_flags(wrap));
 	vio__packed_advance(&slot, &wrap, 1, vq->size);
 	publish(vq, id, head, slot, wrap, 1, (uint32_t)l.in, head_flags, token);
@@ -208,6 +215,7 @@ static int add_direct(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 			head_flags = flags;
 		else
 			d->flags = vio_le16_make(flags);
+		VIO_CACHE_CLEAN(d, sizeof(*d)); /* before publish() stores the head flags */
 		vio__packed_advance(&slot, &wrap, 1, vq->size);
 	}
 	if (vio_unlikely(!vio__vq_len_ok(&l))) {
@@ -251,6 +259,7 @@ int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 	d->addr = vio_le64_make(addr);
 	d->len = vio_le32_make(sg[0].len);
 	d->id = vio_le16_make(id);
+	VIO_CACHE_CLEAN(d, sizeof(*d)); /* before publish() stores the flags */
 	vio__packed_advance(&slot, &wrap, 1, vq->size);
 	publish(vq, id, head, slot, wrap, 1, in != 0 ? sg[0].len : 0, flags, token);
 	return 0;
@@ -269,6 +278,7 @@ bool vio__vq_packed_kick_prepare(struct vio_vq *vq)
 	if (added == 0)
 		return false;
 
+	VIO_CACHE_INVALIDATE(p->device, sizeof(*p->device));
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->flags.raw)) & 3u;
 	if (flags == VIO_RING_EVENT_FLAGS_DISABLE)
 		return false;
@@ -318,6 +328,8 @@ static inline int read_used(struct vio_vq *vq, uint16_t *id_out, uint32_t *wlen_
 	struct vio__vq_packed *p = &vq->u.packed;
 	struct vio_packed_desc *d = &p->desc[p->last_used];
 
+	/* The whole descriptor: id and len are read after the flags. */
+	VIO_CACHE_INVALIDATE(d, sizeof(*d));
 	/* Acquire: id and len are read after the flags that mark the slot
 	 * used. Pairs with the device's release store of those flags. */
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(d->flags.raw));
@@ -356,6 +368,7 @@ static inline void reap(struct vio_vq *vq, uint16_t id)
 		uint16_t ow = (uint16_t)(p->last_used |
 					 ((unsigned)p->used_wrap << VIO_RING_EVENT_WRAP_SHIFT));
 		VIO_WRITE_ONCE(p->driver->off_wrap.raw, vio_le16_make(ow).raw);
+		VIO_CACHE_CLEAN(&p->driver->off_wrap, sizeof(p->driver->off_wrap));
 		VIO_MB();
 	}
 }
@@ -412,6 +425,7 @@ bool vio__vq_packed_has_used(const struct vio_vq *vq)
 	const struct vio__vq_packed *p = &vq->u.packed;
 	if (vq->io_left != 0)
 		return true;
+	VIO_CACHE_INVALIDATE(&p->desc[p->last_used].flags, sizeof(p->desc[p->last_used].flags));
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(p->desc[p->last_used].flags.raw));
 	return vio__packed_is_used(flags, p->used_wrap);
 }
@@ -420,6 +434,7 @@ static void set_event_flags(struct vio__vq_packed *p, uint16_t flags)
 {
 	p->event_flags = flags;
 	VIO_WRITE_ONCE(p->driver->flags.raw, vio_le16_make(flags).raw);
+	VIO_CACHE_CLEAN(&p->driver->flags, sizeof(p->driver->flags));
 }
 
 void vio__vq_packed_disable_intr(struct vio_vq *vq)
@@ -443,11 +458,13 @@ bool vio__vq_packed_enable_intr(struct vio_vq *vq, bool delayed)
 		}
 		uint16_t ow = (uint16_t)(slot | ((unsigned)wrap << VIO_RING_EVENT_WRAP_SHIFT));
 		VIO_WRITE_ONCE(p->driver->off_wrap.raw, vio_le16_make(ow).raw);
+		VIO_CACHE_CLEAN(&p->driver->off_wrap, sizeof(p->driver->off_wrap));
 		/* off_wrap before flags, so the device never sees DESC with a
 		 * stale position (the release orders the two stores). */
 		p->event_flags = VIO_RING_EVENT_FLAGS_DESC;
 		VIO_STORE_RELEASE(p->driver->flags.raw,
 				  vio_le16_make(VIO_RING_EVENT_FLAGS_DESC).raw);
+		VIO_CACHE_CLEAN(&p->driver->flags, sizeof(p->driver->flags));
 	} else {
 		set_event_flags(p, VIO_RING_EVENT_FLAGS_ENABLE);
 	}
@@ -458,6 +475,7 @@ bool vio__vq_packed_enable_intr(struct vio_vq *vq, bool delayed)
 	 * nothing is used at last_used, the device has written nothing since,
 	 * and its next needs_notify sees the event. */
 	VIO_MB();
+	VIO_CACHE_INVALIDATE(&p->desc[p->last_used].flags, sizeof(p->desc[p->last_used].flags));
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->desc[p->last_used].flags.raw));
 	/* Inside an IN_ORDER batch the rest of it is pending although its
 	 * slots carry no used descriptor. */

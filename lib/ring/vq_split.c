@@ -27,6 +27,9 @@ void vio__vq_split_init(struct vio_vq *vq)
 	VIO_MEMSET(s->desc, 0, vio_split_desc_size(vq->size));
 	VIO_MEMSET(s->avail, 0, vio_split_avail_size(vq->size));
 	VIO_MEMSET(s->used, 0, vio_split_used_size(vq->size));
+	VIO_CACHE_CLEAN(s->desc, vio_split_desc_size(vq->size));
+	VIO_CACHE_CLEAN(s->avail, vio_split_avail_size(vq->size));
+	VIO_CACHE_CLEAN(s->used, vio_split_used_size(vq->size));
 
 	/* Free list 0 -> 1 -> ... -> size-1 (which also gives in-order use). */
 	for (uint16_t i = 0; i < vq->size; i++) {
@@ -44,6 +47,7 @@ static inline void put_desc(struct vio_split_desc *d, struct vio__vq_slot *sh, u
 	d->len = vio_le32_make(len);
 	d->flags = vio_le16_make(flags);
 	d->next = vio_le16_make(next);
+	VIO_CACHE_CLEAN(d, sizeof(*d)); /* before publish() makes it available */
 	sh->len = len;
 	sh->flags = flags;
 }
@@ -120,12 +124,16 @@ static inline void publish(struct vio_vq *vq, uint16_t head, uint16_t ndesc, uin
 	vq->outstanding++;
 	vq->avail_moved++; /* one available ring entry per buffer */
 
-	VIO_WRITE_ONCE(s->avail_ring[s->avail_idx & vq->mask].raw, vio_le16_make(head).raw);
+	vio_le16 *entry = &s->avail_ring[s->avail_idx & vq->mask];
+	VIO_WRITE_ONCE(entry->raw, vio_le16_make(head).raw);
+	VIO_CACHE_CLEAN(entry, sizeof(*entry));
 	s->avail_idx++;
 	/* Release: the descriptors and the ring entry above are visible before
 	 * the index that publishes them. Pairs with the device's acquire load
-	 * of avail->idx (devq_split.c). */
+	 * of avail->idx (devq_split.c). The index itself is then written back
+	 * for a non-coherent device. */
 	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make(s->avail_idx).raw);
+	VIO_CACHE_CLEAN(&s->avail->idx, sizeof(s->avail->idx));
 }
 
 /* A chain in the indirect table of its head slot: one ring descriptor. */
@@ -231,11 +239,13 @@ bool vio__vq_split_kick_prepare(struct vio_vq *vq)
 	s->kicked_idx = new_idx;
 	vq->avail_moved = 0;
 	if (!vq->event_idx) {
+		VIO_CACHE_INVALIDATE(&s->used->flags, sizeof(s->used->flags));
 		uint16_t flags = vio_le16_get((vio_le16){VIO_READ_ONCE(s->used->flags.raw)});
 		return (old != new_idx || many) && (flags & VIO_USED_F_NO_NOTIFY) == 0;
 	}
 	if (many)
 		return true; /* need_event() cannot see more than 65535 additions */
+	VIO_CACHE_INVALIDATE(s->avail_event, sizeof(*s->avail_event));
 	uint16_t ev = vio_le16_get((vio_le16){VIO_READ_ONCE(s->avail_event->raw)});
 	return vio_need_event(ev, new_idx, old);
 }
@@ -246,6 +256,7 @@ static inline int refresh_used(struct vio_vq *vq)
 	struct vio__vq_split *s = &vq->u.split;
 	/* Acquire: the used elements up to idx are read after it. Pairs with
 	 * the device's release store of used->idx. */
+	VIO_CACHE_INVALIDATE(&s->used->idx, sizeof(s->used->idx));
 	uint16_t idx = vio_le16_get((vio_le16){VIO_LOAD_ACQUIRE(s->used->idx.raw)});
 	/* The device can only complete what it holds. */
 	if ((uint16_t)(idx - s->last_used) > vq->outstanding)
@@ -296,6 +307,7 @@ static inline int read_used(struct vio_vq *vq, uint16_t *head, uint32_t *wlen_ou
 {
 	struct vio__vq_split *s = &vq->u.split;
 	struct vio_split_used_elem *e = &s->used_ring[s->last_used & vq->mask];
+	VIO_CACHE_INVALIDATE(e, sizeof(*e)); /* after the used index was read */
 	uint32_t id = vio_le32_get((vio_le32){VIO_READ_ONCE(e->id.raw)});
 	uint32_t wlen = vio_le32_get((vio_le32){VIO_READ_ONCE(e->len.raw)});
 
@@ -359,6 +371,7 @@ static inline void ask_next_used(struct vio_vq *vq)
 		 * notified (pairs with the device's fence in
 		 * vio_devq_needs_notify()). */
 		VIO_WRITE_ONCE(s->used_event->raw, vio_le16_make(s->last_used).raw);
+		VIO_CACHE_CLEAN(s->used_event, sizeof(*s->used_event));
 		VIO_MB();
 	}
 }
@@ -408,6 +421,7 @@ bool vio__vq_split_has_used(const struct vio_vq *vq)
 	const struct vio__vq_split *s = &vq->u.split;
 	if (vq->io_left != 0 || s->last_used != s->used_seen)
 		return true;
+	VIO_CACHE_INVALIDATE(&s->used->idx, sizeof(s->used->idx));
 	uint16_t idx = vio_le16_get((vio_le16){VIO_LOAD_ACQUIRE(s->used->idx.raw)});
 	return idx != s->last_used;
 }
@@ -425,8 +439,10 @@ void vio__vq_split_disable_intr(struct vio_vq *vq)
 		 * reach while at most `size` buffers are outstanding. */
 		VIO_WRITE_ONCE(s->used_event->raw,
 			       vio_le16_make((uint16_t)(s->last_used + 0x8000u)).raw);
+		VIO_CACHE_CLEAN(s->used_event, sizeof(*s->used_event));
 	} else {
 		VIO_WRITE_ONCE(s->avail->flags.raw, vio_le16_make(s->avail_flags).raw);
+		VIO_CACHE_CLEAN(&s->avail->flags, sizeof(s->avail->flags));
 	}
 }
 
@@ -441,10 +457,13 @@ bool vio__vq_split_enable_intr(struct vio_vq *vq, bool delayed)
 		ev = (uint16_t)(s->last_used + (uint16_t)((pending * 3u) / 4u));
 	}
 	s->avail_flags &= (uint16_t)~VIO_AVAIL_F_NO_INTERRUPT;
-	if (vq->event_idx)
+	if (vq->event_idx) {
 		VIO_WRITE_ONCE(s->used_event->raw, vio_le16_make(ev).raw);
-	else
+		VIO_CACHE_CLEAN(s->used_event, sizeof(*s->used_event));
+	} else {
 		VIO_WRITE_ONCE(s->avail->flags.raw, vio_le16_make(s->avail_flags).raw);
+		VIO_CACHE_CLEAN(&s->avail->flags, sizeof(s->avail->flags));
+	}
 	/* Store the request, then look: a completion is either seen here or
 	 * notified. Pairs with the fence in vio_devq_needs_notify(). */
 	VIO_MB();
@@ -453,6 +472,7 @@ bool vio__vq_split_enable_intr(struct vio_vq *vq, bool delayed)
 	 * back must not make them look reaped. */
 	if (vq->io_left != 0 || s->last_used != s->used_seen)
 		return false;
+	VIO_CACHE_INVALIDATE(&s->used->idx, sizeof(s->used->idx));
 	uint16_t idx = vio_le16_get((vio_le16){VIO_READ_ONCE(s->used->idx.raw)});
 	return (uint16_t)(idx - s->last_used) <= (uint16_t)(ev - s->last_used);
 }
