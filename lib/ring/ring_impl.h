@@ -19,8 +19,10 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define VIO_NOINLINE __attribute__((noinline))
+#define VIO_COLD __attribute__((cold))
 #else
 #define VIO_NOINLINE
+#define VIO_COLD
 #endif
 
 /* A queue size the format allows: split a power of two (§2.7), packed any

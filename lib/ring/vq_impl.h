@@ -145,14 +145,16 @@ struct vio__vq_conv {
 
 /* Convert through to_device (identity if NULL), map its error, and record
  * the conversion as @recs[@idx] unless @recs is NULL (vq.c). The
- * out-of-line half of vio__vq_to_device(). */
-struct vio__vq_conv vio__vq_map(const struct vio_vq *vq, const void *ptr, uint32_t len,
-				enum vio_dma_dir dir, struct vio__vq_rec *recs, size_t idx);
+ * out-of-line half of vio__vq_to_device(). Marked cold: with DMA ops the
+ * callback dominates anyway, and the no-ops hot path keeps its registers. */
+VIO_COLD struct vio__vq_conv vio__vq_map(const struct vio_vq *vq, const void *ptr, uint32_t len,
+					 enum vio_dma_dir dir, struct vio__vq_rec *recs,
+					 size_t idx);
 
 /* The same for the add fast path's one segment @sg, writable if @in, in
  * split slot @head (packed: the next free record); vq.c. */
-struct vio__vq_conv vio__vq_map_single(const struct vio_vq *vq, const struct vio_sg *sg,
-				       unsigned in, uint16_t head);
+VIO_COLD struct vio__vq_conv vio__vq_map_single(const struct vio_vq *vq, const struct vio_sg *sg,
+						unsigned in, uint16_t head);
 
 /* Device-visible address of a segment or table, recorded as @recs[@idx]
  * when the queue keeps records (@recs is vq->rec or an irec block, NULL

@@ -193,16 +193,20 @@ static int add_direct(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 	uint16_t head_flags = 0;
 	struct vio__vq_len l = {0, 0};
 	uint16_t r = vq->rec_free;
+	const bool plain = vq->dma == NULL; /* the stores below may alias *vq */
 	for (unsigned n = 0; n < total; n++) {
-		struct vio__vq_conv c = vio__vq_to_device(vq, sg[n].addr, sg[n].len,
-							  vio__vq_seg_dir(n, out), vq->rec, r);
-		uint64_t addr = c.addr;
-		if (vio_unlikely(c.rc < 0)) {
-			withdraw(vq, head, n);
-			return c.rc;
+		uint64_t addr = (uint64_t)(uintptr_t)sg[n].addr;
+		if (vio_unlikely(!plain)) {
+			struct vio__vq_conv c = vio__vq_map(vq, sg[n].addr, sg[n].len,
+							    vio__vq_seg_dir(n, out), vq->rec, r);
+			if (c.rc < 0) {
+				withdraw(vq, head, n);
+				return c.rc;
+			}
+			addr = c.addr;
+			if (vq->rec != NULL)
+				r = vq->rec[r].next;
 		}
-		if (vq->rec != NULL)
-			r = vq->rec[r].next;
 		vio__vq_len_add(&l, sg[n].len, n >= out);
 		uint16_t flags = (uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
 					    (n >= out ? VIO_DESC_F_WRITE : 0) |

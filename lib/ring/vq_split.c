@@ -165,14 +165,18 @@ static int add_direct(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 	uint16_t head = vq->free_head, i = head;
 	struct vio__vq_len l = {0, 0};
 
+	const bool plain = vq->dma == NULL; /* the stores below may alias *vq */
 	for (unsigned n = 0; n < total; n++) {
 		struct vio__vq_slot *sl = &vq->slot[i];
-		struct vio__vq_conv c = vio__vq_to_device(vq, sg[n].addr, sg[n].len,
-							  vio__vq_seg_dir(n, out), vq->rec, i);
-		uint64_t addr = c.addr;
-		if (vio_unlikely(c.rc < 0)) {
-			undo_direct(vq, head, n); /* nothing is published */
-			return c.rc;
+		uint64_t addr = (uint64_t)(uintptr_t)sg[n].addr;
+		if (vio_unlikely(!plain)) {
+			struct vio__vq_conv c = vio__vq_map(vq, sg[n].addr, sg[n].len,
+							    vio__vq_seg_dir(n, out), vq->rec, i);
+			if (c.rc < 0) {
+				undo_direct(vq, head, n); /* nothing is published */
+				return c.rc;
+			}
+			addr = c.addr;
 		}
 		vio__vq_len_add(&l, sg[n].len, n >= out);
 		uint16_t flags = (uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
