@@ -154,25 +154,25 @@ static void split_add(struct pair *p, unsigned nseg)
 	for (unsigned s = 0; s < nseg; s++)
 		sg[s] = (struct vio_sg){data + 32 * s, 16};
 	nhooks = 0;
-	watch = &avail->idx.raw; /* little-endian host assumed by the snapshot compare */
+	watch = &avail->idx.raw; /* snapshots hold the raw (little-endian) field */
 	assert_int_equal(vio_vq_add(p->vq, sg, 1, nseg - 1, data), 0);
 	watch = NULL;
 	uint16_t head = vio_le16_get(vio_split_avail_ring(avail)[old % N]);
 	/* The descriptors (and an indirect table) before the index moved. */
 	uint16_t i = head;
 	for (;;) {
-		assert_clean_at(&d[i], sizeof(d[i]), old);
+		assert_clean_at(&d[i], sizeof(d[i]), vio_le16_make(old).raw);
 		uint16_t fl = vio_le16_get(d[i].flags);
 		if (fl & VIO_DESC_F_INDIRECT)
 			assert_clean_at((void *)(uintptr_t)vio_le64_get(d[i].addr),
-					vio_le32_get(d[i].len), old);
+					vio_le32_get(d[i].len), vio_le16_make(old).raw);
 		if (!(fl & VIO_DESC_F_NEXT))
 			break;
 		i = vio_le16_get(d[i].next);
 	}
-	assert_clean_at(&vio_split_avail_ring(avail)[old % N], 2, old);
+	assert_clean_at(&vio_split_avail_ring(avail)[old % N], 2, vio_le16_make(old).raw);
 	/* The index after it was stored. */
-	assert_clean_at(&avail->idx, 2, (uint16_t)(old + 1));
+	assert_clean_at(&avail->idx, 2, vio_le16_make((uint16_t)(old + 1)).raw);
 }
 
 /* Packed: add @nseg segments; the list is cleaned before the head's flags
