@@ -30,7 +30,7 @@
  * it; --only KEY runs it once for exactly --iters round trips (see
  * bench/README.md). Every return code, token and length is checked.
  *
- * Memory: the driver uses identity addresses (no mem_ops); the device's map
+ * Memory: the driver uses identity addresses (no dma_ops); the device's map
  * callback grants a range only inside the blocks it was told about (buffers,
  * rings, indirect tables) with the access they allow, as a VMM's table of
  * guest memory would. With --regions the device gets the same blocks as a
@@ -223,7 +223,7 @@ static int pair_init(struct pair *p, enum vio_ring_format format, enum shape sha
 	if (p->indirect_pool != NULL)
 		memtab_add(&p->mt, p->indirect_pool, (size_t)size * MAX_CHAIN * 16, VIO_MAP_READ);
 
-	size_t vsz = vio_vq_mem_size(format, size), dsz = vio_devq_mem_size(format, size);
+	size_t vsz = vio_vq_mem_size(&vc), dsz = vio_devq_mem_size(format, size);
 	p->vq_mem = alloc_zeroed(64, vsz);
 	p->dq_mem = alloc_zeroed(64, dsz);
 	if (vsz == 0 || dsz == 0 || p->vq_mem == NULL || p->dq_mem == NULL)

@@ -349,7 +349,9 @@ int main(int argc, char **argv)
 	size_t n = d.size, ring = 16 * n + 4096 + 8 * n + 4096, pool = 16 * 4 * n;
 	d.arena_len = vio_align_up(ring + pool, 4096) + n * sizeof(struct slot);
 	d.arena = aligned_alloc(4096, vio_align_up(d.arena_len, 4096));
-	size_t vq_mem = vio_vq_mem_size(d.format, d.size);
+	/* No DMA ops here: the size depends on format and size only. */
+	struct vio_vq_config size_cfg = {.format = d.format, .size = d.size};
+	size_t vq_mem = vio_vq_mem_size(&size_cfg);
 	size_t dq_mem = vio_devq_mem_size(d.format, d.size);
 	void *vqm = aligned_alloc(64, vio_align_up(vq_mem, 64));
 	void *dqm = aligned_alloc(64, vio_align_up(dq_mem, 64));

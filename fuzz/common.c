@@ -322,9 +322,11 @@ static int fz_map(void *ctx, uint64_t addr, uint64_t len, enum vio_map_dir dir,
 	return 0;
 }
 
-static int fz_to_device(void *ctx, const void *ptr, size_t len, uint64_t *addr)
+static int fz_to_device(void *ctx, const void *ptr, size_t len, enum vio_dma_dir dir,
+			uint64_t *addr)
 {
 	struct fz_mem *m = ctx;
+	(void)dir;
 	m->to_device_calls++;
 	if (m->fail_every != 0 && m->to_device_calls % m->fail_every == 0) {
 		m->to_device_failed++;
@@ -346,7 +348,7 @@ static int fz_to_device(void *ctx, const void *ptr, size_t len, uint64_t *addr)
 }
 
 const struct vio_mem_ops fz_dev_ops = {fz_map, NULL, NULL};
-const struct vio_drv_mem_ops fz_drv_ops = {fz_to_device};
+const struct vio_dma_ops fz_drv_ops = {fz_to_device, NULL};
 
 /* ------------------------------------------------------------------------ */
 /* Device-half invariants                                                    */
@@ -1405,9 +1407,9 @@ int fz_vq_run(const struct fz_vq_fmt *f, const uint8_t *data, size_t size)
 	v->cfg.indirect_pool = v->r_pool != ~0u ? mem.r[v->r_pool].host : NULL;
 	v->cfg.indirect_max = v->ind_max;
 	v->cfg.indirect_min = v->ind_min;
-	v->cfg.mem_ops = v->identity ? NULL : &fz_drv_ops;
-	v->cfg.mem_ctx = &mem;
-	v->vqmem_size = vio_vq_mem_size(f->format, v->size);
+	v->cfg.dma_ops = v->identity ? NULL : &fz_drv_ops;
+	v->cfg.dma_ctx = &mem;
+	v->vqmem_size = vio_vq_mem_size(&v->cfg);
 	FZ_CHECK(v->vqmem_size != 0);
 	v->vqmem = malloc(v->vqmem_size);
 	FZ_CHECK(v->vqmem != NULL);

@@ -96,8 +96,8 @@ struct fz_mem {
 	unsigned long to_device_failed; /* number of injected failures */
 };
 
-extern const struct vio_mem_ops fz_dev_ops;	/* ctx: struct fz_mem * */
-extern const struct vio_drv_mem_ops fz_drv_ops; /* ctx: struct fz_mem * */
+extern const struct vio_mem_ops fz_dev_ops; /* ctx: struct fz_mem * */
+extern const struct vio_dma_ops fz_drv_ops; /* ctx: struct fz_mem * */
 
 /* Only resets the counters and region count (no big memset). */
 void fz_mem_init(struct fz_mem *m);
@@ -176,7 +176,7 @@ void fz_packed_advance(uint16_t *slot, bool *wrap, unsigned n, uint16_t size);
 /* fuzz_vq_*: */
 #define FZ_VQ_NOTIF_DATA 0x08 /* negotiate NOTIFICATION_DATA */
 #define FZ_VQ_POOL 0x10	      /* give an indirect pool */
-#define FZ_VQ_IDENTITY 0x20   /* mem_ops NULL: identity addresses */
+#define FZ_VQ_IDENTITY 0x20   /* dma_ops NULL: identity addresses */
 
 /* fuzz_devq_*: extra region flags. */
 #define FZ_RF_DIRS 0x03 /* vio_map_dir bits; 0 means RW */

@@ -93,7 +93,8 @@ static void *tok_ptr(unsigned t)
 	return (void *)(uintptr_t)(t + 1u);
 }
 
-static int df_to_device(void *ctx, const void *ptr, size_t len, uint64_t *addr)
+static int df_to_device(void *ctx, const void *ptr, size_t len, enum vio_dma_dir dir,
+			uint64_t *addr)
 {
 	struct df_side *s = ctx;
 	for (unsigned i = 0; i < s->cur_n; i++) {
@@ -103,10 +104,10 @@ static int df_to_device(void *ctx, const void *ptr, size_t len, uint64_t *addr)
 			return 0;
 		}
 	}
-	return fz_drv_ops.to_device(&s->m, ptr, len, addr);
+	return fz_drv_ops.to_device(&s->m, ptr, len, dir, addr);
 }
 
-static const struct vio_drv_mem_ops df_drv_ops = {df_to_device};
+static const struct vio_dma_ops df_drv_ops = {df_to_device, NULL};
 
 static void side_setup(struct df_side *s, enum vio_ring_format fmt, struct vio_features feat)
 {
@@ -143,9 +144,9 @@ static void side_setup(struct df_side *s, enum vio_ring_format fmt, struct vio_f
 	vc.indirect_pool = r_pool != DF_NONE ? s->m.r[r_pool].host : NULL;
 	vc.indirect_max = md.indirect ? md.ind_max : 0;
 	vc.indirect_min = md.ind_min;
-	vc.mem_ops = &df_drv_ops;
-	vc.mem_ctx = s;
-	size_t vsz = vio_vq_mem_size(fmt, n);
+	vc.dma_ops = &df_drv_ops;
+	vc.dma_ctx = s;
+	size_t vsz = vio_vq_mem_size(&vc);
 	s->vqmem = malloc(vsz);
 	FZ_CHECK(s->vqmem != NULL);
 	FZ_CHECK(vio_vq_init(&s->vq, s->vqmem, vsz, &vc) == 0);

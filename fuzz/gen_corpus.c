@@ -370,9 +370,9 @@ static void gen_devq_seed(enum vio_ring_format fmt, const char *target, unsigned
 	vc.device_area = g.m.r[2].host;
 	vc.indirect_pool = ind_max != 0 ? g.m.r[4].host : NULL;
 	vc.indirect_max = ind_max;
-	vc.mem_ops = &fz_drv_ops;
-	vc.mem_ctx = &g.m;
-	size_t vsz = vio_vq_mem_size(fmt, size);
+	vc.dma_ops = &fz_drv_ops;
+	vc.dma_ctx = &g.m;
+	size_t vsz = vio_vq_mem_size(&vc);
 	g.vqmem = malloc(vsz);
 	if (g.vqmem == NULL || vio_vq_init(&g.vq, g.vqmem, vsz, &vc) != 0)
 		abort();

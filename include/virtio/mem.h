@@ -123,14 +123,6 @@ struct vio_mem_ops {
 	void (*log_write)(void *ctx, uint64_t addr, uint64_t len);
 };
 
-/** @brief Driver-side address conversion (moving to dma.h). */
-struct vio_drv_mem_ops {
-	/** @brief Device-visible address of [@p ptr, @p ptr + @p len).
-	 * @param ctx Context. @param ptr Pointer. @param len Length. @param addr Result.
-	 * @return 0 or a negative code. */
-	int (*to_device)(void *ctx, const void *ptr, size_t len, uint64_t *addr);
-};
-
 #ifdef __cplusplus
 }
 #endif

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <virtio/features.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -22,6 +24,22 @@ enum vio_ring_format {
 	VIO_RING_SPLIT = 0, /**< Split virtqueue (virtio 1.4 §2.7). */
 	VIO_RING_PACKED = 1 /**< Packed virtqueue (virtio 1.4 §2.8). */
 };
+
+/**
+ * @brief The feature bits the ring layer implements: what a transport may
+ *        offer (device side) or accept (driver side) for its virtqueues.
+ *
+ * VIRTIO_F_INDIRECT_DESC, VIRTIO_F_EVENT_IDX, VIRTIO_F_RING_PACKED,
+ * VIRTIO_F_IN_ORDER, VIRTIO_F_NOTIFICATION_DATA and VIRTIO_F_RING_RESET. A
+ * transport intersects this with what it implements itself (the
+ * notification data write, the queue_reset register) and the device model
+ * with its own bits. Bits that concern the platform rather than the ring
+ * (VIRTIO_F_ACCESS_PLATFORM, VIRTIO_F_ORDER_PLATFORM) are the embedder's
+ * decision and are not listed; see ring_features.c for each bit's reasons.
+ * @param out Receives the set (other bits clear).
+ * @note Thread-safe; calls no callbacks.
+ */
+void vio_ring_features(struct vio_features *out);
 
 /**
  * @brief The device-side position in a ring: what migration and vhost-user

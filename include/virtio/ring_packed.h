@@ -75,23 +75,35 @@ VIO_STATIC_ASSERT(offsetof(struct vio_packed_event, flags) == 2, "§2.8.10 flags
 #define VIO_PACKED_EVENT_ALIGN 4 /**< Event suppression structure alignment. */
 /** @} */
 
+/** @name Part sizes as constant expressions (usable for `static` storage)
+ * The inline functions below return the same values.
+ * @{ */
+/** @brief Bytes of a packed descriptor ring of @p num entries: 16·num. */
+#define VIO_PACKED_DESC_SIZE(num) ((size_t)16 * (size_t)(num))
+/** @brief Bytes of one event suppression structure: 4. */
+#define VIO_PACKED_EVENT_SIZE ((size_t)4)
+/** @} */
+
+VIO_STATIC_ASSERT(sizeof(struct vio_packed_event) == VIO_PACKED_EVENT_SIZE,
+		  "§2.8.10 event suppression size");
+
 /**
- * @brief Bytes of a packed descriptor ring of @p num entries: 16·num.
+ * @brief Bytes of a packed descriptor ring of @p num entries (::VIO_PACKED_DESC_SIZE).
  * @param num Queue size.
  * @return Bytes.
  */
 static inline size_t vio_packed_desc_size(uint32_t num)
 {
-	return (size_t)16 * num;
+	return VIO_PACKED_DESC_SIZE(num);
 }
 
 /**
- * @brief Bytes of one event suppression structure: 4.
+ * @brief Bytes of one event suppression structure (::VIO_PACKED_EVENT_SIZE).
  * @return Bytes (4).
  */
 static inline size_t vio_packed_event_size(void)
 {
-	return sizeof(struct vio_packed_event);
+	return VIO_PACKED_EVENT_SIZE;
 }
 
 #ifdef __cplusplus

@@ -92,34 +92,45 @@ VIO_STATIC_ASSERT(offsetof(struct vio_split_used, idx) == 2, "§2.7.8 used idx o
 #define VIO_SPLIT_LEGACY_ALIGN 4096
 /** @} */
 
+/** @name Part sizes as constant expressions (usable for `static` storage)
+ * The inline functions below return the same values.
+ * @{ */
+/** @brief Bytes of the descriptor table for @p num entries: 16·num. */
+#define VIO_SPLIT_DESC_SIZE(num) ((size_t)16 * (size_t)(num))
+/** @brief Bytes of the available ring, `used_event` included: 6 + 2·num. */
+#define VIO_SPLIT_AVAIL_SIZE(num) ((size_t)6 + (size_t)2 * (size_t)(num))
+/** @brief Bytes of the used ring, `avail_event` included: 6 + 8·num. */
+#define VIO_SPLIT_USED_SIZE(num) ((size_t)6 + (size_t)8 * (size_t)(num))
+/** @} */
+
 /**
- * @brief Bytes of the descriptor table for @p num entries: 16·num.
+ * @brief Bytes of the descriptor table for @p num entries (::VIO_SPLIT_DESC_SIZE).
  * @param num Queue size.
  * @return Bytes.
  */
 static inline size_t vio_split_desc_size(uint32_t num)
 {
-	return (size_t)16 * num;
+	return VIO_SPLIT_DESC_SIZE(num);
 }
 
 /**
- * @brief Bytes of the available ring, `used_event` included: 6 + 2·num.
+ * @brief Bytes of the available ring, `used_event` included (::VIO_SPLIT_AVAIL_SIZE).
  * @param num Queue size.
  * @return Bytes.
  */
 static inline size_t vio_split_avail_size(uint32_t num)
 {
-	return 6 + (size_t)2 * num;
+	return VIO_SPLIT_AVAIL_SIZE(num);
 }
 
 /**
- * @brief Bytes of the used ring, `avail_event` included: 6 + 8·num.
+ * @brief Bytes of the used ring, `avail_event` included (::VIO_SPLIT_USED_SIZE).
  * @param num Queue size.
  * @return Bytes.
  */
 static inline size_t vio_split_used_size(uint32_t num)
 {
-	return 6 + (size_t)8 * num;
+	return VIO_SPLIT_USED_SIZE(num);
 }
 
 /**

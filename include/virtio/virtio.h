@@ -14,6 +14,7 @@
 
 #include <virtio/chain.h>
 #include <virtio/devq.h>
+#include <virtio/dma.h>
 #include <virtio/errors.h>
 #include <virtio/features.h>
 #include <virtio/le.h>

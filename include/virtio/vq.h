@@ -9,7 +9,14 @@
  *
  * **Memory.** The caller provides the ring parts (zeroed by init) and one
  * block of bookkeeping sized by vio_vq_mem_size(). The library allocates
- * nothing.
+ * nothing. Every size also exists as a constant expression
+ * (::VIO_VQ_MEM_SIZE, ::VIO_VQ_MEM_SIZE_DMA, ::VIO_VQ_INDIRECT_POOL_SIZE and
+ * the ring part sizes of ring_split.h / ring_packed.h), so a driver without
+ * a heap can declare `static` storage.
+ *
+ * **Addresses.** Buffers, indirect tables and ring parts reach the device
+ * through the queue's ::vio_dma_ops (dma.h); each data-path conversion is
+ * released exactly once.
  *
  * **Threads.** No locks inside. One thread at a time may call the functions
  * of one queue; the device runs concurrently on another CPU and shares only
@@ -28,8 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <virtio/dma.h>
 #include <virtio/features.h>
-#include <virtio/mem.h>
 #include <virtio/queue.h>
 
 #ifdef __cplusplus
@@ -41,6 +48,34 @@ struct vio_vq;
 
 /** @brief Alignment the bookkeeping memory given to vio_vq_init() must have. */
 #define VIO_VQ_MEM_ALIGN 8
+
+/** @name Bookkeeping sizes as constant expressions
+ * The library checks at compile time that its private structures fit these
+ * byte counts; vio_vq_mem_size() returns exactly these sums.
+ * @{ */
+/** @brief Bytes per queue, independent of its size. */
+#define VIO_VQ_MEM_BASE 512u
+/** @brief Bytes per queue entry (descriptor slot or buffer id). */
+#define VIO_VQ_MEM_PER_SLOT 32u
+/** @brief Bytes per release record (kept only with a ::vio_dma_ops::release hook). */
+#define VIO_VQ_MEM_PER_REC 24u
+/** @brief Bookkeeping bytes for a queue of @p size entries without a release hook. */
+#define VIO_VQ_MEM_SIZE(size)                                                                      \
+	((size_t)VIO_VQ_MEM_BASE + (size_t)VIO_VQ_MEM_PER_SLOT * (size_t)(size))
+/**
+ * @brief Bookkeeping bytes for a queue of @p size entries with a
+ *        ::vio_dma_ops::release hook: one record per descriptor, plus
+ *        @p indirect_max + 1 per entry when indirect tables are used (pass 0
+ *        for @p indirect_max when they are not).
+ */
+#define VIO_VQ_MEM_SIZE_DMA(size, indirect_max)                                                    \
+	(VIO_VQ_MEM_SIZE(size) +                                                                   \
+	 (size_t)VIO_VQ_MEM_PER_REC * (size_t)(size) *                                             \
+		 ((size_t)1 + ((indirect_max) > 0 ? (size_t)(indirect_max) + 1u : (size_t)0)))
+/** @brief Bytes of the indirect table pool (::vio_vq_config::indirect_pool): 16·size·max. */
+#define VIO_VQ_INDIRECT_POOL_SIZE(size, indirect_max)                                              \
+	((size_t)16 * (size_t)(size) * (size_t)(indirect_max))
+/** @} */
 
 /** @brief How to set up a driver queue. Zero-initialise, then fill in. */
 struct vio_vq_config {
@@ -58,30 +93,35 @@ struct vio_vq_config {
 	 * event suppression (4-aligned, 4 bytes). */
 	void *device_area;
 	/** Optional indirect tables: `size` tables of @c indirect_max
-	 * descriptors (16 bytes each) back to back, 16-byte aligned. Used only
-	 * when VIO_F_INDIRECT_DESC is negotiated. NULL: never indirect. */
+	 * descriptors (16 bytes each) back to back, 16-byte aligned
+	 * (::VIO_VQ_INDIRECT_POOL_SIZE bytes). Used only when
+	 * VIO_F_INDIRECT_DESC is negotiated. NULL: never indirect. */
 	void *indirect_pool;
 	uint16_t indirect_max; /**< Descriptors per indirect table (≤ size). */
 	/** Chains of at least this many segments go indirect (0 means 2). A
 	 * shorter chain also goes indirect when the ring lacks free slots. */
 	uint16_t indirect_min;
-	const struct vio_drv_mem_ops *mem_ops; /**< Address conversion; NULL: identity. */
-	void *mem_ctx;			       /**< Passed to @c mem_ops. */
+	/** Address conversion and its release; NULL: identity, nothing released. */
+	const struct vio_dma_ops *dma_ops;
+	void *dma_ctx; /**< Passed to @c dma_ops. */
 };
 
 /** @brief One buffer segment for vio_vq_add(). */
 struct vio_sg {
-	void *addr;   /**< Driver pointer (converted through the mem ops). */
-	uint32_t len; /**< Bytes. */
+	const void *addr; /**< Driver pointer (converted through the DMA ops). */
+	uint32_t len;	  /**< Bytes. */
 };
 
 /**
- * @brief Bytes of bookkeeping memory a queue of @p size entries needs.
- * @param format Ring format.
- * @param size   Queue size.
- * @return The size, or 0 if @p size is invalid for @p format.
+ * @brief Bytes of bookkeeping memory the queue @p cfg describes needs.
+ *
+ * ::VIO_VQ_MEM_SIZE(size) without a ::vio_dma_ops::release hook;
+ * ::VIO_VQ_MEM_SIZE_DMA(size, indirect_max) with one (indirect_max counted
+ * only when VIO_F_INDIRECT_DESC is negotiated and a pool is given).
+ * @param cfg The configuration vio_vq_init() will get.
+ * @return The size, or 0 if @p cfg is NULL or its size is invalid for its format.
  */
-size_t vio_vq_mem_size(enum vio_ring_format format, uint16_t size);
+size_t vio_vq_mem_size(const struct vio_vq_config *cfg);
 
 /**
  * @brief Create a driver queue in @p mem and zero its ring parts.
@@ -92,7 +132,8 @@ size_t vio_vq_mem_size(enum vio_ring_format format, uint16_t size);
  * @param mem_size Bytes at @p mem, at least vio_vq_mem_size().
  * @param cfg      Configuration; copied, need not outlive the call.
  * @retval 0 Success.
- * @retval -VIO_EINVAL Bad size, format, alignment or too little memory.
+ * @retval -VIO_EINVAL Bad size, format, alignment or too little memory, or a
+ *         format that contradicts VIO_F_RING_PACKED in @c cfg->features.
  * @note Calls no callbacks.
  */
 int vio_vq_init(struct vio_vq **vqp, void *mem, size_t mem_size, const struct vio_vq_config *cfg);
@@ -100,15 +141,39 @@ int vio_vq_init(struct vio_vq **vqp, void *mem, size_t mem_size, const struct vi
 /**
  * @brief The device-visible addresses of the three ring parts, to program
  *        into the transport (QueueDesc/QueueDriver/QueueDevice).
+ *
+ * Converts each part through `to_device` with its direction: split
+ * descriptor table and available ring ::VIO_DMA_TO_DEVICE, used ring
+ * ::VIO_DMA_BIDIRECTIONAL; packed descriptor ring and device event
+ * suppression ::VIO_DMA_BIDIRECTIONAL, driver event suppression
+ * ::VIO_DMA_TO_DEVICE. These conversions belong to the caller: end them with
+ * vio_vq_ring_addrs_release() once the device no longer uses the ring (the
+ * data-path release of vio_vq_get() and vio_vq_detach_unused() never touches
+ * them). Calling this again converts again.
  * @param vq     The queue.
  * @param desc   Receives the descriptor table/ring address.
  * @param driver Receives the driver area address.
  * @param device Receives the device area address.
  * @retval 0 Success.
- * @retval <0 The error the `to_device` callback returned.
- * @note Calls `to_device` three times.
+ * @retval <0 The (mapped, see ::vio_dma_ops::to_device) error of `to_device`;
+ *         the parts converted before it have been released.
+ * @note Calls `to_device` up to three times, `release` on failure.
  */
 int vio_vq_ring_addrs(const struct vio_vq *vq, uint64_t *desc, uint64_t *driver, uint64_t *device);
+
+/**
+ * @brief Release the three ring-part conversions of a successful
+ *        vio_vq_ring_addrs(), passing each part's pointer, length and
+ *        direction with the address given here.
+ * @param vq     The queue.
+ * @param desc   The descriptor address vio_vq_ring_addrs() returned.
+ * @param driver The driver area address it returned.
+ * @param device The device area address it returned.
+ * @pre The device no longer accesses the ring (reset, or queue disabled).
+ * @note Calls `release` three times (nothing without a release hook).
+ */
+void vio_vq_ring_addrs_release(const struct vio_vq *vq, uint64_t desc, uint64_t driver,
+			       uint64_t device);
 
 /**
  * @brief Make a buffer available: @p out device-readable segments followed by
@@ -118,6 +183,11 @@ int vio_vq_ring_addrs(const struct vio_vq *vq, uint64_t *desc, uint64_t *driver,
  * vio_vq_kick_prepare() after a batch to learn whether to notify. Uses an
  * indirect table when negotiated, provided, and the chain qualifies.
  *
+ * Each segment is converted with ::VIO_DMA_TO_DEVICE (the first @p out) or
+ * ::VIO_DMA_FROM_DEVICE (the rest), and an indirect table with
+ * ::VIO_DMA_TO_DEVICE after its entries are written. If the call fails, every
+ * conversion it made has been released before it returns.
+ *
  * @param vq    The queue.
  * @param sg    @p out + @p in segments; only read during the call.
  * @param out   Number of device-readable segments (first in @p sg).
@@ -126,10 +196,14 @@ int vio_vq_ring_addrs(const struct vio_vq *vq, uint64_t *desc, uint64_t *driver,
  *              vio_vq_detach_unused(). The segments belong to the device
  *              until then.
  * @retval 0 Published.
- * @retval -VIO_EINVAL No segments, NULL token, or a total length ≥ 2^32.
+ * @retval -VIO_EINVAL No segments, NULL token, or a total length ≥ 2^32
+ *         (nothing published).
  * @retval -VIO_ENOSPC Not enough free descriptors (reap completions first).
  * @retval -VIO_EBROKEN The queue is broken.
- * @retval <0 An error from the `to_device` callback (nothing published).
+ * @retval -VIO_EDMA `to_device` failed with a peer code or a value that is
+ *         not a library code (nothing published).
+ * @retval <0 Another error from `to_device`, passed through (nothing published).
+ * @note Calls `to_device` once per segment (and table); `release` on failure.
  */
 int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in, void *token);
 
@@ -165,6 +239,8 @@ uint32_t vio_vq_notify_data(const struct vio_vq *vq);
  * @retval -VIO_EUSED_MIDCHAIN A used id inside a chain (split).
  * @retval -VIO_EUSED_STALE A used id that is not outstanding.
  * @retval -VIO_EUSED_LEN A length above the writable bytes offered.
+ * @note Calls `release` for each conversion of the returned buffer before
+ *       returning (so a bounce buffer has been copied back).
  */
 int vio_vq_get(struct vio_vq *vq, void **token, uint32_t *len);
 
@@ -205,7 +281,8 @@ bool vio_vq_enable_intr_delayed(struct vio_vq *vq);
  * @param token Receives its token.
  * @retval 0 One buffer detached.
  * @retval -VIO_EAGAIN None left: the queue is empty.
- * @note Works on a broken queue too.
+ * @note Works on a broken queue too. Calls `release` for each conversion of
+ *       the returned buffer.
  */
 int vio_vq_detach_unused(struct vio_vq *vq, void **token);
 
@@ -231,9 +308,18 @@ uint16_t vio_vq_size(const struct vio_vq *vq);
 bool vio_vq_is_broken(const struct vio_vq *vq);
 
 /**
+ * @brief The error that broke the queue.
+ * @param vq The queue.
+ * @return 0 if the queue is not broken, else the negative peer code
+ *         (vio_err_is_peer()) that the call which detected the violation returned.
+ */
+int vio_vq_broken_reason(const struct vio_vq *vq);
+
+/**
  * @brief Return the queue to its freshly initialised state: rings zeroed,
- *        all descriptors free, not broken. Outstanding tokens are forgotten:
- *        take them back with vio_vq_detach_unused() first.
+ *        all descriptors free, not broken. Outstanding tokens are forgotten
+ *        and their conversions never released: take them back with
+ *        vio_vq_detach_unused() first.
  * @param vq The queue.
  * @pre The device no longer accesses the ring (device or queue reset done).
  */

@@ -20,9 +20,11 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define VIO_NOINLINE __attribute__((noinline))
 #define VIO_ALWAYS_INLINE inline __attribute__((always_inline))
+#define VIO_COLD __attribute__((cold))
 #else
 #define VIO_NOINLINE
 #define VIO_ALWAYS_INLINE inline
+#define VIO_COLD
 #endif
 
 /* A queue size the format allows: split a power of two (§2.7), packed any

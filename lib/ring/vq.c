@@ -4,11 +4,86 @@
 
 const char vio__midchain_marker = 0;
 
-size_t vio_vq_mem_size(enum vio_ring_format format, uint16_t size)
+/* The public size macros are the single source of truth: the private
+ * structures must fit them (the record area starts 8-aligned after the
+ * slots, hence the slack). */
+_Static_assert(offsetof(struct vio_vq, slot) + 8 <= VIO_VQ_MEM_BASE,
+	       "struct vio_vq outgrew VIO_VQ_MEM_BASE");
+_Static_assert(sizeof(struct vio__vq_slot) <= VIO_VQ_MEM_PER_SLOT,
+	       "struct vio__vq_slot outgrew VIO_VQ_MEM_PER_SLOT");
+_Static_assert(sizeof(struct vio__vq_rec) <= VIO_VQ_MEM_PER_REC,
+	       "struct vio__vq_rec outgrew VIO_VQ_MEM_PER_REC");
+_Static_assert(_Alignof(struct vio_vq) <= VIO_VQ_MEM_ALIGN &&
+		       _Alignof(struct vio__vq_rec) <= VIO_VQ_MEM_ALIGN,
+	       "VIO_VQ_MEM_ALIGN too small");
+
+/* Whether @cfg asks for indirect tables the queue can use. */
+static bool cfg_indirect(const struct vio_vq_config *cfg)
 {
-	if (!vio__ring_size_ok(format, size))
+	return vio_features_test(&cfg->features, VIO_F_INDIRECT_DESC) &&
+	       cfg->indirect_pool != NULL && cfg->indirect_max > 0;
+}
+
+static bool cfg_release(const struct vio_vq_config *cfg)
+{
+	return cfg->dma_ops != NULL && cfg->dma_ops->release != NULL;
+}
+
+size_t vio_vq_mem_size(const struct vio_vq_config *cfg)
+{
+	if (cfg == NULL || !vio__ring_size_ok(cfg->format, cfg->size))
 		return 0;
-	return sizeof(struct vio_vq) + (size_t)size * sizeof(struct vio__vq_slot);
+	if (!cfg_release(cfg))
+		return VIO_VQ_MEM_SIZE(cfg->size);
+	return VIO_VQ_MEM_SIZE_DMA(cfg->size, cfg_indirect(cfg) ? cfg->indirect_max : 0u);
+}
+
+int vio__vq_dma_err(int rc)
+{
+	if (rc >= 0)
+		return -VIO_EDMA; /* not a library code */
+	switch (0u - (unsigned)rc) {
+#define VIO__DMA_ERR(name, value, peer, text)                                                      \
+	case value:                                                                                \
+		return (peer) ? -VIO_EDMA : rc;
+		VIO_ERRNO_MAP(VIO__DMA_ERR)
+#undef VIO__DMA_ERR
+	default:
+		return -VIO_EDMA;
+	}
+}
+
+struct vio__vq_conv vio__vq_map(const struct vio_vq *vq, const void *ptr, uint32_t len,
+				enum vio_dma_dir dir, struct vio__vq_rec *recs, size_t idx)
+{
+	struct vio__vq_conv c = {(uint64_t)(uintptr_t)ptr, 0};
+	if (vq->to_device != NULL) {
+		int rc = vq->to_device(vq->dma_ctx, ptr, len, dir, &c.addr);
+		if (rc != 0) {
+			c.rc = vio__vq_dma_err(rc);
+			return c;
+		}
+	}
+	if (recs != NULL)
+		vio__vq_rec_set(&recs[idx], ptr, len, dir, c.addr);
+	return c;
+}
+
+struct vio__vq_conv vio__vq_map_single(const struct vio_vq *vq, const struct vio_sg *sg,
+				       unsigned in, uint16_t head)
+{
+	uint16_t idx = vq->format == VIO_RING_SPLIT ? head : vq->rec_free;
+	return vio__vq_map(vq, sg->addr, sg->len, in != 0 ? VIO_DMA_FROM_DEVICE : VIO_DMA_TO_DEVICE,
+			   vq->rec, idx);
+}
+
+void vio__vq_release_indirect(const struct vio_vq *vq, uint16_t slot, unsigned n, bool table)
+{
+	const struct vio__vq_rec *r = vio__vq_irec(vq, slot);
+	for (unsigned i = 1; i <= n; i++)
+		vio__vq_rec_release(vq, &r[i]);
+	if (table)
+		vio__vq_rec_release(vq, &r[0]);
 }
 
 static bool aligned(const void *p, uintptr_t a)
@@ -33,7 +108,7 @@ static void vq_setup(struct vio_vq *vq)
 {
 	vq->num_free = vq->size;
 	vq->outstanding = 0;
-	vq->num_added = 0;
+	vq->avail_moved = 0;
 	vq->detach_cursor = 0;
 	vq->io_left = 0;
 	vq->broken = 0;
@@ -47,11 +122,15 @@ int vio_vq_init(struct vio_vq **vqp, void *mem, size_t mem_size, const struct vi
 {
 	if (vqp == NULL || mem == NULL || cfg == NULL || !aligned(mem, VIO_VQ_MEM_ALIGN))
 		return -VIO_EINVAL;
-	size_t need = vio_vq_mem_size(cfg->format, cfg->size);
+	size_t need = vio_vq_mem_size(cfg);
 	if (need == 0 || mem_size < need || !areas_ok(cfg))
 		return -VIO_EINVAL;
-	bool indirect = vio_features_test(&cfg->features, VIO_F_INDIRECT_DESC) &&
-			cfg->indirect_pool != NULL && cfg->indirect_max > 0;
+	/* §2.8: the packed layout exists only with VIRTIO_F_RING_PACKED; the
+	 * split layout is what the device uses without it. */
+	if ((cfg->format == VIO_RING_PACKED) !=
+	    vio_features_test(&cfg->features, VIO_F_RING_PACKED))
+		return -VIO_EINVAL;
+	bool indirect = cfg_indirect(cfg);
 	if (indirect && (!aligned(cfg->indirect_pool, 16) || cfg->indirect_max > cfg->size))
 		return -VIO_EINVAL;
 
@@ -65,13 +144,25 @@ int vio_vq_init(struct vio_vq **vqp, void *mem, size_t mem_size, const struct vi
 	vq->event_idx = vio_features_test(&cfg->features, VIO_F_EVENT_IDX);
 	vq->in_order = vio_features_test(&cfg->features, VIO_F_IN_ORDER);
 	vq->notification_data = vio_features_test(&cfg->features, VIO_F_NOTIFICATION_DATA);
-	vq->use_indirect = indirect;
 	vq->indirect_pool = cfg->indirect_pool;
 	vq->indirect_max = indirect ? cfg->indirect_max : 0;
 	/* Without indirect tables no chain qualifies: one compare on add. */
 	vq->indirect_min = !indirect ? UINT16_MAX : cfg->indirect_min != 0 ? cfg->indirect_min : 2;
-	vq->mem_ops = cfg->mem_ops;
-	vq->mem_ctx = cfg->mem_ctx;
+	if (cfg->dma_ops != NULL) {
+		vq->to_device = cfg->dma_ops->to_device;
+		vq->release = cfg->dma_ops->release;
+		if (vq->to_device != NULL || vq->release != NULL)
+			vq->dma = cfg->dma_ops;
+	}
+	vq->dma_ctx = cfg->dma_ctx;
+	if (vq->release != NULL) {
+		size_t off = offsetof(struct vio_vq, slot) + (size_t)vq->size * sizeof(vq->slot[0]);
+		off = (off + 7u) & ~(size_t)7u;
+		vq->rec = (struct vio__vq_rec *)(void *)((unsigned char *)mem + off);
+		if (indirect)
+			vq->irec = vq->rec + vq->size;
+	}
+	vq->get_slow = vq->in_order || vq->rec != NULL;
 	vq_setup(vq);
 	*vqp = vq;
 	return 0;
@@ -82,19 +173,68 @@ void vio_vq_reset(struct vio_vq *vq)
 	vq_setup(vq);
 }
 
-int vio_vq_ring_addrs(const struct vio_vq *vq, uint64_t *desc, uint64_t *driver, uint64_t *device)
+/* The three ring parts: pointer, length and direction, in the order desc,
+ * driver area, device area. */
+struct ring_part {
+	const void *ptr;
+	size_t len;
+	enum vio_dma_dir dir;
+};
+
+static void ring_parts(const struct vio_vq *vq, struct ring_part part[3])
 {
 	const struct vio_vq_config *c = &vq->cfg;
 	bool split = c->format == VIO_RING_SPLIT;
-	size_t dsz = split ? vio_split_desc_size(vq->size) : vio_packed_desc_size(vq->size);
-	size_t asz = split ? vio_split_avail_size(vq->size) : vio_packed_event_size();
-	size_t usz = split ? vio_split_used_size(vq->size) : vio_packed_event_size();
-	int rc = vio__vq_to_device(vq, c->desc, dsz, desc);
-	if (rc == 0)
-		rc = vio__vq_to_device(vq, c->driver_area, asz, driver);
-	if (rc == 0)
-		rc = vio__vq_to_device(vq, c->device_area, usz, device);
-	return rc;
+	/* The device only reads the split descriptor table and available ring
+	 * and the packed driver event suppression; it writes the used ring,
+	 * the packed descriptor ring (used descriptors, §2.8.4) and the packed
+	 * device event suppression, which the driver also initialises. */
+	part[0] = (struct ring_part){
+		c->desc, split ? VIO_SPLIT_DESC_SIZE(vq->size) : VIO_PACKED_DESC_SIZE(vq->size),
+		split ? VIO_DMA_TO_DEVICE : VIO_DMA_BIDIRECTIONAL};
+	part[1] = (struct ring_part){c->driver_area,
+				     split ? VIO_SPLIT_AVAIL_SIZE(vq->size) : VIO_PACKED_EVENT_SIZE,
+				     VIO_DMA_TO_DEVICE};
+	part[2] = (struct ring_part){c->device_area,
+				     split ? VIO_SPLIT_USED_SIZE(vq->size) : VIO_PACKED_EVENT_SIZE,
+				     VIO_DMA_BIDIRECTIONAL};
+}
+
+int vio_vq_ring_addrs(const struct vio_vq *vq, uint64_t *desc, uint64_t *driver, uint64_t *device)
+{
+	struct ring_part part[3];
+	uint64_t addr[3];
+	ring_parts(vq, part);
+	for (unsigned i = 0; i < 3; i++) {
+		int rc = 0;
+		if (vq->to_device == NULL)
+			addr[i] = (uint64_t)(uintptr_t)part[i].ptr;
+		else
+			rc = vq->to_device(vq->dma_ctx, part[i].ptr, part[i].len, part[i].dir,
+					   &addr[i]);
+		if (rc != 0) {
+			while (vq->release != NULL && i-- > 0)
+				vq->release(vq->dma_ctx, part[i].ptr, part[i].len, part[i].dir,
+					    addr[i]);
+			return vio__vq_dma_err(rc);
+		}
+	}
+	*desc = addr[0];
+	*driver = addr[1];
+	*device = addr[2];
+	return 0;
+}
+
+void vio_vq_ring_addrs_release(const struct vio_vq *vq, uint64_t desc, uint64_t driver,
+			       uint64_t device)
+{
+	struct ring_part part[3];
+	uint64_t addr[3] = {desc, driver, device};
+	if (vq->release == NULL)
+		return;
+	ring_parts(vq, part);
+	for (unsigned i = 0; i < 3; i++)
+		vq->release(vq->dma_ctx, part[i].ptr, part[i].len, part[i].dir, addr[i]);
 }
 
 int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in, void *token)
@@ -120,8 +260,8 @@ bool vio_vq_kick_prepare(struct vio_vq *vq)
 uint32_t vio_vq_notify_data(const struct vio_vq *vq)
 {
 	if (vq->format == VIO_RING_SPLIT)
-		return vio_notify_data_make(vq->index, vq->u.split.avail_idx, false);
-	return vio_notify_data_make(vq->index, vq->u.packed.next_avail, vq->u.packed.avail_wrap);
+		return vio__vq_split_notify_data(vq);
+	return vio__vq_packed_notify_data(vq);
 }
 
 int vio_vq_get(struct vio_vq *vq, void **token, uint32_t *len)
@@ -187,4 +327,9 @@ uint16_t vio_vq_size(const struct vio_vq *vq)
 bool vio_vq_is_broken(const struct vio_vq *vq)
 {
 	return vq->broken != 0;
+}
+
+int vio_vq_broken_reason(const struct vio_vq *vq)
+{
+	return vq->broken;
 }

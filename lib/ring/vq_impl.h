@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <virtio/dma.h>
 #include <virtio/vq.h>
 
 #include "ring_impl.h"
@@ -28,6 +29,18 @@ struct vio__vq_slot {
 	uint16_t flags;	    /* shadow of the descriptor's flags */
 	uint16_t ndesc;	    /* head: ring slots the buffer occupies */
 	uint16_t fifo_next; /* IN_ORDER: the buffer added after this one */
+	uint16_t rec;	    /* packed, with a release hook: first record of a direct list */
+};
+
+/* Private record of one conversion, kept only with a release hook: the
+ * device can rewrite the descriptor table and the indirect tables, so the
+ * release arguments are never read back from them. */
+struct vio__vq_rec {
+	const void *ptr;
+	uint64_t addr;
+	uint32_t len;
+	uint16_t next; /* packed: free-list and list link */
+	uint8_t dir;   /* enum vio_dma_dir */
 };
 
 struct vio__vq_split {
@@ -61,10 +74,13 @@ struct vio_vq {
 	uint16_t size;
 	uint16_t mask; /* split: size - 1 */
 	uint16_t index;
-	uint16_t num_free;	/* free descriptor slots */
-	uint16_t free_head;	/* split: first free descriptor; packed: first free id */
-	uint16_t outstanding;	/* buffers the device holds */
-	uint32_t num_added;	/* buffers added since the last kick_prepare */
+	uint16_t num_free;    /* free descriptor slots */
+	uint16_t free_head;   /* split: first free descriptor; packed: first free id */
+	uint16_t outstanding; /* buffers the device holds */
+	/* Positions the driver's notification index moved since the last
+	 * kick_prepare: what the event arithmetic spans (split: available ring
+	 * entries, one per buffer; packed: ring slots, one per descriptor). */
+	uint32_t avail_moved;
 	uint16_t detach_cursor; /* where detach_unused resumes its scan */
 	/* IN_ORDER (§2.7.9, §2.8.9): outstanding buffers form a FIFO through
 	 * slot[].fifo_next; one used entry may complete several of them. */
@@ -74,17 +90,31 @@ struct vio_vq {
 	uint16_t io_last;   /* head/id the current batch's used entry named */
 	uint32_t io_len;    /* the length that used entry reported */
 	bool event_idx;
-	bool use_indirect;
 	bool in_order;
+	bool get_slow; /* in_order or a release hook: get takes its out-of-line path */
 	bool notification_data;
 	int broken; /* 0, or the negative peer error that broke the queue */
 
 	void *indirect_pool;
-	uint16_t indirect_max;
-	uint16_t indirect_min;
+	uint16_t indirect_max; /* 0 without indirect tables */
+	uint16_t indirect_min; /* UINT16_MAX without indirect tables */
 
-	const struct vio_drv_mem_ops *mem_ops;
-	void *mem_ctx;
+	/* DMA: NULL when there is nothing to call (no ops, or neither hook),
+	 * the one test on the hot path; the hooks are copied out of it. */
+	const struct vio_dma_ops *dma;
+	int (*to_device)(void *ctx, const void *ptr, size_t len, enum vio_dma_dir dir,
+			 uint64_t *addr); /* NULL: identity */
+	void (*release)(void *ctx, const void *ptr, size_t len, enum vio_dma_dir dir,
+			uint64_t addr); /* NULL: no records kept */
+	void *dma_ctx;
+	/* With a release hook: records of direct descriptors, `size` of them
+	 * (split: indexed like the descriptors; packed: a free list through
+	 * rec[].next, the free-record head in rec_free), and with indirect
+	 * tables indirect_max + 1 per slot/id in irec (the table, then its
+	 * entries). NULL without. */
+	struct vio__vq_rec *rec;
+	struct vio__vq_rec *irec;
+	uint16_t rec_free;
 	struct vio_vq_config cfg; /* kept for reset */
 
 	union {
@@ -103,23 +133,119 @@ static inline int vio__vq_fail(struct vio_vq *vq, int err)
 	return err;
 }
 
-/* Device-visible address of driver memory (identity without ops). */
-static inline int vio__vq_to_device(const struct vio_vq *vq, const void *ptr, size_t len,
-				    uint64_t *addr)
+/* A to_device error as the queue reports it (vq.c): library codes pass,
+ * peer codes and foreign values become -VIO_EDMA. */
+int vio__vq_dma_err(int rc);
+
+/* A conversion's result, returned in registers. */
+struct vio__vq_conv {
+	uint64_t addr;
+	int rc; /* 0 or the mapped to_device error */
+};
+
+/* Convert through to_device (identity if NULL), map its error, and record
+ * the conversion as @recs[@idx] unless @recs is NULL (vq.c). The
+ * out-of-line half of vio__vq_to_device(). Marked cold: with DMA ops the
+ * callback dominates anyway, and the no-ops hot path keeps its registers. */
+VIO_COLD struct vio__vq_conv vio__vq_map(const struct vio_vq *vq, const void *ptr, uint32_t len,
+					 enum vio_dma_dir dir, struct vio__vq_rec *recs,
+					 size_t idx);
+
+/* The same for the add fast path's one segment @sg, writable if @in, in
+ * split slot @head (packed: the next free record); vq.c. */
+VIO_COLD struct vio__vq_conv vio__vq_map_single(const struct vio_vq *vq, const struct vio_sg *sg,
+						unsigned in, uint16_t head);
+
+/* Device-visible address of a segment or table, recorded as @recs[@idx]
+ * when the queue keeps records (@recs is vq->rec or an irec block, NULL
+ * without a release hook). Without DMA ops the hot path pays one test. */
+static inline struct vio__vq_conv vio__vq_to_device(const struct vio_vq *vq, const void *ptr,
+						    uint32_t len, enum vio_dma_dir dir,
+						    struct vio__vq_rec *recs, size_t idx)
 {
-	if (vq->mem_ops == NULL || vq->mem_ops->to_device == NULL) {
-		*addr = (uint64_t)(uintptr_t)ptr;
-		return 0;
-	}
-	return vq->mem_ops->to_device(vq->mem_ctx, ptr, len, addr);
+	if (vio_likely(vq->dma == NULL))
+		return (struct vio__vq_conv){(uint64_t)(uintptr_t)ptr, 0};
+	return vio__vq_map(vq, ptr, len, dir, recs, idx);
 }
 
-/* Whether a chain of @total segments goes into an indirect table. */
+/* vio__vq_to_device() for the fast path: everything but the test is out of line. */
+static inline struct vio__vq_conv vio__vq_to_device_single(const struct vio_vq *vq,
+							   const struct vio_sg *sg, unsigned in,
+							   uint16_t head)
+{
+	if (vio_likely(vq->dma == NULL))
+		return (struct vio__vq_conv){(uint64_t)(uintptr_t)sg->addr, 0};
+	return vio__vq_map_single(vq, sg, in, head);
+}
+
+/* Direction of segment @n of a chain with @out readable segments. */
+static inline enum vio_dma_dir vio__vq_seg_dir(unsigned n, unsigned out)
+{
+	return n < out ? VIO_DMA_TO_DEVICE : VIO_DMA_FROM_DEVICE;
+}
+
+static inline void vio__vq_rec_set(struct vio__vq_rec *r, const void *ptr, uint32_t len,
+				   enum vio_dma_dir dir, uint64_t addr)
+{
+	r->ptr = ptr;
+	r->addr = addr;
+	r->len = len;
+	r->dir = (uint8_t)dir;
+}
+
+static inline void vio__vq_rec_release(const struct vio_vq *vq, const struct vio__vq_rec *r)
+{
+	vq->release(vq->dma_ctx, r->ptr, r->len, (enum vio_dma_dir)r->dir, r->addr);
+}
+
+/* Records of the indirect table of slot/id @n: [0] the table, [1..] entries. */
+static inline struct vio__vq_rec *vio__vq_irec(const struct vio_vq *vq, uint16_t n)
+{
+	return vq->irec + (size_t)n * (vq->indirect_max + 1u);
+}
+
+/* Release the records of an indirect table's first @n entries and, if
+ * @table, of the table itself. */
+void vio__vq_release_indirect(const struct vio_vq *vq, uint16_t slot, unsigned n, bool table);
+
+/* The one place that decides whether a chain of @total segments goes into
+ * an indirect table: long enough (indirect_min), or too long for the free
+ * ring slots, and short enough for a table. Without indirect tables
+ * indirect_max is 0 and indirect_min UINT16_MAX: always false. */
 static inline bool vio__vq_want_indirect(const struct vio_vq *vq, unsigned total)
 {
-	if (!vq->use_indirect || total > vq->indirect_max)
-		return false;
-	return total >= vq->indirect_min || total > vq->num_free;
+	return (total >= vq->indirect_min || total > vq->num_free) && total <= vq->indirect_max;
+}
+
+/* The add fast path: one segment, in a free ring slot. The same rule as
+ * vio__vq_want_indirect(vq, 1) being false with a slot free, folded so the
+ * hot path pays two compares: with a slot free, 1 > num_free is false, and
+ * 1 < indirect_min means the minimum is not reached (or no tables). */
+static inline bool vio__vq_add_single(const struct vio_vq *vq, unsigned total)
+{
+	return total == 1 && total < vq->indirect_min && vq->num_free != 0;
+}
+
+/* A chain's byte counts, the driver's one length check. Summed in 64 bits,
+ * which fewer than 2^32 segments of fewer than 2^32 bytes cannot overflow,
+ * so the add loops pay one add per segment and vio__vq_len_ok() checks the
+ * total once, after the loop: at most 2^32 - 1 bytes (§2.7.5.1; the packed
+ * ring has the same 32-bit bound). */
+struct vio__vq_len {
+	uint64_t all;
+	uint64_t in; /* device-writable bytes */
+};
+
+static inline void vio__vq_len_add(struct vio__vq_len *l, uint32_t len, bool writable)
+{
+	l->all += len;
+	if (writable)
+		l->in += len;
+}
+
+static inline bool vio__vq_len_ok(const struct vio__vq_len *l)
+{
+	return l->all <= UINT32_MAX;
 }
 
 /* The indirect table that belongs to slot/id @n. */
@@ -175,6 +301,7 @@ bool vio__vq_split_has_used(const struct vio_vq *vq);
 void vio__vq_split_disable_intr(struct vio_vq *vq);
 bool vio__vq_split_enable_intr(struct vio_vq *vq, bool delayed);
 int vio__vq_split_detach_unused(struct vio_vq *vq, void **token);
+uint32_t vio__vq_split_notify_data(const struct vio_vq *vq);
 
 /* Packed half (vq_packed.c). */
 void vio__vq_packed_init(struct vio_vq *vq);
@@ -186,5 +313,6 @@ bool vio__vq_packed_has_used(const struct vio_vq *vq);
 void vio__vq_packed_disable_intr(struct vio_vq *vq);
 bool vio__vq_packed_enable_intr(struct vio_vq *vq, bool delayed);
 int vio__vq_packed_detach_unused(struct vio_vq *vq, void **token);
+uint32_t vio__vq_packed_notify_data(const struct vio_vq *vq);
 
 #endif /* VIO_LIB_RING_VQ_IMPL_H */

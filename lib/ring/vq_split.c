@@ -27,6 +27,9 @@ void vio__vq_split_init(struct vio_vq *vq)
 	VIO_MEMSET(s->desc, 0, vio_split_desc_size(vq->size));
 	VIO_MEMSET(s->avail, 0, vio_split_avail_size(vq->size));
 	VIO_MEMSET(s->used, 0, vio_split_used_size(vq->size));
+	VIO_CACHE_CLEAN(s->desc, vio_split_desc_size(vq->size));
+	VIO_CACHE_CLEAN(s->avail, vio_split_avail_size(vq->size));
+	VIO_CACHE_CLEAN(s->used, vio_split_used_size(vq->size));
 
 	/* Free list 0 -> 1 -> ... -> size-1 (which also gives in-order use). */
 	for (uint16_t i = 0; i < vq->size; i++) {
@@ -44,22 +47,30 @@ static inline void put_desc(struct vio_split_desc *d, struct vio__vq_slot *sh, u
 	d->len = vio_le32_make(len);
 	d->flags = vio_le16_make(flags);
 	d->next = vio_le16_make(next);
+	VIO_CACHE_CLEAN(d, sizeof(*d)); /* before publish() makes it available */
 	sh->len = len;
 	sh->flags = flags;
 }
 
-/* Fill the indirect table of slot @head with all segments; returns the
- * device address of the table through @table_addr. */
+/* Fill the indirect table of slot @head with all segments and convert it;
+ * its device address goes to @table_addr. On failure every conversion made
+ * here has been released. */
 static int fill_indirect(struct vio_vq *vq, uint16_t head, const struct vio_sg *sg, unsigned out,
-			 unsigned total, uint64_t *table_addr)
+			 unsigned total, uint64_t *table_addr, struct vio__vq_len *l)
 {
 	struct vio_split_desc *tbl = vio__vq_indirect_table(vq, head);
+	struct vio__vq_rec *r = vq->irec != NULL ? vio__vq_irec(vq, head) : NULL;
 
 	for (unsigned i = 0; i < total; i++) {
-		uint64_t addr;
-		int rc = vio__vq_to_device(vq, sg[i].addr, sg[i].len, &addr);
-		if (rc < 0)
-			return rc;
+		struct vio__vq_conv c = vio__vq_to_device(vq, sg[i].addr, sg[i].len,
+							  vio__vq_seg_dir(i, out), r, 1 + i);
+		uint64_t addr = c.addr;
+		if (c.rc < 0) {
+			if (r != NULL)
+				vio__vq_release_indirect(vq, head, i, false);
+			return c.rc;
+		}
+		vio__vq_len_add(l, sg[i].len, i >= out);
 		uint16_t flags = (uint16_t)((i >= out ? VIO_DESC_F_WRITE : 0) |
 					    (i + 1 < total ? VIO_DESC_F_NEXT : 0));
 		tbl[i].addr = vio_le64_make(addr);
@@ -67,15 +78,34 @@ static int fill_indirect(struct vio_vq *vq, uint16_t head, const struct vio_sg *
 		tbl[i].flags = vio_le16_make(flags);
 		tbl[i].next = vio_le16_make((uint16_t)(i + 1 < total ? i + 1 : 0));
 	}
-	return vio__vq_to_device(vq, tbl, (size_t)total * 16u, table_addr);
+	if (!vio__vq_len_ok(l)) {
+		if (r != NULL)
+			vio__vq_release_indirect(vq, head, total, false);
+		return -VIO_EINVAL;
+	}
+	/* The table is complete before it is converted (a bounce copies it)
+	 * and before the ring descriptor that points at it is published. */
+	uint32_t tlen = (uint32_t)(total * 16u);
+	VIO_CACHE_CLEAN(tbl, tlen);
+	struct vio__vq_conv c = vio__vq_to_device(vq, tbl, tlen, VIO_DMA_TO_DEVICE, r, 0);
+	if (c.rc < 0 && r != NULL)
+		vio__vq_release_indirect(vq, head, total, false);
+	*table_addr = c.addr;
+	return c.rc;
 }
 
-/* Undo the shadow marks of a direct chain whose publication failed after
- * @n descriptors: nothing reached the available ring, the slots stay free. */
-static void unmark(struct vio_vq *vq, uint16_t head, unsigned n)
+/* A direct chain failed after @n descriptors from @head were written:
+ * nothing reached the available ring and the slots stay free. Release
+ * their conversions and undo the mid-chain marks. */
+static void undo_direct(struct vio_vq *vq, uint16_t head, unsigned n)
 {
-	for (uint16_t k = head; n-- > 0; k = vq->slot[k].next)
-		vq->slot[k].token = NULL;
+	uint16_t k = head;
+	for (unsigned i = 0; i < n; i++, k = vq->slot[k].next) {
+		if (vq->rec != NULL)
+			vio__vq_rec_release(vq, &vq->rec[k]);
+		if (i != 0)
+			vq->slot[k].token = NULL;
+	}
 }
 
 /* Make the chain at @head available: bookkeeping and the avail ring. */
@@ -92,74 +122,90 @@ static inline void publish(struct vio_vq *vq, uint16_t head, uint16_t ndesc, uin
 	hs->ndesc = ndesc;
 	vq->num_free = (uint16_t)(vq->num_free - ndesc);
 	vq->outstanding++;
-	vq->num_added++;
+	vq->avail_moved++; /* one available ring entry per buffer */
 
-	VIO_WRITE_ONCE(s->avail_ring[s->avail_idx & vq->mask].raw, vio_le16_make(head).raw);
+	vio_le16 *entry = &s->avail_ring[s->avail_idx & vq->mask];
+	VIO_WRITE_ONCE(entry->raw, vio_le16_make(head).raw);
+	VIO_CACHE_CLEAN(entry, sizeof(*entry));
 	s->avail_idx++;
 	/* Release: the descriptors and the ring entry above are visible before
 	 * the index that publishes them. Pairs with the device's acquire load
-	 * of avail->idx (devq_split.c). */
+	 * of avail->idx (devq_split.c). The index itself is then written back
+	 * for a non-coherent device. */
 	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make(s->avail_idx).raw);
+	VIO_CACHE_CLEAN(&s->avail->idx, sizeof(s->avail->idx));
 }
 
-/* Chains of several segments, or in an indirect table. */
+/* A chain in the indirect table of its head slot: one ring descriptor. */
+static int add_indirect(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned total,
+			void *token)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	uint16_t head = vq->free_head;
+	struct vio__vq_slot *hs = &vq->slot[head];
+	struct vio__vq_len l = {0, 0};
+	uint64_t taddr;
+
+	if (vq->num_free < 1)
+		return -VIO_ENOSPC;
+	int rc = fill_indirect(vq, head, sg, out, total, &taddr, &l);
+	if (rc < 0)
+		return rc;
+	put_desc(&s->desc[head], hs, taddr, (uint32_t)(total * 16u), VIO_DESC_F_INDIRECT, 0);
+	vq->free_head = hs->next;
+	publish(vq, head, 1, (uint32_t)l.in, token);
+	return 0;
+}
+
+/* A chain of several descriptors in the ring (free slots checked). */
+static int add_direct(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned total,
+		      void *token)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	uint16_t head = vq->free_head, i = head;
+	struct vio__vq_len l = {0, 0};
+
+	const bool plain = vq->dma == NULL; /* the stores below may alias *vq */
+	for (unsigned n = 0; n < total; n++) {
+		struct vio__vq_slot *sl = &vq->slot[i];
+		uint64_t addr = (uint64_t)(uintptr_t)sg[n].addr;
+		if (vio_unlikely(!plain)) {
+			struct vio__vq_conv c = vio__vq_map(vq, sg[n].addr, sg[n].len,
+							    vio__vq_seg_dir(n, out), vq->rec, i);
+			if (c.rc < 0) {
+				undo_direct(vq, head, n); /* nothing is published */
+				return c.rc;
+			}
+			addr = c.addr;
+		}
+		vio__vq_len_add(&l, sg[n].len, n >= out);
+		uint16_t flags = (uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
+					    (n >= out ? VIO_DESC_F_WRITE : 0));
+		put_desc(&s->desc[i], sl, addr, sg[n].len, flags, sl->next);
+		/* Non-head slots are marked so that a used id naming one is
+		 * told apart from a stale one. */
+		if (n != 0)
+			sl->token = VIO__MIDCHAIN;
+		i = sl->next;
+	}
+	if (vio_unlikely(!vio__vq_len_ok(&l))) {
+		undo_direct(vq, head, total); /* nothing is published */
+		return -VIO_EINVAL;
+	}
+	vq->free_head = i;
+	publish(vq, head, (uint16_t)total, (uint32_t)l.in, token);
+	return 0;
+}
+
+/* Everything but the single-segment fast path. */
 VIO_NOINLINE static int add_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 				  unsigned total, void *token)
 {
-	struct vio__vq_split *s = &vq->u.split;
-	uint32_t in_bytes = 0, all_bytes = 0;
-	uint16_t head = vq->free_head;
-	struct vio__vq_slot *hs = &vq->slot[head];
-	uint16_t ndesc;
-
-	if (vio__vq_want_indirect(vq, total)) {
-		if (vq->num_free < 1)
-			return -VIO_ENOSPC;
-		for (unsigned n = 0; n < total; n++) {
-			if (!vio__add_len(&all_bytes, sg[n].len))
-				return -VIO_EINVAL; /* §2.7.5.1: at most 2^32 bytes */
-			if (n >= out)
-				in_bytes += sg[n].len;
-		}
-		uint64_t taddr;
-		int rc = fill_indirect(vq, head, sg, out, total, &taddr);
-		if (rc < 0)
-			return rc;
-		put_desc(&s->desc[head], hs, taddr, (uint32_t)(total * 16u), VIO_DESC_F_INDIRECT,
-			 0);
-		vq->free_head = hs->next;
-		ndesc = 1;
-	} else {
-		if (total > vq->num_free)
-			return -VIO_ENOSPC;
-		uint16_t i = head;
-		for (unsigned n = 0; n < total; n++) {
-			struct vio__vq_slot *sl = &vq->slot[i];
-			uint32_t len = sg[n].len;
-			uint64_t addr;
-			int rc = vio__vq_to_device(vq, sg[n].addr, len, &addr);
-			if (vio_unlikely(rc < 0 || !vio__add_len(&all_bytes, len))) {
-				/* §2.7.5.1: at most 2^32 bytes. Nothing is published. */
-				unmark(vq, vq->slot[head].next, n > 0 ? n - 1 : 0);
-				return rc < 0 ? rc : -VIO_EINVAL;
-			}
-			uint16_t flags = n + 1 < total ? VIO_DESC_F_NEXT : 0;
-			if (n >= out) {
-				flags |= VIO_DESC_F_WRITE;
-				in_bytes += len;
-			}
-			put_desc(&s->desc[i], sl, addr, len, flags, sl->next);
-			/* Non-head slots are marked so that a used id naming one
-			 * is told apart from a stale one. */
-			if (n != 0)
-				sl->token = VIO__MIDCHAIN;
-			i = sl->next;
-		}
-		vq->free_head = i;
-		ndesc = (uint16_t)total;
-	}
-	publish(vq, head, ndesc, in_bytes, token);
-	return 0;
+	if (vio__vq_want_indirect(vq, total))
+		return add_indirect(vq, sg, out, total, token);
+	if (total > vq->num_free)
+		return -VIO_ENOSPC;
+	return add_direct(vq, sg, out, total, token);
 }
 
 int vio__vq_split_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
@@ -168,16 +214,16 @@ int vio__vq_split_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 	struct vio__vq_split *s = &vq->u.split;
 	unsigned total = out + in;
 
-	if (vio_unlikely(total != 1 || total >= vq->indirect_min || vq->num_free == 0))
+	if (vio_unlikely(!vio__vq_add_single(vq, total)))
 		return add_chain(vq, sg, out, total, token);
 
 	/* The common single-buffer request, without the chain loop. */
 	uint16_t head = vq->free_head;
 	struct vio__vq_slot *hs = &vq->slot[head];
-	uint64_t addr;
-	int rc = vio__vq_to_device(vq, sg[0].addr, sg[0].len, &addr);
-	if (rc < 0)
-		return rc;
+	struct vio__vq_conv c = vio__vq_to_device_single(vq, sg, in, head);
+	if (vio_unlikely(c.rc < 0))
+		return c.rc;
+	uint64_t addr = c.addr;
 	put_desc(&s->desc[head], hs, addr, sg[0].len, in != 0 ? VIO_DESC_F_WRITE : 0, hs->next);
 	vq->free_head = hs->next;
 	publish(vq, head, 1, in != 0 ? sg[0].len : 0, token);
@@ -188,20 +234,22 @@ bool vio__vq_split_kick_prepare(struct vio_vq *vq)
 {
 	struct vio__vq_split *s = &vq->u.split;
 	uint16_t old = s->kicked_idx, new_idx = s->avail_idx;
-	bool many = vq->num_added >= 0xffffu;
+	bool many = vq->avail_moved >= 0xffffu;
 
 	/* Full fence: the avail->idx store is ordered before the reads of the
 	 * device's suppression fields. Pairs with the fence in the device's
 	 * vio_devq_enable_notify() (store avail_event/flags, fence, load idx). */
 	VIO_MB();
 	s->kicked_idx = new_idx;
-	vq->num_added = 0;
+	vq->avail_moved = 0;
 	if (!vq->event_idx) {
+		VIO_CACHE_INVALIDATE(&s->used->flags, sizeof(s->used->flags));
 		uint16_t flags = vio_le16_get((vio_le16){VIO_READ_ONCE(s->used->flags.raw)});
 		return (old != new_idx || many) && (flags & VIO_USED_F_NO_NOTIFY) == 0;
 	}
 	if (many)
 		return true; /* need_event() cannot see more than 65535 additions */
+	VIO_CACHE_INVALIDATE(s->avail_event, sizeof(*s->avail_event));
 	uint16_t ev = vio_le16_get((vio_le16){VIO_READ_ONCE(s->avail_event->raw)});
 	return vio_need_event(ev, new_idx, old);
 }
@@ -212,6 +260,7 @@ static inline int refresh_used(struct vio_vq *vq)
 	struct vio__vq_split *s = &vq->u.split;
 	/* Acquire: the used elements up to idx are read after it. Pairs with
 	 * the device's release store of used->idx. */
+	VIO_CACHE_INVALIDATE(&s->used->idx, sizeof(s->used->idx));
 	uint16_t idx = vio_le16_get((vio_le16){VIO_LOAD_ACQUIRE(s->used->idx.raw)});
 	/* The device can only complete what it holds. */
 	if ((uint16_t)(idx - s->last_used) > vq->outstanding)
@@ -220,7 +269,22 @@ static inline int refresh_used(struct vio_vq *vq)
 	return 0;
 }
 
-/* Return the chain at @head to the free list. */
+/* End the conversions of the chain at @head, from the private records
+ * (the descriptors may have been rewritten by the device). */
+VIO_NOINLINE static void release_chain(struct vio_vq *vq, uint16_t head)
+{
+	struct vio__vq_slot *hs = &vq->slot[head];
+	if (hs->flags & VIO_DESC_F_INDIRECT) {
+		vio__vq_release_indirect(vq, head, hs->len / 16u, true);
+		return;
+	}
+	for (uint16_t k = 0, i = head; k < hs->ndesc; k++, i = vq->slot[i].next)
+		vio__vq_rec_release(vq, &vq->rec[i]);
+}
+
+/* Return the chain at @head to the free list. Its conversions are released
+ * by the caller, after this: the walk in release_chain() follows only links
+ * inside the chain, which reclaiming leaves alone. */
 static inline void reclaim(struct vio_vq *vq, uint16_t head)
 {
 	struct vio__vq_slot *hs = &vq->slot[head];
@@ -247,6 +311,7 @@ static inline int read_used(struct vio_vq *vq, uint16_t *head, uint32_t *wlen_ou
 {
 	struct vio__vq_split *s = &vq->u.split;
 	struct vio_split_used_elem *e = &s->used_ring[s->last_used & vq->mask];
+	VIO_CACHE_INVALIDATE(e, sizeof(*e)); /* after the used index was read */
 	uint32_t id = vio_le32_get((vio_le32){VIO_READ_ONCE(e->id.raw)});
 	uint32_t wlen = vio_le32_get((vio_le32){VIO_READ_ONCE(e->len.raw)});
 
@@ -265,7 +330,7 @@ static inline int read_used(struct vio_vq *vq, uint16_t *head, uint32_t *wlen_ou
 }
 
 /* IN_ORDER: one used entry may complete several buffers (§2.7.9). */
-VIO_NOINLINE static int get_in_order(struct vio_vq *vq, void **token, uint32_t *len)
+static int get_in_order(struct vio_vq *vq, void **token, uint32_t *len, uint16_t *reaped)
 {
 	struct vio__vq_split *s = &vq->u.split;
 	uint16_t head;
@@ -288,6 +353,47 @@ VIO_NOINLINE static int get_in_order(struct vio_vq *vq, void **token, uint32_t *
 	head = vio__vq_in_order_take(vq, token, len);
 	reclaim(vq, head);
 	s->last_used++;
+	*reaped = head;
+	return 0;
+}
+
+/* Take the validated buffer at @head off the used ring. */
+static inline void reap(struct vio_vq *vq, uint16_t head, void **token)
+{
+	*token = vq->slot[head].token;
+	reclaim(vq, head);
+	vq->u.split.last_used++;
+}
+
+/* After a reap: with EVENT_IDX, ask for a notification at the next completion. */
+static inline void ask_next_used(struct vio_vq *vq)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	if (vq->event_idx && (s->avail_flags & VIO_AVAIL_F_NO_INTERRUPT) == 0) {
+		/* §2.7.7.2. The fence orders this store before the next
+		 * used->idx load, so a completion is either seen there or
+		 * notified (pairs with the device's fence in
+		 * vio_devq_needs_notify()). */
+		VIO_WRITE_ONCE(s->used_event->raw, vio_le16_make(s->last_used).raw);
+		VIO_CACHE_CLEAN(s->used_event, sizeof(*s->used_event));
+		VIO_MB();
+	}
+}
+
+/* get with IN_ORDER or a release hook; the plain case stays lean. */
+VIO_NOINLINE static int get_slow(struct vio_vq *vq, void **token, uint32_t *len)
+{
+	uint16_t head;
+	int rc = vq->in_order ? get_in_order(vq, token, len, &head) : read_used(vq, &head, len);
+	if (rc < 0)
+		return rc;
+	if (!vq->in_order)
+		reap(vq, head, token);
+	ask_next_used(vq);
+	/* After the used element was read (acquire in refresh_used()): the
+	 * device is done with the buffer, so a bounce can copy back. */
+	if (vq->rec != NULL)
+		release_chain(vq, head);
 	return 0;
 }
 
@@ -302,29 +408,15 @@ int vio__vq_split_get(struct vio_vq *vq, void **token, uint32_t *len)
 		if (s->last_used == s->used_seen)
 			return -VIO_EAGAIN;
 	}
+	if (vio_unlikely(vq->get_slow))
+		return get_slow(vq, token, len);
 
-	if (vio_unlikely(vq->in_order)) {
-		int rc = get_in_order(vq, token, len);
-		if (rc < 0)
-			return rc;
-	} else {
-		uint16_t head;
-		int rc = read_used(vq, &head, len);
-		if (rc < 0)
-			return rc;
-		*token = vq->slot[head].token;
-		reclaim(vq, head);
-		s->last_used++;
-	}
-
-	if (vq->event_idx && (s->avail_flags & VIO_AVAIL_F_NO_INTERRUPT) == 0) {
-		/* §2.7.7.2: ask for a notification at the next completion. The
-		 * fence orders this store before the next used->idx load, so a
-		 * completion is either seen there or notified (pairs with the
-		 * device's fence in vio_devq_needs_notify()). */
-		VIO_WRITE_ONCE(s->used_event->raw, vio_le16_make(s->last_used).raw);
-		VIO_MB();
-	}
+	uint16_t head;
+	int rc = read_used(vq, &head, len);
+	if (rc < 0)
+		return rc;
+	reap(vq, head, token);
+	ask_next_used(vq);
 	return 0;
 }
 
@@ -333,6 +425,7 @@ bool vio__vq_split_has_used(const struct vio_vq *vq)
 	const struct vio__vq_split *s = &vq->u.split;
 	if (vq->io_left != 0 || s->last_used != s->used_seen)
 		return true;
+	VIO_CACHE_INVALIDATE(&s->used->idx, sizeof(s->used->idx));
 	uint16_t idx = vio_le16_get((vio_le16){VIO_LOAD_ACQUIRE(s->used->idx.raw)});
 	return idx != s->last_used;
 }
@@ -350,8 +443,10 @@ void vio__vq_split_disable_intr(struct vio_vq *vq)
 		 * reach while at most `size` buffers are outstanding. */
 		VIO_WRITE_ONCE(s->used_event->raw,
 			       vio_le16_make((uint16_t)(s->last_used + 0x8000u)).raw);
+		VIO_CACHE_CLEAN(s->used_event, sizeof(*s->used_event));
 	} else {
 		VIO_WRITE_ONCE(s->avail->flags.raw, vio_le16_make(s->avail_flags).raw);
+		VIO_CACHE_CLEAN(&s->avail->flags, sizeof(s->avail->flags));
 	}
 }
 
@@ -366,10 +461,13 @@ bool vio__vq_split_enable_intr(struct vio_vq *vq, bool delayed)
 		ev = (uint16_t)(s->last_used + (uint16_t)((pending * 3u) / 4u));
 	}
 	s->avail_flags &= (uint16_t)~VIO_AVAIL_F_NO_INTERRUPT;
-	if (vq->event_idx)
+	if (vq->event_idx) {
 		VIO_WRITE_ONCE(s->used_event->raw, vio_le16_make(ev).raw);
-	else
+		VIO_CACHE_CLEAN(s->used_event, sizeof(*s->used_event));
+	} else {
 		VIO_WRITE_ONCE(s->avail->flags.raw, vio_le16_make(s->avail_flags).raw);
+		VIO_CACHE_CLEAN(&s->avail->flags, sizeof(s->avail->flags));
+	}
 	/* Store the request, then look: a completion is either seen here or
 	 * notified. Pairs with the fence in vio_devq_needs_notify(). */
 	VIO_MB();
@@ -378,6 +476,7 @@ bool vio__vq_split_enable_intr(struct vio_vq *vq, bool delayed)
 	 * back must not make them look reaped. */
 	if (vq->io_left != 0 || s->last_used != s->used_seen)
 		return false;
+	VIO_CACHE_INVALIDATE(&s->used->idx, sizeof(s->used->idx));
 	uint16_t idx = vio_le16_get((vio_le16){VIO_READ_ONCE(s->used->idx.raw)});
 	return (uint16_t)(idx - s->last_used) <= (uint16_t)(ev - s->last_used);
 }
@@ -396,8 +495,16 @@ int vio__vq_split_detach_unused(struct vio_vq *vq, void **token)
 		if (t != NULL && t != VIO__MIDCHAIN) {
 			*token = t;
 			reclaim(vq, i);
+			if (vq->rec != NULL)
+				release_chain(vq, i);
 			return 0;
 		}
 	}
 	return -VIO_EAGAIN; /* unreachable while outstanding > 0 */
+}
+
+uint32_t vio__vq_split_notify_data(const struct vio_vq *vq)
+{
+	/* §2.9: the full 16-bit available index travels in next_off/next_wrap. */
+	return vio_notify_data_make(vq->index, vq->u.split.avail_idx, false);
 }

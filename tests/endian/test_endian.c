@@ -68,6 +68,8 @@ static void run(enum vio_ring_format fmt, bool event_idx)
 	c.device_area = dev;
 	if (event_idx)
 		vio_features_set(&c.features, VIO_F_EVENT_IDX);
+	if (fmt == VIO_RING_PACKED)
+		vio_features_set(&c.features, VIO_F_RING_PACKED);
 	static _Alignas(8) unsigned char vqmem[4096], dqmem[4096];
 	struct vio_vq *vq;
 	struct vio_devq *dq;

@@ -313,12 +313,13 @@ static void op_add(struct df *d)
 		struct impl *im = &d->im[f];
 		struct vio_sg sg[DF_MAX_SEGS];
 		for (unsigned s = 0; s < r->total; s++) {
-			sg[s].addr = seg_ptr(im, i, r, s);
+			unsigned char *p = seg_ptr(im, i, r, s);
+			sg[s].addr = p;
 			sg[s].len = r->len[s];
 			if (s < r->out)
-				loop_pattern_fill(sg[s].addr, r->len[s], loop_mix(r->data_seed, s));
+				loop_pattern_fill(p, r->len[s], loop_mix(r->data_seed, s));
 			else
-				memset(sg[s].addr, DF_CANARY, r->len[s]);
+				memset(p, DF_CANARY, r->len[s]);
 		}
 		int rc = vio_vq_add(im->l.vq, sg, r->out, r->in, &d->rq[i]);
 		DF_CHECK(d, rc == want,

@@ -52,7 +52,7 @@ static void packed_pair(struct pair *p, bool in_order)
 	vc.desc = p->desc;
 	vc.driver_area = p->driver;
 	vc.device_area = p->device;
-	assert_true(vio_vq_mem_size(VIO_RING_PACKED, QSIZE) <= sizeof(p->vqmem));
+	assert_true(vio_vq_mem_size(&vc) <= sizeof(p->vqmem));
 	assert_int_equal(vio_vq_init(&p->vq, p->vqmem, sizeof(p->vqmem), &vc), 0);
 
 	struct vio_devq_config dc;

@@ -39,16 +39,27 @@ struct drv_ctx {
 	int err;
 };
 
-static int counting_to_device(void *ctx, const void *ptr, size_t len, uint64_t *addr)
+static int counting_to_device(void *ctx, const void *ptr, size_t len, enum vio_dma_dir dir,
+			      uint64_t *addr)
 {
 	struct drv_ctx *c = ctx;
 	c->calls++;
 	if (c->fail_at != 0 && c->calls == c->fail_at)
 		return c->err;
-	return gm_drv_ops.to_device(c->gm, ptr, len, addr);
+	return gm_drv_ops.to_device(c->gm, ptr, len, dir, addr);
 }
 
-static const struct vio_drv_mem_ops counting_ops = {counting_to_device};
+static const struct vio_dma_ops counting_ops = {counting_to_device, NULL};
+
+/* vio_vq_mem_size() of a queue with no release hook. */
+static size_t mem_size(enum vio_ring_format fmt, uint16_t size)
+{
+	struct vio_vq_config c;
+	memset(&c, 0, sizeof(c));
+	c.format = fmt;
+	c.size = size;
+	return vio_vq_mem_size(&c);
+}
 
 struct fx {
 	enum vio_ring_format fmt;
@@ -90,8 +101,10 @@ static void base_config(struct fx *f, struct vio_vq_config *c)
 	c->indirect_pool = f->pool;
 	c->indirect_max = IMAX;
 	c->indirect_min = IMIN;
-	c->mem_ops = &counting_ops;
-	c->mem_ctx = &f->dctx;
+	if (f->fmt == VIO_RING_PACKED)
+		vio_features_set(&c->features, VIO_F_RING_PACKED);
+	c->dma_ops = &counting_ops;
+	c->dma_ctx = &f->dctx;
 }
 
 static int setup(void **state)
@@ -104,7 +117,7 @@ static int setup(void **state)
 	f->data = gm_alloc(&f->gm, DATA_LEN, 16, &f->data_addr);
 	f->pool = gm_alloc(&f->gm, (size_t)QSIZE * IMAX * 16, 16, &f->pool_addr);
 	f->dctx.gm = &f->gm;
-	f->vqmem_size = vio_vq_mem_size(f->fmt, QSIZE);
+	f->vqmem_size = mem_size(f->fmt, QSIZE);
 	assert_true(f->vqmem_size > 0);
 	f->vqmem = malloc(f->vqmem_size + 64);
 	assert_non_null(f->vqmem);
@@ -256,6 +269,7 @@ static void reset_all(struct fx *f)
 	raw_ring_rewind(&f->r);
 	memset(f->live, 0, sizeof(f->live));
 	assert_false(vio_vq_is_broken(f->vq));
+	assert_int_equal(vio_vq_broken_reason(f->vq), 0);
 	assert_int_equal(vio_vq_num_free(f->vq), QSIZE);
 	/* The rings are zeroed. */
 	if (is_split(f)) {
@@ -271,6 +285,8 @@ static void expect_broken(struct fx *f, int err)
 {
 	assert_true(vio_err_is_peer(err));
 	assert_true(vio_vq_is_broken(f->vq));
+	/* The reason is the error that broke the queue, and it stays. */
+	assert_err(vio_vq_broken_reason(f->vq), err);
 	unsigned nfree = vio_vq_num_free(f->vq);
 
 	struct vio_sg sg = {f->data, 8};
@@ -283,9 +299,12 @@ static void expect_broken(struct fx *f, int err)
 	assert_int_equal(vio_vq_num_free(f->vq), nfree);
 	assert_true(vio_vq_is_broken(f->vq));
 
+	assert_err(vio_vq_broken_reason(f->vq), err);
+
 	/* Outstanding buffers can still be taken back. */
 	detach_all(f);
 	assert_true(vio_vq_is_broken(f->vq));
+	assert_err(vio_vq_broken_reason(f->vq), err);
 
 	reset_all(f);
 	check_works(f);
@@ -834,7 +853,7 @@ static void test_vq_add_len_too_big(void **state)
 	/* 2^32 - 1 is accepted. With identity addresses nothing is converted
 	 * (and the library never touches buffer contents). */
 	struct vio_vq_config c = f->cfg;
-	c.mem_ops = NULL;
+	c.dma_ops = NULL;
 	assert_err(vio_vq_init(&f->vq, f->vqmem, f->vqmem_size, &c), 0);
 	raw_ring_rewind(&f->r);
 	sg[0].len = 0x80000000u;
@@ -907,11 +926,12 @@ static void test_vq_add_to_device_failure(void **state)
 		dev_used(f, p.id, 0, p.ndesc);
 		assert_err(get(f, NULL, NULL), 0);
 	}
-	/* A peer-class error code from the callback does not break the queue. */
+	/* A peer-class error code from the callback does not break the queue,
+	 * and is reported as -VIO_EDMA, not as a device fault (errors.h). */
 	f->dctx.calls = 0;
 	f->dctx.fail_at = 1;
 	f->dctx.err = -VIO_EMAP;
-	assert_err(add(f, 1, 1, 8, NULL), -VIO_EMAP);
+	assert_err(add(f, 1, 1, 8, NULL), -VIO_EDMA);
 	f->dctx.fail_at = 0;
 	assert_false(vio_vq_is_broken(f->vq));
 	check_works(f);
@@ -937,25 +957,34 @@ static void test_vq_init_invalid(void **state)
 
 	static const uint16_t bad_any[] = {0, 32769, 40000, 65535};
 	for (size_t i = 0; i < ARRAY_SIZE(bad_any); i++) {
-		assert_int_equal(vio_vq_mem_size(f->fmt, bad_any[i]), 0);
+		assert_int_equal(mem_size(f->fmt, bad_any[i]), 0);
 		c = f->cfg;
 		c.size = bad_any[i];
 		assert_err(vio_vq_init(&vq, m, ms, &c), -VIO_EINVAL);
 	}
 	static const uint16_t not_pow2[] = {3, 6, 7, 12, 100, 32767};
 	for (size_t i = 0; i < ARRAY_SIZE(not_pow2); i++) {
-		assert_int_equal(vio_vq_mem_size(VIO_RING_SPLIT, not_pow2[i]), 0);
-		assert_true(vio_vq_mem_size(VIO_RING_PACKED, not_pow2[i]) > 0);
+		assert_int_equal(mem_size(VIO_RING_SPLIT, not_pow2[i]), 0);
+		assert_true(mem_size(VIO_RING_PACKED, not_pow2[i]) > 0);
 	}
 	if (is_split(f)) {
 		c = f->cfg;
 		c.size = 6;
 		assert_err(vio_vq_init(&vq, m, ms + 64, &c), -VIO_EINVAL);
 	}
-	assert_true(vio_vq_mem_size(f->fmt, 32768) > 0);
+	assert_true(mem_size(f->fmt, 32768) > 0);
 	c = f->cfg;
 	c.format = (enum vio_ring_format)2;
-	assert_int_equal(vio_vq_mem_size(c.format, QSIZE), 0);
+	assert_int_equal(vio_vq_mem_size(&c), 0);
+	assert_err(vio_vq_init(&vq, m, ms, &c), -VIO_EINVAL);
+
+	/* §2.8: the format must agree with VIRTIO_F_RING_PACKED: packed
+	 * without the bit, or split with it, is refused. */
+	c = f->cfg;
+	if (is_split(f))
+		vio_features_set(&c.features, VIO_F_RING_PACKED);
+	else
+		vio_features_clear(&c.features, VIO_F_RING_PACKED);
 	assert_err(vio_vq_init(&vq, m, ms, &c), -VIO_EINVAL);
 
 	/* Ring parts: missing or misaligned. */
@@ -1011,7 +1040,7 @@ static void test_vq_init_invalid(void **state)
 		c = f->cfg;
 		raw_ring_vq_config(&r6, &c);
 		c.indirect_pool = NULL;
-		size_t need = vio_vq_mem_size(VIO_RING_PACKED, 6);
+		size_t need = vio_vq_mem_size(&c);
 		void *m6 = NULL;
 		assert_int_equal(posix_memalign(&m6, 16, need), 0);
 		assert_err(vio_vq_init(&vq, m6, need, &c), 0);

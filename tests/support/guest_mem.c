@@ -84,9 +84,11 @@ static int gm_map(void *ctx, uint64_t addr, uint64_t len, enum vio_map_dir dir,
 	return -VIO_EMAP;
 }
 
-static int gm_to_device(void *ctx, const void *ptr, size_t len, uint64_t *addr)
+static int gm_to_device(void *ctx, const void *ptr, size_t len, enum vio_dma_dir dir,
+			uint64_t *addr)
 {
 	struct guest_mem *gm = ctx;
+	(void)dir;
 	const unsigned char *h = ptr;
 	for (unsigned i = 0; i < gm->n; i++) {
 		const struct gm_region *r = &gm->r[i];
@@ -100,4 +102,4 @@ static int gm_to_device(void *ctx, const void *ptr, size_t len, uint64_t *addr)
 }
 
 const struct vio_mem_ops gm_dev_ops = {gm_map, NULL, NULL};
-const struct vio_drv_mem_ops gm_drv_ops = {gm_to_device};
+const struct vio_dma_ops gm_drv_ops = {gm_to_device, NULL};

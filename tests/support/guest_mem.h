@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <virtio/dma.h>
 #include <virtio/mem.h>
 
 #define GM_MAX_REGIONS 64
@@ -46,7 +47,7 @@ void gm_free(struct guest_mem *gm);
 /* Device address of a host pointer, or 0 if it is in no region. */
 uint64_t gm_addr_of(const struct guest_mem *gm, const void *host);
 
-extern const struct vio_mem_ops gm_dev_ops;	/* ctx: struct guest_mem * */
-extern const struct vio_drv_mem_ops gm_drv_ops; /* ctx: struct guest_mem * */
+extern const struct vio_mem_ops gm_dev_ops; /* ctx: struct guest_mem * */
+extern const struct vio_dma_ops gm_drv_ops; /* ctx: struct guest_mem * */
 
 #endif

@@ -44,8 +44,8 @@ void loop_vq_config(const struct loop *l, struct vio_vq_config *cfg)
 		cfg->indirect_max = l->cfg.indirect_max ? l->cfg.indirect_max : l->cfg.size;
 	}
 	cfg->indirect_min = l->cfg.indirect_min;
-	cfg->mem_ops = &gm_drv_ops;
-	cfg->mem_ctx = (void *)&l->gm;
+	cfg->dma_ops = &gm_drv_ops;
+	cfg->dma_ctx = (void *)&l->gm;
 }
 
 void loop_devq_config(const struct loop *l, struct vio_devq_config *cfg)
@@ -90,7 +90,7 @@ int loop_init(struct loop *l, const struct loop_cfg *cfg)
 
 	struct vio_vq_config vc;
 	loop_vq_config(l, &vc);
-	l->vq_mem_size = vio_vq_mem_size(cfg->format, n);
+	l->vq_mem_size = vio_vq_mem_size(&vc);
 	l->vq_mem = alloc_aligned(l->vq_mem_size);
 	int rc = vio_vq_init(&l->vq, l->vq_mem, l->vq_mem_size, &vc);
 	if (rc == 0)
