@@ -1247,6 +1247,10 @@ static void vq_complete(struct fz_vq *v, struct fz_in *in)
 						break;
 					}
 				}
+		}
+		/* With n != 0 the scan picked exactly one (want < n); testing nb
+		 * rather than n lets the compiler see that batch[0] is set. */
+		if (nb != 0) {
 			if (v->tok[batch[0]].state != FZ_TOK_OUT)
 				fair = false;
 			if (in_order && (int)batch[0] != oldest_out(v))
