@@ -3,8 +3,8 @@
  * Device half of the packed ring against a hostile driver. The input supplies
  * features, queue size, the driver-owned memory (descriptor ring, driver
  * event suppression, indirect tables, buffers) and a script of device calls
- * interleaved with driver writes. Engine and invariants: fuzz/common.c
- * (fz_devq_run); input format: fuzz/README.md.
+ * interleaved with driver writes. Engine and invariants:
+ * fuzz/engine_devq.c (fz_devq_run); input format: fuzz/README.md.
  */
 #include "common.h"
 

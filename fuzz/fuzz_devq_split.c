@@ -3,7 +3,7 @@
  * Device half of the split ring against a hostile driver. The input supplies
  * features, queue size, the driver-owned memory (descriptor table, available
  * ring, indirect tables, buffers) and a script of device calls interleaved
- * with driver writes. Engine and invariants: fuzz/common.c (fz_devq_run);
+ * with driver writes. Engine and invariants: fuzz/engine_devq.c (fz_devq_run);
  * input format: fuzz/README.md.
  */
 #include "common.h"

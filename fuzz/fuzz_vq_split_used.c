@@ -3,7 +3,7 @@
  * Driver half of the split ring against a hostile device. The input sets up
  * a queue (features, size, indirect pool) and plays a script of driver calls
  * interleaved with device writes into the used ring. Engine and invariants:
- * fuzz/common.c (fz_vq_run); input format: fuzz/README.md.
+ * fuzz/engine_vq.c (fz_vq_run); input format: fuzz/README.md.
  */
 #include "common.h"
 

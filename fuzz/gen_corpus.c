@@ -6,7 +6,8 @@
  * layout the harness builds; every byte the driver writes becomes a "driver
  * write" action, every device call the matching action. Deterministic.
  *
- *   cc -Iinclude -Ilib -Ifuzz fuzz/gen_corpus.c fuzz/common.c lib/errors.c
+ *   cc -Iinclude -Ilib -Ifuzz fuzz/gen_corpus.c fuzz/(input guarded_mem
+ *      invariants ring_geom engine_devq engine_vq).c lib/errors.c
  *      lib/ring/(every .c) -o gen_corpus && ./gen_corpus fuzz/corpus
  * (fuzz/README.md has the exact command.)
  */

@@ -3,7 +3,8 @@
 #
 # The full check, as CI runs it (Debian 12, as root). Installs missing tools,
 # then runs, stopping at the first failure:
-#   workflows gcc, clang, asan, tsan, shared   (configure + build + ctest)
+#   workflows gcc, clang (Debug), gcc-o2, clang-o2 (-O2), asan, tsan, shared
+#                                               (configure + build + ctest)
 #   the byte-order check on a big-endian host   (s390x under qemu-user)
 #   fuzz preset build + fuzz/run_all.sh        (VIO_FUZZ_SECONDS per harness, default 30)
 #   coverage preset build + scripts/coverage.sh
@@ -91,7 +92,7 @@ step() {
 	fi
 }
 
-for preset in gcc clang asan tsan shared; do
+for preset in gcc clang gcc-o2 clang-o2 asan tsan shared; do
 	step "workflow $preset" cmake --workflow --preset "$preset" --fresh
 done
 

@@ -162,6 +162,7 @@ static void test_layout_split_layout_legacy_formula(void **state)
 	}
 	/* Hand-computed values. */
 	struct vio_split_layout l;
+	memset(&l, 0xa5, sizeof(l));
 	assert_true(vio_split_layout(1, 4096, &l));
 	assert_int_equal(l.used_off, 4096);
 	assert_int_equal(l.total, 8192);
@@ -187,6 +188,7 @@ static void test_layout_split_layout_aligns(void **state)
 		size_t a = aligns[ai];
 		for (uint32_t q = 1; q <= VIO_SPLIT_MAX_SIZE; q <<= 1) {
 			struct vio_split_layout l;
+			memset(&l, 0xa5, sizeof(l));
 			assert_true(vio_split_layout(q, a, &l));
 			size_t avail_end = 16 * (size_t)q + 6 + 2 * (size_t)q;
 			assert_int_equal(l.desc_off, 0);
@@ -205,6 +207,7 @@ static void test_layout_split_layout_aligns(void **state)
 	}
 	/* Modern: align 4 packs the used ring right after the avail ring. */
 	struct vio_split_layout l;
+	memset(&l, 0xa5, sizeof(l));
 	assert_true(vio_split_layout(8, VIO_SPLIT_USED_ALIGN, &l));
 	assert_int_equal(l.avail_off, 128);
 	assert_int_equal(l.used_off, 128 + 24); /* 128 + 22 rounded to 4 */

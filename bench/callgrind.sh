@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Instructions per round trip (callgrind, bench_rt_loop inclusive) for every
+# single-thread configuration of bench_ring.
+#   bench/callgrind.sh [path/to/bench_ring] [iters]
+# Default: build/release/bench/bench_ring, 100000 round trips.
+set -euo pipefail
+bin=${1:-build/release/bench/bench_ring}
+iters=${2:-100000}
+command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind not found" >&2; exit 1; }
+printf '%-40s %s\n' "key" "instructions/round trip"
+for fmt in split packed; do
+	for shape in 1desc 3desc 3desc-indirect; do
+		for ev in evidx noevidx; do
+			for mode in "" /nonotify; do
+				key="$fmt/$shape/$ev$mode"
+				n=$(valgrind --tool=callgrind --toggle-collect=bench_rt_loop \
+					--callgrind-out-file=/dev/null "$bin" --only "$key" \
+					--iters "$iters" 2>&1 | awk '/Collected/ { print $4 }')
+				printf '%-40s %s\n' "$key" "$(awk -v n="$n" -v i="$iters" 'BEGIN { printf "%.1f", n / i }')"
+			done
+		done
+	done
+done
