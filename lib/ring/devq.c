@@ -174,9 +174,9 @@ int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t wr
 		vio__devq_finish_chain(q, chain, written);
 	uint16_t id = chain->id, ndesc = vio__devq_inflight_ndesc(q, id);
 	q->inflight[id] = 0;
-	q->inflight_count--;
 	if (vio_likely(q->format == VIO_RING_SPLIT))
 		return vio__devq_split_push1(q, id, written);
+	q->inflight_count--;
 	return vio__devq_packed_push1(q, id, ndesc, written);
 }
 
@@ -212,7 +212,8 @@ static int push_many(struct vio_devq *q, const struct vio_used *used, unsigned n
 		const struct vio_chain *c = used[k].chain;
 		vio__devq_finish_chain(q, c, in_order && k + 1 < n ? c->in_bytes : used[k].len);
 	}
-	q->inflight_count = (uint16_t)(q->inflight_count - n);
+	if (q->format == VIO_RING_PACKED)
+		q->inflight_count = (uint16_t)(q->inflight_count - n);
 	if (q->format == VIO_RING_SPLIT)
 		vio__devq_split_push(q, used, n, in_order);
 	else
@@ -318,7 +319,11 @@ void vio_devq_get_state(const struct vio_devq *q, struct vio_ring_state *st)
 		vio__devq_split_get_state(q, st);
 	else
 		vio__devq_packed_get_state(q, st);
-	st->inflight = q->inflight_count;
+	/* Split: every entry taken and not yet used is in flight (the used
+	 * index moves by one per completed chain, in-order batches too). */
+	st->inflight = q->format == VIO_RING_SPLIT
+			       ? (uint16_t)(q->u.split.last_avail - q->u.split.used_idx)
+			       : q->inflight_count;
 }
 
 int vio_devq_set_state(struct vio_devq *q, const struct vio_ring_state *st)

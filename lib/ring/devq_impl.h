@@ -73,7 +73,7 @@ struct vio_devq {
 	uint16_t signalled_used; /* used position at the last needs_notify (or reset/restore) */
 	int broken;		 /* 0, or the negative error that broke the queue */
 	uint32_t gen;		 /* bumped by reset and set_state: older chains are stale */
-	uint16_t inflight_count; /* chains popped (or restored) and not pushed */
+	uint16_t inflight_count; /* packed: chains popped (or restored) and not pushed */
 	uint16_t repop_left;	 /* restored chains not yet re-submitted */
 
 	/* Guest memory: the region table (never NULL; a one-entry empty table

@@ -19,6 +19,28 @@ static bool region_has(const struct vio_mem_region *r, uint64_t addr, enum vio_m
 	return addr - r->guest_addr < r->size && (dir & ~r->access) == 0;
 }
 
+/* The embedder's map callback, for what the region table does not cover. */
+static inline int map_cb(struct vio_devq *q, uint64_t addr, uint64_t len, enum vio_map_dir dir,
+			 struct vio__ring_part *out)
+{
+	if (q->mem_ops == NULL || q->mem_ops->map == NULL)
+		return -VIO_EMAP;
+	struct vio_mapping m = {NULL, 0, false};
+	int rc = q->mem_ops->map(q->mem_ctx, addr, len, dir, &m);
+	if (rc == -VIO_EMAP_AGAIN)
+		return rc;
+	if (rc < 0 || m.host == NULL || m.len == 0) {
+		/* Refused; a bogus grant is refused too (and given back). */
+		if (rc == 0 && m.release && m.host != NULL && m.len != 0 && q->mem_ops->release)
+			q->mem_ops->release(q->mem_ctx, m.host, addr, m.len, dir);
+		return -VIO_EMAP;
+	}
+	out->host = m.host;
+	out->len = m.len < len ? m.len : len;
+	out->release = m.release && q->mem_ops->release != NULL;
+	return 0;
+}
+
 /* The start of [addr, addr + len): a host address and how many bytes from
  * there are contiguous (1 .. len). @len ≥ 1 and the range does not wrap. */
 static int xlate_hint(struct vio_devq *q, uint32_t *hint, uint64_t addr, uint64_t len,
@@ -45,22 +67,7 @@ static int xlate_hint(struct vio_devq *q, uint32_t *hint, uint64_t addr, uint64_
 		out->release = false;
 		return 0;
 	}
-	if (q->mem_ops == NULL || q->mem_ops->map == NULL)
-		return -VIO_EMAP;
-	struct vio_mapping m = {NULL, 0, false};
-	int rc = q->mem_ops->map(q->mem_ctx, addr, len, dir, &m);
-	if (rc == -VIO_EMAP_AGAIN)
-		return rc;
-	if (rc < 0 || m.host == NULL || m.len == 0) {
-		/* Refused; a bogus grant is refused too (and given back). */
-		if (rc == 0 && m.release && m.host != NULL && m.len != 0 && q->mem_ops->release)
-			q->mem_ops->release(q->mem_ctx, m.host, addr, m.len, dir);
-		return -VIO_EMAP;
-	}
-	out->host = m.host;
-	out->len = m.len < len ? m.len : len;
-	out->release = m.release && q->mem_ops->release != NULL;
-	return 0;
+	return map_cb(q, addr, len, dir, out);
 }
 
 /* Buffers: the hint the inline fast paths use. */
@@ -94,7 +101,8 @@ int vio__chain_single_slow(struct vio_devq *q, struct vio_chain *c, struct vio_c
 		return 1;
 	enum vio_map_dir dir = write ? VIO_MAP_WRITE : VIO_MAP_READ;
 	struct vio__ring_part m = {NULL, addr, len, dir, 0, false};
-	int rc = xlate(q, addr, len, dir, &m);
+	/* Without a table, straight to the callback. */
+	int rc = q->nregions == 0 ? map_cb(q, addr, len, dir, &m) : xlate(q, addr, len, dir, &m);
 	if (rc < 0)
 		return rc;
 	if (m.len < len) {
@@ -247,7 +255,8 @@ int vio__chain_add_slow(struct vio_devq *q, struct vio__chain_builder *b, uint64
 	 * address space, anywhere in host address space). */
 	while (len != 0) {
 		struct vio__ring_part m;
-		int rc = xlate(q, addr, len, dir, &m);
+		int rc = q->nregions == 0 ? map_cb(q, addr, len, dir, &m)
+					  : xlate(q, addr, len, dir, &m);
 		if (rc < 0)
 			return rc;
 		rc = put_seg(q, b, m.host, addr, (uint32_t)m.len, write, m.release);

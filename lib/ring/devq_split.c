@@ -132,7 +132,6 @@ VIO_NOINLINE static int pop_slow(struct vio_devq *q, uint16_t head, const struct
 		return rc;
 taken:
 	q->u.split.last_avail++;
-	q->inflight_count++;
 	return 0;
 }
 
@@ -171,7 +170,6 @@ int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_
 	    vio__chain_single_fast(q, chain, segs, head, d.addr, d.len, d.flags != 0)) {
 		q->inflight[head] = VIO__INFLIGHT;
 		s->last_avail++;
-		q->inflight_count++;
 		return 0;
 	}
 	return pop_slow(q, head, &d, chain, segs, max_segs);
