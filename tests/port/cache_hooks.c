@@ -34,7 +34,9 @@
  * asked; disable_notify / enable_notify clean avail_event or the used flags
  * (split) or the device's event suppression, off_wrap before the flags that
  * use it (packed), and enable_notify invalidates what it checks for newly
- * available buffers; the driver's kick_prepare follows the device's wish. */
+ * available buffers; the driver's kick_prepare follows the device's wish.
+ * After a restore into a stale cache, set_state invalidates used->idx and
+ * the descriptors repop reads (split), and repop the indirect tables. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -495,7 +497,8 @@ static void dev_push(struct pair *p, enum push_kind kind, struct popped *c, unsi
 		uint16_t slot = at;
 		for (unsigned k = 0; k < nent; k++) {
 			assert_clean_at(V(&d[slot]), 16, before);
-			assert_memory_equal(&d[slot], V(&d[slot]), 16);
+			/* What the device writes: len, id, flags. */
+			assert_memory_equal(&d[slot].len, V(&d[slot].len), 8);
 			slot = (uint16_t)((slot + c[k].ch.ndesc) % N);
 		}
 		assert_clean_at(V(&d[at].flags), 2, after);
@@ -652,6 +655,85 @@ static void test_cache_hooks_device_packed(void **state)
 	device_rounds(VIO_RING_PACKED, false);
 }
 
+/* Restore with chains in flight: the device's cache may hold stale copies
+ * of anything (say, lines from before a restart of the device), so what
+ * set_state and repop read was invalidated first: the used index, the
+ * descriptors of a split chain, an indirect table (packed chains come back
+ * from the embedder's private copy). */
+static void device_restore(enum vio_ring_format fmt)
+{
+	struct pair p;
+	open_pair(&p, fmt, true, true);
+	static const unsigned nseg[3] = {1, 2, 3};
+	struct popped c[3];
+	struct vio_packed_desc saved[3][IMAX];
+	for (unsigned round = 0; round < 3; round++) {
+		for (unsigned k = 0; k < 3; k++)
+			drv_add(&p, nseg[k], k);
+		nhooks = 0;
+		for (unsigned k = 0; k < 3; k++) {
+			dev_pop(&p, &c[k], nseg[k]);
+			/* Packed: the copy of the descriptors as popped. */
+			for (unsigned j = 0; fmt == VIO_RING_PACKED && j < c[k].ch.ndesc; j++)
+				memcpy(&saved[k][j],
+				       V(&((struct vio_packed_desc *)(void *)
+						   mem.desc)[(c[k].ch.head + j) % N]),
+				       16);
+		}
+		struct vio_ring_state st;
+		vio_devq_get_state(p.dq, &st);
+		/* A device restarted: its cache holds stale lines, nothing dirty. */
+		memset(&view, STALE, sizeof(view));
+		memset(&base, STALE, sizeof(base));
+		nhooks = 0;
+		assert_int_equal(vio_devq_set_state(p.dq, &st), 0);
+		if (fmt == VIO_RING_SPLIT)
+			assert_invalidated(V(&((struct vio_split_used *)(void *)mem.dev)->idx), 2);
+		for (unsigned k = 0; k < 3; k++) {
+			/* The log runs on from set_state. */
+			uint16_t id = c[k].ch.id, ndesc = c[k].ch.ndesc;
+			if (fmt == VIO_RING_SPLIT)
+				assert_int_equal(vio_devq_repop(p.dq, id, &c[k].ch, c[k].seg, IMAX),
+						 0);
+			else
+				assert_int_equal(vio_devq_repop_packed(p.dq, saved[k], ndesc,
+								       &c[k].ch, c[k].seg, IMAX),
+						 0);
+			check_chain(&c[k], nseg[k]);
+			if (fmt == VIO_RING_SPLIT) {
+				struct vio_split_desc *d = (void *)mem.desc;
+				uint16_t i = id;
+				for (;;) {
+					assert_invalidated(V(&d[i]), sizeof(d[i]));
+					uint16_t fl = vio_le16_get(d[i].flags);
+					if (fl & VIO_DESC_F_INDIRECT)
+						assert_invalidated(
+							V((void *)(uintptr_t)vio_le64_get(
+								d[i].addr)),
+							vio_le32_get(d[i].len));
+					if (!(fl & VIO_DESC_F_NEXT))
+						break;
+					i = vio_le16_get(d[i].next);
+				}
+			} else if (vio_le16_get(saved[k][0].flags) & VIO_DESC_F_INDIRECT) {
+				assert_invalidated(
+					V((void *)(uintptr_t)vio_le64_get(saved[k][0].addr)),
+					vio_le32_get(saved[k][0].len));
+			}
+			assert_false(bad_range);
+		}
+		dev_push(&p, PUSH_BATCH, c, 3);
+		drv_reap(&p, 0, nseg, 3);
+	}
+}
+
+static void test_cache_hooks_device_restore(void **state)
+{
+	(void)state;
+	device_restore(VIO_RING_SPLIT);
+	device_restore(VIO_RING_PACKED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -659,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_cache_hooks_packed),
 		cmocka_unit_test(test_cache_hooks_device_split),
 		cmocka_unit_test(test_cache_hooks_device_packed),
+		cmocka_unit_test(test_cache_hooks_device_restore),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
