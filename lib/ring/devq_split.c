@@ -308,6 +308,10 @@ int vio__devq_split_set_state(struct vio_devq *q, const struct vio_ring_state *s
 	uint16_t n = (uint16_t)(st->avail_idx - used);
 	if (n > q->size)
 		return -VIO_EINVAL;
+	/* Non-coherent memory: vio_devq_repop() reads the descriptors of the
+	 * chains in flight, which nothing here invalidated (a pop does when it
+	 * sees a new available index); cached lines may predate them. */
+	VIO_CACHE_INVALIDATE(s->desc, vio_split_desc_size(q->size));
 	vio__devq_split_reset(q);
 	s->last_avail = st->avail_idx;
 	s->avail_seen = st->avail_idx;
