@@ -50,6 +50,7 @@ static void set_regions(struct vio_devq *q, const struct vio_mem_region *r, uint
 	q->regions = n != 0 ? r : no_regions;
 	q->nregions = n;
 	q->last_region = 0;
+	q->hint = q->regions[0];
 	q->last_table_region = 0;
 }
 

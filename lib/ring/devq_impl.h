@@ -82,6 +82,7 @@ struct vio_devq {
 	const struct vio_mem_region *regions;
 	uint32_t nregions;
 	uint32_t last_region;	    /* buffers */
+	struct vio_mem_region hint; /* a copy of regions[last_region], read inline */
 	uint32_t last_table_region; /* indirect tables */
 	const struct vio_mem_ops *mem_ops;
 	void *mem_ctx;
@@ -194,7 +195,7 @@ static VIO_ALWAYS_INLINE int vio__chain_add(struct vio_devq *q, struct vio__chai
 	if (vio_unlikely(b->out_bytes + b->in_bytes > UINT32_MAX))
 		return -VIO_ELEN_OVERFLOW;
 	/* Inside the region that matched last, with room in the array. */
-	const struct vio_mem_region *r = &q->regions[q->last_region];
+	const struct vio_mem_region *r = &q->hint;
 	uint64_t off = addr - r->guest_addr;
 	unsigned dir = write ? VIO_MAP_WRITE : VIO_MAP_READ;
 	if (vio_likely(len != 0 && off < r->size && len <= r->size - off &&
@@ -243,7 +244,7 @@ static inline bool vio__chain_single_fast(struct vio_devq *q, struct vio_chain *
 					  struct vio_chain_seg *segs, uint16_t id, uint64_t addr,
 					  uint32_t len, bool write)
 {
-	const struct vio_mem_region *r = &q->regions[q->last_region];
+	const struct vio_mem_region *r = &q->hint;
 	uint64_t off = addr - r->guest_addr;
 	unsigned dir = write ? VIO_MAP_WRITE : VIO_MAP_READ;
 	/* Regions were checked not to wrap, so in range means no overflow. */

@@ -70,11 +70,15 @@ static int xlate_hint(struct vio_devq *q, uint32_t *hint, uint64_t addr, uint64_
 	return map_cb(q, addr, len, dir, out);
 }
 
-/* Buffers: the hint the inline fast paths use. */
+/* Buffers: the hint the inline fast paths use (kept as a copy in q->hint). */
 static int xlate(struct vio_devq *q, uint64_t addr, uint64_t len, enum vio_map_dir dir,
 		 struct vio__ring_part *out)
 {
-	return xlate_hint(q, &q->last_region, addr, len, dir, out);
+	uint32_t was = q->last_region;
+	int rc = xlate_hint(q, &q->last_region, addr, len, dir, out);
+	if (q->last_region != was)
+		q->hint = q->regions[q->last_region];
+	return rc;
 }
 
 static bool range_ok(uint64_t addr, uint64_t len)

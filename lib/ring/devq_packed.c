@@ -75,8 +75,9 @@ struct list_src {
 };
 
 /* Walk one list into @b: its descriptor count and buffer id. */
-static int walk_list(struct vio_devq *q, struct vio__chain_builder *b, const struct list_src *src,
-		     uint16_t *ndesc_out, uint16_t *id_out)
+static VIO_ALWAYS_INLINE int walk_list(struct vio_devq *q, struct vio__chain_builder *b,
+				       const struct list_src *src, uint16_t *ndesc_out,
+				       uint16_t *id_out)
 {
 	uint16_t ndesc = 0, idx = src->start, id;
 	for (;;) {
@@ -127,8 +128,9 @@ static int walk_list(struct vio_devq *q, struct vio__chain_builder *b, const str
 	return 0;
 }
 
-static int take(struct vio_devq *q, const struct list_src *src, struct vio_chain *chain,
-		struct vio_chain_seg *segs, uint16_t max_segs, uint16_t *ndesc)
+static VIO_ALWAYS_INLINE int take(struct vio_devq *q, const struct list_src *src,
+				  struct vio_chain *chain, struct vio_chain_seg *segs,
+				  uint16_t max_segs, uint16_t *ndesc)
 {
 	struct vio__chain_builder b;
 	uint16_t id = 0;
