@@ -4,6 +4,7 @@
 # single-thread configuration of bench_ring.
 #   bench/callgrind.sh [path/to/bench_ring] [iters]
 # Default: build/release/bench/bench_ring, 100000 round trips.
+# BENCH_ARGS is passed to bench_ring, e.g. BENCH_ARGS=--regions.
 set -euo pipefail
 bin=${1:-build/release/bench/bench_ring}
 iters=${2:-100000}
@@ -15,7 +16,7 @@ for fmt in split packed; do
 			for mode in "" /nonotify; do
 				key="$fmt/$shape/$ev$mode"
 				n=$(valgrind --tool=callgrind --toggle-collect=bench_rt_loop \
-					--callgrind-out-file=/dev/null "$bin" --only "$key" \
+					--callgrind-out-file=/dev/null "$bin" ${BENCH_ARGS:-} --only "$key" \
 					--iters "$iters" 2>&1 | awk '/Collected/ { print $4 }')
 				printf '%-40s %s\n' "$key" "$(awk -v n="$n" -v i="$iters" 'BEGIN { printf "%.1f", n / i }')"
 			done
