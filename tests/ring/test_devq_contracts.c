@@ -123,16 +123,7 @@ static struct raw_desc D(uint64_t addr, uint32_t len, uint16_t flags) {
 static uint16_t
 avail(struct fx *f, const struct raw_desc *d, unsigned n)
 {
-	struct raw_desc x[QSIZE];
-	assert_true(n <= QSIZE);
-	for (unsigned k = 0; k < n; k++) {
-		x[k] = d[k];
-		if (k + 1 < n)
-			x[k].flags |= F_NEXT;
-	}
-	uint16_t id = f->next_id;
-	f->next_id = (uint16_t)((f->next_id + 1u) % QSIZE);
-	return raw_chain_add(&f->r, &f->cursor, x, n, id);
+	return raw_chain_add_linked(&f->r, &f->cursor, &f->next_id, d, n);
 }
 
 static int pop_n(struct fx *f, uint16_t max)

@@ -459,6 +459,21 @@ uint16_t raw_chain_add(struct raw_ring *r, uint16_t *cursor, const struct raw_de
 	return id;
 }
 
+uint16_t raw_chain_add_linked(struct raw_ring *r, uint16_t *cursor, uint16_t *next_id,
+			      const struct raw_desc *d, unsigned n)
+{
+	struct raw_desc x[64];
+	need(n >= 1 && n <= 64);
+	for (unsigned k = 0; k < n; k++) {
+		x[k] = d[k];
+		if (k + 1 < n)
+			x[k].flags |= VIO_DESC_F_NEXT;
+	}
+	uint16_t id = *next_id;
+	*next_id = (uint16_t)((id + 1u) % r->size);
+	return raw_chain_add(r, cursor, x, n, id);
+}
+
 void raw_table_put(enum vio_ring_format fmt, void *table, const struct raw_desc *d, unsigned n)
 {
 	for (unsigned k = 0; k < n; k++) {

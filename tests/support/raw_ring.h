@@ -181,6 +181,10 @@ void raw_packed_used_add(struct raw_ring *r, uint16_t id, uint32_t len, uint16_t
  * the device should report. */
 uint16_t raw_chain_add(struct raw_ring *r, uint16_t *cursor, const struct raw_desc *d, unsigned n,
 		       uint16_t id);
+/* raw_chain_add() with NEXT set on every descriptor but the last, and the
+ * packed id taken round robin from *@next_id (0 .. size-1). */
+uint16_t raw_chain_add_linked(struct raw_ring *r, uint16_t *cursor, uint16_t *next_id,
+			      const struct raw_desc *d, unsigned n);
 /* Write an indirect table of @n entries at @table (split: `next` = k + 1;
  * packed: id 0). Flags as given. */
 void raw_table_put(enum vio_ring_format fmt, void *table, const struct raw_desc *d, unsigned n);
