@@ -604,9 +604,11 @@ static void gen_vq_seed(bool split, const char *target, unsigned idx, uint8_t fe
 	o->actions = 0;
 	w8(o, feat);
 	w16(o, split ? log2u(size) : size - 1u);
-	w8(o, 3);  /* indirect_max: 1 + 3 % min(size, 16) */
-	w8(o, 0);  /* indirect_min: default */
-	w8(o, 0);  /* no injected to_device failures */
+	w8(o, 3); /* indirect_max: 1 + 3 % min(size, 16) */
+	w8(o, 0); /* indirect_min: default */
+	/* With a release hook, now and then an injected to_device failure
+	 * (failed adds must release what they converted). */
+	w8(o, (feat & FZ_VQ_RELEASE) && idx % 4 == 0 ? 6 : 0);
 	w16(o, 5); /* queue index */
 	bool hostile = idx % 7 == 6;
 	for (unsigned r = 0; r < rounds && o->actions < FZ_MAX_ACTIONS - 12; r++) {
@@ -780,6 +782,8 @@ int main(int argc, char **argv)
 			feat |= FZ_VQ_NOTIF_DATA;
 		if (i % 11 == 10)
 			feat |= FZ_VQ_IDENTITY;
+		else if (i % 3 != 2)
+			feat |= FZ_VQ_RELEASE;
 		rng_state = 0x2545f491u ^ (i * 0x9e3779b9u);
 		gen_vq_seed(true, "fuzz_vq_split_used", i, feat, split_sizes[(i / 6) % 6],
 			    6 + i % 10);
