@@ -81,9 +81,10 @@ static unsigned vq_take_token(struct fz_vq *v, void *token, uint8_t new_state)
 	/* Each token comes back at most once, and only while outstanding. */
 	FZ_CHECK(tok_outstanding(k));
 	k->state = new_state;
-	/* dma.h: every conversion of the buffer released when it comes back
-	 * (get, detach_unused), each exactly once with its own arguments. */
-	FZ_CHECK(fz_mem_conv_live(v->m, t) == 0);
+	/* dma.h: every conversion of the buffer is released when it comes
+	 * back (get, detach_unused: the callers check the count), each exactly
+	 * once with its own arguments (the release hook checks). Conversions
+	 * with equal arguments cannot be told apart, so not by token. */
 	v->free_model = (uint16_t)(v->free_model + k->ndesc);
 	FZ_CHECK(v->free_model <= v->size);
 	if (v->f->format == VIO_RING_SPLIT) {
@@ -195,14 +196,20 @@ static void vq_reset(struct fz_vq *v, bool detach)
 	if (detach) {
 		vq_detach_all(v);
 	} else {
+		unsigned nconv = 0;
 		for (unsigned t = 0; t < v->ntok; t++) {
 			if (tok_outstanding(&v->tok[t])) {
 				v->tok[t].state = FZ_TOK_FORGOT;
-				/* vq.h: forgotten, conversions never released. */
-				FZ_CHECK(fz_mem_conv_live(v->m, t) == v->tok[t].nconv);
-				fz_mem_conv_forget(v->m, t);
+				nconv += v->tok[t].nconv;
 			}
 		}
+		/* vq.h: forgotten, their conversions never released: all
+		 * live ones but the ring parts'. */
+		unsigned rings = fz_mem_conv_live(v->m, FZ_TAG_RINGS);
+		FZ_CHECK(v->m->conv_live == rings + nconv);
+		for (unsigned t = 0; t < v->ntok; t++)
+			fz_mem_conv_forget(v->m, t);
+		FZ_CHECK(v->m->conv_live == rings);
 	}
 	vio_vq_reset(v->vq);
 	/* Rings zeroed by the reset. */

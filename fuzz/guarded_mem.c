@@ -27,6 +27,7 @@ void fz_mem_init(struct fz_mem *m)
 	m->rng = 1;
 	m->no_again = false;
 	m->ring_phase = false;
+	m->marks = false;
 	m->agains = 0;
 	m->nmaps = 0;
 	m->live = 0;
@@ -407,6 +408,7 @@ static void fz_log(void *ctx, uint64_t addr, uint64_t len)
 			n = len;
 		if (r->logged != NULL)
 			memset(r->logged + off, 1, (size_t)n);
+		m->marks = true;
 		addr += n;
 		len -= n;
 	}
@@ -422,6 +424,7 @@ void fz_mem_mark_devw(struct fz_mem *m, uint64_t addr, uint64_t len)
 			n = len;
 		if (r->devw != NULL)
 			memset(r->devw + off, 1, (size_t)n);
+		m->marks = true;
 		addr += n;
 		len -= n;
 	}
@@ -470,13 +473,25 @@ void fz_mem_check_dev_writes(struct fz_mem *m, const struct fz_range *excl, unsi
 						"log_write",
 						__FILE__, __LINE__);
 				r->shadow[b] = r->host[b];
-				if (r->logged != NULL)
-					r->logged[b] = 0;
-				if (r->devw != NULL)
-					r->devw[b] = 0;
 			}
 			pos += n;
 		}
+	}
+	/* Marks are consumed once nothing can still change guest memory
+	 * later: a bounce copy written (and logged) now is copied back at its
+	 * release, and overlapping buffers may take it more than once. */
+	bool bounces = false;
+	for (unsigned i = 0; i < m->nmaps && !bounces; i++)
+		bounces = m->maps[i].live && m->maps[i].orig != NULL;
+	if (m->marks && !bounces) {
+		for (unsigned i = 0; i < m->n; i++) {
+			struct fz_region *r = &m->r[i];
+			if (r->host == NULL || r->logged == NULL)
+				continue;
+			memset(r->logged, 0, r->len);
+			memset(r->devw, 0, r->len);
+		}
+		m->marks = false;
 	}
 }
 

@@ -96,6 +96,7 @@ struct fz_mem {
 	uint32_t rng;	    /* drives the map callback's choices */
 	bool no_again;	    /* a retry after -VIO_EMAP_AGAIN: grant */
 	bool ring_phase;    /* ring parts are being mapped: whole, never bounced */
+	bool marks;	    /* some logged/devw mark is set */
 	unsigned long agains;
 	unsigned nmaps, live; /* release-tracked mappings; live ones */
 	unsigned long releases;
@@ -121,7 +122,8 @@ struct fz_map *fz_mem_find_map(struct fz_mem *m, const void *host, uint64_t addr
 			       unsigned dir);
 /* Every byte of guest memory that differs from the shadow was logged
  * (when @logging) and lies in @excl or was written by the device model
- * (devw); then the shadow follows and those marks are consumed. */
+ * (devw); then the shadow follows. The marks are cleared when no bounce
+ * copy is live (nothing written earlier can still reach guest memory). */
 void fz_mem_check_dev_writes(struct fz_mem *m, const struct fz_range *excl, unsigned nexcl,
 			     bool logging);
 /* The harness as device model wrote [addr, addr + len) of guest memory. */
