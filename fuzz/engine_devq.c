@@ -297,11 +297,13 @@ static void devq_hold(struct fz_devq *d, const struct vio_chain *c, uint16_t max
 {
 	if (d->nheld == FZ_MAX_ACTIONS) {
 		/* No room to keep it: give it up right away. */
-		d->held[d->nheld] = (struct fz_held){*c, copy, max};
-		d->nheld++;
-		devq_drop_one(d, d->nheld - 1);
-		d->nheld--;
-		held_free(&d->held[d->nheld]);
+		unsigned nrel = seg_releases(c), live = d->m->live;
+		FZ_CHECK(vio_devq_drop(d->q, c) == 0);
+		FZ_CHECK(d->m->live == live - nrel);
+		d->gone = *c;
+		d->have_gone = true;
+		free(c->segs);
+		free(copy);
 		return;
 	}
 	d->held[d->nheld++] = (struct fz_held){*c, copy, max};
