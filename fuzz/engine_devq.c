@@ -57,17 +57,52 @@ static void devq_check_broken(const struct fz_devq *d)
 	FZ_CHECK(vio_devq_size(d->q) == d->size);
 }
 
-static void devq_forget_held(struct fz_devq *d)
+static unsigned seg_releases(const struct vio_chain *c)
 {
-	for (unsigned i = 0; i < d->nheld; i++)
-		free(d->held[i].segs);
+	unsigned n = 0;
+	for (unsigned i = 0; i < c->nseg; i++)
+		n += c->segs[i].release;
+	return n;
+}
+
+static void held_free(struct fz_held *h)
+{
+	free(h->c.segs);
+	free(h->copy);
+	h->c.segs = NULL;
+	h->copy = NULL;
+}
+
+/* Drop held chain @i: its mappings are released exactly then (devq.h). */
+static void devq_drop_one(struct fz_devq *d, unsigned i)
+{
+	struct fz_held *h = &d->held[i];
+	unsigned nrel = seg_releases(&h->c), live = d->m->live;
+	FZ_CHECK(live >= nrel);
+	int rc = vio_devq_drop(d->q, &h->c);
+	FZ_CHECK(rc == 0);
+	FZ_CHECK(d->m->live == live - nrel);
+	d->gone = h->c;
+	d->have_gone = true;
+}
+
+/* Give up every held chain (before a reset takes effect, after it, at the
+ * end): each is dropped once and its mappings released. */
+static void devq_drop_all(struct fz_devq *d)
+{
+	for (unsigned i = 0; i < d->nheld; i++) {
+		devq_drop_one(d, i);
+		held_free(&d->held[i]);
+	}
 	d->nheld = 0;
 }
 
 static void devq_after_reset(struct fz_devq *d)
 {
 	d->reason = 0;
-	devq_forget_held(d);
+	devq_drop_all(d);
+	/* A stale record may be dropped once only (devq.h): forget it. */
+	d->have_gone = false;
 	d->avail_hint = -1;
 }
 
@@ -83,9 +118,214 @@ static void devq_check_reset_state(const struct fz_devq *d)
 /* Keeps pop order (in-order batches take the oldest chains). */
 static void devq_remove_held(struct fz_devq *d, unsigned i)
 {
-	free(d->held[i].segs);
+	d->gone = d->held[i].c;
+	d->have_gone = true;
+	held_free(&d->held[i]);
 	memmove(&d->held[i], &d->held[i + 1], (d->nheld - i - 1) * sizeof(d->held[0]));
 	d->nheld--;
+}
+
+/* A direct (not released) segment: in one entry of the installed table, or
+ * exactly a range the map callback granted during this call. */
+static bool seg_served(const struct fz_devq *d, const struct vio_chain_seg *s, unsigned want)
+{
+	const struct vio_mem_region *t = d->table[d->cur];
+	for (uint32_t i = 0; i < d->ntable; i++) {
+		uint64_t off = s->addr - t[i].guest_addr;
+		if (s->addr >= t[i].guest_addr && off < t[i].size && s->len <= t[i].size - off &&
+		    (want & ~t[i].access) == 0 && (unsigned char *)t[i].host + off == s->ptr)
+			return true;
+	}
+	const struct fz_mem *m = d->m;
+	if (m->grants_overflow)
+		return true;
+	for (unsigned g = 0; g < m->ngrants; g++) {
+		const struct fz_grant *gr = &m->grants[g];
+		if (!gr->release && gr->ptr == s->ptr && gr->addr == s->addr && gr->len == s->len &&
+		    gr->dir == want)
+			return true;
+	}
+	return false;
+}
+
+/* After a successful pop / repop: shape, provenance of every segment, the
+ * mappings it holds, and its segments against the ring's descriptors. */
+static void check_taken(struct fz_devq *d, const struct vio_chain *c, uint16_t max,
+			unsigned live_before, int expect_head, const struct vio_packed_desc *copy)
+{
+	fz_check_chain(d->m, c, c->segs, max, d->size);
+	FZ_CHECK(c->gen != 0);
+	if (expect_head >= 0)
+		FZ_CHECK(c->head == (uint16_t)expect_head);
+	if (d->f->format == VIO_RING_SPLIT)
+		FZ_CHECK(c->id == c->head);
+	bool trunc = (c->flags & VIO_CHAIN_TRUNCATED) != 0;
+	if (trunc)
+		FZ_CHECK(d->cfg.take_long_chains && c->nseg == max);
+
+	unsigned nrel = 0;
+	for (unsigned i = 0; i < c->nseg; i++) {
+		const struct vio_chain_seg *s = &c->segs[i];
+		unsigned want = s->write ? VIO_MAP_WRITE : VIO_MAP_READ;
+		if (s->len == 0) {
+			FZ_CHECK(!s->release);
+			continue;
+		}
+		if (s->release) {
+			/* A live mapping made for exactly this segment. */
+			FZ_CHECK(c->flags & VIO_CHAIN_MAPPED);
+			FZ_CHECK(fz_mem_find_map(d->m, s->ptr, s->addr, s->len, want) != NULL);
+			nrel++;
+			continue;
+		}
+		/* Guest address and host pointer agree, inside one region that
+		 * allows the access. */
+		FZ_CHECK(fz_mem_host(d->m, s->addr, s->len) == s->ptr);
+		const struct fz_region *r = fz_mem_find(d->m, s->addr, s->len);
+		FZ_CHECK(r != NULL && (r->dirs & want) != 0);
+		FZ_CHECK(seg_served(d, s, want));
+	}
+	/* Mappings made for segments not returned (indirect tables, a
+	 * truncated chain's middle) are already released. */
+	FZ_CHECK(d->m->live == live_before + nrel);
+
+	static struct fz_desc ds[FZ_DEVQ_MAX_SIZE];
+	int n;
+	if (copy == NULL) {
+		n = d->f->chain_descs(d, c, ds, FZ_DEVQ_MAX_SIZE);
+	} else {
+		/* Re-submitted from a copy: the copy says what it holds. */
+		n = c->ndesc;
+		for (int k = 0; k < n; k++) {
+			ds[k].addr = vio_le64_get(copy[k].addr);
+			ds[k].len = vio_le32_get(copy[k].len);
+			ds[k].flags = vio_le16_get(copy[k].flags);
+			if (ds[k].flags & VIO_DESC_F_INDIRECT)
+				n = -1;
+		}
+	}
+	if (n < 0)
+		return;
+	FZ_CHECK((unsigned)n == c->ndesc);
+	uint64_t out = 0, in = 0;
+	for (int k = 0; k < n; k++) {
+		if (ds[k].flags & VIO_DESC_F_WRITE)
+			in += ds[k].len;
+		else
+			out += ds[k].len;
+	}
+	/* Whole-chain totals, truncated or not. */
+	FZ_CHECK(out == c->out_bytes && in == c->in_bytes);
+	/* Each descriptor is one or more segments, adjacent in guest address
+	 * space, adding up to its length (a truncated chain: its first
+	 * max - 1 segments this way, then the chain's last one). */
+	unsigned limit = trunc ? c->nseg - 1u : c->nseg, si = 0;
+	int k = 0;
+	for (; k < n && si < limit; k++) {
+		bool w = (ds[k].flags & VIO_DESC_F_WRITE) != 0;
+		uint64_t pos = 0;
+		do {
+			if (si == limit)
+				break;
+			const struct vio_chain_seg *s = &c->segs[si++];
+			FZ_CHECK(s->write == w);
+			FZ_CHECK(s->addr == ds[k].addr + pos);
+			FZ_CHECK(s->len != 0 || ds[k].len == 0);
+			pos += s->len;
+			FZ_CHECK(pos <= ds[k].len);
+		} while (pos < ds[k].len);
+	}
+	if (!trunc) {
+		FZ_CHECK(k == n && si == c->nseg);
+	} else {
+		const struct vio_chain_seg *s = &c->segs[c->nseg - 1u];
+		const struct fz_desc *l = &ds[n - 1];
+		FZ_CHECK(s->write == ((l->flags & VIO_DESC_F_WRITE) != 0));
+		FZ_CHECK(s->addr + s->len == l->addr + l->len);
+		FZ_CHECK(s->len <= l->len);
+	}
+}
+
+enum take_kind {
+	TAKE_POP,
+	TAKE_REPOP,
+	TAKE_REPOP_PACKED
+};
+
+/* A call that maps (pop, repop): when the map callback said "not now" the
+ * call says so, takes nothing, keeps the position and is not broken; it is
+ * retried (the callback grants on retries) until it answers otherwise. */
+static int take_call(struct fz_devq *d, enum take_kind kind, uint16_t head,
+		     const struct vio_packed_desc *copy, uint16_t ncopy, struct vio_chain *c,
+		     struct vio_chain_seg *segs, uint16_t max)
+{
+	for (unsigned attempt = 0;; attempt++) {
+		struct vio_ring_state before, after;
+		devq_state(d, &before);
+		unsigned long agains = d->m->agains;
+		unsigned live = d->m->live;
+		int rc;
+		fz_mem_grants_begin(d->m);
+		d->m->no_again = attempt > 0;
+		if (kind == TAKE_POP)
+			rc = vio_devq_pop(d->q, c, segs, max);
+		else if (kind == TAKE_REPOP)
+			rc = vio_devq_repop(d->q, head, c, segs, max);
+		else
+			rc = vio_devq_repop_packed(d->q, copy, ncopy, c, segs, max);
+		d->m->no_again = false;
+		fz_mem_grants_end(d->m);
+		if (d->m->agains == agains) {
+			FZ_CHECK(rc != -VIO_EMAP_AGAIN);
+			return rc;
+		}
+		/* mem.h: -VIO_EMAP_AGAIN from the callback fails the call with
+		 * it; nothing taken, every mapping made so far released. */
+		if (fz_trace())
+			fprintf(stderr, "  map said again -> rc %d\n", rc);
+		FZ_CHECK(rc == -VIO_EMAP_AGAIN);
+		FZ_CHECK(d->m->live == live);
+		devq_state(d, &after);
+		FZ_CHECK(state_eq(&before, &after) && after.inflight == before.inflight);
+		FZ_CHECK(vio_devq_broken_reason(d->q) == d->reason);
+	}
+}
+
+/* Keep a popped chain (with a copy of its packed descriptors). */
+static void devq_hold(struct fz_devq *d, const struct vio_chain *c, uint16_t max,
+		      struct vio_packed_desc *copy)
+{
+	if (d->nheld == FZ_MAX_ACTIONS) {
+		/* No room to keep it: give it up right away. */
+		unsigned nrel = seg_releases(c), live = d->m->live;
+		FZ_CHECK(vio_devq_drop(d->q, c) == 0);
+		FZ_CHECK(d->m->live == live - nrel);
+		d->gone = *c;
+		d->have_gone = true;
+		free(c->segs);
+		free(copy);
+		return;
+	}
+	d->held[d->nheld++] = (struct fz_held){*c, copy, max};
+}
+
+static struct vio_packed_desc *packed_copy(struct fz_devq *d, const struct vio_chain *c)
+{
+	if (d->f->format != VIO_RING_PACKED)
+		return NULL;
+	struct vio_packed_desc *cp = malloc(c->ndesc * sizeof(*cp));
+	FZ_CHECK(cp != NULL);
+	uint16_t slot = c->head;
+	for (unsigned k = 0; k < c->ndesc; k++) {
+		const unsigned char *p = fz_devq_host(d, d->cfg.desc_addr + 16u * slot, 16);
+		if (p == NULL) {
+			free(cp);
+			return NULL;
+		}
+		memcpy(&cp[k], p, 16);
+		slot = (uint16_t)(slot + 1u == d->size ? 0 : slot + 1u);
+	}
+	return cp;
 }
 
 static void devq_pop(struct fz_devq *d, struct fz_in *in)
@@ -99,14 +339,25 @@ static void devq_pop(struct fz_devq *d, struct fz_in *in)
 	struct vio_ring_state before, after;
 	devq_state(d, &before);
 	unsigned long calls = d->m->map_calls;
+	unsigned live = d->m->live;
+	/* The chain the pop must take: split, the head in the available ring
+	 * at our position; packed, the slot at our position. */
+	int expect_head = -1;
+	if (d->f->format == VIO_RING_PACKED) {
+		expect_head = before.avail_idx;
+	} else {
+		const unsigned char *e = fz_devq_host(
+			d, d->cfg.driver_addr + 4u + 2u * (before.avail_idx & (d->size - 1u)), 2);
+		if (e != NULL)
+			expect_head = e[0] | e[1] << 8;
+	}
 
-	fz_mem_grants_begin(d->m);
-	int rc = vio_devq_pop(d->q, &c, segs, max);
-	fz_mem_grants_end(d->m);
+	int rc = take_call(d, TAKE_POP, 0, NULL, 0, &c, segs, max);
 	devq_state(d, &after);
 	if (fz_trace())
-		fprintf(stderr, "  pop max %u -> rc %d nseg %u ndesc %u id %u\n", max, rc,
-			rc == 0 ? c.nseg : 0, rc == 0 ? c.ndesc : 0, rc == 0 ? c.id : 0);
+		fprintf(stderr, "  pop max %u -> rc %d nseg %u ndesc %u id %u flags %u\n", max, rc,
+			rc == 0 ? c.nseg : 0, rc == 0 ? c.ndesc : 0, rc == 0 ? c.id : 0,
+			rc == 0 ? c.flags : 0);
 
 	FZ_CHECK(fz_pop_rc_ok(rc));
 	if (d->reason != 0)
@@ -117,12 +368,16 @@ static void devq_pop(struct fz_devq *d, struct fz_in *in)
 		FZ_CHECK((rc == -VIO_EAGAIN) == (d->avail_hint == 0));
 	if (rc == -VIO_EAGAIN || rc == -VIO_EBROKEN)
 		FZ_CHECK(d->m->map_calls == calls);
-	/* devq.h: "the queue size always suffices". */
-	if (rc == -VIO_ENOSPC)
-		FZ_CHECK(max < d->size);
+	/* devq.h: with take_long_chains any chain fits a non-empty array;
+	 * without splits across regions the queue size always suffices. */
+	if (rc == -VIO_ENOSPC) {
+		FZ_CHECK(!d->cfg.take_long_chains || max == 0);
+		if (!d->splits)
+			FZ_CHECK(max < d->size);
+	}
 
 	if (rc == 0) {
-		fz_check_chain(d->m, &c, segs, max, d->size);
+		check_taken(d, &c, max, live, expect_head, NULL);
 		if (d->f->format == VIO_RING_SPLIT) {
 			FZ_CHECK(after.avail_idx == (uint16_t)(before.avail_idx + 1u));
 		} else {
@@ -132,20 +387,47 @@ static void devq_pop(struct fz_devq *d, struct fz_in *in)
 			FZ_CHECK(after.avail_idx == slot && after.avail_wrap == wrap);
 			/* A packed buffer id is never handed out twice at once. */
 			for (unsigned i = 0; i < d->nheld; i++)
-				FZ_CHECK(d->held[i].id != c.id);
+				FZ_CHECK(d->held[i].c.id != c.id);
 		}
 		FZ_CHECK(after.used_idx == before.used_idx && after.used_wrap == before.used_wrap);
-		if (d->nheld < FZ_MAX_ACTIONS) {
-			d->held[d->nheld++] = c; /* owns segs until pushed */
-			segs = NULL;
-		}
+		FZ_CHECK(after.inflight == (uint16_t)(before.inflight + 1u));
+		devq_hold(d, &c, max, packed_copy(d, &c));
+		segs = NULL; /* owned by the held chain until pushed or dropped */
 	} else {
-		/* Nothing consumed on any failure. */
+		/* Nothing consumed on any failure; nothing left mapped. */
 		FZ_CHECK(state_eq(&before, &after));
+		FZ_CHECK(d->m->live == live);
 		devq_latch(d, rc);
 	}
 	free(segs);
 	d->avail_hint = -1;
+}
+
+/* The device model writes @w bytes into the writable part of @c (as far as
+ * its segment array reaches) before completing it. */
+static void model_write(struct fz_devq *d, const struct vio_chain *c, uint32_t w)
+{
+	static unsigned char pat[256];
+	uint64_t room = 0;
+	for (unsigned i = c->nout; i < c->nseg; i++)
+		room += c->segs[i].len;
+	uint64_t want = w < room ? w : room, done = 0;
+	while (done < want) {
+		size_t n = want - done < sizeof(pat) ? (size_t)(want - done) : sizeof(pat);
+		for (size_t b = 0; b < n; b++)
+			pat[b] = (unsigned char)(0xa5u ^ (done + b) ^ c->id);
+		FZ_CHECK(vio_chain_write(c, (size_t)done, pat, n) == n);
+		done += n;
+	}
+	/* Past the end of the part nothing is written. */
+	FZ_CHECK(vio_chain_write(c, (size_t)room, pat, 1) == 0);
+	uint64_t left = want;
+	for (unsigned i = c->nout; i < c->nseg && left != 0; i++) {
+		uint64_t n = c->segs[i].len < left ? c->segs[i].len : left;
+		if (n != 0)
+			fz_mem_mark_devw(d->m, c->segs[i].addr, n);
+		left -= n;
+	}
 }
 
 static uint32_t written_len(struct fz_in *in, uint8_t mode, uint32_t in_bytes)
@@ -198,17 +480,29 @@ static void devq_push(struct fz_devq *d, struct fz_in *in)
 	if (d->nheld == 0)
 		return;
 	unsigned i = which % d->nheld;
-	struct vio_chain c = d->held[i];
+	struct vio_chain c = d->held[i].c;
 	uint32_t w = written_len(in, mode, c.in_bytes);
+	bool ok = d->reason == 0 && w <= c.in_bytes;
+	unsigned nrel = seg_releases(&c), live = d->m->live;
+	if (ok)
+		model_write(d, &c, w);
 	int rc = vio_devq_push(d->q, &c, w);
 	if (d->reason != 0) {
 		FZ_CHECK(rc == -VIO_EBROKEN);
+		FZ_CHECK(d->m->live == live);
 		return;
 	}
-	/* devq.h: no more than the chain offered. */
-	FZ_CHECK(rc == (w <= c.in_bytes ? 0 : -VIO_EINVAL));
-	if (rc != 0)
+	/* devq.h: no more than the chain offered; a refusal changes nothing. */
+	FZ_CHECK(rc == (ok ? 0 : -VIO_EINVAL));
+	if (rc != 0) {
+		struct vio_ring_state after;
+		devq_state(d, &after);
+		FZ_CHECK(state_eq(&before, &after) && after.inflight == before.inflight);
+		FZ_CHECK(d->m->live == live);
 		return;
+	}
+	/* Its mappings were released by the push. */
+	FZ_CHECK(d->m->live == live - nrel);
 	check_used_advance(d, &before, 1, c.ndesc);
 	devq_remove_held(d, i);
 }
@@ -221,7 +515,7 @@ static void devq_push_batch(struct fz_devq *d, struct fz_in *in)
 	struct vio_used used[8];
 	unsigned pick[8];
 	bool taken[FZ_MAX_ACTIONS] = {false};
-	unsigned k = 0, slots = 0;
+	unsigned k = 0, slots = 0, nrel = 0, live = d->m->live;
 	bool over = false;
 	struct vio_ring_state before;
 	devq_state(d, &before);
@@ -245,29 +539,41 @@ static void devq_push_batch(struct fz_devq *d, struct fz_in *in)
 		}
 		taken[i] = true;
 		pick[k] = i;
-		used[k].chain = &d->held[i];
-		used[k].len = written_len(in, mode, d->held[i].in_bytes);
-		over = over || used[k].len > d->held[i].in_bytes;
-		slots += d->held[i].ndesc;
+		used[k].chain = &d->held[i].c;
+		used[k].len = written_len(in, mode, d->held[i].c.in_bytes);
+		over = over || used[k].len > d->held[i].c.in_bytes;
+		slots += d->held[i].c.ndesc;
+		nrel += seg_releases(&d->held[i].c);
 		k++;
 	}
+	bool can = !in_order || (d->feat & FZ_FEAT_IN_ORDER);
+	/* The device never holds two chains with one id (split heads too), so
+	 * any batch fits; a length above what a chain offered is refused. */
+	bool fits = !over && !(in_order && k == 0);
+	if (can && d->reason == 0 && fits)
+		for (unsigned j = 0; j < k; j++)
+			model_write(d, used[j].chain, used[j].len);
 	int rc = in_order ? vio_devq_push_in_order(d->q, used, k)
 			  : vio_devq_push_batch(d->q, used, k);
-	bool can = !in_order || (d->feat & FZ_FEAT_IN_ORDER);
 	if (!can) {
 		FZ_CHECK(rc == -VIO_EINVAL);
+		FZ_CHECK(d->m->live == live);
 		return;
 	}
 	if (d->reason != 0) {
 		FZ_CHECK(rc == -VIO_EBROKEN);
+		FZ_CHECK(d->m->live == live);
 		return;
 	}
-	/* The device never holds two chains with one id (split heads too), so
-	 * any batch fits; a length above what a chain offered is refused. */
-	bool fits = !over && !(in_order && k == 0);
 	FZ_CHECK(rc == (fits ? 0 : -VIO_EINVAL));
-	if (rc != 0)
+	if (rc != 0) {
+		struct vio_ring_state after;
+		devq_state(d, &after);
+		FZ_CHECK(state_eq(&before, &after) && after.inflight == before.inflight);
+		FZ_CHECK(d->m->live == live);
 		return;
+	}
+	FZ_CHECK(d->m->live == live - nrel);
 	check_used_advance(d, &before, k, slots);
 	/* Remove the picked ones, highest index first. */
 	for (unsigned a = 0; a < k; a++)
@@ -279,6 +585,146 @@ static void devq_push_batch(struct fz_devq *d, struct fz_in *in)
 			}
 	for (unsigned a = 0; a < k; a++)
 		devq_remove_held(d, pick[a]);
+}
+
+/* Embedder mistakes are refused with -VIO_EINVAL and change nothing
+ * (devq.h): a length above in_bytes, a record already pushed or dropped,
+ * one chain twice in a batch, an empty in-order batch. */
+static void devq_push_misuse(struct fz_devq *d, struct fz_in *in)
+{
+	uint8_t which = fz_u8(in), kind = fz_u8(in) % 4u, extra = fz_u8(in);
+	struct vio_ring_state before, after;
+	devq_state(d, &before);
+	unsigned live = d->m->live;
+	int rc;
+	switch (kind) {
+	case 0: {
+		if (d->nheld == 0)
+			return;
+		const struct vio_chain *c = &d->held[which % d->nheld].c;
+		if (c->in_bytes == UINT32_MAX)
+			return;
+		uint32_t w = c->in_bytes + 1u + extra;
+		if (w <= c->in_bytes)
+			w = UINT32_MAX;
+		rc = vio_devq_push(d->q, c, w);
+		break;
+	}
+	case 1:
+		/* Only while no held chain has its id: the library cannot tell
+		 * two records of one id and generation apart. */
+		if (!d->have_gone)
+			return;
+		for (unsigned i = 0; i < d->nheld; i++)
+			if (d->held[i].c.id == d->gone.id)
+				return;
+		rc = (extra & 1) ? vio_devq_drop(d->q, &d->gone) : vio_devq_push(d->q, &d->gone, 0);
+		if (extra & 1) {
+			/* Drop refuses it, even on a broken queue (gone is
+			 * never stale: forgotten at every new generation). */
+			FZ_CHECK(rc == -VIO_EINVAL);
+			devq_state(d, &after);
+			FZ_CHECK(state_eq(&before, &after) && after.inflight == before.inflight);
+			FZ_CHECK(d->m->live == live);
+			return;
+		}
+		break;
+	case 2: {
+		if (d->nheld == 0)
+			return;
+		struct vio_used u[2];
+		u[0].chain = u[1].chain = &d->held[which % d->nheld].c;
+		u[0].len = u[1].len = 0;
+		bool io = (extra & 1) != 0;
+		rc = io ? vio_devq_push_in_order(d->q, u, 2) : vio_devq_push_batch(d->q, u, 2);
+		if (io && !(d->feat & FZ_FEAT_IN_ORDER)) {
+			FZ_CHECK(rc == -VIO_EINVAL);
+			rc = d->reason != 0 ? -VIO_EBROKEN : rc;
+		}
+		break;
+	}
+	default:
+		rc = vio_devq_push_in_order(d->q, NULL, 0);
+		if (!(d->feat & FZ_FEAT_IN_ORDER)) {
+			FZ_CHECK(rc == -VIO_EINVAL);
+			rc = d->reason != 0 ? -VIO_EBROKEN : rc;
+		}
+		break;
+	}
+	if (fz_trace())
+		fprintf(stderr, "  push misuse %u -> rc %d\n", kind, rc);
+	FZ_CHECK(rc == (d->reason != 0 ? -VIO_EBROKEN : -VIO_EINVAL));
+	devq_state(d, &after);
+	FZ_CHECK(state_eq(&before, &after) && after.inflight == before.inflight);
+	FZ_CHECK(d->m->live == live);
+	devq_check_broken(d);
+}
+
+static void devq_drop(struct fz_devq *d, struct fz_in *in)
+{
+	uint8_t which = fz_u8(in), twice = fz_u8(in);
+	if (d->nheld == 0)
+		return;
+	unsigned i = which % d->nheld;
+	struct vio_ring_state before, after;
+	devq_state(d, &before);
+	devq_drop_one(d, i);
+	/* Still in flight for the ring; no longer pushable. */
+	devq_state(d, &after);
+	FZ_CHECK(state_eq(&before, &after) && after.inflight == before.inflight);
+	if (twice & 1) {
+		unsigned live = d->m->live;
+		FZ_CHECK(vio_devq_drop(d->q, &d->held[i].c) == -VIO_EINVAL);
+		FZ_CHECK(vio_devq_push(d->q, &d->held[i].c, 0) ==
+			 (d->reason != 0 ? -VIO_EBROKEN : -VIO_EINVAL));
+		FZ_CHECK(d->m->live == live);
+	}
+	held_free(&d->held[i]);
+	memmove(&d->held[i], &d->held[i + 1], (d->nheld - i - 1) * sizeof(d->held[0]));
+	d->nheld--;
+}
+
+static void devq_fail(struct fz_devq *d, struct fz_in *in)
+{
+	static const int reasons[] = {-VIO_EREQUEST, 0, 7, -VIO_EINVAL, -VIO_EDESC_LOOP};
+	int r = reasons[fz_u8(in) % 5u];
+	int expect = d->reason != 0 ? d->reason : (r < 0 ? r : -VIO_EREQUEST);
+	int rc = vio_devq_fail(d->q, r);
+	/* The first reason wins; anything not negative is -VIO_EREQUEST. */
+	FZ_CHECK(rc == expect);
+	d->reason = expect;
+	d->avail_hint = -1;
+}
+
+/* The model writes into a held chain's writable segment and reports it. */
+static void devq_log_write(struct fz_devq *d, struct fz_in *in)
+{
+	uint8_t which = fz_u8(in), sel = fz_u8(in);
+	uint16_t off = fz_u16(in);
+	uint8_t len = fz_u8(in);
+	if (d->nheld == 0) {
+		vio_devq_log_write(d->q, d->cfg.device_addr, 0); /* nothing */
+		return;
+	}
+	const struct vio_chain *c = &d->held[which % d->nheld].c;
+	unsigned nw = 0;
+	for (unsigned i = c->nout; i < c->nseg; i++)
+		nw += c->segs[i].len != 0;
+	if (nw == 0)
+		return;
+	unsigned want = sel % nw, i = c->nout;
+	for (;; i++)
+		if (c->segs[i].len != 0 && want-- == 0)
+			break;
+	const struct vio_chain_seg *s = &c->segs[i];
+	uint32_t o = off % s->len, n = 1u + len;
+	if (n > s->len - o)
+		n = s->len - o;
+	unsigned char *p = s->ptr;
+	for (uint32_t b = 0; b < n; b++)
+		p[o + b] = (unsigned char)(p[o + b] + 1u + b);
+	fz_mem_mark_devw(d->m, s->addr + o, n);
+	vio_devq_log_write(d->q, s->addr + o, n);
 }
 
 static void devq_set_state(struct fz_devq *d, struct fz_in *in)
@@ -324,21 +770,226 @@ static void devq_drv_write(struct fz_devq *d, struct fz_in *in)
 	unsigned char buf[16];
 	fz_bytes(in, buf, k);
 	struct fz_region *r = &d->m->r[ri];
-	/* Before the harness writes a region, nothing the library must not
-	 * write may have changed in it. */
-	fz_mem_check_unchanged(d->m, d->wr, d->nwr, ri);
 	size_t o = off % r->len;
 	if (k > r->len - o)
 		k = (unsigned)(r->len - o);
 	fz_devq_poke(d, r->addr + o, buf, k);
 }
 
-static int devq_init(struct fz_devq *d)
+/* Calls that map ring parts (init, set_mem_table): "not now" from the map
+ * callback makes them fail with -VIO_EMAP_AGAIN, leaving nothing mapped;
+ * retried until they answer otherwise. */
+static int devq_ring_call(struct fz_devq *d, bool init, const struct vio_mem_region *t, uint32_t n)
 {
-	fz_mem_grants_begin(d->m);
-	int rc = vio_devq_init(&d->q, d->qmem, d->qmem_size, &d->cfg);
-	fz_mem_grants_end(d->m);
-	return rc;
+	for (unsigned attempt = 0;; attempt++) {
+		unsigned long agains = d->m->agains;
+		unsigned live = d->m->live;
+		fz_mem_grants_begin(d->m);
+		d->m->no_again = attempt > 0;
+		d->m->ring_phase = true;
+		int rc = init ? vio_devq_init(&d->q, d->qmem, d->qmem_size, &d->cfg)
+			      : vio_devq_set_mem_table(d->q, t, n);
+		d->m->ring_phase = false;
+		d->m->no_again = false;
+		fz_mem_grants_end(d->m);
+		if (d->m->agains == agains) {
+			FZ_CHECK(rc != -VIO_EMAP_AGAIN);
+			return rc;
+		}
+		FZ_CHECK(rc == -VIO_EMAP_AGAIN);
+		FZ_CHECK(d->m->live == live);
+	}
+}
+
+static uint32_t rng_next(uint32_t *x)
+{
+	uint32_t v = *x != 0 ? *x : 0x6d2b79f5u;
+	v ^= v << 13;
+	v ^= v >> 17;
+	v ^= v << 5;
+	return *x = v;
+}
+
+unsigned fz_devq_cut(uint32_t *rng, size_t len, size_t piece[FZ_DEVQ_MAX_PIECES])
+{
+	unsigned want = 2u + rng_next(rng) % (FZ_DEVQ_MAX_PIECES - 1u);
+	if (want > len)
+		want = (unsigned)len;
+	/* Distinct cut points in (0, len), ascending. */
+	size_t cut[FZ_DEVQ_MAX_PIECES];
+	unsigned nc = 0;
+	for (unsigned t = 0; t < 4u * want && nc + 1u < want; t++) {
+		size_t c = 1u + rng_next(rng) % (len - 1u);
+		bool dup = false;
+		for (unsigned j = 0; j < nc; j++)
+			dup = dup || cut[j] == c;
+		if (!dup)
+			cut[nc++] = c;
+	}
+	for (unsigned a = 0; a < nc; a++)
+		for (unsigned b = a + 1; b < nc; b++)
+			if (cut[b] < cut[a]) {
+				size_t t = cut[a];
+				cut[a] = cut[b];
+				cut[b] = t;
+			}
+	size_t prev = 0;
+	for (unsigned j = 0; j < nc; j++) {
+		piece[j] = cut[j] - prev;
+		prev = cut[j];
+	}
+	piece[nc] = len - prev;
+	return nc + 1u;
+}
+
+/* A region table over the guarded regions, into table[@slot]: every region
+ * (layout TABLE) or a random part of them (MIXED), each entry a whole
+ * region or (not for ring parts) one cut in two at a random point. */
+static uint32_t build_table(struct fz_devq *d, unsigned slot)
+{
+	unsigned layout = d->mmode & FZ_MM_LAYOUT;
+	struct vio_mem_region *t = d->table[slot];
+	uint32_t n = 0;
+	if (layout == FZ_LAYOUT_CALLBACK)
+		return 0;
+	for (unsigned i = 0; i < d->m->n && n + 2u <= FZ_DEVQ_MAX_TABLE; i++) {
+		const struct fz_region *r = &d->m->r[i];
+		if (r->host == NULL)
+			continue;
+		if (layout != FZ_LAYOUT_TABLE && fz_mem_rand(d->m) % 3u == 0)
+			continue; /* left to the map callback */
+		if (r->ring || r->len < 2 || (fz_mem_rand(d->m) & 1u)) {
+			t[n++] = (struct vio_mem_region){r->addr, r->len, r->host, r->dirs};
+			continue;
+		}
+		size_t c = 1u + fz_mem_rand(d->m) % (r->len - 1u);
+		t[n++] = (struct vio_mem_region){r->addr, c, r->host, r->dirs};
+		t[n++] = (struct vio_mem_region){r->addr + c, r->len - c, r->host + c, r->dirs};
+	}
+	return n;
+}
+
+/* Install a re-cut table (same memory, other boundaries): the ring parts
+ * are re-mapped, position and chains in flight kept. */
+static void devq_set_mem_table(struct fz_devq *d, struct fz_in *in)
+{
+	d->m->rng ^= fz_u8(in);
+	unsigned slot = d->cur ^ 1u;
+	uint32_t n = build_table(d, slot);
+	struct vio_ring_state before, after;
+	devq_state(d, &before);
+	int rc = devq_ring_call(d, false, n != 0 ? d->table[slot] : NULL, n);
+	devq_state(d, &after);
+	if (fz_trace())
+		fprintf(stderr, "  set_mem_table %u entries -> rc %d\n", n, rc);
+	FZ_CHECK(state_eq(&before, &after) && after.inflight == before.inflight);
+	devq_check_broken(d);
+	if (rc != 0) {
+		/* The rings did map before; with raw ring addresses a new cut
+		 * may run through one. The old table stays. */
+		FZ_CHECK(rc == -VIO_ERING_MAP && (d->feat & FZ_DEVQ_RAW_ADDRS));
+		return;
+	}
+	d->cur = slot;
+	d->ntable = n;
+	d->cfg.regions = n != 0 ? d->table[slot] : NULL;
+	d->cfg.nregions = n;
+}
+
+/* Save the state with chains held, drop them, restore, and re-submit them:
+ * split by head, packed from the descriptors copied at pop. */
+static void devq_save_repop(struct fz_devq *d, struct fz_in *in)
+{
+	uint8_t order = fz_u8(in);
+	static struct fz_held saved[FZ_MAX_ACTIONS];
+	unsigned ns = d->nheld;
+	for (unsigned i = 0; i < ns; i++) {
+		devq_drop_one(d, i);
+		saved[i] = d->held[i];
+		free(saved[i].c.segs);
+		saved[i].c.segs = NULL;
+	}
+	d->nheld = 0;
+	d->have_gone = false;
+
+	struct vio_ring_state st, st2;
+	devq_state(d, &st);
+	FZ_CHECK(st.inflight >= ns);
+	int rc = vio_devq_set_state(d->q, &st);
+	if (rc != 0) {
+		/* Split re-reads used->idx, which a hostile driver may have
+		 * rewritten; packed refuses more in flight than the size
+		 * (chains restored earlier and never re-submitted count). */
+		FZ_CHECK(rc == -VIO_EINVAL);
+		FZ_CHECK(d->f->format == VIO_RING_SPLIT || st.inflight > d->size);
+		for (unsigned i = 0; i < ns; i++)
+			free(saved[i].copy);
+		return;
+	}
+	d->reason = 0;
+	d->avail_hint = -1;
+	devq_state(d, &st2);
+	FZ_CHECK(st2.avail_idx == st.avail_idx);
+	if (d->f->format == VIO_RING_PACKED)
+		FZ_CHECK(state_eq(&st, &st2) && st2.inflight == st.inflight);
+	unsigned left = st2.inflight;
+
+	for (unsigned j = 0; j < ns; j++) {
+		struct fz_held *h = &saved[(order & 1) ? ns - 1u - j : j];
+		bool packed = d->f->format == VIO_RING_PACKED;
+		if (packed && h->copy == NULL)
+			continue;
+		struct vio_chain_seg *segs = malloc(h->max * sizeof(*segs));
+		FZ_CHECK(segs != NULL);
+		struct vio_chain c;
+		struct vio_ring_state b, a;
+		devq_state(d, &b);
+		unsigned live = d->m->live;
+		rc = take_call(d, packed ? TAKE_REPOP_PACKED : TAKE_REPOP, h->c.id, h->copy,
+			       h->c.ndesc, &c, segs, h->max);
+		devq_state(d, &a);
+		if (fz_trace())
+			fprintf(stderr, "  repop id %u -> rc %d\n", h->c.id, rc);
+		/* The ring position does not move. */
+		FZ_CHECK(state_eq(&b, &a));
+		if (d->reason != 0) {
+			FZ_CHECK(rc == -VIO_EBROKEN);
+		} else if (left == 0) {
+			FZ_CHECK(rc == -VIO_EINVAL);
+		} else {
+			FZ_CHECK(rc == 0 || rc == -VIO_ENOSPC || fz_pop_rc_ok(rc));
+			FZ_CHECK(rc != -VIO_EAGAIN && rc != -VIO_EBROKEN);
+		}
+		if (rc == 0) {
+			check_taken(d, &c, h->max, live, packed ? 0 : h->c.id,
+				    packed ? h->copy : NULL);
+			/* Split reads the table again (the driver may have
+			 * rewritten it); packed takes the copy as it was. */
+			FZ_CHECK(c.id == h->c.id);
+			if (packed)
+				FZ_CHECK(c.ndesc == h->c.ndesc);
+			/* The same descriptors (a copy) give the same totals,
+			 * unless an indirect table in guest memory changed. */
+			bool ind = false;
+			for (unsigned k = 0; packed && k < h->c.ndesc; k++)
+				ind = ind || (vio_le16_get(h->copy[k].flags) & VIO_DESC_F_INDIRECT);
+			if (packed && !ind)
+				FZ_CHECK(c.out_bytes == h->c.out_bytes &&
+					 c.in_bytes == h->c.in_bytes);
+			FZ_CHECK(a.inflight == b.inflight);
+			left--;
+			devq_hold(d, &c, h->max, h->copy);
+			h->copy = NULL;
+			segs = NULL;
+		} else {
+			FZ_CHECK(d->m->live == live);
+			if (rc != -VIO_EINVAL && rc != -VIO_ENOSPC)
+				devq_latch(d, rc);
+		}
+		free(segs);
+		free(h->copy);
+		h->copy = NULL;
+	}
 }
 
 int fz_devq_run(const struct fz_devq_fmt *f, const uint8_t *data, size_t size)
@@ -350,6 +1001,7 @@ int fz_devq_run(const struct fz_devq_fmt *f, const uint8_t *data, size_t size)
 
 	fz_in_init(&in, data, size);
 	fz_mem_init(&mem);
+	mem.track = true;
 	d->f = f;
 	d->m = &mem;
 	d->feat = fz_u8(&in);
@@ -358,6 +1010,9 @@ int fz_devq_run(const struct fz_devq_fmt *f, const uint8_t *data, size_t size)
 	d->reason = 0;
 	d->avail_hint = -1;
 	d->nheld = 0;
+	d->have_gone = false;
+	d->mmode = 0;
+	uint32_t seed = 0;
 
 	uint64_t addr[3];
 	for (unsigned i = 0; i < 3; i++)
@@ -365,26 +1020,50 @@ int fz_devq_run(const struct fz_devq_fmt *f, const uint8_t *data, size_t size)
 	if (d->feat & FZ_DEVQ_RAW_ADDRS)
 		for (unsigned i = 0; i < 3; i++)
 			addr[i] = fz_u64(&in);
+	if (d->feat & FZ_DEVQ_MEMCFG) {
+		d->mmode = fz_u8(&in);
+		seed = fz_u32(&in);
+	}
+	unsigned layout = d->mmode & FZ_MM_LAYOUT;
+	d->logging = !(d->mmode & FZ_MM_NOLOG) || layout == FZ_LAYOUT_TABLE;
+	d->splits = (d->mmode & (FZ_MM_CUT | FZ_MM_PARTIAL)) != 0 || layout != FZ_LAYOUT_CALLBACK;
+	uint32_t rng = seed;
 
 	size_t rlen[3];
 	f->ring_sizes(d->size, rlen);
 	unsigned ring_dirs = (d->feat & FZ_DEVQ_RINGS_RO) ? VIO_MAP_READ : VIO_MAP_RW;
-	for (unsigned i = 0; i < 3; i++)
-		fz_mem_add_slot(&mem, 0, rlen[i], ring_dirs, true);
+	for (unsigned i = 0; i < 3; i++) {
+		unsigned ri = fz_mem_add_slot(&mem, 0, rlen[i], ring_dirs, true);
+		mem.r[ri].ring = true;
+	}
 	uint8_t rflags[FZ_DEVQ_MAX_EXTRA];
+	unsigned first[FZ_DEVQ_MAX_EXTRA], npieces[FZ_DEVQ_MAX_EXTRA];
 	for (unsigned k = 0; k < d->nextra; k++) {
 		rflags[k] = fz_u8(&in);
 		size_t len = 1u + fz_u16(&in) % FZ_DEVQ_MAX_REGION;
 		size_t off = fz_u16(&in);
 		unsigned dirs = rflags[k] & FZ_RF_DIRS;
-		fz_mem_add_slot(&mem, off, len, dirs != 0 ? dirs : VIO_MAP_RW, true);
+		size_t piece[FZ_DEVQ_MAX_PIECES] = {len};
+		bool cut = (d->mmode & FZ_MM_CUT) && !(rflags[k] & FZ_RF_WHOLE);
+		unsigned np = cut ? fz_devq_cut(&rng, len, piece) : 1u;
+		/* Adjacent in guest address space, each its own heap block. */
+		uint64_t a = FZ_REGION_BASE(3u + k) + off;
+		first[k] = mem.n;
+		npieces[k] = np;
+		for (unsigned j = 0; j < np; j++) {
+			fz_mem_add(&mem, a, piece[j], dirs != 0 ? dirs : VIO_MAP_RW, true);
+			a += piece[j];
+		}
 	}
 	for (unsigned i = 0; i < 3; i++)
 		fz_mem_fill(&mem, i, &in);
 	for (unsigned k = 0; k < d->nextra; k++)
 		if (!(rflags[k] & FZ_RF_ZERO))
-			fz_mem_fill(&mem, 3 + k, &in);
+			for (unsigned j = 0; j < npieces[k]; j++)
+				fz_mem_fill(&mem, first[k] + j, &in);
 
+	mem.rng = rng;
+	mem.map_flags = d->mmode & (FZ_MM_PARTIAL | FZ_MM_AGAIN | FZ_MM_RELEASE | FZ_MM_BOUNCE);
 	memset(&d->cfg, 0, sizeof(d->cfg));
 	d->cfg.format = f->format;
 	d->cfg.size = d->size;
@@ -400,19 +1079,28 @@ int fz_devq_run(const struct fz_devq_fmt *f, const uint8_t *data, size_t size)
 	d->cfg.desc_addr = addr[0];
 	d->cfg.driver_addr = addr[1];
 	d->cfg.device_addr = addr[2];
-	d->cfg.mem_ops = &fz_dev_ops;
+	d->cfg.take_long_chains = (d->feat & FZ_DEVQ_TAKE_LONG) != 0;
+	d->cur = 0;
+	d->ntable = build_table(d, 0);
+	d->cfg.regions = d->ntable != 0 ? d->table[0] : NULL;
+	d->cfg.nregions = d->ntable;
+	if (layout == FZ_LAYOUT_TABLE)
+		d->cfg.mem_ops = &fz_dev_ops_nomap;
+	else
+		d->cfg.mem_ops = d->logging ? &fz_dev_ops : &fz_dev_ops_nolog;
 	d->cfg.mem_ctx = &mem;
 	d->qmem_size = vio_devq_mem_size(f->format, d->size);
-	FZ_CHECK(d->qmem_size != 0);
+	FZ_CHECK(d->qmem_size != 0 && d->qmem_size <= VIO_DEVQ_MEM_SIZE(d->size));
 	d->qmem = malloc(d->qmem_size);
 	FZ_CHECK(d->qmem != NULL);
 	d->nwr = f->writable(d, d->wr);
 
-	int rc = devq_init(d);
+	int rc = devq_ring_call(d, true, NULL, 0);
 	if (rc != 0) {
 		/* Only the rings' placement can be wrong here. */
 		FZ_CHECK(rc == -VIO_ERING_MAP || rc == -VIO_ERING_ALIGN);
 		FZ_CHECK((d->feat & (FZ_DEVQ_RAW_ADDRS | FZ_DEVQ_RINGS_RO)) != 0);
+		FZ_CHECK(mem.live == 0);
 		fz_mem_check_unchanged(&mem, NULL, 0, ~0u);
 		goto out;
 	}
@@ -421,8 +1109,8 @@ int fz_devq_run(const struct fz_devq_fmt *f, const uint8_t *data, size_t size)
 	for (unsigned n = 0; n < FZ_MAX_ACTIONS && !fz_in_done(&in); n++) {
 		uint8_t op = fz_u8(&in) % FZ_DQ_NOPS;
 		if (fz_trace())
-			fprintf(stderr, "devq op %u: %u  (held %u reason %d)\n", n, op, d->nheld,
-				d->reason);
+			fprintf(stderr, "devq op %u: %u  (held %u reason %d live %u)\n", n, op,
+				d->nheld, d->reason, mem.live);
 		/* has_avail's answer is checked against a pop right after it. */
 		if (op != FZ_DQ_POP && op != FZ_DQ_POP2)
 			d->avail_hint = -1;
@@ -468,10 +1156,14 @@ int fz_devq_run(const struct fz_devq_fmt *f, const uint8_t *data, size_t size)
 		case FZ_DQ_SAVE_RESTORE: {
 			struct vio_ring_state st, st2;
 			devq_state(d, &st);
+			/* The held chains are not re-submitted here (see
+			 * FZ_DQ_SAVE_REPOP): restore with none in flight. */
+			st.inflight = 0;
 			int src = vio_devq_set_state(d->q, &st);
 			devq_state(d, &st2);
 			if (d->f->format == VIO_RING_PACKED) {
 				FZ_CHECK(src == 0 && state_eq(&st, &st2));
+				FZ_CHECK(st2.inflight == 0);
 			} else {
 				/* Split re-reads used->idx from guest memory, which a
 				 * hostile driver may have rewritten. */
@@ -480,6 +1172,7 @@ int fz_devq_run(const struct fz_devq_fmt *f, const uint8_t *data, size_t size)
 				if (src != 0)
 					break;
 			}
+			/* The held chains are stale now: dropped once each. */
 			devq_after_reset(d);
 			break;
 		}
@@ -503,24 +1196,52 @@ int fz_devq_run(const struct fz_devq_fmt *f, const uint8_t *data, size_t size)
 			d->avail_hint = -1;
 			break;
 		case FZ_DQ_REINIT:
-			/* The same configuration maps the same rings again. */
-			FZ_CHECK(devq_init(d) == 0);
+			/* devq.h: fini, then init again; held chains are dropped
+			 * first. The same configuration maps the same rings. */
+			devq_drop_all(d);
+			vio_devq_fini(d->q);
+			FZ_CHECK(mem.live == 0);
+			FZ_CHECK(devq_ring_call(d, true, NULL, 0) == 0);
 			devq_after_reset(d);
 			devq_check_reset_state(d);
 			break;
 		case FZ_DQ_DRV_EVENT:
 			f->event(d, &in);
 			break;
+		case FZ_DQ_SET_MEM_TABLE:
+			devq_set_mem_table(d, &in);
+			break;
+		case FZ_DQ_DROP:
+			devq_drop(d, &in);
+			break;
+		case FZ_DQ_FAIL:
+			devq_fail(d, &in);
+			break;
+		case FZ_DQ_LOG_WRITE:
+			devq_log_write(d, &in);
+			break;
+		case FZ_DQ_PUSH_MISUSE:
+			devq_push_misuse(d, &in);
+			break;
+		case FZ_DQ_SAVE_REPOP:
+			devq_save_repop(d, &in);
+			break;
 		default:
 			break;
 		}
 		devq_check_broken(d);
 		FZ_CHECK(!mem.map_allowed);
+		/* Every byte the device half changed is its own (rings it
+		 * writes, bytes the model wrote) and was logged. */
+		fz_mem_check_dev_writes(&mem, d->wr, d->nwr, d->logging);
 	}
-	/* The device half never wrote driver memory it does not own. */
-	fz_mem_check_unchanged(&mem, d->wr, d->nwr, ~0u);
+	/* The end: every chain dropped, the queue finished; then no mapping
+	 * is live (each released exactly once). */
+	devq_drop_all(d);
+	vio_devq_fini(d->q);
+	FZ_CHECK(mem.live == 0);
+	fz_mem_check_dev_writes(&mem, d->wr, d->nwr, d->logging);
 out:
-	devq_forget_held(d);
 	free(d->qmem);
 	fz_mem_free(&mem);
 	return 0;

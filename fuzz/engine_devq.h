@@ -20,6 +20,13 @@
 
 struct fz_devq;
 
+/* One descriptor of a popped chain, as the ring holds it. */
+struct fz_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+};
+
 /* What differs between the split and packed device harnesses. */
 struct fz_devq_fmt {
 	enum vio_ring_format format;
@@ -36,6 +43,18 @@ struct fz_devq_fmt {
 	bool (*intr_suppressed)(struct fz_devq *d);
 	/* After enable/disable_notify: the device area says what was asked. */
 	void (*check_notify_area)(struct fz_devq *d, bool enabled);
+	/* The descriptors of chain @c just taken, in chain order, read from the
+	 * ring: how many, or -1 if they cannot be told (an indirect table, the
+	 * ring not readable). */
+	int (*chain_descs)(struct fz_devq *d, const struct vio_chain *c, struct fz_desc *out,
+			   unsigned max);
+};
+
+/* A chain the engine holds (popped or re-popped, not pushed or dropped). */
+struct fz_held {
+	struct vio_chain c;	      /* c.segs: its own heap block of max entries */
+	struct vio_packed_desc *copy; /* packed: its descriptors as popped, or NULL */
+	uint16_t max;		      /* max_segs it was taken with */
 };
 
 struct fz_devq {
@@ -52,10 +71,25 @@ struct fz_devq {
 	unsigned nwr;
 	int reason;	/* first peer error since the last reset; 0: not broken */
 	int avail_hint; /* has_avail's answer while nothing changed since, or -1 */
+	/* Memory mode (FZ_MM_*): layout, log_write, take_long_chains. */
+	uint8_t mmode;
+	bool logging;
+	bool splits; /* a buffer may become several segments per descriptor */
+	struct vio_mem_region table[2][FZ_DEVQ_MAX_TABLE];
+	unsigned cur; /* table[cur] is installed */
+	uint32_t ntable;
 	unsigned nheld;
-	struct vio_chain held[FZ_MAX_ACTIONS];
+	struct fz_held held[FZ_MAX_ACTIONS];
+	/* The last chain record pushed or dropped (its segs are freed: the
+	 * library must refuse it before touching them). */
+	struct vio_chain gone;
+	bool have_gone;
 };
 
+/* Cut an extra region of @len bytes into 2..FZ_DEVQ_MAX_PIECES adjacent
+ * pieces (fewer if it is too short) with the generator state @rng; returns
+ * the count and their lengths. gen_corpus.c builds the same layout. */
+unsigned fz_devq_cut(uint32_t *rng, size_t len, size_t piece[FZ_DEVQ_MAX_PIECES]);
 /* Run one input through a device queue of format @f. */
 int fz_devq_run(const struct fz_devq_fmt *f, const uint8_t *data, size_t size);
 /* Host pointer of [addr, addr + len) of driver memory, or NULL. */

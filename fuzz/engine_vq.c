@@ -81,6 +81,10 @@ static unsigned vq_take_token(struct fz_vq *v, void *token, uint8_t new_state)
 	/* Each token comes back at most once, and only while outstanding. */
 	FZ_CHECK(tok_outstanding(k));
 	k->state = new_state;
+	/* dma.h: every conversion of the buffer is released when it comes
+	 * back (get, detach_unused: the callers check the count), each exactly
+	 * once with its own arguments (the release hook checks). Conversions
+	 * with equal arguments cannot be told apart, so not by token. */
 	v->free_model = (uint16_t)(v->free_model + k->ndesc);
 	FZ_CHECK(v->free_model <= v->size);
 	if (v->f->format == VIO_RING_SPLIT) {
@@ -128,6 +132,7 @@ static void vq_get(struct fz_vq *v)
 {
 	void *token = NULL;
 	uint32_t len = 0;
+	unsigned conv_live = v->m->conv_live;
 	int rc = vio_vq_get(v->vq, &token, &len);
 	if (fz_trace())
 		fprintf(stderr, "  get rc %d token %lu len %u\n", rc,
@@ -141,6 +146,8 @@ static void vq_get(struct fz_vq *v)
 	if (rc == 0) {
 		unsigned t = vq_take_token(v, token, FZ_TOK_RET);
 		const struct fz_tok *k = &v->tok[t];
+		/* Only its conversions were released. */
+		FZ_CHECK(v->m->conv_live == conv_live - k->nconv);
 		/* Never more than the buffer offered as writable. */
 		FZ_CHECK(len <= k->in_bytes);
 		if (v->honest) {
@@ -154,6 +161,7 @@ static void vq_get(struct fz_vq *v)
 	} else {
 		if (v->honest && rc == -VIO_EAGAIN)
 			FZ_CHECK(fq_visible(v) == 0);
+		FZ_CHECK(v->m->conv_live == conv_live);
 		vq_latch(v, rc);
 	}
 }
@@ -165,11 +173,15 @@ static void vq_detach_all(struct fz_vq *v)
 	unsigned n = 0;
 	for (;;) {
 		void *token = NULL;
+		unsigned conv_live = v->m->conv_live;
 		int rc = vio_vq_detach_unused(v->vq, &token);
-		if (rc == -VIO_EAGAIN)
+		if (rc == -VIO_EAGAIN) {
+			FZ_CHECK(v->m->conv_live == conv_live);
 			break;
+		}
 		FZ_CHECK(rc == 0);
-		vq_take_token(v, token, FZ_TOK_DET);
+		unsigned t = vq_take_token(v, token, FZ_TOK_DET);
+		FZ_CHECK(v->m->conv_live == conv_live - v->tok[t].nconv);
 		FZ_CHECK(++n <= v->size);
 	}
 	for (unsigned t = 0; t < v->ntok; t++)
@@ -184,9 +196,20 @@ static void vq_reset(struct fz_vq *v, bool detach)
 	if (detach) {
 		vq_detach_all(v);
 	} else {
-		for (unsigned t = 0; t < v->ntok; t++)
-			if (tok_outstanding(&v->tok[t]))
+		unsigned nconv = 0;
+		for (unsigned t = 0; t < v->ntok; t++) {
+			if (tok_outstanding(&v->tok[t])) {
 				v->tok[t].state = FZ_TOK_FORGOT;
+				nconv += v->tok[t].nconv;
+			}
+		}
+		/* vq.h: forgotten, their conversions never released: all
+		 * live ones but the ring parts'. */
+		unsigned rings = fz_mem_conv_live(v->m, FZ_TAG_RINGS);
+		FZ_CHECK(v->m->conv_live == rings + nconv);
+		for (unsigned t = 0; t < v->ntok; t++)
+			fz_mem_conv_forget(v->m, t);
+		FZ_CHECK(v->m->conv_live == rings);
 	}
 	vio_vq_reset(v->vq);
 	/* Rings zeroed by the reset. */
@@ -249,7 +272,10 @@ static void vq_add(struct fz_vq *v, struct fz_in *in)
 	uint32_t mark = v->f->publish_mark(v);
 	unsigned long failed = v->m->to_device_failed;
 
+	unsigned conv_live = v->m->conv_live;
+	v->m->conv_tag = t;
 	int rc = vio_vq_add(v->vq, sg, out, inn, tok_ptr(t));
+	v->m->conv_tag = FZ_TAG_RINGS - 1u;
 	bool injected = v->m->to_device_failed != failed;
 	if (fz_trace())
 		fprintf(stderr, "  add %u+%u segs -> token %u rc %d (indirect %d)\n", out, inn,
@@ -269,13 +295,21 @@ static void vq_add(struct fz_vq *v, struct fz_in *in)
 		FZ_CHECK(rc == (overflow ? -VIO_EINVAL : 0));
 	}
 	if (rc != 0) {
-		/* Nothing published, nothing consumed. */
+		/* Nothing published, nothing consumed; every conversion the
+		 * add made released before it returned (dma.h). */
 		FZ_CHECK(vio_vq_num_free(v->vq) == num_free);
 		FZ_CHECK(v->f->publish_mark(v) == mark);
+		FZ_CHECK(v->m->conv_live == conv_live);
+		FZ_CHECK(fz_mem_conv_live(v->m, t) == 0);
 		return;
 	}
 	v->ntok++;
 	struct fz_tok *k = &v->tok[t];
+	/* Its conversions stay live until it comes back. */
+	k->nconv = (uint16_t)(v->m->conv_live - conv_live);
+	FZ_CHECK(fz_mem_conv_live(v->m, t) == k->nconv);
+	if (v->release && !v->identity)
+		FZ_CHECK(k->nconv == (ind ? 1u + total : total));
 	k->state = FZ_TOK_OUT;
 	k->ndesc = (uint16_t)ndesc;
 	k->in_bytes = (uint32_t)in_sum;
@@ -429,6 +463,7 @@ int fz_vq_run(const struct fz_vq_fmt *f, const uint8_t *data, size_t size)
 	uint8_t imax = fz_u8(&in), imin = fz_u8(&in), fail = fz_u8(&in);
 	uint16_t index = fz_u16(&in);
 	v->identity = (v->feat & FZ_VQ_IDENTITY) != 0;
+	v->release = (v->feat & FZ_VQ_RELEASE) != 0;
 	v->ntok = 0;
 	vq_device_reset(v);
 
@@ -472,7 +507,7 @@ int fz_vq_run(const struct fz_vq_fmt *f, const uint8_t *data, size_t size)
 	v->cfg.indirect_pool = v->r_pool != ~0u ? mem.r[v->r_pool].host : NULL;
 	v->cfg.indirect_max = v->ind_max;
 	v->cfg.indirect_min = v->ind_min;
-	v->cfg.dma_ops = v->identity ? NULL : &fz_drv_ops;
+	v->cfg.dma_ops = v->identity ? NULL : v->release ? &fz_drv_ops_rel : &fz_drv_ops;
 	v->cfg.dma_ctx = &mem;
 	v->vqmem_size = vio_vq_mem_size(&v->cfg);
 	FZ_CHECK(v->vqmem_size != 0);
@@ -483,7 +518,11 @@ int fz_vq_run(const struct fz_vq_fmt *f, const uint8_t *data, size_t size)
 	FZ_CHECK(vio_vq_num_free(v->vq) == v->size);
 
 	uint64_t a[3];
+	mem.conv_tag = FZ_TAG_RINGS;
 	FZ_CHECK(vio_vq_ring_addrs(v->vq, &a[0], &a[1], &a[2]) == 0);
+	mem.conv_tag = FZ_TAG_RINGS - 1u;
+	if (v->release && !v->identity)
+		FZ_CHECK(mem.conv_live == 3);
 	FZ_CHECK(a[0] == fz_vq_dev_addr(v, v->cfg.desc));
 	FZ_CHECK(a[1] == fz_vq_dev_addr(v, v->cfg.driver_area));
 	FZ_CHECK(a[2] == fz_vq_dev_addr(v, v->cfg.device_area));
@@ -606,6 +645,11 @@ int fz_vq_run(const struct fz_vq_fmt *f, const uint8_t *data, size_t size)
 		FZ_CHECK(v->tok[t].state == FZ_TOK_RET || v->tok[t].state == FZ_TOK_DET ||
 			 v->tok[t].state == FZ_TOK_FORGOT);
 	fz_mem_check_unchanged(&mem, NULL, 0, v->r_data);
+	/* The ring parts' conversions end with vio_vq_ring_addrs_release();
+	 * then none is live. */
+	vio_vq_ring_addrs_release(v->vq, a[0], a[1], a[2]);
+	FZ_CHECK(fz_mem_conv_live(&mem, FZ_TAG_RINGS) == 0);
+	FZ_CHECK(mem.conv_live == 0);
 	free(v->vqmem);
 	fz_mem_free(&mem);
 	return 0;

@@ -30,8 +30,12 @@ struct fz_tok {
 	uint16_t id;	/* split head / packed buffer id, as read from the ring */
 	uint16_t ndesc; /* ring slots it occupies */
 	uint32_t in_bytes;
+	uint16_t nconv; /* conversions its add made (with a release hook) */
 	uint8_t state;
 };
+
+/* fz_mem::conv_tag of the ring parts' conversions. */
+#define FZ_TAG_RINGS 0xffffu
 
 #define FZ_VQ_DATA_LEN 4096
 #define FZ_VQ_MAX_SEGS 600
@@ -76,6 +80,7 @@ struct fz_vq {
 	uint16_t size;
 	uint8_t feat;
 	bool identity;
+	bool release;		   /* dma_ops with a release hook */
 	uint16_t ind_max, ind_min; /* as configured (ind_max 0: no pool) */
 	struct vio_vq_config cfg;
 	struct vio_vq *vq;

@@ -130,6 +130,28 @@ static void packed_check_notify_area(struct fz_devq *d, bool enabled)
 	}
 }
 
+/* The chain's descriptors: ndesc slots from the head. */
+static int packed_chain_descs(struct fz_devq *d, const struct vio_chain *c, struct fz_desc *out,
+			      unsigned max)
+{
+	uint16_t slot = c->head;
+	if (c->ndesc > max)
+		return -1;
+	for (unsigned k = 0; k < c->ndesc; k++) {
+		const unsigned char *p = fz_devq_host(d, d->cfg.desc_addr + 16u * slot, 16);
+		if (p == NULL)
+			return -1;
+		uint16_t fl = rd16(p + 14);
+		if (fl & VIO_DESC_F_INDIRECT)
+			return -1;
+		out[k].addr = fz_rd64(p);
+		out[k].len = fz_rd32(p + 8);
+		out[k].flags = fl;
+		slot = (uint16_t)(slot + 1u == d->size ? 0 : slot + 1u);
+	}
+	return c->ndesc;
+}
+
 static const struct fz_devq_fmt packed_fmt = {
 	.format = VIO_RING_PACKED,
 	.size_from = fz_packed_size,
@@ -140,6 +162,7 @@ static const struct fz_devq_fmt packed_fmt = {
 	.event = packed_event,
 	.intr_suppressed = packed_intr_suppressed,
 	.check_notify_area = packed_check_notify_area,
+	.chain_descs = packed_chain_descs,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -108,6 +108,28 @@ static void split_check_notify_area(struct fz_devq *d, bool enabled)
 	}
 }
 
+/* The chain's descriptors: from the head, following NEXT in the table. */
+static int split_chain_descs(struct fz_devq *d, const struct vio_chain *c, struct fz_desc *out,
+			     unsigned max)
+{
+	uint16_t i = c->head;
+	for (unsigned k = 0; k < max && k < c->ndesc; k++) {
+		const unsigned char *p = fz_devq_host(d, d->cfg.desc_addr + 16u * i, 16);
+		if (p == NULL || i >= d->size)
+			return -1;
+		uint16_t fl = rd16(p + 12);
+		if (fl & VIO_DESC_F_INDIRECT)
+			return -1;
+		out[k].addr = fz_rd64(p);
+		out[k].len = fz_rd32(p + 8);
+		out[k].flags = fl;
+		if (!(fl & VIO_DESC_F_NEXT))
+			return (int)k + 1;
+		i = rd16(p + 14);
+	}
+	return -1;
+}
+
 static const struct fz_devq_fmt split_fmt = {
 	.format = VIO_RING_SPLIT,
 	.size_from = fz_split_size,
@@ -118,6 +140,7 @@ static const struct fz_devq_fmt split_fmt = {
 	.event = split_event,
 	.intr_suppressed = split_intr_suppressed,
 	.check_notify_area = split_check_notify_area,
+	.chain_descs = split_chain_descs,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -111,6 +111,7 @@ static unsigned log2u(unsigned v)
 /* ------------------------------------------------------------------------ */
 
 #define GD_DATA_LEN 4096
+#define GD_MAX_REGIONS 16
 
 struct gen_devq {
 	enum vio_ring_format fmt;
@@ -118,15 +119,19 @@ struct gen_devq {
 	uint8_t feat;
 	struct fz_mem m;
 	unsigned nregions;
-	unsigned char *snap[8]; /* copies of the regions the driver writes */
+	unsigned data_first, data_n;	     /* the data region's pieces */
+	unsigned char *snap[GD_MAX_REGIONS]; /* copies of the regions the driver writes */
 	struct vio_vq *vq;
 	void *vqmem;
 	struct vio_devq *dq;
 	void *dqmem;
 	struct vio_chain held[FZ_MAX_ACTIONS];
+	struct vio_chain_seg *hsegs[FZ_MAX_ACTIONS];
+	struct vio_packed_desc *hcopy[FZ_MAX_ACTIONS];
 	unsigned nheld;
 	unsigned tokens;
 	unsigned outstanding;
+	bool extra_ops; /* use the 0.2 ops (drop, log, misuse, save/repop, ...) */
 	struct out o;
 };
 
@@ -168,10 +173,14 @@ static void gd_add(struct gen_devq *g)
 	if (out + in == 0)
 		out = 1;
 	struct vio_sg sg[6];
-	unsigned char *data = g->m.r[3].host;
 	for (unsigned i = 0; i < out + in; i++) {
-		sg[i].len = below(5) == 0 ? 0 : 1u + below(200);
-		sg[i].addr = data + below(GD_DATA_LEN - 256);
+		/* Inside one piece of the data region (one host block). */
+		const struct fz_region *r = &g->m.r[g->data_first + below(g->data_n)];
+		size_t off = below((unsigned)r->len);
+		size_t room = r->len - off;
+		uint32_t len = below(5) == 0 ? 0 : 1u + below(200);
+		sg[i].len = len < room ? len : (uint32_t)room;
+		sg[i].addr = r->host + off;
 	}
 	gd_snapshot(g);
 	int rc = vio_vq_add(g->vq, sg, out, in, (void *)(uintptr_t)(++g->tokens));
@@ -215,25 +224,53 @@ static void gd_driver_call(struct gen_devq *g, unsigned what)
 	gd_emit_driver_writes(g);
 }
 
+static void gd_keep(struct gen_devq *g, const struct vio_chain *c, struct vio_chain_seg *segs,
+		    struct vio_packed_desc *copy)
+{
+	g->held[g->nheld] = *c;
+	g->hsegs[g->nheld] = segs;
+	g->hcopy[g->nheld] = copy;
+	g->nheld++;
+}
+
 static void gd_pop(struct gen_devq *g)
 {
-	struct vio_chain_seg segs[256];
-	struct vio_chain c;
 	if (!act(&g->o, FZ_DQ_POP))
 		return;
 	w8(&g->o, 0); /* a full array */
+	struct vio_chain_seg *segs = malloc(g->size * sizeof(*segs));
+	struct vio_chain c;
+	if (segs == NULL)
+		abort();
 	fz_mem_grants_begin(&g->m);
 	int rc = vio_devq_pop(g->dq, &c, segs, g->size);
 	fz_mem_grants_end(&g->m);
-	if (rc == 0)
-		g->held[g->nheld++] = c;
-	else if (rc != -VIO_EAGAIN)
+	if (rc == 0) {
+		struct vio_packed_desc *copy = NULL;
+		if (g->fmt == VIO_RING_PACKED) {
+			/* As the harness does: the descriptors as popped. */
+			copy = malloc(c.ndesc * sizeof(*copy));
+			if (copy == NULL)
+				abort();
+			for (unsigned k = 0; k < c.ndesc; k++)
+				memcpy(&copy[k], g->m.r[0].host + 16u * ((c.head + k) % g->size),
+				       16);
+		}
+		gd_keep(g, &c, segs, copy);
+	} else if (rc != -VIO_EAGAIN) {
 		abort();
+	} else {
+		free(segs);
+	}
 }
 
 static void gd_remove_held(struct gen_devq *g, unsigned i)
 {
+	free(g->hsegs[i]);
+	free(g->hcopy[i]);
 	memmove(&g->held[i], &g->held[i + 1], (g->nheld - i - 1) * sizeof(g->held[0]));
+	memmove(&g->hsegs[i], &g->hsegs[i + 1], (g->nheld - i - 1) * sizeof(g->hsegs[0]));
+	memmove(&g->hcopy[i], &g->hcopy[i + 1], (g->nheld - i - 1) * sizeof(g->hcopy[0]));
 	g->nheld--;
 }
 
@@ -266,8 +303,7 @@ static void gd_push_batch(struct gen_devq *g)
 	struct vio_used u[8];
 	for (unsigned j = 0; j < n; j++) {
 		w8(&g->o, 0); /* the oldest not taken yet */
-		u[j].id = g->held[j].id;
-		u[j].ndesc = g->held[j].ndesc;
+		u[j].chain = &g->held[j];
 		u[j].len = g->held[j].in_bytes;
 	}
 	int rc = one ? vio_devq_push_in_order(g->dq, u, n) : vio_devq_push_batch(g->dq, u, n);
@@ -275,6 +311,87 @@ static void gd_push_batch(struct gen_devq *g)
 		abort();
 	for (unsigned j = 0; j < n; j++)
 		gd_remove_held(g, 0);
+}
+
+/* Save the state with chains held, drop them, restore, re-submit them (the
+ * harness's FZ_DQ_SAVE_REPOP, in pop order). */
+static void gd_save_repop(struct gen_devq *g)
+{
+	if (!act(&g->o, FZ_DQ_SAVE_REPOP))
+		return;
+	w8(&g->o, 0);
+	unsigned n = g->nheld;
+	struct vio_chain old[FZ_MAX_ACTIONS];
+	struct vio_packed_desc *copy[FZ_MAX_ACTIONS];
+	for (unsigned i = 0; i < n; i++) {
+		if (vio_devq_drop(g->dq, &g->held[i]) != 0)
+			abort();
+		old[i] = g->held[i];
+		copy[i] = g->hcopy[i];
+		free(g->hsegs[i]);
+	}
+	g->nheld = 0;
+	struct vio_ring_state st;
+	vio_devq_get_state(g->dq, &st);
+	if (vio_devq_set_state(g->dq, &st) != 0)
+		abort();
+	for (unsigned i = 0; i < n; i++) {
+		struct vio_chain_seg *segs = malloc(g->size * sizeof(*segs));
+		struct vio_chain c;
+		if (segs == NULL)
+			abort();
+		fz_mem_grants_begin(&g->m);
+		int rc = g->fmt == VIO_RING_SPLIT
+				 ? vio_devq_repop(g->dq, old[i].id, &c, segs, g->size)
+				 : vio_devq_repop_packed(g->dq, copy[i], old[i].ndesc, &c, segs,
+							 g->size);
+		fz_mem_grants_end(&g->m);
+		if (rc != 0)
+			abort();
+		gd_keep(g, &c, segs, copy[i]);
+	}
+}
+
+/* 0.2 ops with no effect on the generator's queue (the harness checks
+ * them): a re-cut region table, a logged model write, push misuse. */
+static void gd_misc(struct gen_devq *g)
+{
+	switch (below(4)) {
+	case 0:
+		if (act(&g->o, FZ_DQ_SET_MEM_TABLE))
+			w8(&g->o, below(256));
+		break;
+	case 1:
+		if (act(&g->o, FZ_DQ_LOG_WRITE)) {
+			w8(&g->o, below(8));
+			w8(&g->o, below(4));
+			w16(&g->o, below(300));
+			w8(&g->o, below(32));
+		}
+		break;
+	case 2:
+		if (act(&g->o, FZ_DQ_PUSH_MISUSE)) {
+			w8(&g->o, below(8));
+			w8(&g->o, below(4));
+			w8(&g->o, below(256));
+		}
+		break;
+	default:
+		/* Not with IN_ORDER: a later used entry would tell the
+		 * driver the dropped chain is done too, and it would offer
+		 * that id again while the device still counts it. */
+		if (g->nheld != 0 && !(g->feat & FZ_FEAT_IN_ORDER) && act(&g->o, FZ_DQ_DROP)) {
+			/* A dropped chain stays in flight for the ring: the
+			 * driver never gets it back. */
+			unsigned i = below(g->nheld);
+			w8(&g->o, i);
+			w8(&g->o, 1); /* and check a second drop is refused */
+			if (vio_devq_drop(g->dq, &g->held[i]) != 0)
+				abort();
+			gd_remove_held(g, i);
+		}
+		break;
+	}
 }
 
 static void gd_device_call(struct gen_devq *g, unsigned what)
@@ -308,19 +425,24 @@ static void gd_device_call(struct gen_devq *g, unsigned what)
 	}
 }
 
+/* @mmode: the harness's memory mode byte (0: none, the 0.1 layout). */
 static void gen_devq_seed(enum vio_ring_format fmt, const char *target, unsigned idx, uint8_t feat,
-			  uint16_t size, unsigned rounds)
+			  uint16_t size, unsigned rounds, uint8_t mmode)
 {
 	static struct gen_devq g;
 	g.fmt = fmt;
 	g.size = size;
-	g.feat = feat;
 	g.nheld = 0;
 	g.tokens = 0;
 	g.outstanding = 0;
 	g.o.n = 0;
 	g.o.actions = 0;
+	g.extra_ops = mmode != 0;
+	if (mmode != 0)
+		feat |= FZ_DEVQ_MEMCFG;
+	g.feat = feat;
 	fz_mem_init(&g.m);
+	uint32_t seed = 0x5bd1e995u * (idx + 1u);
 
 	bool split = fmt == VIO_RING_SPLIT;
 	size_t rlen[3] = {16u * size, split ? vio_split_avail_size(size) : 4,
@@ -333,18 +455,29 @@ static void gen_devq_seed(enum vio_ring_format fmt, const char *target, unsigned
 		if (ind_max > size)
 			ind_max = size;
 	}
-	/* Regions: the three ring parts, the data buffers, the indirect pool. */
+	/* Regions as the harness builds them: the three ring parts, the data
+	 * buffers (cut into adjacent pieces with FZ_MM_CUT, from the same
+	 * generator state), the indirect pool (never cut). */
 	for (unsigned i = 0; i < 3; i++)
 		fz_mem_add_slot(&g.m, 0, rlen[i], VIO_MAP_RW, false);
-	fz_mem_add_slot(&g.m, 0, GD_DATA_LEN, VIO_MAP_RW, false);
+	uint32_t rng = seed;
+	size_t piece[FZ_DEVQ_MAX_PIECES] = {GD_DATA_LEN};
+	unsigned np = (mmode & FZ_MM_CUT) ? fz_devq_cut(&rng, GD_DATA_LEN, piece) : 1u;
+	uint64_t a = FZ_REGION_BASE(3);
+	g.data_first = g.m.n;
+	g.data_n = np;
+	for (unsigned j = 0; j < np; j++) {
+		fz_mem_add(&g.m, a, piece[j], VIO_MAP_RW, false);
+		a += piece[j];
+	}
 	size_t pool_len = (size_t)size * ind_max * 16u;
-	unsigned nextra = 1;
+	unsigned nextra = 1, pool = 0;
 	if (ind_max != 0) {
-		unsigned p = fz_mem_add_slot(&g.m, 0, pool_len, VIO_MAP_RW, false);
-		g.m.r[p].table_stride = (size_t)ind_max * 16u;
+		pool = fz_mem_add(&g.m, FZ_REGION_BASE(4), pool_len, VIO_MAP_RW, false);
+		g.m.r[pool].table_stride = (size_t)ind_max * 16u;
 		nextra = 2;
 	}
-	g.nregions = 3 + nextra;
+	g.nregions = g.m.n;
 	for (unsigned i = 0; i < g.nregions; i++) {
 		g.snap[i] = malloc(g.m.r[i].len);
 		if (g.snap[i] == NULL)
@@ -369,7 +502,7 @@ static void gen_devq_seed(enum vio_ring_format fmt, const char *target, unsigned
 	vc.desc = g.m.r[0].host;
 	vc.driver_area = g.m.r[1].host;
 	vc.device_area = g.m.r[2].host;
-	vc.indirect_pool = ind_max != 0 ? g.m.r[4].host : NULL;
+	vc.indirect_pool = ind_max != 0 ? g.m.r[pool].host : NULL;
 	vc.indirect_max = ind_max;
 	vc.dma_ops = &fz_drv_ops;
 	vc.dma_ctx = &g.m;
@@ -387,6 +520,7 @@ static void gen_devq_seed(enum vio_ring_format fmt, const char *target, unsigned
 	dc.desc_addr = g.m.r[0].addr;
 	dc.driver_addr = g.m.r[1].addr;
 	dc.device_addr = g.m.r[2].addr;
+	dc.take_long_chains = (feat & FZ_DEVQ_TAKE_LONG) != 0;
 	dc.mem_ops = &fz_dev_ops;
 	dc.mem_ctx = &g.m;
 	size_t dsz = vio_devq_mem_size(fmt, size);
@@ -401,9 +535,16 @@ static void gen_devq_seed(enum vio_ring_format fmt, const char *target, unsigned
 	w8(&g.o, feat);
 	w16(&g.o, split ? log2u(size) : size - 1u);
 	w8(&g.o, nextra);
+	if (mmode != 0) {
+		w8(&g.o, mmode);
+		w8(&g.o, seed & 0xffu);
+		w8(&g.o, (seed >> 8) & 0xffu);
+		w8(&g.o, (seed >> 16) & 0xffu);
+		w8(&g.o, seed >> 24);
+	}
 	for (unsigned k = 0; k < nextra; k++) {
-		w8(&g.o, FZ_RF_ZERO); /* RW, zero-filled */
-		w16(&g.o, (unsigned)(g.m.r[3 + k].len - 1u));
+		w8(&g.o, FZ_RF_ZERO | (k == 1 ? FZ_RF_WHOLE : 0)); /* RW, zero-filled */
+		w16(&g.o, (unsigned)((k == 0 ? GD_DATA_LEN : pool_len) - 1u));
 		w16(&g.o, 0);
 	}
 	for (unsigned i = 0; i < 3; i++)
@@ -413,13 +554,17 @@ static void gen_devq_seed(enum vio_ring_format fmt, const char *target, unsigned
 	/* Traffic. */
 	for (unsigned r = 0; r < rounds && g.o.actions < FZ_MAX_ACTIONS - 16; r++) {
 		unsigned adds = 1 + below(4);
-		for (unsigned a = 0; a < adds; a++)
+		for (unsigned k = 0; k < adds; k++)
 			gd_add(&g);
 		if (below(2))
 			gd_driver_call(&g, 0);
 		unsigned pops = below(5);
 		for (unsigned p = 0; p < pops; p++)
 			gd_pop(&g);
+		if (g.extra_ops && below(2))
+			gd_misc(&g);
+		if (g.extra_ops && g.nheld != 0 && below(4) == 0)
+			gd_save_repop(&g);
 		if (below(3) == 0)
 			gd_device_call(&g, below(5));
 		if (below(2))
@@ -432,8 +577,12 @@ static void gen_devq_seed(enum vio_ring_format fmt, const char *target, unsigned
 			gd_driver_call(&g, 1 + below(3));
 		gd_get_all(&g);
 	}
+	if (g.extra_ops && idx % 5 == 4 && act(&g.o, FZ_DQ_FAIL))
+		w8(&g.o, 0); /* the model gives up: VIO_EREQUEST */
 	save(target, idx, &g.o);
 
+	while (g.nheld != 0)
+		gd_remove_held(&g, 0);
 	for (unsigned i = 0; i < g.nregions; i++)
 		free(g.snap[i]);
 	free(g.vqmem);
@@ -455,9 +604,11 @@ static void gen_vq_seed(bool split, const char *target, unsigned idx, uint8_t fe
 	o->actions = 0;
 	w8(o, feat);
 	w16(o, split ? log2u(size) : size - 1u);
-	w8(o, 3);  /* indirect_max: 1 + 3 % min(size, 16) */
-	w8(o, 0);  /* indirect_min: default */
-	w8(o, 0);  /* no injected to_device failures */
+	w8(o, 3); /* indirect_max: 1 + 3 % min(size, 16) */
+	w8(o, 0); /* indirect_min: default */
+	/* With a release hook, now and then an injected to_device failure
+	 * (failed adds must release what they converted). */
+	w8(o, (feat & FZ_VQ_RELEASE) && idx % 4 == 0 ? 6 : 0);
 	w16(o, 5); /* queue index */
 	bool hostile = idx % 7 == 6;
 	for (unsigned r = 0; r < rounds && o->actions < FZ_MAX_ACTIONS - 12; r++) {
@@ -603,11 +754,25 @@ int main(int argc, char **argv)
 		rng_state = 0x9e3779b9u ^ (i * 0x85ebca6bu);
 		uint8_t feat = feats[i % 6];
 		unsigned rounds = 4 + i % 9;
+		/* Memory modes: the 0.1 layout (callback only, no cuts) for
+		 * every sixth seed, else adjacent regions and a table and/or
+		 * a map callback that splits, defers and bounces. */
+		static const uint8_t mmodes[6] = {
+			0,
+			FZ_MM_CUT | FZ_LAYOUT_TABLE,
+			FZ_MM_CUT | FZ_LAYOUT_MIXED | FZ_MM_PARTIAL | FZ_MM_RELEASE,
+			FZ_MM_CUT | FZ_LAYOUT_CALLBACK | FZ_MM_BOUNCE | FZ_MM_AGAIN,
+			FZ_MM_CUT | FZ_LAYOUT_MIXED | FZ_MM_BOUNCE | FZ_MM_PARTIAL | FZ_MM_AGAIN,
+			FZ_MM_CUT | FZ_LAYOUT_CALLBACK | FZ_MM_RELEASE | FZ_MM_NOLOG,
+		};
+		uint8_t mm = mmodes[(i + i / 6) % 6];
+		if (mm != 0 && i % 4 == 1)
+			feat |= FZ_DEVQ_TAKE_LONG;
 		gen_devq_seed(VIO_RING_SPLIT, "fuzz_devq_split", i, feat, split_sizes[(i / 6) % 6],
-			      rounds);
+			      rounds, mm);
 		rng_state = 0x7f4a7c15u ^ (i * 0xc2b2ae35u);
 		gen_devq_seed(VIO_RING_PACKED, "fuzz_devq_packed", i, feat,
-			      packed_sizes[(i / 6) % 6], rounds);
+			      packed_sizes[(i / 6) % 6], rounds, mm);
 	}
 	for (unsigned i = 0; i < 36; i++) {
 		uint8_t feat = feats[i % 6];
@@ -617,6 +782,8 @@ int main(int argc, char **argv)
 			feat |= FZ_VQ_NOTIF_DATA;
 		if (i % 11 == 10)
 			feat |= FZ_VQ_IDENTITY;
+		else if (i % 3 != 2)
+			feat |= FZ_VQ_RELEASE;
 		rng_state = 0x2545f491u ^ (i * 0x9e3779b9u);
 		gen_vq_seed(true, "fuzz_vq_split_used", i, feat, split_sizes[(i / 6) % 6],
 			    6 + i % 10);

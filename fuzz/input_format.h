@@ -16,17 +16,38 @@
 /* fuzz_devq_*: */
 #define FZ_DEVQ_RAW_ADDRS 0x08 /* three u64 ring addresses follow the header */
 #define FZ_DEVQ_RINGS_RO 0x10  /* ring regions map READ only */
+#define FZ_DEVQ_MEMCFG 0x20    /* u8 memory mode + u32 seed follow the header */
+#define FZ_DEVQ_TAKE_LONG 0x40 /* vio_devq_config::take_long_chains */
 /* fuzz_vq_*: */
 #define FZ_VQ_NOTIF_DATA 0x08 /* negotiate NOTIFICATION_DATA */
 #define FZ_VQ_POOL 0x10	      /* give an indirect pool */
 #define FZ_VQ_IDENTITY 0x20   /* mem_ops NULL: identity addresses */
+#define FZ_VQ_RELEASE 0x40    /* dma_ops with a release hook (conversions tracked) */
 
 /* fuzz_devq_*: extra region flags. */
-#define FZ_RF_DIRS 0x03 /* vio_map_dir bits; 0 means RW */
-#define FZ_RF_ZERO 0x04 /* contents are zero, not taken from the input */
+#define FZ_RF_DIRS 0x03	 /* vio_map_dir bits; 0 means RW */
+#define FZ_RF_ZERO 0x04	 /* contents are zero, not taken from the input */
+#define FZ_RF_WHOLE 0x08 /* never cut into pieces (an indirect table pool) */
 #define FZ_DEVQ_MAX_EXTRA 13
 #define FZ_DEVQ_MAX_REGION 4096
 
+/* fuzz_devq_*: the memory mode byte (with FZ_DEVQ_MEMCFG). */
+#define FZ_MM_LAYOUT 0x03  /* FZ_LAYOUT_* below */
+#define FZ_MM_PARTIAL 0x04 /* map grants part of a range now and then */
+#define FZ_MM_AGAIN 0x08   /* map answers -VIO_EMAP_AGAIN now and then */
+#define FZ_MM_RELEASE 0x10 /* map asks for release (most mappings) */
+#define FZ_MM_BOUNCE 0x20  /* released buffer mappings are bounce copies */
+#define FZ_MM_NOLOG 0x40   /* no log_write callback */
+#define FZ_MM_CUT 0x80	   /* cut each extra region into 2-4 adjacent regions */
+enum fz_layout {
+	FZ_LAYOUT_CALLBACK = 0, /* no region table: the map callback only */
+	FZ_LAYOUT_TABLE = 1,	/* the region table only (no map callback) */
+	FZ_LAYOUT_MIXED = 2,	/* a table over part of memory, the callback for the rest */
+	FZ_LAYOUT_MIXED2 = 3	/* same */
+};
+#define FZ_DEVQ_MAX_PIECES 4
+#define FZ_DEVQ_MAX_SIZE 256 /* largest queue size an input selects */
+#define FZ_DEVQ_MAX_TABLE 128
 enum fz_devq_op {
 	FZ_DQ_POP = 0,
 	FZ_DQ_POP2 = 1,
@@ -44,7 +65,14 @@ enum fz_devq_op {
 	FZ_DQ_DRV_DESC = 13,
 	FZ_DQ_REINIT = 14,
 	FZ_DQ_DRV_EVENT = 15,
-	FZ_DQ_NOPS = 16
+	/* 0.2 memory and safety contracts (appended; see fuzz/README.md). */
+	FZ_DQ_SET_MEM_TABLE = 16,
+	FZ_DQ_DROP = 17,
+	FZ_DQ_FAIL = 18,
+	FZ_DQ_LOG_WRITE = 19,
+	FZ_DQ_PUSH_MISUSE = 20,
+	FZ_DQ_SAVE_REPOP = 21,
+	FZ_DQ_NOPS = 22
 };
 
 enum fz_vq_op {

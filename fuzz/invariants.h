@@ -25,10 +25,11 @@ bool fz_trace(void);
 
 struct fz_mem;
 
-/* After a successful pop: the chain's shape is consistent and every segment
- * is a range the map callback granted, with that direction. Touches the
- * first and last byte of every segment (reads readable ones, writes writable
- * ones through fz_mem_poke_host so the shadow follows). */
+/* After a successful pop: the chain's shape is consistent (readable
+ * segments first, totals: equal to the sums, or for a truncated chain at
+ * least them). Touches the first and last byte of every segment (writes
+ * writable ones back unchanged). Where segments come from is checked by the
+ * device engine (check_taken). */
 void fz_check_chain(struct fz_mem *m, const struct vio_chain *c, const struct vio_chain_seg *segs,
 		    uint16_t max_segs, uint16_t qsize);
 

@@ -249,9 +249,11 @@ int vio_devq_drop(struct vio_devq *q, const struct vio_chain *chain)
 		return -VIO_EINVAL;
 	if (chain->flags & VIO_CHAIN_MAPPED)
 		vio__devq_release_segs(q, chain->segs, chain->nseg);
-	/* Still in flight for the ring (inflight_count keeps it), but no
-	 * longer pushable through this record. */
-	q->inflight[chain->id] = 0;
+	/* Still in flight for the ring (inflight_count keeps it, and the id
+	 * stays taken: a driver offering it again is caught as
+	 * -VIO_EDESC_INFLIGHT, so the count never exceeds the queue size and
+	 * get_state/set_state round-trip), but no longer pushable. */
+	q->inflight[chain->id] = VIO__DROPPED;
 	return 0;
 }
 

@@ -59,8 +59,11 @@ enum {
 };
 
 /* inflight[id]: 0 while the device does not hold the chain with that id
- * (split: head index; packed: buffer id), else VIO__INFLIGHT | (ndesc - 1). */
+ * (split: head index; packed: buffer id), else VIO__INFLIGHT | (ndesc - 1),
+ * or VIO__DROPPED once vio_devq_drop() gave it up: still in flight for the
+ * ring (a driver may not offer the id again), no longer pushable. */
 #define VIO__INFLIGHT 0x8000u
+#define VIO__DROPPED 0x0001u
 
 struct vio_devq {
 	enum vio_ring_format format;

@@ -229,12 +229,46 @@ static void test_fuzz_regressions_split_enable_intr_used_idx_moved_back(void **s
 	assert_ptr_equal(token, &sb);
 }
 
+/*
+ * fuzz_devq_packed and fuzz/gen_corpus.c (no corpus reproducer: this test is
+ * the minimal one): vio_devq_drop() freed the chain's id although the chain stays in flight
+ * for the ring, so a driver offering that id again was accepted. Each such
+ * pop raised vio_ring_state::inflight past the chains really held, until
+ * it exceeded the queue size and vio_devq_set_state() refused what
+ * vio_devq_get_state() had returned (a handover with chains in flight
+ * failed). The re-offer is now -VIO_EDESC_INFLIGHT, as for a held chain.
+ */
+static void test_fuzz_regressions_packed_reoffer_dropped_id(void **state)
+{
+	(void)state;
+	static struct pair p;
+	memset(&p, 0, sizeof(p));
+	packed_pair(&p, false);
+	static unsigned char buf[16];
+	struct vio_sg sg = {buf, sizeof(buf)};
+	assert_int_equal(vio_vq_add(p.vq, &sg, 1, 0, buf), 0);
+
+	struct vio_chain c;
+	struct vio_chain_seg segs[QSIZE];
+	assert_int_equal(vio_devq_pop(p.dq, &c, segs, QSIZE), 0);
+	assert_int_equal(vio_devq_drop(p.dq, &c), 0);
+	/* A hostile driver offers the same buffer id in the next slot. */
+	memcpy(p.desc + 16, p.desc, 16);
+	assert_int_equal(vio_devq_pop(p.dq, &c, segs, QSIZE), -VIO_EDESC_INFLIGHT);
+
+	struct vio_ring_state st;
+	vio_devq_get_state(p.dq, &st);
+	assert_int_equal(st.inflight, 1);
+	assert_int_equal(vio_devq_set_state(p.dq, &st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fuzz_regressions_split_enable_intr_used_idx_moved_back),
 		cmocka_unit_test(test_fuzz_regressions_packed_enable_intr_mid_in_order_batch),
 		cmocka_unit_test(test_fuzz_regressions_packed_failed_add_phantom_used),
+		cmocka_unit_test(test_fuzz_regressions_packed_reoffer_dropped_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
