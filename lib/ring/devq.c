@@ -165,6 +165,20 @@ static bool pushable(const struct vio_devq *q, const struct vio_chain *c, uint32
 	       (q->inflight[c->id] & VIO__INFLIGHT) != 0 && written <= c->in_bytes;
 }
 
+/* A push that logs writes or releases mappings: out of line, so that the
+ * common push makes no call before its tail call. */
+VIO_NOINLINE static int push_slow(struct vio_devq *q, const struct vio_chain *chain,
+				  uint32_t written)
+{
+	vio__devq_finish_chain(q, chain, written);
+	uint16_t id = chain->id, ndesc = vio__devq_inflight_ndesc(q, id);
+	q->inflight[id] = 0;
+	if (q->format == VIO_RING_SPLIT)
+		return vio__devq_split_push1_logged(q, id, written);
+	q->inflight_count--;
+	return vio__devq_packed_push1_logged(q, id, ndesc, written);
+}
+
 int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t written)
 {
 	if (vio_unlikely(q->broken))
@@ -172,7 +186,7 @@ int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t wr
 	if (vio_unlikely(!pushable(q, chain, written)))
 		return -VIO_EINVAL;
 	if (vio_unlikely(q->log_write != NULL || (chain->flags & VIO_CHAIN_MAPPED)))
-		vio__devq_finish_chain(q, chain, written);
+		return push_slow(q, chain, written);
 	uint16_t id = chain->id, ndesc = vio__devq_inflight_ndesc(q, id);
 	q->inflight[id] = 0;
 	if (vio_likely(q->format == VIO_RING_SPLIT))

@@ -323,6 +323,7 @@ int vio__devq_split_take(struct vio_devq *q, uint16_t head, struct vio_chain *ch
 void vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsigned n,
 			  bool in_order);
 int vio__devq_split_push1(struct vio_devq *q, uint16_t id, uint32_t len);
+int vio__devq_split_push1_logged(struct vio_devq *q, uint16_t id, uint32_t len);
 bool vio__devq_split_needs_notify(struct vio_devq *q);
 void vio__devq_split_set_notify(struct vio_devq *q, bool enable);
 bool vio__devq_split_has_avail(struct vio_devq *q);
@@ -342,6 +343,7 @@ int vio__devq_packed_take(struct vio_devq *q, const struct vio_packed_desc *desc
 void vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n,
 			   bool in_order);
 int vio__devq_packed_push1(struct vio_devq *q, uint16_t id, uint16_t ndesc, uint32_t len);
+int vio__devq_packed_push1_logged(struct vio_devq *q, uint16_t id, uint16_t ndesc, uint32_t len);
 bool vio__devq_packed_needs_notify(struct vio_devq *q);
 void vio__devq_packed_set_notify(struct vio_devq *q, bool enable);
 bool vio__devq_packed_has_avail(struct vio_devq *q);

@@ -280,7 +280,10 @@ void vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsi
 }
 
 /* One completion: the same as a batch of one, without the batch loops. */
-int vio__devq_packed_push1(struct vio_devq *q, uint16_t id, uint16_t ndesc, uint32_t len)
+/* One completion: the same as a batch of one, without the batch loops.
+ * @log: report the writes (the caller's slow path only). */
+static VIO_ALWAYS_INLINE int push1(struct vio_devq *q, uint16_t id, uint16_t ndesc, uint32_t len,
+				   bool log)
 {
 	struct vio__devq_packed *p = &q->u.packed;
 	uint16_t at = p->used_idx;
@@ -296,9 +299,19 @@ int vio__devq_packed_push1(struct vio_devq *q, uint16_t id, uint16_t ndesc, uint
 	/* Release: pairs with the driver's acquire load of the flags. */
 	VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
 	VIO_CACHE_CLEAN(d, sizeof(*d));
-	if (vio_unlikely(q->log_write != NULL))
+	if (log && q->log_write != NULL)
 		log_used_desc(q, at);
 	return 0;
+}
+
+int vio__devq_packed_push1(struct vio_devq *q, uint16_t id, uint16_t ndesc, uint32_t len)
+{
+	return push1(q, id, ndesc, len, false);
+}
+
+int vio__devq_packed_push1_logged(struct vio_devq *q, uint16_t id, uint16_t ndesc, uint32_t len)
+{
+	return push1(q, id, ndesc, len, true);
 }
 
 bool vio__devq_packed_needs_notify(struct vio_devq *q)

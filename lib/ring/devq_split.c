@@ -210,7 +210,10 @@ void vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsig
 }
 
 /* One completion: the same as a batch of one, without the batch loops. */
-int vio__devq_split_push1(struct vio_devq *q, uint16_t id, uint32_t len)
+/* One completion: the same as a batch of one, without the batch loops.
+ * @log: report the writes (the caller's slow path; the fast path has no
+ * write log, so it makes no call and spills nothing). */
+static VIO_ALWAYS_INLINE int push1(struct vio_devq *q, uint16_t id, uint32_t len, bool log)
 {
 	struct vio__devq_split *s = &q->u.split;
 	struct vio_split_used_elem *e = &s->used_ring[s->used_idx & q->mask];
@@ -222,9 +225,19 @@ int vio__devq_split_push1(struct vio_devq *q, uint16_t id, uint32_t len)
 	/* Release: pairs with the driver's acquire load of used->idx. */
 	VIO_STORE_RELEASE(s->used->idx.raw, vio_le16_make(s->used_idx).raw);
 	VIO_CACHE_CLEAN(&s->used->idx, sizeof(s->used->idx));
-	if (vio_unlikely(q->log_write != NULL))
+	if (log && q->log_write != NULL)
 		log_used(q, (uint16_t)(s->used_idx - 1u), 1);
 	return 0;
+}
+
+int vio__devq_split_push1(struct vio_devq *q, uint16_t id, uint32_t len)
+{
+	return push1(q, id, len, false);
+}
+
+int vio__devq_split_push1_logged(struct vio_devq *q, uint16_t id, uint32_t len)
+{
+	return push1(q, id, len, true);
 }
 
 bool vio__devq_split_needs_notify(struct vio_devq *q)
