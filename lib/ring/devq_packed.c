@@ -82,7 +82,7 @@ static VIO_ALWAYS_INLINE int walk_list(struct vio_devq *q, struct vio__chain_bui
 	uint16_t ndesc = 0, idx = src->start, id;
 	for (;;) {
 		struct vio__desc d;
-		vio__desc_read(&src->base[idx], true, &d);
+		vio__desc_read_aligned(&src->base[idx], true, &d);
 		if (ndesc == 0 && src->ring)
 			d.flags = src->head_flags; /* use the value that was validated */
 		/* §2.8.6: no list longer than the ring; more means a loop of
@@ -166,7 +166,7 @@ VIO_NOINLINE static int pop_slow(struct vio_devq *q, uint16_t slot, uint16_t hea
 
 	if ((head_flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) == 0 && max_segs != 0) {
 		struct vio__desc d;
-		vio__desc_read(&p->desc[slot], true, &d);
+		vio__desc_read_aligned(&p->desc[slot], true, &d);
 		if (d.next_or_id >= q->size)
 			return vio__devq_fail(q, -VIO_EDESC_ID);
 		if (q->inflight[d.next_or_id] != 0)
@@ -213,7 +213,7 @@ int vio__devq_packed_pop(struct vio_devq *q, struct vio_chain *chain, struct vio
 	if (vio_likely((head_flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) == 0 &&
 		       max_segs != 0)) {
 		struct vio__desc d;
-		vio__desc_read(&p->desc[slot], true, &d);
+		vio__desc_read_aligned(&p->desc[slot], true, &d);
 		if (vio_likely(d.next_or_id < q->size && q->inflight[d.next_or_id] == 0) &&
 		    vio__chain_single_fast(q, chain, segs, d.next_or_id, d.addr, d.len,
 					   (head_flags & VIO_DESC_F_WRITE) != 0)) {

@@ -164,7 +164,7 @@ int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_
 	/* Fast path: one direct descriptor inside the region that matched
 	 * last, the common shape of a request. */
 	struct vio__desc d;
-	vio__desc_read(&s->desc[head], false, &d);
+	vio__desc_read_aligned(&s->desc[head], false, &d);
 	if (vio_likely((d.flags & (uint16_t)~VIO_DESC_F_WRITE) == 0 && q->inflight[head] == 0 &&
 		       max_segs != 0) &&
 	    vio__chain_single_fast(q, chain, segs, head, d.addr, d.len, d.flags != 0)) {
