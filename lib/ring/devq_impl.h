@@ -123,9 +123,6 @@ int vio__mem_table_check(const struct vio_mem_region *r, uint32_t n);
 int vio__devq_map_rings(struct vio_devq *q, struct vio__ring_part parts[VIO__NPARTS]);
 void vio__devq_release_rings(struct vio_devq *q, struct vio__ring_part parts[VIO__NPARTS]);
 
-/* Map [addr, addr+len) as one contiguous range for reading (indirect
- * tables). -VIO_EMAP_AGAIN, or -VIO_EMAP if not contiguous / refused. */
-int vio__devq_map_table(struct vio_devq *q, uint64_t addr, uint64_t len, struct vio__ring_part *m);
 void vio__devq_unmap(struct vio_devq *q, const struct vio__ring_part *m);
 
 /* Release the mappings among @n segments. */
@@ -264,11 +261,6 @@ static inline bool vio__chain_single_fast(struct vio_devq *q, struct vio_chain *
 int vio__chain_single_slow(struct vio_devq *q, struct vio_chain *c, struct vio_chain_seg *segs,
 			   uint16_t id, uint64_t addr, uint32_t len, bool write);
 
-/* Checks on a descriptor that points to an indirect table; on success maps
- * the table (@m) and returns its entry count through @n. */
-int vio__indirect_map(struct vio_devq *q, uint64_t addr, uint32_t len, uint16_t flags, bool nested,
-		      struct vio__ring_part *m, uint32_t *n);
-
 /* One descriptor, read once (fields are read individually and then only the
  * local copy is used, so a driver rewriting the table cannot change what was
  * validated). Works for tables at any alignment. */
@@ -321,6 +313,46 @@ static inline void vio__desc_read(const void *p, bool packed, struct vio__desc *
 	}
 	d->flags = packed ? w14 : w12;
 	d->next_or_id = packed ? w12 : w14;
+}
+
+/* A mapped indirect table: one piece, or up to VIO__TABLE_PIECES when it
+ * runs across adjacent regions (or partial callback grants). */
+#define VIO__TABLE_PIECES 4
+struct vio__table {
+	uint32_t n;	  /* entries */
+	uint32_t npieces; /* 0: nothing mapped */
+	struct vio__ring_part piece[VIO__TABLE_PIECES];
+};
+
+/* Checks on a descriptor that points to an indirect table; on success maps
+ * the table into @t (release it with vio__table_unmap()). On failure nothing
+ * stays mapped. */
+int vio__indirect_map(struct vio_devq *q, uint64_t addr, uint32_t len, uint16_t flags, bool nested,
+		      struct vio__table *t);
+void vio__table_unmap_pieces(struct vio_devq *q, struct vio__table *t);
+
+/* Release a table's mappings (nothing to do for one piece of the table). */
+static inline void vio__table_unmap(struct vio_devq *q, struct vio__table *t)
+{
+	if (vio_likely(t->npieces == 1 && !t->piece[0].release))
+		t->npieces = 0;
+	else
+		vio__table_unmap_pieces(q, t);
+}
+/* Entry @j of a table in several pieces (devq_mem.c). */
+void vio__table_read_pieces(const struct vio__table *t, uint32_t j, bool packed,
+			    struct vio__desc *d);
+
+/* Entry @j (< t->n) of a mapped table: read once, any alignment, across
+ * pieces. One piece, the common case, is read inline. */
+static inline void vio__table_read(const struct vio__table *t, uint32_t j, bool packed,
+				   struct vio__desc *d)
+{
+	if (vio_likely(t->npieces == 1))
+		vio__desc_read((const unsigned char *)t->piece[0].host + (size_t)j * 16u, packed,
+			       d);
+	else
+		vio__table_read_pieces(t, j, packed, d);
 }
 
 /* ---- Format halves ---------------------------------------------------------- */

@@ -141,21 +141,76 @@ static int map_contig(struct vio_devq *q, uint32_t *hint, uint64_t addr, uint64_
 	return 0;
 }
 
-int vio__devq_map_table(struct vio_devq *q, uint64_t addr, uint64_t len, struct vio__ring_part *m)
+/* Map an indirect table for reading: in one piece, or in up to
+ * VIO__TABLE_PIECES pieces when it runs across adjacent regions. */
+static int map_table(struct vio_devq *q, uint64_t addr, uint64_t len, struct vio__table *t)
 {
+	t->npieces = 0;
 	/* Tables usually live apart from buffers: their own hint, so that
 	 * neither evicts the other. */
 	const struct vio_mem_region *r = &q->regions[q->last_table_region];
 	uint64_t off = addr - r->guest_addr;
 	if (vio_likely(off < r->size && len <= r->size - off && (r->access & VIO_MAP_READ) != 0)) {
-		m->host = (unsigned char *)r->host + off;
-		m->addr = addr;
-		m->len = len;
-		m->dir = VIO_MAP_READ;
-		m->release = false;
+		t->piece[0] = (struct vio__ring_part){
+			(unsigned char *)r->host + off, addr, len, VIO_MAP_READ, 0, false};
+		t->npieces = 1;
 		return 0;
 	}
-	return map_contig(q, &q->last_table_region, addr, len, VIO_MAP_READ, m);
+	if (!range_ok(addr, len))
+		return -VIO_EMAP;
+	uint64_t done = 0;
+	while (done < len) {
+		if (t->npieces == VIO__TABLE_PIECES) {
+			vio__table_unmap(q, t);
+			return -VIO_EMAP;
+		}
+		struct vio__ring_part *m = &t->piece[t->npieces];
+		m->addr = addr + done;
+		m->dir = VIO_MAP_READ;
+		int rc = xlate_hint(q, &q->last_table_region, addr + done, len - done, VIO_MAP_READ,
+				    m);
+		if (rc < 0) {
+			vio__table_unmap(q, t);
+			return rc;
+		}
+		t->npieces++;
+		done += m->len;
+	}
+	return 0;
+}
+
+void vio__table_unmap_pieces(struct vio_devq *q, struct vio__table *t)
+{
+	for (uint32_t k = 0; k < t->npieces; k++)
+		vio__devq_unmap(q, &t->piece[k]);
+	t->npieces = 0;
+}
+
+void vio__table_read_pieces(const struct vio__table *t, uint32_t j, bool packed,
+			    struct vio__desc *d)
+{
+	uint64_t off = (uint64_t)j * 16u;
+	uint32_t k = 0;
+	while (off >= t->piece[k].len) {
+		off -= t->piece[k].len;
+		k++;
+	}
+	const unsigned char *p = (const unsigned char *)t->piece[k].host + off;
+	if (vio_likely(t->piece[k].len - off >= 16u)) {
+		vio__desc_read(p, packed, d);
+		return;
+	}
+	/* The entry straddles two pieces (or more): copy its bytes once. */
+	_Alignas(8) unsigned char buf[16];
+	for (unsigned i = 0; i < 16u; i++) {
+		while (off >= t->piece[k].len) {
+			off -= t->piece[k].len;
+			k++;
+		}
+		buf[i] = ((const volatile unsigned char *)t->piece[k].host)[off];
+		off++;
+	}
+	vio__desc_read(buf, packed, d);
 }
 
 void vio__devq_release_rings(struct vio_devq *q, struct vio__ring_part parts[VIO__NPARTS])
@@ -290,8 +345,9 @@ void vio__chain_end(const struct vio_devq *q, struct vio__chain_builder *b, uint
 }
 
 int vio__indirect_map(struct vio_devq *q, uint64_t addr, uint32_t len, uint16_t flags, bool nested,
-		      struct vio__ring_part *m, uint32_t *n)
+		      struct vio__table *t)
 {
+	t->npieces = 0;
 	if (nested)
 		return -VIO_EINDIRECT_NESTED; /* §2.7.5.3.1: one table per descriptor */
 	if (!q->indirect)
@@ -304,10 +360,11 @@ int vio__indirect_map(struct vio_devq *q, uint64_t addr, uint32_t len, uint16_t 
 		return -VIO_EINDIRECT_SIZE;
 	if (len / 16u > q->size)
 		return -VIO_EINDIRECT_LONG;
-	int rc = vio__devq_map_table(q, addr, len, m);
+	int rc = map_table(q, addr, len, t);
 	if (rc < 0)
 		return rc == -VIO_EMAP_AGAIN ? rc : -VIO_EINDIRECT_MAP;
-	VIO_CACHE_INVALIDATE(m->host, len);
-	*n = len / 16u;
+	for (uint32_t k = 0; k < t->npieces; k++)
+		VIO_CACHE_INVALIDATE(t->piece[k].host, t->piece[k].len);
+	t->n = len / 16u;
 	return 0;
 }

@@ -49,12 +49,16 @@ void vio__devq_packed_reset(struct vio_devq *q)
 
 /* The buffers of an indirect table: entries are consecutive; only WRITE is
  * meaningful in them (§2.8.6), INDIRECT there is a nested table. */
-static int walk_table(struct vio_devq *q, struct vio__chain_builder *b, const void *table,
-		      uint32_t n)
+static VIO_ALWAYS_INLINE int walk_entries(struct vio_devq *q, struct vio__chain_builder *b,
+					  const struct vio__table *t, bool pieces)
 {
-	for (uint32_t j = 0; j < n; j++) {
+	const unsigned char *p = t->piece[0].host;
+	for (uint32_t j = 0; j < t->n; j++) {
 		struct vio__desc e;
-		vio__desc_read((const unsigned char *)table + (size_t)j * 16u, true, &e);
+		if (pieces)
+			vio__table_read_pieces(t, j, true, &e);
+		else
+			vio__desc_read(p + (size_t)j * 16u, true, &e);
 		if (e.flags & VIO_DESC_F_INDIRECT)
 			return -VIO_EINDIRECT_NESTED;
 		int rc = vio__chain_add(q, b, e.addr, e.len, (e.flags & VIO_DESC_F_WRITE) != 0);
@@ -62,6 +66,21 @@ static int walk_table(struct vio_devq *q, struct vio__chain_builder *b, const vo
 			return rc;
 	}
 	return 0;
+}
+
+/* A table in several pieces (it runs across regions): out of line. */
+VIO_NOINLINE static int walk_table_pieces(struct vio_devq *q, struct vio__chain_builder *b,
+					  const struct vio__table *t)
+{
+	return walk_entries(q, b, t, true);
+}
+
+static int walk_table(struct vio_devq *q, struct vio__chain_builder *b, const struct vio__table *t)
+{
+	/* One piece, the common case, through one pointer. */
+	if (vio_likely(t->npieces == 1))
+		return walk_entries(q, b, t, false);
+	return walk_table_pieces(q, b, t);
 }
 
 /* A descriptor list, from the ring or from a saved copy of it. */
@@ -96,13 +115,12 @@ static VIO_ALWAYS_INLINE int walk_list(struct vio_devq *q, struct vio__chain_bui
 			/* §2.8.6.1: INDIRECT never in a NEXT-linked list. */
 			if (ndesc > 1 || (d.flags & VIO_DESC_F_NEXT))
 				return -VIO_EINDIRECT_NEXT;
-			struct vio__ring_part tmap;
-			uint32_t n;
-			int rc = vio__indirect_map(q, d.addr, d.len, d.flags, false, &tmap, &n);
+			struct vio__table t;
+			int rc = vio__indirect_map(q, d.addr, d.len, d.flags, false, &t);
 			if (rc < 0)
 				return rc;
-			rc = walk_table(q, b, tmap.host, n);
-			vio__devq_unmap(q, &tmap);
+			rc = walk_table(q, b, &t);
+			vio__table_unmap(q, &t);
 			if (rc < 0)
 				return rc;
 			id = d.next_or_id;

@@ -51,26 +51,29 @@ void vio__devq_split_reset(struct vio_devq *q)
  * indirect table (§2.7.5.3.2 allows direct descriptors before it). */
 static int walk(struct vio_devq *q, uint16_t head, struct vio__chain_builder *b, uint16_t *ndesc)
 {
-	const void *table = q->u.split.desc;
 	uint32_t table_n = q->size;
 	uint32_t i = head;
-	struct vio__ring_part tmap = {NULL, 0, 0, VIO_MAP_READ, 0, false};
+	struct vio__table t;
+	bool in_table = false;
 	uint16_t ring_descs = 0;
 	int rc = 0;
 
 	for (;;) {
 		struct vio__desc d;
-		vio__desc_read((const unsigned char *)table + (size_t)i * 16u, false, &d);
-		if (tmap.host == NULL)
+		if (!in_table) {
+			vio__desc_read_aligned(&q->u.split.desc[i], false, &d);
 			ring_descs++;
+		} else {
+			vio__table_read(&t, i, false, &d);
+		}
 
 		if (d.flags & VIO_DESC_F_INDIRECT) {
 			/* §2.7.5.3.2: the WRITE flag of this descriptor is ignored. */
-			rc = vio__indirect_map(q, d.addr, d.len, d.flags, tmap.host != NULL, &tmap,
-					       &table_n);
+			rc = vio__indirect_map(q, d.addr, d.len, d.flags, in_table, &t);
 			if (rc < 0)
 				break;
-			table = tmap.host;
+			in_table = true;
+			table_n = t.n;
 			i = 0;
 			continue;
 		}
@@ -84,8 +87,8 @@ static int walk(struct vio_devq *q, uint16_t head, struct vio__chain_builder *b,
 		i = d.next_or_id;
 	}
 	/* The table was read into the chain: its mapping is no longer needed. */
-	if (tmap.host != NULL)
-		vio__devq_unmap(q, &tmap);
+	if (in_table)
+		vio__table_unmap(q, &t);
 	*ndesc = ring_descs;
 	return rc;
 }

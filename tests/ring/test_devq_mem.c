@@ -1125,23 +1125,81 @@ static void test_mem_bounce_indirect_table_released(void **state)
 	assert_int_equal(f->mp.live, NRING);
 }
 
-/* An indirect table the callback grants only in part: refused, and the
- * part that was mapped is released exactly once. */
-static void test_mem_partial_indirect_table_released_once(void **state)
+/* An indirect table the callback grants in pieces: read across them (an
+ * entry may straddle two), each piece released once after reading. More
+ * pieces than the library follows: refused, and every piece released. */
+static void test_mem_indirect_table_in_pieces(void **state)
 {
 	struct fx *f = *state;
-	start_bounce(f);
-	struct raw_desc t[3] = {D(DATA + 8, 8, is_split(f) ? F_NEXT : 0),
-				D(DATA + 16, 8, is_split(f) ? F_NEXT : 0),
-				D(DATA + 1020, 8, F_WRITE)};
-	raw_table_put(f->fmt, f->tbl, t, 3);
-	f->mp.grant_max = 16;
-	struct raw_desc ind = D(TBL_ADDR, 48, F_INDIRECT);
-	avail(f, &ind, 1);
-	assert_err(pop(f), -VIO_EINDIRECT_MAP);
-	expect_broken(f, -VIO_EINDIRECT_MAP);
-	assert_int_equal(f->mp.bad_releases, 0);
-	assert_int_equal(f->mp.live, NRING);
+	static const uint64_t caps[] = {16, 24, 40, 8};
+	for (unsigned c = 0; c < 4; c++) {
+		start_bounce(f);
+		struct raw_desc t[3] = {D(DATA + 8, 8, is_split(f) ? F_NEXT : 0),
+					D(DATA + 16, 8, is_split(f) ? F_NEXT : 0),
+					D(DATA + 1020, 8, F_WRITE)};
+		raw_table_put(f->fmt, f->tbl, t, 3);
+		f->mp.grant_max = caps[c];
+		struct raw_desc ind = D(TBL_ADDR, 48, F_INDIRECT);
+		uint16_t id = avail(f, &ind, 1);
+		if (caps[c] == 8) { /* six pieces */
+			assert_err(pop(f), -VIO_EINDIRECT_MAP);
+			expect_broken(f, -VIO_EINDIRECT_MAP);
+			assert_int_equal(f->mp.bad_releases, 0);
+			assert_int_equal(f->mp.live, NRING);
+			f->mp.grant_max = 0;
+			continue;
+		}
+		assert_err(pop(f), 0);
+		assert_int_equal(f->chain.id, id);
+		/* The last buffer runs from R0 into R1: two segments. */
+		assert_int_equal(f->chain.nseg, 4);
+		assert_int_equal(f->chain.nout, 2);
+		assert_int_equal(f->segs[0].addr, DATA + 8);
+		assert_int_equal(f->segs[1].addr, DATA + 16);
+		assert_int_equal(f->segs[2].addr, DATA + 1020);
+		assert_int_equal(f->segs[3].addr, DATA + 1024);
+		/* Only the buffers' mappings are live: the table's are released. */
+		assert_int_equal(f->mp.live, NRING + 4);
+		assert_err(vio_devq_push(f->q, &f->chain, 8), 0);
+		assert_int_equal(f->mp.live, NRING);
+		assert_int_equal(f->mp.bad_releases, 0);
+		f->mp.grant_max = 0;
+	}
+}
+
+/* A table that runs from one region of the table into the adjacent one. */
+static void test_mem_indirect_table_across_regions(void **state)
+{
+	struct fx *f = *state;
+	for (enum mode m = M_TABLE; m <= M_BOTH; m++) {
+		start(f, m);
+		clean(f);
+		struct raw_desc t[3] = {
+			D(DATA + 2100, 8, is_split(f) ? F_NEXT : 0),
+			D(R3_ADDR + 8, 16, (uint16_t)(F_WRITE | (is_split(f) ? F_NEXT : 0))),
+			D(DATA + 2200, 4, F_WRITE)};
+		unsigned char img[48];
+		raw_table_put(f->fmt, img, t, 3);
+		/* 24 bytes at the end of R0, 24 at the start of R1. */
+		uint64_t at = DATA + RLEN - 24;
+		for (unsigned i = 0; i < sizeof(img); i++)
+			*H(f, at + i) = img[i];
+		struct raw_desc ind = D(at, 48, F_INDIRECT);
+		uint16_t id = avail(f, &ind, 1);
+		assert_err(pop(f), 0);
+		assert_int_equal(f->chain.id, id);
+		assert_int_equal(f->chain.nseg, 3);
+		seg_is(f, 0, H(f, DATA + 2100), DATA + 2100, 8, false);
+		seg_is(f, 1, H(f, R3_ADDR + 8), R3_ADDR + 8, 16, true);
+		seg_is(f, 2, H(f, DATA + 2200), DATA + 2200, 4, true);
+		assert_err(vio_devq_push(f->q, &f->chain, 20), 0);
+		/* Across the gap: refused. */
+		clean(f);
+		struct raw_desc gap = D(GAP_ADDR - 16, 32, F_INDIRECT);
+		avail(f, &gap, 1);
+		assert_err(pop(f), -VIO_EINDIRECT_MAP);
+		expect_broken(f, -VIO_EINDIRECT_MAP);
+	}
 }
 
 static void test_mem_ring_parts_released(void **state)
@@ -1190,7 +1248,8 @@ int main(void)
 		BOTH(test_mem_bounce_release_at_drop),
 		BOTH(test_mem_bounce_release_on_failed_pop),
 		BOTH(test_mem_bounce_indirect_table_released),
-		BOTH(test_mem_partial_indirect_table_released_once),
+		BOTH(test_mem_indirect_table_in_pieces),
+		BOTH(test_mem_indirect_table_across_regions),
 		BOTH(test_mem_ring_parts_released),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
