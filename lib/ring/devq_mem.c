@@ -347,7 +347,8 @@ void vio__chain_end(const struct vio_devq *q, struct vio__chain_builder *b, uint
 int vio__indirect_map(struct vio_devq *q, uint64_t addr, uint32_t len, uint16_t flags, bool nested,
 		      struct vio__table *t)
 {
-	t->npieces = 0;
+	/* On failure @t is left alone: a nested table must not clobber the
+	 * record of the table being walked, which the caller still releases. */
 	if (nested)
 		return -VIO_EINDIRECT_NESTED; /* §2.7.5.3.1: one table per descriptor */
 	if (!q->indirect)

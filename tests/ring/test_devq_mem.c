@@ -1167,6 +1167,24 @@ static void test_mem_indirect_table_in_pieces(void **state)
 	}
 }
 
+/* A nested INDIRECT inside a table the callback mapped (with release): the
+ * peer error must still release the table being walked (the check for the
+ * nested table once clobbered the record of the outer one). */
+static void test_mem_nested_indirect_releases_table(void **state)
+{
+	struct fx *f = *state;
+	start_bounce(f);
+	struct raw_desc t[2] = {D(DATA + 8, 8, is_split(f) ? F_NEXT : 0),
+				D(TBL_ADDR + 512, 16, F_INDIRECT)};
+	raw_table_put(f->fmt, f->tbl, t, 2);
+	struct raw_desc ind = D(TBL_ADDR, 32, F_INDIRECT);
+	avail(f, &ind, 1);
+	assert_err(pop(f), -VIO_EINDIRECT_NESTED);
+	expect_broken(f, -VIO_EINDIRECT_NESTED);
+	assert_int_equal(f->mp.bad_releases, 0);
+	assert_int_equal(f->mp.live, NRING);
+}
+
 /* A table that runs from one region of the table into the adjacent one. */
 static void test_mem_indirect_table_across_regions(void **state)
 {
@@ -1250,6 +1268,7 @@ int main(void)
 		BOTH(test_mem_bounce_indirect_table_released),
 		BOTH(test_mem_indirect_table_in_pieces),
 		BOTH(test_mem_indirect_table_across_regions),
+		BOTH(test_mem_nested_indirect_releases_table),
 		BOTH(test_mem_ring_parts_released),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
