@@ -40,6 +40,14 @@ static bool state_eq(const struct vio_ring_state *a, const struct vio_ring_state
 	       a->avail_wrap == b->avail_wrap && a->used_wrap == b->used_wrap;
 }
 
+/* The ring state did not move (position, wraps and chains in flight). */
+static void devq_check_state_unchanged(const struct fz_devq *d, const struct vio_ring_state *before)
+{
+	struct vio_ring_state after;
+	devq_state(d, &after);
+	FZ_CHECK(state_eq(before, &after) && after.inflight == before->inflight);
+}
+
 /* Record a return code: peer errors latch the queue (and only a healthy
  * queue can report one). */
 static void devq_latch(struct fz_devq *d, int rc)
@@ -495,9 +503,7 @@ static void devq_push(struct fz_devq *d, struct fz_in *in)
 	/* devq.h: no more than the chain offered; a refusal changes nothing. */
 	FZ_CHECK(rc == (ok ? 0 : -VIO_EINVAL));
 	if (rc != 0) {
-		struct vio_ring_state after;
-		devq_state(d, &after);
-		FZ_CHECK(state_eq(&before, &after) && after.inflight == before.inflight);
+		devq_check_state_unchanged(d, &before);
 		FZ_CHECK(d->m->live == live);
 		return;
 	}
@@ -567,9 +573,7 @@ static void devq_push_batch(struct fz_devq *d, struct fz_in *in)
 	}
 	FZ_CHECK(rc == (fits ? 0 : -VIO_EINVAL));
 	if (rc != 0) {
-		struct vio_ring_state after;
-		devq_state(d, &after);
-		FZ_CHECK(state_eq(&before, &after) && after.inflight == before.inflight);
+		devq_check_state_unchanged(d, &before);
 		FZ_CHECK(d->m->live == live);
 		return;
 	}
@@ -593,7 +597,7 @@ static void devq_push_batch(struct fz_devq *d, struct fz_in *in)
 static void devq_push_misuse(struct fz_devq *d, struct fz_in *in)
 {
 	uint8_t which = fz_u8(in), kind = fz_u8(in) % 4u, extra = fz_u8(in);
-	struct vio_ring_state before, after;
+	struct vio_ring_state before;
 	devq_state(d, &before);
 	unsigned live = d->m->live;
 	int rc;
@@ -623,8 +627,7 @@ static void devq_push_misuse(struct fz_devq *d, struct fz_in *in)
 			/* Drop refuses it, even on a broken queue (gone is
 			 * never stale: forgotten at every new generation). */
 			FZ_CHECK(rc == -VIO_EINVAL);
-			devq_state(d, &after);
-			FZ_CHECK(state_eq(&before, &after) && after.inflight == before.inflight);
+			devq_check_state_unchanged(d, &before);
 			FZ_CHECK(d->m->live == live);
 			return;
 		}
@@ -654,8 +657,7 @@ static void devq_push_misuse(struct fz_devq *d, struct fz_in *in)
 	if (fz_trace())
 		fprintf(stderr, "  push misuse %u -> rc %d\n", kind, rc);
 	FZ_CHECK(rc == (d->reason != 0 ? -VIO_EBROKEN : -VIO_EINVAL));
-	devq_state(d, &after);
-	FZ_CHECK(state_eq(&before, &after) && after.inflight == before.inflight);
+	devq_check_state_unchanged(d, &before);
 	FZ_CHECK(d->m->live == live);
 	devq_check_broken(d);
 }
@@ -666,12 +668,11 @@ static void devq_drop(struct fz_devq *d, struct fz_in *in)
 	if (d->nheld == 0)
 		return;
 	unsigned i = which % d->nheld;
-	struct vio_ring_state before, after;
+	struct vio_ring_state before;
 	devq_state(d, &before);
 	devq_drop_one(d, i);
 	/* Still in flight for the ring; no longer pushable. */
-	devq_state(d, &after);
-	FZ_CHECK(state_eq(&before, &after) && after.inflight == before.inflight);
+	devq_check_state_unchanged(d, &before);
 	if (twice & 1) {
 		unsigned live = d->m->live;
 		FZ_CHECK(vio_devq_drop(d->q, &d->held[i].c) == -VIO_EINVAL);
