@@ -118,23 +118,6 @@ static inline void vio__port_memcpy(void *d, const void *s, size_t n)
 #endif
 #endif
 
-#ifndef VIO_ADD_OVERFLOW_U32
-#if defined(__GNUC__) || defined(__clang__)
-/** @brief `*r = a + b` on uint32_t; evaluates true if the sum does not fit. */
-#define VIO_ADD_OVERFLOW_U32(a, b, r) __builtin_add_overflow((a), (b), (r))
-#else
-#include <stdint.h>
-/** @cond VIO_INTERNAL */
-static inline int vio__port_add_overflow_u32(uint32_t a, uint32_t b, uint32_t *r)
-{
-	*r = a + b; /* unsigned: wraps, defined */
-	return *r < a;
-}
-/** @endcond */
-#define VIO_ADD_OVERFLOW_U32(a, b, r) vio__port_add_overflow_u32((a), (b), (r))
-#endif
-#endif
-
 /*
  * Cache maintenance for shared memory that is not coherent with this CPU
  * (AMP systems with a remote core, DMA without snooping). The ring code calls

@@ -38,15 +38,4 @@ static inline bool vio__ring_size_ok(enum vio_ring_format format, uint16_t size)
 	return format == VIO_RING_PACKED && size <= VIO_PACKED_MAX_SIZE;
 }
 
-/* *sum += add, false (and *sum unchanged) if the result needs more than 32
- * bits: §2.7.5.1 bounds a chain's total length. */
-static inline bool vio__add_len(uint32_t *sum, uint32_t add)
-{
-	uint32_t r;
-	if (VIO_ADD_OVERFLOW_U32(*sum, add, &r))
-		return false;
-	*sum = r;
-	return true;
-}
-
 #endif /* VIO_LIB_RING_RING_IMPL_H */
