@@ -165,18 +165,29 @@ static bool pushable(const struct vio_devq *q, const struct vio_chain *c, uint32
 	       (q->inflight[c->id] & VIO__INFLIGHT) != 0 && written <= c->in_bytes;
 }
 
+/* Publish one checked completion. @log (a constant at each call site):
+ * also log the writes and release the chain's mappings. */
+static VIO_ALWAYS_INLINE int push_one(struct vio_devq *q, const struct vio_chain *chain,
+				      uint32_t written, bool log)
+{
+	if (log)
+		vio__devq_finish_chain(q, chain, written);
+	uint16_t id = chain->id, ndesc = vio__devq_inflight_ndesc(q, id);
+	q->inflight[id] = 0;
+	if (vio_likely(q->format == VIO_RING_SPLIT))
+		return log ? vio__devq_split_push1_logged(q, id, written)
+			   : vio__devq_split_push1(q, id, written);
+	q->inflight_count--;
+	return log ? vio__devq_packed_push1_logged(q, id, ndesc, written)
+		   : vio__devq_packed_push1(q, id, ndesc, written);
+}
+
 /* A push that logs writes or releases mappings: out of line, so that the
  * common push makes no call before its tail call. */
 VIO_NOINLINE static int push_slow(struct vio_devq *q, const struct vio_chain *chain,
 				  uint32_t written)
 {
-	vio__devq_finish_chain(q, chain, written);
-	uint16_t id = chain->id, ndesc = vio__devq_inflight_ndesc(q, id);
-	q->inflight[id] = 0;
-	if (q->format == VIO_RING_SPLIT)
-		return vio__devq_split_push1_logged(q, id, written);
-	q->inflight_count--;
-	return vio__devq_packed_push1_logged(q, id, ndesc, written);
+	return push_one(q, chain, written, true);
 }
 
 int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t written)
@@ -187,12 +198,7 @@ int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t wr
 		return -VIO_EINVAL;
 	if (vio_unlikely(q->log_write != NULL || (chain->flags & VIO_CHAIN_MAPPED)))
 		return push_slow(q, chain, written);
-	uint16_t id = chain->id, ndesc = vio__devq_inflight_ndesc(q, id);
-	q->inflight[id] = 0;
-	if (vio_likely(q->format == VIO_RING_SPLIT))
-		return vio__devq_split_push1(q, id, written);
-	q->inflight_count--;
-	return vio__devq_packed_push1(q, id, ndesc, written);
+	return push_one(q, chain, written, false);
 }
 
 /* Validate a batch; each chain once. Marks are taken off as entries pass
