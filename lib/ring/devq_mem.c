@@ -35,6 +35,8 @@ static inline int map_cb(struct vio_devq *q, uint64_t addr, uint64_t len, enum v
 			q->mem_ops->release(q->mem_ctx, m.host, addr, m.len, dir);
 		return -VIO_EMAP;
 	}
+	out->addr = addr;
+	out->dir = dir;
 	out->host = m.host;
 	out->len = m.len < len ? m.len : len;
 	out->release = m.release && q->mem_ops->release != NULL;
@@ -42,15 +44,17 @@ static inline int map_cb(struct vio_devq *q, uint64_t addr, uint64_t len, enum v
 }
 
 /* The start of [addr, addr + len): a host address and how many bytes from
- * there are contiguous (1 .. len). @len ≥ 1 and the range does not wrap. */
+ * there are contiguous (1 .. len), in @out, which on success also records
+ * the address and direction its release needs. @len ≥ 1 and the range does
+ * not wrap. */
 static int xlate_hint(struct vio_devq *q, uint32_t *hint, uint64_t addr, uint64_t len,
 		      enum vio_map_dir dir, struct vio__ring_part *out)
 {
+	if (q->nregions == 0)
+		return map_cb(q, addr, len, dir, out);
 	/* The region that matched last, then the others in table order. */
 	const struct vio_mem_region *r = &q->regions[*hint];
-	if (q->nregions == 0) {
-		r = NULL;
-	} else if (!region_has(r, addr, dir)) {
+	if (!region_has(r, addr, dir)) {
 		r = NULL;
 		for (uint32_t i = 0; i < q->nregions; i++) {
 			if (i != *hint && region_has(&q->regions[i], addr, dir)) {
@@ -62,6 +66,8 @@ static int xlate_hint(struct vio_devq *q, uint32_t *hint, uint64_t addr, uint64_
 	}
 	if (r != NULL) {
 		uint64_t off = addr - r->guest_addr, room = r->size - off;
+		out->addr = addr;
+		out->dir = dir;
 		out->host = (unsigned char *)r->host + off;
 		out->len = len < room ? len : room;
 		out->release = false;
@@ -71,9 +77,11 @@ static int xlate_hint(struct vio_devq *q, uint32_t *hint, uint64_t addr, uint64_
 }
 
 /* Buffers: the hint the inline fast paths use (kept as a copy in q->hint). */
-static int xlate(struct vio_devq *q, uint64_t addr, uint64_t len, enum vio_map_dir dir,
-		 struct vio__ring_part *out)
+static VIO_ALWAYS_INLINE int xlate(struct vio_devq *q, uint64_t addr, uint64_t len,
+				   enum vio_map_dir dir, struct vio__ring_part *out)
 {
+	if (q->nregions == 0)
+		return map_cb(q, addr, len, dir, out); /* no table: straight to the callback */
 	uint32_t was = q->last_region;
 	int rc = xlate_hint(q, &q->last_region, addr, len, dir, out);
 	if (q->last_region != was)
@@ -104,9 +112,8 @@ int vio__chain_single_slow(struct vio_devq *q, struct vio_chain *c, struct vio_c
 	if (!range_ok(addr, len))
 		return 1;
 	enum vio_map_dir dir = write ? VIO_MAP_WRITE : VIO_MAP_READ;
-	struct vio__ring_part m = {NULL, addr, len, dir, 0, false};
-	/* Without a table, straight to the callback. */
-	int rc = q->nregions == 0 ? map_cb(q, addr, len, dir, &m) : xlate(q, addr, len, dir, &m);
+	struct vio__ring_part m;
+	int rc = xlate(q, addr, len, dir, &m);
 	if (rc < 0)
 		return rc;
 	if (m.len < len) {
@@ -117,22 +124,19 @@ int vio__chain_single_slow(struct vio_devq *q, struct vio_chain *c, struct vio_c
 	return 0;
 }
 
-/* One contiguous mapping of [addr, addr+len), or -VIO_EMAP / -VIO_EMAP_AGAIN. */
+/* One contiguous mapping of [addr, addr+len) (a ring part), or -VIO_EMAP /
+ * -VIO_EMAP_AGAIN. */
 static int map_contig(struct vio_devq *q, uint32_t *hint, uint64_t addr, uint64_t len,
 		      enum vio_map_dir dir, struct vio__ring_part *m)
 {
 	if (!range_ok(addr, len))
 		return -VIO_EMAP;
-	m->addr = addr;
-	m->dir = dir;
 	int rc = xlate_hint(q, hint, addr, len, dir, m);
 	if (rc < 0)
 		return rc;
 	if (m->len < len) {
-		/* Runs into another region: the parts that need one pointer
-		 * (ring parts, indirect tables) cannot be split. Released here,
-		 * so leave nothing that looks mapped (the split walk releases
-		 * a table whose host is set). */
+		/* Runs into another region: a ring part needs one pointer.
+		 * Released here, so leave nothing that looks mapped. */
 		vio__devq_unmap(q, m);
 		m->host = NULL;
 		m->release = false;
@@ -165,8 +169,6 @@ static int map_table(struct vio_devq *q, uint64_t addr, uint64_t len, struct vio
 			return -VIO_EMAP;
 		}
 		struct vio__ring_part *m = &t->piece[t->npieces];
-		m->addr = addr + done;
-		m->dir = VIO_MAP_READ;
 		int rc = xlate_hint(q, &q->last_table_region, addr + done, len - done, VIO_MAP_READ,
 				    m);
 		if (rc < 0) {
@@ -314,8 +316,7 @@ int vio__chain_add_slow(struct vio_devq *q, struct vio__chain_builder *b, uint64
 	 * address space, anywhere in host address space). */
 	while (len != 0) {
 		struct vio__ring_part m;
-		int rc = q->nregions == 0 ? map_cb(q, addr, len, dir, &m)
-					  : xlate(q, addr, len, dir, &m);
+		int rc = xlate(q, addr, len, dir, &m);
 		if (rc < 0)
 			return rc;
 		rc = put_seg(q, b, m.host, addr, (uint32_t)m.len, write, m.release);
