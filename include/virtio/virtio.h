@@ -19,6 +19,7 @@
 #include <virtio/features.h>
 #include <virtio/le.h>
 #include <virtio/mem.h>
+#include <virtio/mmio.h>
 #include <virtio/port.h>
 #include <virtio/queue.h>
 #include <virtio/ring_packed.h>
