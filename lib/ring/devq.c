@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Device queue: set-up, the public API, its split/packed dispatch, push
  * checks and state save/restore. */
+#include "devq_hot.h"
 #include "devq_impl.h"
 
 _Static_assert(sizeof(struct vio_devq) <= VIO__DEVQ_FIXED_BYTES,
@@ -27,6 +28,7 @@ static void new_generation(struct vio_devq *q, uint16_t inflight)
 	q->inflight_count = inflight;
 	q->repop_left = inflight;
 	VIO_MEMSET(q->inflight, 0, (size_t)q->size * sizeof(uint16_t));
+	vio__devq_hot_update(q);
 }
 
 static void format_parts(const struct vio_devq *q, const struct vio_devq_config *cfg,
@@ -147,14 +149,45 @@ void vio_devq_reset(struct vio_devq *q)
 	q->signalled_used = 0;
 }
 
-int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
-		 uint16_t max_segs)
+/* The general pop: every shape, every configuration. */
+VIO_NOINLINE static int pop_general(struct vio_devq *q, struct vio_chain *chain,
+				    struct vio_chain_seg *segs, uint16_t max_segs)
 {
 	if (vio_unlikely(q->broken))
 		return -VIO_EBROKEN;
 	if (vio_likely(q->format == VIO_RING_SPLIT))
 		return vio__devq_split_pop(q, chain, segs, max_segs);
 	return vio__devq_packed_pop(q, chain, segs, max_segs);
+}
+
+/* One leaf per format: the compiler then keeps the fast path in
+ * call-clobbered registers (one function holding both spills). */
+VIO_NOINLINE static int pop_split(struct vio_devq *q, struct vio_chain *chain,
+				  struct vio_chain_seg *segs, uint16_t max_segs)
+{
+	int rc = vio__devq_split_pop1(q, chain, segs, max_segs);
+	if (vio_likely(rc <= 0))
+		return rc;
+	return pop_general(q, chain, segs, max_segs);
+}
+
+VIO_NOINLINE static int pop_packed(struct vio_devq *q, struct vio_chain *chain,
+				   struct vio_chain_seg *segs, uint16_t max_segs)
+{
+	int rc = vio__devq_packed_pop1(q, chain, segs, max_segs);
+	if (vio_likely(rc <= 0))
+		return rc;
+	return pop_general(q, chain, segs, max_segs);
+}
+
+int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
+		 uint16_t max_segs)
+{
+	if (vio_likely(q->hot == VIO__HOT_SPLIT))
+		return pop_split(q, chain, segs, max_segs);
+	if (q->hot == VIO__HOT_PACKED)
+		return pop_packed(q, chain, segs, max_segs);
+	return pop_general(q, chain, segs, max_segs);
 }
 
 /* A chain the embedder may push: popped from this generation, in flight,
@@ -190,7 +223,9 @@ VIO_NOINLINE static int push_slow(struct vio_devq *q, const struct vio_chain *ch
 	return push_one(q, chain, written, true);
 }
 
-int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t written)
+/* The general push: every configuration. */
+VIO_NOINLINE static int push_general(struct vio_devq *q, const struct vio_chain *chain,
+				     uint32_t written)
 {
 	if (vio_unlikely(q->broken))
 		return -VIO_EBROKEN;
@@ -199,6 +234,27 @@ int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t wr
 	if (vio_unlikely(q->log_write != NULL || (chain->flags & VIO_CHAIN_MAPPED)))
 		return push_slow(q, chain, written);
 	return push_one(q, chain, written, false);
+}
+
+int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t written)
+{
+	/* Fast: a healthy queue without write log, a chain of this
+	 * generation in flight, no mappings to release. */
+	if (vio_likely(q->hot != VIO__HOT_OFF && pushable(q, chain, written) &&
+		       (chain->flags & VIO_CHAIN_MAPPED) == 0)) {
+		uint16_t id = chain->id;
+		if (vio_likely(q->hot == VIO__HOT_SPLIT)) {
+			q->inflight[id] = 0;
+			vio__devq_split_put_used(q, id, written);
+			return 0;
+		}
+		uint16_t ndesc = vio__devq_inflight_ndesc(q, id);
+		q->inflight[id] = 0;
+		q->inflight_count--;
+		vio__devq_packed_put_used(q, id, ndesc, written);
+		return 0;
+	}
+	return push_general(q, chain, written);
 }
 
 /* Validate a batch; each chain once. Marks are taken off as entries pass
@@ -295,6 +351,8 @@ int vio_devq_fail(struct vio_devq *q, int reason)
 
 bool vio_devq_needs_notify(struct vio_devq *q)
 {
+	if (vio_likely(q->hot == VIO__HOT_SPLIT))
+		return vio__devq_split_notify1(q);
 	if (q->broken)
 		return false;
 	if (q->format == VIO_RING_SPLIT)

@@ -75,6 +75,7 @@ struct vio_devq {
 	bool take_long;		 /* vio_devq_config::take_long_chains */
 	uint16_t signalled_used; /* used position at the last needs_notify (or reset/restore) */
 	int broken;		 /* 0, or the negative error that broke the queue */
+	uint8_t hot;		 /* VIO__HOT_*: which fast path applies (devq_hot.h) */
 	uint32_t gen;		 /* bumped by reset and set_state: older chains are stale */
 	uint16_t inflight_count; /* packed: chains popped (or restored) and not pushed */
 	uint16_t repop_left;	 /* restored chains not yet re-submitted */
@@ -99,10 +100,27 @@ struct vio_devq {
 	uint16_t *inflight; /* size entries, after the struct */
 };
 
+/* q->hot: the one test of every fast path (devq_hot.h). */
+enum {
+	VIO__HOT_OFF = 0,    /* broken or write-logging: general code only */
+	VIO__HOT_SPLIT = 1,  /* split fast paths apply */
+	VIO__HOT_PACKED = 2, /* packed fast paths apply */
+};
+
+/* Recompute q->hot after init, reset, restore or a break. */
+static inline void vio__devq_hot_update(struct vio_devq *q)
+{
+	if (q->broken != 0 || q->log_write != NULL)
+		q->hot = VIO__HOT_OFF;
+	else
+		q->hot = q->format == VIO_RING_SPLIT ? VIO__HOT_SPLIT : VIO__HOT_PACKED;
+}
+
 static inline int vio__devq_fail(struct vio_devq *q, int err)
 {
 	if (q->broken == 0)
 		q->broken = err;
+	q->hot = VIO__HOT_OFF;
 	return err;
 }
 

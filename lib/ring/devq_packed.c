@@ -4,6 +4,7 @@
  * The driver is not trusted: descriptors are read once and validated, the
  * walk is bounded by the ring size, and a buffer id must be in range and not
  * already held by the device. */
+#include "devq_hot.h"
 #include "devq_impl.h"
 #include "packed_event.h"
 
@@ -297,26 +298,13 @@ void vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsi
 	VIO_CACHE_CLEAN(&p->desc_rw[head], sizeof(p->desc_rw[head]));
 }
 
-/* One completion: the same as a batch of one, without the batch loops. */
 /* One completion: the same as a batch of one, without the batch loops.
  * @log: report the writes (the caller's slow path only). */
 static VIO_ALWAYS_INLINE int push1(struct vio_devq *q, uint16_t id, uint16_t ndesc, uint32_t len,
 				   bool log)
 {
-	struct vio__devq_packed *p = &q->u.packed;
-	uint16_t at = p->used_idx;
-	struct vio_packed_desc *d = &p->desc_rw[at];
-	/* §2.8.4: WRITE in a used descriptor says data was written. */
-	uint16_t flags = (uint16_t)(vio__packed_used_flags(p->used_wrap) |
-				    (len != 0 ? VIO_DESC_F_WRITE : 0));
-	VIO_WRITE_ONCE(d->id.raw, vio_le16_make(id).raw);
-	VIO_WRITE_ONCE(d->len.raw, vio_le32_make(len).raw);
-	VIO_CACHE_CLEAN(d, sizeof(*d));
-	vio__packed_advance(&p->used_idx, &p->used_wrap, ndesc, q->size);
-	p->pushed += ndesc;
-	/* Release: pairs with the driver's acquire load of the flags. */
-	VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
-	VIO_CACHE_CLEAN(d, sizeof(*d));
+	uint16_t at = q->u.packed.used_idx;
+	vio__devq_packed_put_used(q, id, ndesc, len);
 	if (log && q->log_write != NULL)
 		log_used_desc(q, at);
 	return 0;
@@ -334,28 +322,7 @@ int vio__devq_packed_push1_logged(struct vio_devq *q, uint16_t id, uint16_t ndes
 
 bool vio__devq_packed_needs_notify(struct vio_devq *q)
 {
-	struct vio__devq_packed *p = &q->u.packed;
-	uint32_t pushed = p->pushed;
-
-	/* Full fence: the used flags are ordered before the read of the
-	 * driver's event suppression. Pairs with the driver's fence after it
-	 * writes that structure. */
-	VIO_MB();
-	p->pushed = 0;
-	if (pushed == 0)
-		return false;
-
-	VIO_CACHE_INVALIDATE(p->driver, sizeof(*p->driver));
-	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->driver->flags.raw)) & 3u;
-	if (flags == VIO_RING_EVENT_FLAGS_DISABLE)
-		return false;
-	/* More slots than the arithmetic spans: notify. Otherwise §2.8.10:
-	 * only if the descriptor the driver named was made used since the
-	 * last decision (or since init, reset or restore). */
-	if (flags != VIO_RING_EVENT_FLAGS_DESC || !q->event_idx || pushed >= q->size)
-		return true;
-	uint16_t off_wrap = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->driver->off_wrap.raw));
-	return vio__packed_need_event(off_wrap, q->size, p->used_idx, p->used_wrap, pushed);
+	return vio__devq_packed_notify1(q);
 }
 
 void vio__devq_packed_set_notify(struct vio_devq *q, bool enable)

@@ -3,6 +3,7 @@
  *
  * The driver is not trusted: every index, address, length and flag is read
  * once from shared memory and validated before use (see devq_impl.h). */
+#include "devq_hot.h"
 #include "devq_impl.h"
 
 void vio__devq_split_parts(const struct vio_devq *q, const struct vio_devq_config *c,
@@ -212,24 +213,13 @@ void vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsig
 		log_used(q, first, in_order ? 1 : (uint16_t)n);
 }
 
-/* One completion: the same as a batch of one, without the batch loops. */
 /* One completion: the same as a batch of one, without the batch loops.
- * @log: report the writes (the caller's slow path; the fast path has no
- * write log, so it makes no call and spills nothing). */
+ * @log: report the writes (the caller's slow path only). */
 static VIO_ALWAYS_INLINE int push1(struct vio_devq *q, uint16_t id, uint32_t len, bool log)
 {
-	struct vio__devq_split *s = &q->u.split;
-	struct vio_split_used_elem *e = &s->used_ring[s->used_idx & q->mask];
-	VIO_WRITE_ONCE(e->id.raw, vio_le32_make(id).raw);
-	VIO_WRITE_ONCE(e->len.raw, vio_le32_make(len).raw);
-	VIO_CACHE_CLEAN(e, sizeof(*e));
-	s->used_idx++;
-	s->pushed++;
-	/* Release: pairs with the driver's acquire load of used->idx. */
-	VIO_STORE_RELEASE(s->used->idx.raw, vio_le16_make(s->used_idx).raw);
-	VIO_CACHE_CLEAN(&s->used->idx, sizeof(s->used->idx));
+	vio__devq_split_put_used(q, id, len);
 	if (log && q->log_write != NULL)
-		log_used(q, (uint16_t)(s->used_idx - 1u), 1);
+		log_used(q, (uint16_t)(q->u.split.used_idx - 1u), 1);
 	return 0;
 }
 
@@ -245,29 +235,7 @@ int vio__devq_split_push1_logged(struct vio_devq *q, uint16_t id, uint32_t len)
 
 bool vio__devq_split_needs_notify(struct vio_devq *q)
 {
-	struct vio__devq_split *s = &q->u.split;
-	uint16_t old = q->signalled_used, new_idx = s->used_idx;
-	uint32_t pushed = s->pushed;
-
-	/* Full fence: the used->idx store is ordered before the read of the
-	 * driver's suppression fields. Pairs with the fence in the driver's
-	 * enable_intr / get (store used_event, fence, load used->idx). */
-	VIO_MB();
-	q->signalled_used = new_idx;
-	s->pushed = 0;
-	if (pushed == 0)
-		return false; /* nothing pushed since the last decision */
-	if (q->event_idx) {
-		VIO_CACHE_INVALIDATE(s->used_event, sizeof(*s->used_event));
-		uint16_t ev = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->used_event->raw));
-		/* §2.7.10: notify only if the used index passed used_event since
-		 * the last decision (or since init, reset or restore: the known
-		 * position). More entries than 16-bit arithmetic spans: notify. */
-		return pushed > 0xffffu || vio_need_event(ev, new_idx, old);
-	}
-	VIO_CACHE_INVALIDATE(&s->avail->flags, sizeof(s->avail->flags));
-	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->avail->flags.raw));
-	return (flags & VIO_AVAIL_F_NO_INTERRUPT) == 0;
+	return vio__devq_split_notify1(q);
 }
 
 void vio__devq_split_set_notify(struct vio_devq *q, bool enable)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Driver queue: set-up, the public API and its split/packed dispatch. */
+#include "vq_hot.h"
 #include "vq_impl.h"
 
 const char vio__midchain_marker = 0;
@@ -116,6 +117,7 @@ static void vq_setup(struct vio_vq *vq)
 		vio__vq_split_init(vq);
 	else
 		vio__vq_packed_init(vq);
+	vio__vq_hot_update(vq);
 }
 
 int vio_vq_init(struct vio_vq **vqp, void *mem, size_t mem_size, const struct vio_vq_config *cfg)
@@ -237,7 +239,9 @@ void vio_vq_ring_addrs_release(const struct vio_vq *vq, uint64_t desc, uint64_t 
 		vq->release(vq->dma_ctx, part[i].ptr, part[i].len, part[i].dir, addr[i]);
 }
 
-int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in, void *token)
+/* The general add: every shape, every configuration. */
+VIO_NOINLINE static int add_general(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+				    unsigned in, void *token)
 {
 	if (vio_unlikely(vq->broken))
 		return -VIO_EBROKEN;
@@ -248,13 +252,31 @@ int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigne
 	return vio__vq_packed_add(vq, sg, out, in, token);
 }
 
-bool vio_vq_kick_prepare(struct vio_vq *vq)
+int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in, void *token)
+{
+	if (vio_likely(vio__vq_single_ok(vq, sg, out, in, token))) {
+		if (vio_likely(vq->hot == VIO__HOT_SPLIT))
+			return vio__vq_split_add1(vq, sg, in, token);
+		if (vq->hot == VIO__HOT_PACKED)
+			return vio__vq_packed_add1(vq, sg, in, token);
+	}
+	return add_general(vq, sg, out, in, token);
+}
+
+VIO_NOINLINE static bool kick_general(struct vio_vq *vq)
 {
 	if (vio_unlikely(vq->broken))
 		return false;
 	if (vq->format == VIO_RING_SPLIT)
 		return vio__vq_split_kick_prepare(vq);
 	return vio__vq_packed_kick_prepare(vq);
+}
+
+bool vio_vq_kick_prepare(struct vio_vq *vq)
+{
+	if (vio_likely(vq->hot == VIO__HOT_SPLIT))
+		return vio__vq_split_kick1(vq);
+	return kick_general(vq);
 }
 
 uint32_t vio_vq_notify_data(const struct vio_vq *vq)
@@ -264,13 +286,28 @@ uint32_t vio_vq_notify_data(const struct vio_vq *vq)
 	return vio__vq_packed_notify_data(vq);
 }
 
-int vio_vq_get(struct vio_vq *vq, void **token, uint32_t *len)
+/* The general get: every case, every configuration. */
+VIO_NOINLINE static int get_general(struct vio_vq *vq, void **token, uint32_t *len)
 {
 	if (vio_unlikely(vq->broken))
 		return -VIO_EBROKEN;
 	if (vq->format == VIO_RING_SPLIT)
 		return vio__vq_split_get(vq, token, len);
 	return vio__vq_packed_get(vq, token, len);
+}
+
+int vio_vq_get(struct vio_vq *vq, void **token, uint32_t *len)
+{
+	int rc;
+	if (vio_likely(vq->hot == VIO__HOT_SPLIT))
+		rc = vio__vq_split_get1(vq, token, len);
+	else if (vq->hot == VIO__HOT_PACKED)
+		rc = vio__vq_packed_get1(vq, token, len);
+	else
+		rc = 1;
+	if (vio_likely(rc <= 0))
+		return rc;
+	return get_general(vq, token, len);
 }
 
 bool vio_vq_has_used(const struct vio_vq *vq)

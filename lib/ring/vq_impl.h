@@ -56,6 +56,7 @@ struct vio__vq_split {
 	uint16_t last_used;   /* next used index to consume (free-running) */
 	uint16_t used_seen;   /* device's used idx as last read (validated) */
 	uint16_t avail_flags; /* shadow of avail->flags */
+	bool used_event_on;   /* EVENT_IDX and interrupts wanted: get updates used_event */
 };
 
 struct vio__vq_packed {
@@ -93,7 +94,8 @@ struct vio_vq {
 	bool in_order;
 	bool get_slow; /* in_order or a release hook: get takes its out-of-line path */
 	bool notification_data;
-	int broken; /* 0, or the negative peer error that broke the queue */
+	int broken;  /* 0, or the negative peer error that broke the queue */
+	uint8_t hot; /* VIO__HOT_*: which fast path applies (vq_hot.h) */
 
 	void *indirect_pool;
 	uint16_t indirect_max; /* 0 without indirect tables */
@@ -125,11 +127,28 @@ struct vio_vq {
 	struct vio__vq_slot slot[]; /* size entries */
 };
 
+/* vq->hot: the one test of every fast path (vq_hot.h). */
+enum {
+	VIO__HOT_OFF = 0,    /* broken, DMA hooks or IN_ORDER: general code only */
+	VIO__HOT_SPLIT = 1,  /* split fast paths apply */
+	VIO__HOT_PACKED = 2, /* packed fast paths apply */
+};
+
+/* Recompute vq->hot after init, reset or a break. */
+static inline void vio__vq_hot_update(struct vio_vq *vq)
+{
+	if (vq->broken != 0 || vq->dma != NULL || vq->in_order)
+		vq->hot = VIO__HOT_OFF;
+	else
+		vq->hot = vq->format == VIO_RING_SPLIT ? VIO__HOT_SPLIT : VIO__HOT_PACKED;
+}
+
 /* Record a device error: the queue stays broken until reset. */
 static inline int vio__vq_fail(struct vio_vq *vq, int err)
 {
 	if (vq->broken == 0)
 		vq->broken = err;
+	vq->hot = VIO__HOT_OFF;
 	return err;
 }
 

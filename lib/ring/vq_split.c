@@ -23,6 +23,7 @@ void vio__vq_split_init(struct vio_vq *vq)
 	s->last_used = 0;
 	s->used_seen = 0;
 	s->avail_flags = 0;
+	s->used_event_on = vq->event_idx;
 
 	VIO_MEMSET(s->desc, 0, vio_split_desc_size(vq->size));
 	VIO_MEMSET(s->avail, 0, vio_split_avail_size(vq->size));
@@ -34,6 +35,7 @@ void vio__vq_split_init(struct vio_vq *vq)
 	/* Free list 0 -> 1 -> ... -> size-1 (which also gives in-order use). */
 	for (uint16_t i = 0; i < vq->size; i++) {
 		vq->slot[i].token = NULL;
+		vq->slot[i].ndesc = 0;
 		vq->slot[i].next = (uint16_t)((i + 1u) & vq->mask);
 	}
 	vq->free_head = 0;
@@ -278,19 +280,25 @@ VIO_NOINLINE static void release_chain(struct vio_vq *vq, uint16_t head)
 		vio__vq_release_indirect(vq, head, hs->len / 16u, true);
 		return;
 	}
-	for (uint16_t k = 0, i = head; k < hs->ndesc; k++, i = vq->slot[i].next)
+	/* The shadow flags say where the chain ends (reclaim() relinks only
+	 * its last slot, whose flags have no NEXT, and clears ndesc). */
+	for (uint16_t i = head;; i = vq->slot[i].next) {
 		vio__vq_rec_release(vq, &vq->rec[i]);
+		if ((vq->slot[i].flags & VIO_DESC_F_NEXT) == 0)
+			break;
+	}
 }
 
 /* Return the chain at @head to the free list. Its conversions are released
  * by the caller, after this: the walk in release_chain() follows only links
- * inside the chain, which reclaiming leaves alone. */
+ * inside the chain and the shadow flags, which reclaiming leaves alone. */
 static inline void reclaim(struct vio_vq *vq, uint16_t head)
 {
 	struct vio__vq_slot *hs = &vq->slot[head];
 	uint16_t n = hs->ndesc, tail = head;
 
 	hs->token = NULL;
+	hs->ndesc = 0; /* nonzero only on the head of an outstanding chain */
 	for (uint16_t k = 1; k < n; k++) {
 		tail = vq->slot[tail].next;
 		vq->slot[tail].token = NULL;
@@ -318,10 +326,11 @@ static inline int read_used(struct vio_vq *vq, uint16_t *head, uint32_t *wlen_ou
 	if (id >= vq->size)
 		return vio__vq_fail(vq, -VIO_EUSED_ID);
 	struct vio__vq_slot *hs = &vq->slot[id];
-	if (hs->token == VIO__MIDCHAIN)
-		return vio__vq_fail(vq, -VIO_EUSED_MIDCHAIN);
-	if (hs->token == NULL)
-		return vio__vq_fail(vq, -VIO_EUSED_STALE);
+	/* Only the head of an outstanding chain has a nonzero ndesc (a slot
+	 * freed by the fast get keeps its old token). */
+	if (hs->ndesc == 0)
+		return vio__vq_fail(vq, hs->token == VIO__MIDCHAIN ? -VIO_EUSED_MIDCHAIN
+								   : -VIO_EUSED_STALE);
 	if (wlen > hs->in_bytes)
 		return vio__vq_fail(vq, -VIO_EUSED_LEN);
 	*head = (uint16_t)id;
@@ -369,7 +378,7 @@ static inline void reap(struct vio_vq *vq, uint16_t head, void **token)
 static inline void ask_next_used(struct vio_vq *vq)
 {
 	struct vio__vq_split *s = &vq->u.split;
-	if (vq->event_idx && (s->avail_flags & VIO_AVAIL_F_NO_INTERRUPT) == 0) {
+	if (s->used_event_on) {
 		/* §2.7.7.2. The fence orders this store before the next
 		 * used->idx load, so a completion is either seen there or
 		 * notified (pairs with the device's fence in
@@ -437,6 +446,7 @@ void vio__vq_split_disable_intr(struct vio_vq *vq)
 	if (s->avail_flags & VIO_AVAIL_F_NO_INTERRUPT)
 		return;
 	s->avail_flags |= VIO_AVAIL_F_NO_INTERRUPT;
+	s->used_event_on = false;
 	if (vq->event_idx) {
 		/* The device ignores flags with EVENT_IDX (§2.7.7.2): move the
 		 * event half the index space away, where the used index cannot
@@ -461,6 +471,7 @@ bool vio__vq_split_enable_intr(struct vio_vq *vq, bool delayed)
 		ev = (uint16_t)(s->last_used + (uint16_t)((pending * 3u) / 4u));
 	}
 	s->avail_flags &= (uint16_t)~VIO_AVAIL_F_NO_INTERRUPT;
+	s->used_event_on = vq->event_idx;
 	if (vq->event_idx) {
 		VIO_WRITE_ONCE(s->used_event->raw, vio_le16_make(ev).raw);
 		VIO_CACHE_CLEAN(s->used_event, sizeof(*s->used_event));
@@ -491,9 +502,8 @@ int vio__vq_split_detach_unused(struct vio_vq *vq, void **token)
 	for (unsigned n = 0; n < vq->size; n++) {
 		uint16_t i = vq->detach_cursor;
 		vq->detach_cursor = (uint16_t)((i + 1u) & vq->mask);
-		void *t = vq->slot[i].token;
-		if (t != NULL && t != VIO__MIDCHAIN) {
-			*token = t;
+		if (vq->slot[i].ndesc != 0) {
+			*token = vq->slot[i].token;
 			reclaim(vq, i);
 			if (vq->rec != NULL)
 				release_chain(vq, i);

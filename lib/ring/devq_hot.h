@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/* Private: the device queue's fast paths, inlined into the public entry
+ * points of devq.c. Each handles the common case of one step (one direct
+ * descriptor inside the region that matched last; a push without write log
+ * or mappings) on a healthy queue, makes no call, and returns; anything else
+ * goes to the general code in devq_split.c / devq_packed.c, which handles
+ * every case (the fast ones included) from the start, so a fast path that
+ * gives up leaves nothing half done.
+ *
+ * q->hot is the one test: VIO__HOT_SPLIT or VIO__HOT_PACKED only while the
+ * queue is not broken and has no write log (vio__devq_hot_update()).
+ * Nothing here needs LTO to be inlined. */
+#ifndef VIO_LIB_RING_DEVQ_HOT_H
+#define VIO_LIB_RING_DEVQ_HOT_H
+
+#include "devq_impl.h"
+#include "packed_event.h"
+
+/* One direct descriptor (@id, @addr, @len, @write) inside q->hint, with room
+ * for a segment: fill in the chain. False: not the fast case. */
+static VIO_ALWAYS_INLINE bool vio__devq_single1(struct vio_devq *q, struct vio_chain *c,
+						struct vio_chain_seg *segs, uint16_t max_segs,
+						uint16_t id, uint64_t addr, uint32_t len,
+						bool write)
+{
+	if (vio_unlikely(max_segs == 0))
+		return false;
+	return vio__chain_single_fast(q, c, segs, id, addr, len, write);
+}
+
+/* ---- split ---------------------------------------------------------------- */
+
+/* 0 popped, -VIO_EAGAIN nothing new, 1 take the general path. */
+static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio_chain *chain,
+						  struct vio_chain_seg *segs, uint16_t max_segs)
+{
+	struct vio__devq_split *s = &q->u.split;
+	uint16_t last = s->last_avail;
+
+	if (last == s->avail_seen) {
+		/* Acquire: entries and descriptors after the index (pairs with
+		 * the driver's release store of avail->idx). */
+		VIO_CACHE_INVALIDATE(&s->avail->idx, sizeof(s->avail->idx));
+		uint16_t idx = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(s->avail->idx.raw));
+		if (idx == last)
+			return -VIO_EAGAIN;
+		if ((uint16_t)(idx - last) > q->size)
+			return 1; /* the general pop fails the queue (§2.7.13.3) */
+		s->avail_seen = idx;
+		VIO_CACHE_INVALIDATE(s->avail_ring, (size_t)q->size * sizeof(vio_le16));
+		VIO_CACHE_INVALIDATE(s->desc, vio_split_desc_size(q->size));
+	}
+	/* Each test as early as it can be made, so that little is live at
+	 * once and the compiler needs no callee-saved register. */
+	if (max_segs == 0)
+		return 1;
+	uint16_t head = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->avail_ring[last & q->mask].raw));
+	if (head >= q->size || q->inflight[head] != 0)
+		return 1;
+	/* Each field read once; next is not needed without NEXT. */
+	const struct vio_split_desc *sd = &s->desc[head];
+	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
+	if ((flags & (uint16_t)~VIO_DESC_F_WRITE) != 0)
+		return 1;
+	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
+	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
+	if (!vio__chain_single_fast(q, chain, segs, head, addr, len, flags != 0))
+		return 1;
+	q->inflight[head] = VIO__INFLIGHT;
+	s->last_avail = (uint16_t)(last + 1u);
+	return 0;
+}
+
+/* One used element (the whole of a push of one, but for the write log). */
+static VIO_ALWAYS_INLINE void vio__devq_split_put_used(struct vio_devq *q, uint16_t id,
+						       uint32_t len)
+{
+	struct vio__devq_split *s = &q->u.split;
+	uint16_t idx = s->used_idx;
+	struct vio_split_used_elem *e = &s->used_ring[idx & q->mask];
+	VIO_WRITE_ONCE(e->id.raw, vio_le32_make(id).raw);
+	VIO_WRITE_ONCE(e->len.raw, vio_le32_make(len).raw);
+	VIO_CACHE_CLEAN(e, sizeof(*e));
+	idx++;
+	s->used_idx = idx;
+	s->pushed++;
+	/* Release: the element before the index. Pairs with the driver's
+	 * acquire load of used->idx. */
+	VIO_STORE_RELEASE(s->used->idx.raw, vio_le16_make(idx).raw);
+	VIO_CACHE_CLEAN(&s->used->idx, sizeof(s->used->idx));
+}
+
+static VIO_ALWAYS_INLINE bool vio__devq_split_notify1(struct vio_devq *q)
+{
+	struct vio__devq_split *s = &q->u.split;
+	uint16_t old = q->signalled_used, new_idx = s->used_idx;
+	uint32_t pushed = s->pushed;
+
+	/* Full fence: used->idx before the driver's suppression fields.
+	 * Pairs with the fence in the driver's enable_intr / get (store
+	 * used_event, fence, load used->idx). */
+	VIO_MB();
+	q->signalled_used = new_idx;
+	s->pushed = 0;
+	if (pushed == 0)
+		return false; /* nothing pushed since the last decision */
+	if (q->event_idx) {
+		VIO_CACHE_INVALIDATE(s->used_event, sizeof(*s->used_event));
+		uint16_t ev = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->used_event->raw));
+		/* §2.7.10: only if the used index passed used_event since the
+		 * last decision (or init, reset or restore). More entries than
+		 * 16-bit arithmetic spans: notify. */
+		return pushed > 0xffffu || vio_need_event(ev, new_idx, old);
+	}
+	VIO_CACHE_INVALIDATE(&s->avail->flags, sizeof(s->avail->flags));
+	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->avail->flags.raw));
+	return (flags & VIO_AVAIL_F_NO_INTERRUPT) == 0;
+}
+
+/* ---- packed --------------------------------------------------------------- */
+
+/* 0 popped, -VIO_EAGAIN nothing new, 1 take the general path. */
+static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vio_chain *chain,
+						   struct vio_chain_seg *segs, uint16_t max_segs)
+{
+	struct vio__devq_packed *p = &q->u.packed;
+	uint16_t slot = p->last_avail;
+	const struct vio_packed_desc *pd = &p->desc[slot];
+
+	/* Acquire: the descriptor after the flags that publish it (pairs
+	 * with the driver's release store of those flags). */
+	VIO_CACHE_INVALIDATE(pd, sizeof(*pd));
+	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(pd->flags.raw));
+	if (!vio__packed_is_avail(flags, p->avail_wrap))
+		return -VIO_EAGAIN;
+	if ((flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) != 0)
+		return 1;
+	struct vio__desc d;
+	vio__desc_read_aligned(pd, true, &d);
+	uint16_t id = d.next_or_id;
+	if (id >= q->size || q->inflight[id] != 0 ||
+	    !vio__devq_single1(q, chain, segs, max_segs, id, d.addr, d.len,
+			       (flags & VIO_DESC_F_WRITE) != 0))
+		return 1;
+	chain->head = slot;
+	q->inflight[id] = VIO__INFLIGHT;
+	slot++;
+	if (slot == q->size) {
+		slot = 0;
+		p->avail_wrap = !p->avail_wrap;
+	}
+	p->last_avail = slot;
+	q->inflight_count++;
+	return 0;
+}
+
+/* One used descriptor (the whole of a push of one, but for the write log). */
+static VIO_ALWAYS_INLINE void vio__devq_packed_put_used(struct vio_devq *q, uint16_t id,
+							uint16_t ndesc, uint32_t len)
+{
+	struct vio__devq_packed *p = &q->u.packed;
+	uint16_t at = p->used_idx;
+	struct vio_packed_desc *d = &p->desc_rw[at];
+	/* §2.8.4: WRITE in a used descriptor says data was written. */
+	uint16_t flags = (uint16_t)(vio__packed_used_flags(p->used_wrap) |
+				    (len != 0 ? VIO_DESC_F_WRITE : 0));
+	VIO_WRITE_ONCE(d->id.raw, vio_le16_make(id).raw);
+	VIO_WRITE_ONCE(d->len.raw, vio_le32_make(len).raw);
+	VIO_CACHE_CLEAN(d, sizeof(*d));
+	vio__packed_advance(&p->used_idx, &p->used_wrap, ndesc, q->size);
+	p->pushed += ndesc;
+	/* Release: id and len before the flags. Pairs with the driver's
+	 * acquire load of the flags. */
+	VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
+	VIO_CACHE_CLEAN(d, sizeof(*d));
+}
+
+static VIO_ALWAYS_INLINE bool vio__devq_packed_notify1(struct vio_devq *q)
+{
+	struct vio__devq_packed *p = &q->u.packed;
+	uint32_t pushed = p->pushed;
+
+	/* Full fence: the used flags before the driver's event suppression.
+	 * Pairs with the driver's fence after it writes that structure. */
+	VIO_MB();
+	p->pushed = 0;
+	if (pushed == 0)
+		return false;
+	VIO_CACHE_INVALIDATE(p->driver, sizeof(*p->driver));
+	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->driver->flags.raw)) & 3u;
+	if (flags == VIO_RING_EVENT_FLAGS_DISABLE)
+		return false;
+	/* More slots than the arithmetic spans: notify. Otherwise §2.8.10:
+	 * only if the descriptor the driver named was made used since the
+	 * last decision (or since init, reset or restore). */
+	if (flags != VIO_RING_EVENT_FLAGS_DESC || !q->event_idx || pushed >= q->size)
+		return true;
+	uint16_t off_wrap = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->driver->off_wrap.raw));
+	return vio__packed_need_event(off_wrap, q->size, p->used_idx, p->used_wrap, pushed);
+}
+
+#endif /* VIO_LIB_RING_DEVQ_HOT_H */

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/* Private: the driver queue's fast paths, inlined into the public entry
+ * points of vq.c. Each handles the common case of one step (one segment in,
+ * one plain completion out) on a healthy queue without DMA hooks or
+ * IN_ORDER, makes no call, and returns; anything else goes to the general
+ * code in vq_split.c / vq_packed.c, which handles every case (the fast
+ * paths included) and is never skipped for a check.
+ *
+ * vq->hot is the one test: VIO__HOT_SPLIT or VIO__HOT_PACKED only while the
+ * queue is not broken, has no DMA hooks and did not negotiate IN_ORDER
+ * (vio__vq_hot_update()). Nothing here needs LTO to be inlined. */
+#ifndef VIO_LIB_RING_VQ_HOT_H
+#define VIO_LIB_RING_VQ_HOT_H
+
+#include "packed_event.h"
+#include "vq_impl.h"
+
+/* One segment of @in (0 or 1) writable segments, token and sg checked, a
+ * slot free and no indirect table wanted for one segment. */
+static inline bool vio__vq_single_ok(const struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+				     unsigned in, const void *token)
+{
+	/* out + in == 1 with in <= 1 rules out a wrapping sum. */
+	return out + in == 1 && in <= 1 && token != NULL && sg != NULL && vq->num_free != 0 &&
+	       vq->indirect_min > 1;
+}
+
+/* ---- split ---------------------------------------------------------------- */
+
+static VIO_ALWAYS_INLINE int vio__vq_split_add1(struct vio_vq *vq, const struct vio_sg *sg,
+						unsigned in, void *token)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	uint16_t head = vq->free_head;
+	struct vio__vq_slot *hs = &vq->slot[head];
+	uint16_t next = hs->next;
+	uint32_t len = sg->len;
+	struct vio_split_desc *d = &s->desc[head];
+
+	d->addr = vio_le64_make((uint64_t)(uintptr_t)sg->addr);
+	d->len = vio_le32_make(len);
+	d->flags = vio_le16_make((uint16_t)(in != 0 ? VIO_DESC_F_WRITE : 0));
+	d->next = vio_le16_make(next);
+	VIO_CACHE_CLEAN(d, sizeof(*d));
+	hs->token = token;
+	hs->in_bytes = in != 0 ? len : 0;
+	hs->ndesc = 1;
+	vq->free_head = next;
+	vq->num_free--;
+	vq->outstanding++;
+	vq->avail_moved++;
+
+	uint16_t idx = s->avail_idx;
+	vio_le16 *entry = &s->avail_ring[idx & vq->mask];
+	VIO_WRITE_ONCE(entry->raw, vio_le16_make(head).raw);
+	VIO_CACHE_CLEAN(entry, sizeof(*entry));
+	idx++;
+	s->avail_idx = idx;
+	/* Release: descriptor and entry before the index (as publish() in
+	 * vq_split.c; pairs with the device's acquire load of avail->idx). */
+	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make(idx).raw);
+	VIO_CACHE_CLEAN(&s->avail->idx, sizeof(s->avail->idx));
+	return 0;
+}
+
+/* The whole of vio__vq_split_kick_prepare() (it has no slow case). */
+static VIO_ALWAYS_INLINE bool vio__vq_split_kick1(struct vio_vq *vq)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	uint16_t old = s->kicked_idx, new_idx = s->avail_idx;
+	bool many = vq->avail_moved >= 0xffffu;
+
+	/* Full fence: avail->idx before the device's suppression fields
+	 * (pairs with the fence in vio_devq_enable_notify()). */
+	VIO_MB();
+	s->kicked_idx = new_idx;
+	vq->avail_moved = 0;
+	if (!vq->event_idx) {
+		VIO_CACHE_INVALIDATE(&s->used->flags, sizeof(s->used->flags));
+		uint16_t flags = vio_le16_get((vio_le16){VIO_READ_ONCE(s->used->flags.raw)});
+		return (old != new_idx || many) && (flags & VIO_USED_F_NO_NOTIFY) == 0;
+	}
+	if (many)
+		return true;
+	VIO_CACHE_INVALIDATE(s->avail_event, sizeof(*s->avail_event));
+	uint16_t ev = vio_le16_get((vio_le16){VIO_READ_ONCE(s->avail_event->raw)});
+	return vio_need_event(ev, new_idx, old);
+}
+
+/* 1: not the fast case, nothing changed (the general get redoes it all). */
+static VIO_ALWAYS_INLINE int vio__vq_split_get1(struct vio_vq *vq, void **token, uint32_t *len)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	uint16_t last = s->last_used;
+
+	if (last == s->used_seen) {
+		/* Acquire: the used elements after the index (pairs with the
+		 * device's release store of used->idx). */
+		VIO_CACHE_INVALIDATE(&s->used->idx, sizeof(s->used->idx));
+		uint16_t idx = vio_le16_get((vio_le16){VIO_LOAD_ACQUIRE(s->used->idx.raw)});
+		if (idx == last)
+			return -VIO_EAGAIN;
+		if ((uint16_t)(idx - last) > vq->outstanding)
+			return 1; /* the general get fails the queue */
+		s->used_seen = idx;
+	}
+	struct vio_split_used_elem *e = &s->used_ring[last & vq->mask];
+	VIO_CACHE_INVALIDATE(e, sizeof(*e));
+	uint32_t id = vio_le32_get((vio_le32){VIO_READ_ONCE(e->id.raw)});
+	uint32_t wlen = vio_le32_get((vio_le32){VIO_READ_ONCE(e->len.raw)});
+	if (id >= vq->size)
+		return 1;
+	struct vio__vq_slot *hs = &vq->slot[id];
+	/* ndesc is nonzero only on the head of an outstanding chain: one
+	 * test tells a one-descriptor head from a longer chain, a mid-chain
+	 * slot and a free one (the general get sorts those out). */
+	if (hs->ndesc != 1 || wlen > hs->in_bytes)
+		return 1;
+	*token = hs->token;
+	*len = wlen;
+	hs->ndesc = 0;
+	hs->next = vq->free_head;
+	vq->free_head = (uint16_t)id;
+	vq->num_free++;
+	vq->outstanding--;
+	last++;
+	s->last_used = last;
+	if (s->used_event_on) {
+		/* As ask_next_used() in vq_split.c. */
+		VIO_WRITE_ONCE(s->used_event->raw, vio_le16_make(last).raw);
+		VIO_CACHE_CLEAN(s->used_event, sizeof(*s->used_event));
+		VIO_MB();
+	}
+	return 0;
+}
+
+/* ---- packed --------------------------------------------------------------- */
+
+static VIO_ALWAYS_INLINE int vio__vq_packed_add1(struct vio_vq *vq, const struct vio_sg *sg,
+						 unsigned in, void *token)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	uint16_t id = vq->free_head, head = p->next_avail;
+	struct vio__vq_slot *s = &vq->slot[id];
+	bool wrap = p->avail_wrap;
+	uint32_t len = sg->len;
+	struct vio_packed_desc *d = &p->desc[head];
+
+	d->addr = vio_le64_make((uint64_t)(uintptr_t)sg->addr);
+	d->len = vio_le32_make(len);
+	d->id = vio_le16_make(id);
+	VIO_CACHE_CLEAN(d, sizeof(*d));
+	uint16_t flags =
+		(uint16_t)((in != 0 ? VIO_DESC_F_WRITE : 0) | vio__packed_avail_flags(wrap));
+	vq->free_head = s->next;
+	s->token = token;
+	s->in_bytes = in != 0 ? len : 0;
+	s->ndesc = 1;
+	vq->num_free--;
+	vq->outstanding++;
+	vq->avail_moved++;
+	uint16_t slot = (uint16_t)(head + 1u);
+	if (slot == vq->size) {
+		slot = 0;
+		p->avail_wrap = !wrap;
+	}
+	p->next_avail = slot;
+	/* §2.8.21.1: flags last, with release (as publish() in vq_packed.c). */
+	VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
+	VIO_CACHE_CLEAN(&d->flags, sizeof(d->flags));
+	return 0;
+}
+
+/* 1: not the fast case, nothing changed. */
+static VIO_ALWAYS_INLINE int vio__vq_packed_get1(struct vio_vq *vq, void **token, uint32_t *len)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	struct vio_packed_desc *d = &p->desc[p->last_used];
+
+	VIO_CACHE_INVALIDATE(d, sizeof(*d));
+	/* Acquire: id and len after the flags (pairs with the device's
+	 * release store of the flags). */
+	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(d->flags.raw));
+	if (!vio__packed_is_used(flags, p->used_wrap))
+		return -VIO_EAGAIN;
+	uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(d->id.raw));
+	uint32_t wlen = vio_le32_raw_to_cpu(VIO_READ_ONCE(d->len.raw));
+	if ((flags & VIO_DESC_F_WRITE) == 0)
+		wlen = 0; /* §2.8.4 */
+	if (id >= vq->size)
+		return 1;
+	struct vio__vq_slot *s = &vq->slot[id];
+	if (s->token == NULL || wlen > s->in_bytes)
+		return 1;
+	*token = s->token;
+	*len = wlen;
+	uint16_t n = s->ndesc;
+	uint32_t slot = (uint32_t)p->last_used + n;
+	if (slot >= vq->size) {
+		slot -= vq->size;
+		p->used_wrap = !p->used_wrap;
+	}
+	p->last_used = (uint16_t)slot;
+	s->token = NULL;
+	s->next = vq->free_head;
+	vq->free_head = id;
+	vq->num_free = (uint16_t)(vq->num_free + n);
+	vq->outstanding--;
+	if (p->event_flags == VIO_RING_EVENT_FLAGS_DESC) {
+		/* As reap() in vq_packed.c. */
+		uint16_t ow =
+			(uint16_t)(slot | ((unsigned)p->used_wrap << VIO_RING_EVENT_WRAP_SHIFT));
+		VIO_WRITE_ONCE(p->driver->off_wrap.raw, vio_le16_make(ow).raw);
+		VIO_CACHE_CLEAN(&p->driver->off_wrap, sizeof(p->driver->off_wrap));
+		VIO_MB();
+	}
+	return 0;
+}
+
+#endif /* VIO_LIB_RING_VQ_HOT_H */
