@@ -162,12 +162,22 @@ VIO_NOINLINE static int pop_general(struct vio_devq *q, struct vio_chain *chain,
 
 /* One leaf per format: the compiler then keeps the fast path in
  * call-clobbered registers (one function holding both spills). */
+VIO_NOINLINE static int pop_split_chain(struct vio_devq *q, struct vio_chain *chain,
+					struct vio_chain_seg *segs, uint16_t max_segs)
+{
+	if (vio_likely(vio__devq_split_popn(q, chain, segs, max_segs) == 0))
+		return 0;
+	return pop_general(q, chain, segs, max_segs);
+}
+
 VIO_NOINLINE static int pop_split(struct vio_devq *q, struct vio_chain *chain,
 				  struct vio_chain_seg *segs, uint16_t max_segs)
 {
 	int rc = vio__devq_split_pop1(q, chain, segs, max_segs);
 	if (vio_likely(rc <= 0))
 		return rc;
+	if (rc == 2)
+		return pop_split_chain(q, chain, segs, max_segs);
 	return pop_general(q, chain, segs, max_segs);
 }
 

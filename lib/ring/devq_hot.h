@@ -30,7 +30,8 @@ static VIO_ALWAYS_INLINE bool vio__devq_single1(struct vio_devq *q, struct vio_c
 
 /* ---- split ---------------------------------------------------------------- */
 
-/* 0 popped, -VIO_EAGAIN nothing new, 1 take the general path. */
+/* 0 popped, -VIO_EAGAIN nothing new, 1 take the general path, 2 a direct
+ * chain of several descriptors (vio__devq_split_popn()). */
 static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio_chain *chain,
 						  struct vio_chain_seg *segs, uint16_t max_segs)
 {
@@ -61,13 +62,88 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 	const struct vio_split_desc *sd = &s->desc[head];
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
 	if ((flags & (uint16_t)~VIO_DESC_F_WRITE) != 0)
-		return 1;
+		return (flags & (uint16_t) ~(VIO_DESC_F_WRITE | VIO_DESC_F_NEXT)) == 0 ? 2 : 1;
 	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
 	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
 	if (!vio__chain_single_fast(q, chain, segs, head, addr, len, flags != 0))
 		return 1;
 	q->inflight[head] = VIO__INFLIGHT;
 	s->last_avail = (uint16_t)(last + 1u);
+	return 0;
+}
+
+/* A direct chain of several descriptors, each inside q->hint, at most
+ * max_segs (and the queue size) of them, after vio__devq_split_pop1()
+ * returned 2: the head is read again (anything read is validated again).
+ * Lengths are summed in 64 bits and the 2^32 limit tested once (§2.7.5.1);
+ * readable descriptors must come first (§2.7.4.2). 0 popped, 1 take the
+ * general path (which reports what is wrong, if anything). */
+static VIO_ALWAYS_INLINE int vio__devq_split_popn(struct vio_devq *q, struct vio_chain *chain,
+						  struct vio_chain_seg *segs, uint16_t max_segs)
+{
+	struct vio__devq_split *s = &q->u.split;
+	/* The region in locals: the stores into segs could alias it. */
+	const uint64_t gaddr = q->hint.guest_addr, rsize = q->hint.size;
+	unsigned char *const host = q->hint.host;
+	const unsigned denied = ~q->hint.access & VIO_MAP_RW;
+	const struct vio_split_desc *desc = s->desc;
+	const uint16_t size = q->size;
+	uint16_t head =
+		vio_le16_raw_to_cpu(VIO_READ_ONCE(s->avail_ring[s->last_avail & q->mask].raw));
+	uint32_t limit = max_segs < size ? max_segs : size;
+	uint64_t out_bytes = 0, in_bytes = 0;
+	uint32_t n = 0, nout = 0, i = head;
+
+	if (head >= size || q->inflight[head] != 0)
+		return 1;
+	for (;;) {
+		if (n == limit)
+			return 1; /* longer than the array or a loop */
+		const struct vio_split_desc *sd = &desc[i];
+		uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
+		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
+		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
+		uint16_t next = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->next.raw));
+		bool write = (flags & VIO_DESC_F_WRITE) != 0;
+		uint64_t off = addr - gaddr;
+		/* VIO_MAP_READ is 1, VIO_MAP_WRITE 2: the direction is 1 << write. */
+		if ((flags & VIO_DESC_F_INDIRECT) != 0 || len == 0 || off >= rsize ||
+		    len > rsize - off || ((1u << write) & denied) != 0)
+			return 1;
+		if (write) {
+			in_bytes += len;
+		} else {
+			if (nout != n)
+				return 1; /* readable after writable */
+			out_bytes += len;
+			nout++;
+		}
+		struct vio_chain_seg *sg = &segs[n++];
+		sg->ptr = host + off;
+		sg->addr = addr;
+		sg->len = len;
+		sg->write = write;
+		sg->release = false;
+		if ((flags & VIO_DESC_F_NEXT) == 0)
+			break;
+		if (next >= size)
+			return 1;
+		i = next;
+	}
+	if (out_bytes + in_bytes > UINT32_MAX)
+		return 1;
+	chain->id = head;
+	chain->head = head;
+	chain->ndesc = (uint16_t)n;
+	chain->nseg = (uint16_t)n;
+	chain->nout = (uint16_t)nout;
+	chain->out_bytes = (uint32_t)out_bytes;
+	chain->in_bytes = (uint32_t)in_bytes;
+	chain->flags = 0;
+	chain->gen = q->gen;
+	chain->segs = segs;
+	q->inflight[head] = (uint16_t)(VIO__INFLIGHT | (n - 1u));
+	s->last_avail++;
 	return 0;
 }
 

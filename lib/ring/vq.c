@@ -252,12 +252,26 @@ VIO_NOINLINE static int add_general(struct vio_vq *vq, const struct vio_sg *sg, 
 	return vio__vq_packed_add(vq, sg, out, in, token);
 }
 
+/* Split direct chains of several segments: a leaf of its own, so the loop
+ * does not make the one-segment path spill registers. */
+VIO_NOINLINE static int add_split_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+					unsigned in, void *token)
+{
+	if (vio_likely(vio__vq_split_addn(vq, sg, out, out + in, token) == 0))
+		return 0;
+	return add_general(vq, sg, out, in, token);
+}
+
 int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in, void *token)
 {
-	if (vio_likely(vio__vq_single_ok(vq, sg, out, in, token))) {
-		if (vio_likely(vq->hot == VIO__HOT_SPLIT))
-			return vio__vq_split_add1(vq, sg, in, token);
-		if (vq->hot == VIO__HOT_PACKED)
+	unsigned total = out + in;
+	if (vio_likely(vio__vq_direct_ok(vq, sg, out, total, token))) {
+		if (vio_likely(vq->hot == VIO__HOT_SPLIT)) {
+			if (vio_likely(total == 1))
+				return vio__vq_split_add1(vq, sg, in, token);
+			return add_split_chain(vq, sg, out, in, token);
+		}
+		if (vq->hot == VIO__HOT_PACKED && total == 1)
 			return vio__vq_packed_add1(vq, sg, in, token);
 	}
 	return add_general(vq, sg, out, in, token);

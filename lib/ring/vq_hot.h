@@ -15,14 +15,15 @@
 #include "packed_event.h"
 #include "vq_impl.h"
 
-/* One segment of @in (0 or 1) writable segments, token and sg checked, a
- * slot free and no indirect table wanted for one segment. */
-static inline bool vio__vq_single_ok(const struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
-				     unsigned in, const void *token)
+/* A direct chain the fast paths take: token and sg given, @total = out + in
+ * segments (not wrapping), at least one, as many ring slots free, and too
+ * short for an indirect table (vio__vq_want_indirect() false: with the
+ * slots free it asks only whether total reaches indirect_min). */
+static inline bool vio__vq_direct_ok(const struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+				     unsigned total, const void *token)
 {
-	/* out + in == 1 with in <= 1 rules out a wrapping sum. */
-	return out + in == 1 && in <= 1 && token != NULL && sg != NULL && vq->num_free != 0 &&
-	       vq->indirect_min > 1;
+	return total >= out && total - 1u < vq->num_free && total < vq->indirect_min &&
+	       token != NULL && sg != NULL;
 }
 
 /* ---- split ---------------------------------------------------------------- */
@@ -58,6 +59,64 @@ static VIO_ALWAYS_INLINE int vio__vq_split_add1(struct vio_vq *vq, const struct 
 	s->avail_idx = idx;
 	/* Release: descriptor and entry before the index (as publish() in
 	 * vq_split.c; pairs with the device's acquire load of avail->idx). */
+	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make(idx).raw);
+	VIO_CACHE_CLEAN(&s->avail->idx, sizeof(s->avail->idx));
+	return 0;
+}
+
+/* A direct chain of @total > 1 segments (vio__vq_direct_ok()); the shadow
+ * slots keep what get needs, the rest of vio__vq_split_add's bookkeeping
+ * (len/flags shadows, records) exists only with DMA hooks. 1: the lengths
+ * sum to 2^32 or more; nothing is published and the general add, which
+ * rewrites the same slots, reports it. */
+static VIO_ALWAYS_INLINE int vio__vq_split_addn(struct vio_vq *vq, const struct vio_sg *sg,
+						unsigned out, unsigned total, void *token)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	struct vio_split_desc *desc = s->desc;
+	uint16_t head = vq->free_head, i = head;
+	uint64_t all = 0, in_bytes = 0;
+
+	for (unsigned n = 0; n < total; n++) {
+		struct vio__vq_slot *sl = &vq->slot[i];
+		uint32_t len = sg[n].len;
+		bool write = n >= out;
+		uint16_t next = sl->next;
+		all += len;
+		if (write)
+			in_bytes += len;
+		struct vio_split_desc *d = &desc[i];
+		d->addr = vio_le64_make((uint64_t)(uintptr_t)sg[n].addr);
+		d->len = vio_le32_make(len);
+		d->flags = vio_le16_make((uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
+						    (write ? VIO_DESC_F_WRITE : 0)));
+		d->next = vio_le16_make(next);
+		VIO_CACHE_CLEAN(d, sizeof(*d));
+		/* Mid-chain slots are marked (a used id naming one is told
+		 * apart from a stale one); the general add undoes the marks
+		 * when it fails. */
+		if (n != 0)
+			sl->token = VIO__MIDCHAIN;
+		i = next;
+	}
+	if (vio_unlikely(all > UINT32_MAX))
+		return 1;
+	struct vio__vq_slot *hs = &vq->slot[head];
+	hs->token = token;
+	hs->in_bytes = (uint32_t)in_bytes;
+	hs->ndesc = (uint16_t)total;
+	vq->free_head = i;
+	vq->num_free = (uint16_t)(vq->num_free - total);
+	vq->outstanding++;
+	vq->avail_moved++;
+
+	uint16_t idx = s->avail_idx;
+	vio_le16 *entry = &s->avail_ring[idx & vq->mask];
+	VIO_WRITE_ONCE(entry->raw, vio_le16_make(head).raw);
+	VIO_CACHE_CLEAN(entry, sizeof(*entry));
+	idx++;
+	s->avail_idx = idx;
+	/* Release: the chain and the entry before the index. */
 	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make(idx).raw);
 	VIO_CACHE_CLEAN(&s->avail->idx, sizeof(s->avail->idx));
 	return 0;
@@ -112,16 +171,24 @@ static VIO_ALWAYS_INLINE int vio__vq_split_get1(struct vio_vq *vq, void **token,
 		return 1;
 	struct vio__vq_slot *hs = &vq->slot[id];
 	/* ndesc is nonzero only on the head of an outstanding chain: one
-	 * test tells a one-descriptor head from a longer chain, a mid-chain
-	 * slot and a free one (the general get sorts those out). */
-	if (hs->ndesc != 1 || wlen > hs->in_bytes)
+	 * test tells it from a mid-chain slot and a free one (the general get
+	 * sorts those out). */
+	uint16_t n = hs->ndesc;
+	if (n == 0 || wlen > hs->in_bytes)
 		return 1;
 	*token = hs->token;
 	*len = wlen;
 	hs->ndesc = 0;
-	hs->next = vq->free_head;
+	/* As reclaim() in vq_split.c: the chain's private links, never the
+	 * shared descriptors, lead to its tail. */
+	uint16_t tail = (uint16_t)id;
+	for (uint16_t k = 1; k < n; k++) {
+		tail = vq->slot[tail].next;
+		vq->slot[tail].token = NULL;
+	}
+	vq->slot[tail].next = vq->free_head;
 	vq->free_head = (uint16_t)id;
-	vq->num_free++;
+	vq->num_free = (uint16_t)(vq->num_free + n);
 	vq->outstanding--;
 	last++;
 	s->last_used = last;
