@@ -106,8 +106,8 @@ static struct t *mk(enum vio_ring_format fmt, const struct vio_blk_dev_desc *d, 
 	struct vio_features f;
 	assert_int_equal(vio_blk_dev_features(d, &f), 0);
 	assert_int_equal(vio_blk_dev_set_features(&t->dev, &f, NULL), 0);
-	assert_int_equal(vio_blk_queue_init(&t->q, &t->dev, t->e.l.dq, t->reqs, QSIZE, t->segs, SEGS),
-			 0);
+	assert_int_equal(
+		vio_blk_queue_init(&t->q, &t->dev, t->e.l.dq, t->reqs, QSIZE, t->segs, SEGS), 0);
 	return t;
 }
 
@@ -164,8 +164,8 @@ static uint8_t simple(struct t *t, uint32_t type, uint64_t sector, unsigned n, u
 	}
 	sg[1 + n].addr = st;
 	sg[1 + n].len = 1;
-	bool in = type == VIO_BLK_T_IN || type == VIO_BLK_T_GET_ID ||
-		  type == VIO_BLK_T_GET_LIFETIME;
+	bool in =
+		type == VIO_BLK_T_IN || type == VIO_BLK_T_GET_ID || type == VIO_BLK_T_GET_LIFETIME;
 	assert_int_equal(run(t, sg, in ? 1 : 1 + n, in ? n + 1 : 1, used), 1);
 	if (data != NULL)
 		*data = buf;
@@ -194,9 +194,9 @@ static void test_blk_dev_config_fill(void **state)
 	struct vio_features f;
 	struct vio_blk_config c;
 	assert_int_equal(vio_blk_dev_features(&d, &f), 0);
-	unsigned expect[] = {VIO_BLK_F_SIZE_MAX, VIO_BLK_F_SEG_MAX,	VIO_BLK_F_GEOMETRY,
-			     VIO_BLK_F_RO,	 VIO_BLK_F_BLK_SIZE,	VIO_BLK_F_FLUSH,
-			     VIO_BLK_F_TOPOLOGY, VIO_BLK_F_CONFIG_WCE,	VIO_BLK_F_MQ,
+	unsigned expect[] = {VIO_BLK_F_SIZE_MAX, VIO_BLK_F_SEG_MAX,	 VIO_BLK_F_GEOMETRY,
+			     VIO_BLK_F_RO,	 VIO_BLK_F_BLK_SIZE,	 VIO_BLK_F_FLUSH,
+			     VIO_BLK_F_TOPOLOGY, VIO_BLK_F_CONFIG_WCE,	 VIO_BLK_F_MQ,
 			     VIO_BLK_F_DISCARD,	 VIO_BLK_F_WRITE_ZEROES, VIO_BLK_F_LIFETIME};
 	struct vio_features want = vio_features_none();
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
@@ -294,8 +294,7 @@ static void test_blk_dev_features_and_writeback(void **state)
 			 -VIO_EINVAL);
 	assert_int_equal(vio_blk_dev_set_capacity(&dev, 7, &c), 0);
 	assert_int_equal(vio_le64_get(c.capacity), 7);
-	assert_int_equal(vio_blk_dev_set_capacity(&dev, VIO_BLK_MAX_CAPACITY + 1, &c),
-			 -VIO_EINVAL);
+	assert_int_equal(vio_blk_dev_set_capacity(&dev, VIO_BLK_MAX_CAPACITY + 1, &c), -VIO_EINVAL);
 }
 
 /* ---- Requests ---------------------------------------------------------- */
@@ -345,7 +344,8 @@ static void test_blk_dev_header_split_across_segments(void **state)
 		struct vio_blk_req_hdr *h = hdr(t, VIO_BLK_T_IN, 5);
 		unsigned char *p = (unsigned char *)h;
 		unsigned char *buf = A(t, 513);
-		struct vio_sg sg[5] = {{p, 3}, {p + 3, 9}, {p + 12, 4}, {buf, 300}, {buf + 300, 213}};
+		struct vio_sg sg[5] = {
+			{p, 3}, {p + 3, 9}, {p + 12, 4}, {buf, 300}, {buf + 300, 213}};
 		uint32_t used;
 		assert_int_equal(run(t, sg, 3, 2, &used), 1);
 		assert_int_equal(buf[512], VIO_BLK_S_OK);
@@ -447,10 +447,8 @@ static void test_blk_dev_data_not_multiple_of_512(void **state)
 		uint32_t used;
 		unsigned char before[DISK];
 		memcpy(before, t->disk, DISK);
-		assert_int_equal(simple(t, VIO_BLK_T_OUT, 0, 1, 100, &used, NULL),
-				 VIO_BLK_S_IOERR);
-		assert_int_equal(simple(t, VIO_BLK_T_OUT, 0, 2, 300, &used, NULL),
-				 VIO_BLK_S_IOERR);
+		assert_int_equal(simple(t, VIO_BLK_T_OUT, 0, 1, 100, &used, NULL), VIO_BLK_S_IOERR);
+		assert_int_equal(simple(t, VIO_BLK_T_OUT, 0, 2, 300, &used, NULL), VIO_BLK_S_IOERR);
 		assert_int_equal(simple(t, VIO_BLK_T_IN, 0, 1, 511, &used, NULL), VIO_BLK_S_IOERR);
 		assert_int_equal(used, 0);
 		assert_memory_equal(before, t->disk, DISK);
@@ -493,8 +491,7 @@ static void test_blk_dev_seg_max_and_size_max(void **state)
 		uint32_t used;
 		assert_int_equal(simple(t, VIO_BLK_T_IN, 0, 6, 512, &used, NULL), VIO_BLK_S_OK);
 		assert_int_equal(used, 6 * 512 + 1);
-		assert_int_equal(simple(t, VIO_BLK_T_OUT, 0, 7, 512, &used, NULL),
-				 VIO_BLK_S_IOERR);
+		assert_int_equal(simple(t, VIO_BLK_T_OUT, 0, 7, 512, &used, NULL), VIO_BLK_S_IOERR);
 		assert_int_equal(simple(t, VIO_BLK_T_IN, 0, 1, 8192, &used, NULL), VIO_BLK_S_IOERR);
 		assert_int_equal(simple(t, VIO_BLK_T_IN, 0, 2, 4096, &used, NULL), VIO_BLK_S_OK);
 		rm(t);
@@ -531,8 +528,7 @@ static void test_blk_dev_read_only(void **state)
 		unsigned char before[DISK];
 		memcpy(before, t->disk, DISK);
 		uint32_t used;
-		assert_int_equal(simple(t, VIO_BLK_T_OUT, 0, 1, 512, &used, NULL),
-				 VIO_BLK_S_IOERR);
+		assert_int_equal(simple(t, VIO_BLK_T_OUT, 0, 1, 512, &used, NULL), VIO_BLK_S_IOERR);
 		struct vio_blk_discard_write_zeroes *r = A(t, sizeof(*r));
 		r->sector = vio_le64_make(0);
 		r->num_sectors = vio_le32_make(1);
@@ -625,8 +621,8 @@ static uint8_t ranges(struct t *t, uint32_t type, const uint64_t *sec, const uin
 	}
 	unsigned char *st = A(t, 1);
 	*st = 0xee;
-	struct vio_sg sg[3] = {{hdr(t, type, 0), 16}, {r, (uint32_t)(n * sizeof(*r) + extra)},
-			       {st, 1}};
+	struct vio_sg sg[3] = {
+		{hdr(t, type, 0), 16}, {r, (uint32_t)(n * sizeof(*r) + extra)}, {st, 1}};
 	assert_int_equal(run(t, sg, 2, 1, NULL), 1);
 	return *st;
 }
@@ -806,8 +802,7 @@ static void test_blk_dev_async_out_of_order(void **state)
 							{st[sec], 1}};
 						assert_int_equal(vio_vq_add(t->e.l.vq, sg,
 									    phase ? 1 : 3,
-									    phase ? 3 : 1,
-									    st[sec]),
+									    phase ? 3 : 1, st[sec]),
 								 0);
 					}
 					int rc = vio_blk_queue_process(&t->q);
@@ -854,8 +849,8 @@ static void test_blk_dev_slots_exhausted(void **state)
 	(void)state;
 	struct vio_blk_dev_desc d = base_desc();
 	struct t *t = mk(VIO_RING_SPLIT, &d, true);
-	assert_int_equal(
-		vio_blk_queue_init(&t->q, &t->dev, t->e.l.dq, t->reqs, 2, t->segs, SEGS), 0);
+	assert_int_equal(vio_blk_queue_init(&t->q, &t->dev, t->e.l.dq, t->reqs, 2, t->segs, SEGS),
+			 0);
 	unsigned char *st[5];
 	for (int i = 0; i < 5; i++) {
 		st[i] = A(t, 1);
