@@ -43,7 +43,7 @@
 #define CHECK(c)                                                                                   \
 	do {                                                                                       \
 		if (!(c)) {                                                                        \
-			fprintf(stderr, "fuzz_blk_request: %s:%d: %s\n", __FILE__, __LINE__, #c); \
+			fprintf(stderr, "fuzz_blk_request: %s:%d: %s\n", __FILE__, __LINE__, #c);  \
 			abort();                                                                   \
 		}                                                                                  \
 	} while (0)
