@@ -57,7 +57,15 @@ extern "C" {
 	X(USED_MIDCHAIN, 41, 1, "used id names a descriptor inside a chain, not its head")         \
 	X(USED_STALE, 42, 1, "used id names no outstanding buffer (free or already completed)")    \
 	X(USED_LEN, 43, 1, "used length exceeds the writable bytes the buffer offered")            \
-	X(USED_JUMP, 44, 1, "used index moved further than the outstanding buffers")
+	X(USED_JUMP, 44, 1, "used index moved further than the outstanding buffers")               \
+	X(BLK_NO_STATUS, 64, 1, "block request has no device-writable status byte to answer in")   \
+	X(BLK_STATUS, 65, 1, "block device wrote a status value that is not defined")              \
+	X(BLK_USED_LEN, 66, 1,                                                                     \
+	  "block device reported success but fewer bytes than it had to write")                    \
+	X(BLK_CONFIG, 67, 1, "block device configuration holds invalid values")                    \
+	X(BLK_FEATURE, 68, 0, "request not allowed by the negotiated features or device limits")   \
+	X(RNG_READABLE, 69, 1, "entropy request holds a device-readable buffer")                   \
+	X(RNG_EMPTY, 70, 1, "entropy device returned a buffer with no random bytes")
 
 /** @cond VIO_INTERNAL */
 #define VIO__ERR_ENUM(name, value, peer, text) VIO_E##name = value,

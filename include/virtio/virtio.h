@@ -12,6 +12,9 @@
 #ifndef VIO_VIRTIO_H
 #define VIO_VIRTIO_H
 
+#include <virtio/blk.h>
+#include <virtio/blk_dev.h>
+#include <virtio/blk_drv.h>
 #include <virtio/chain.h>
 #include <virtio/devq.h>
 #include <virtio/dma.h>
@@ -24,6 +27,7 @@
 #include <virtio/queue.h>
 #include <virtio/ring_packed.h>
 #include <virtio/ring_split.h>
+#include <virtio/rng.h>
 #include <virtio/spec.h>
 #include <virtio/version.h>
 #include <virtio/vhost_user.h>
