@@ -39,7 +39,7 @@
  * Usage: bench_ring [--json] [--quick] [--iters N] [--reps N] [--size N] [--only KEY]
  *                   [--regions]
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* pthread_setaffinity_np, CPU_SET */
 
 #include <errno.h>
 #include <limits.h>
@@ -338,6 +338,55 @@ bench_rt_loop(struct rt_ctx *c, unsigned long iters)
 	return i;
 }
 
+#define BATCH 32u /* buffers per iteration of bench_batch_loop */
+
+unsigned long bench_batch_loop(struct rt_ctx *c, unsigned long iters);
+
+/* BATCH buffers in flight per iteration: BATCH adds, one kick_prepare,
+ * BATCH pops and pushes, one needs_notify, BATCH gets. Returns the
+ * iterations completed (see c->err). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((noinline, noclone))
+#elif defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+unsigned long
+bench_batch_loop(struct rt_ctx *c, unsigned long iters)
+{
+	unsigned long kicks = 0, intrs = 0, i;
+	int rc = 0;
+	for (i = 0; i < iters; i++) {
+		unsigned k;
+		for (k = 0; k < BATCH && rc == 0; k++)
+			rc = vio_vq_add(c->vq, c->sg, c->out, c->in, c->token);
+		if (rc != 0)
+			break;
+		kicks += vio_vq_kick_prepare(c->vq);
+		for (k = 0; k < BATCH && rc == 0; k++) {
+			struct vio_chain ch;
+			rc = vio_devq_pop(c->dq, &ch, c->segs, c->max_segs);
+			if (rc == 0)
+				rc = vio_devq_push(c->dq, &ch, ch.in_bytes);
+		}
+		if (rc != 0)
+			break;
+		intrs += vio_devq_needs_notify(c->dq);
+		for (k = 0; k < BATCH && rc == 0; k++) {
+			void *tok;
+			uint32_t len;
+			rc = vio_vq_get(c->vq, &tok, &len);
+			if (rc == 0 && (tok != c->token || len != c->in_bytes))
+				rc = 1;
+		}
+		if (rc != 0)
+			break;
+	}
+	c->kicks += kicks;
+	c->intrs += intrs;
+	c->err = rc;
+	return i;
+}
+
 static double now(void)
 {
 	struct timespec t;
@@ -502,6 +551,160 @@ out:;
 }
 
 /* ------------------------------------------------------------------------ */
+/* Two threads the way Linux's tools/virtio/ringtest runs them              */
+/* ------------------------------------------------------------------------ */
+
+/* The comparable workload: driver and device each pinned to its own CPU,
+ * both busy-polling (no kicks, no interrupts, no yields), the driver adding
+ * one buffer and then trying to reap one, over and over, the device taking
+ * and completing each buffer as soon as it sees it: ringtest's run_guest()
+ * and run_host() without --sleep. The figure is the time per buffer. */
+
+static int cpu_a = 0, cpu_b = 1; /* --cpus A,B: driver, device */
+
+static void pin_self(int cpu)
+{
+#ifdef __linux__
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0)
+		fprintf(stderr, "bench_ring: cannot pin to CPU %d (running unpinned)\n", cpu);
+#else
+	(void)cpu;
+#endif
+}
+
+struct rtt_ctx {
+	struct pair *p;
+	unsigned long bufs;
+	atomic_bool ready, go;
+	atomic_int dev_err;
+};
+
+static void *rtt_device(void *arg)
+{
+	struct rtt_ctx *t = arg;
+	struct vio_devq *dq = t->p->dq;
+	struct vio_chain_seg *segs = t->p->segs;
+	uint16_t max_segs = t->p->size;
+	unsigned long done = 0;
+
+	pin_self(cpu_b);
+	atomic_store(&t->ready, true);
+	while (!atomic_load(&t->go))
+		;
+	while (done < t->bufs) {
+		struct vio_chain ch;
+		int rc = vio_devq_pop(dq, &ch, segs, max_segs);
+		if (rc == -VIO_EAGAIN)
+			continue;
+		if (rc == 0)
+			rc = vio_devq_push(dq, &ch, ch.in_bytes);
+		if (rc != 0) {
+			atomic_store(&t->dev_err, rc);
+			return NULL;
+		}
+		done++;
+	}
+	return NULL;
+}
+
+/* One ringtest-style run of @bufs buffers; seconds, or negative on failure. */
+static double ringtest_run(struct pair *p, unsigned long bufs)
+{
+	struct rtt_ctx t;
+	memset(&t, 0, sizeof(t));
+	t.p = p;
+	t.bufs = bufs;
+	atomic_init(&t.ready, false);
+	atomic_init(&t.go, false);
+	atomic_init(&t.dev_err, 0);
+
+	uint16_t n = p->size;
+	uint16_t *free_stack = malloc(n * sizeof(*free_stack));
+	if (free_stack == NULL)
+		return -1;
+	for (uint16_t i = 0; i < n; i++)
+		free_stack[i] = (uint16_t)(n - 1u - i);
+	unsigned nfree = n;
+
+	/* Nobody sleeps: both sides suppress the other's notifications. */
+	vio_vq_disable_intr(p->vq);
+	vio_devq_disable_notify(p->dq);
+	pthread_t dev;
+	if (pthread_create(&dev, NULL, rtt_device, &t) != 0) {
+		free(free_stack);
+		return -1;
+	}
+	pin_self(cpu_a);
+	while (!atomic_load(&t.ready))
+		;
+
+	unsigned long started = 0, completed = 0;
+	const char *why = NULL;
+	int err = 0;
+	double t0 = now();
+	atomic_store(&t.go, true);
+	while (completed < bufs) {
+		if (started < bufs && nfree > 0) {
+			struct vio_sg sg[MAX_CHAIN];
+			unsigned in, k = free_stack[nfree - 1];
+			uint32_t inb;
+			unsigned out = make_sg(p, k, sg, &in, &inb);
+			int rc = vio_vq_add(p->vq, sg, out, in, (void *)(uintptr_t)(k + 1u));
+			if (rc == 0) {
+				nfree--;
+				started++;
+			} else if (rc != -VIO_ENOSPC) {
+				why = "vio_vq_add";
+				err = rc;
+				break;
+			}
+		}
+		void *tok;
+		uint32_t len;
+		int rc = vio_vq_get(p->vq, &tok, &len);
+		if (rc == 0) {
+			uintptr_t k = (uintptr_t)tok - 1u;
+			if (k >= n) {
+				why = "vio_vq_get: foreign token";
+				break;
+			}
+			free_stack[nfree++] = (uint16_t)k;
+			completed++;
+		} else if (rc != -VIO_EAGAIN) {
+			why = "vio_vq_get";
+			err = rc;
+			break;
+		} else if (atomic_load_explicit(&t.dev_err, memory_order_relaxed) != 0) {
+			why = "device thread";
+			err = atomic_load(&t.dev_err);
+			break;
+		}
+	}
+	double secs = now() - t0;
+	if (why != NULL) {
+		/* Let a device thread still waiting for buffers finish. */
+		pthread_cancel(dev);
+	}
+	pthread_join(dev, NULL);
+	free(free_stack);
+	if (why != NULL) {
+		fprintf(stderr, "bench_ring: ringtest run: %s: %s\n", why,
+			err != 0 ? vio_err_name(err) : "");
+		return -1;
+	}
+	return secs;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Driver                                                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -509,9 +712,12 @@ enum mode {
 	MODE_RT,
 	MODE_NONOTIFY,
 	MODE_2THREAD,
+	MODE_RINGTEST,
+	MODE_BATCH,
 	MODE_N
 };
-static const char *const mode_suffix[MODE_N] = {"", "/nonotify", "/2thread"};
+static const char *const mode_suffix[MODE_N] = {"", "/nonotify", "/2thread", "/ringtest",
+						"/batch32"};
 
 struct figure {
 	char key[64];
@@ -553,25 +759,29 @@ static int run_rt(struct pair *p, int mode, unsigned long iters, unsigned reps, 
 	c.segs = p->segs;
 	c.max_segs = p->size;
 	c.notify = mode == MODE_RT;
+	unsigned long (*loop)(struct rt_ctx *, unsigned long) =
+		mode == MODE_BATCH ? bench_batch_loop : bench_rt_loop;
+	unsigned long per = mode == MODE_BATCH ? BATCH : 1u; /* buffers per iteration */
+	iters = (iters + per - 1) / per;
 	/* Both sides ask for notifications, as a driver waiting for an
 	 * interrupt and a device waiting for a kick do: the suppression checks
 	 * then take their full (EVENT_IDX) path. */
 	(void)vio_vq_enable_intr(p->vq);
 	(void)vio_devq_enable_notify(p->dq);
 
-	if (!exact && bench_rt_loop(&c, iters / 10 + 1) != iters / 10 + 1)
+	if (!exact && loop(&c, iters / 10 + 1) != iters / 10 + 1)
 		goto fail;
 	double best = 0;
 	for (unsigned r = 0; r < (exact ? 1u : reps); r++) {
 		double t0 = now();
-		unsigned long got = bench_rt_loop(&c, iters);
+		unsigned long got = loop(&c, iters);
 		double t = now() - t0;
 		if (got != iters)
 			goto fail;
 		if (r == 0 || t < best)
 			best = t;
 	}
-	*ns = best * 1e9 / (double)iters;
+	*ns = best * 1e9 / (double)(iters * per);
 	*kicks = c.kicks;
 	*intrs = c.intrs;
 	return 0;
@@ -586,8 +796,10 @@ fail:
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_ring [--json] [--quick] [--iters N] [--reps N] [--size N] "
-		   "[--only KEY] [--regions]\n"
-		   "  KEY: FORMAT/SHAPE/EVIDX[/nonotify], e.g. split/1desc/evidx\n"
+		   "[--only KEY] [--regions] [--cpus A,B]\n"
+		   "  KEY: FORMAT/SHAPE/EVIDX[/nonotify|/ringtest], e.g. split/1desc/evidx\n"
+		   "       /ringtest: two threads pinned to CPUs A (driver) and B (device),\n"
+		   "       busy polling, add one / reap one; the median of --reps runs\n"
 		   "       FORMAT split|packed, SHAPE 1desc|3desc|3desc-indirect, "
 		   "EVIDX evidx|noevidx\n");
 }
@@ -634,6 +846,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			i++;
 		} else if (strcmp(a, "--regions") == 0) {
 			use_regions = true;
+		} else if (strcmp(a, "--cpus") == 0 && v != NULL &&
+			   sscanf(v, "%d,%d", &cpu_a, &cpu_b) == 2 && cpu_a >= 0 && cpu_b >= 0) {
+			i++;
 		} else if (strcmp(a, "--only") == 0 && v != NULL) {
 			o->only = v;
 			i++;
@@ -642,7 +857,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			exit(0);
 		} else {
 			bool takes_value = strcmp(a, "--iters") == 0 || strcmp(a, "--reps") == 0 ||
-					   strcmp(a, "--size") == 0 || strcmp(a, "--only") == 0;
+					   strcmp(a, "--size") == 0 || strcmp(a, "--only") == 0 ||
+					   strcmp(a, "--cpus") == 0;
 			if (takes_value)
 				fprintf(stderr, "bench_ring: bad or missing value for %s\n", a);
 			else
@@ -693,6 +909,10 @@ static void print_table(const struct opts *o)
 		"single thread, round trip: add, kick_prepare, pop, push, needs_notify, get",
 		"single thread, round trip without kick_prepare and needs_notify (nonotify)",
 		"two threads, busy-polling driver and device (2thread), time per buffer",
+		"two pinned threads, busy polling, add one / reap one (ringtest), median time per "
+		"buffer",
+		"single thread, 32 buffers per round: adds, kick_prepare, pops and pushes, "
+		"needs_notify, gets (batch32), time per buffer",
 	};
 	printf("bench_ring: queue size %u, %lu iterations per figure%s\n", o->size, o->iters,
 	       o->quick ? " (quick)" : "");
@@ -722,11 +942,29 @@ static int run_figure(struct figure *g, int f, int s, int e, int m, const struct
 	enum vio_ring_format fmt = f == 0 ? VIO_RING_SPLIT : VIO_RING_PACKED;
 	unsigned long kicks = 0, intrs = 0;
 	double ns = 0;
+	if (m == MODE_BATCH && o->size < BATCH * MAX_CHAIN)
+		return 0; /* the queue cannot hold a batch: no figure */
 	int rc = pair_init(&p, fmt, (enum shape)s, e != 0, o->size);
 	if (rc == 0 && m == MODE_2THREAD) {
 		double secs = two_thread(&p, o->iters);
 		rc = secs < 0 ? -1 : 0;
 		ns = secs * 1e9 / (double)o->iters;
+	} else if (rc == 0 && m == MODE_RINGTEST) {
+		/* The median of --reps runs on fresh queues. */
+		double t[100];
+		for (unsigned r = 0; r < o->reps && rc == 0; r++) {
+			if (r != 0) {
+				pair_free(&p);
+				rc = pair_init(&p, fmt, (enum shape)s, e != 0, o->size);
+			}
+			t[r] = rc == 0 ? ringtest_run(&p, o->iters) : -1;
+			if (t[r] < 0)
+				rc = -1;
+		}
+		if (rc == 0) {
+			qsort(t, o->reps, sizeof(t[0]), cmp_double);
+			ns = t[o->reps / 2] * 1e9 / (double)o->iters;
+		}
 	} else if (rc == 0) {
 		rc = run_rt(&p, m, o->iters, o->reps, o->only != NULL, &ns, &kicks, &intrs);
 	}
@@ -736,7 +974,11 @@ static int run_figure(struct figure *g, int f, int s, int e, int m, const struct
 	g->ns_per_op = ns;
 	g->iters = o->iters;
 	g->done = true;
-	if (o->only != NULL && !o->json)
+	if (o->only != NULL && !o->json && m == MODE_RINGTEST)
+		printf("%s: %lu buffers, driver on CPU %d, device on CPU %d, median of %u runs: "
+		       "%.1f ns per buffer (%.2f Mbuf/s)\n",
+		       g->key, o->iters, cpu_a, cpu_b, o->reps, ns, 1e3 / ns);
+	else if (o->only != NULL && !o->json)
 		printf("%s: %lu round trips in bench_rt_loop, %.1f ns each "
 		       "(kick_prepare said kick %lu times, needs_notify said interrupt %lu "
 		       "times)\n",
@@ -760,12 +1002,15 @@ int main(int argc, char **argv)
 					if (o.only != NULL &&
 					    (m == MODE_2THREAD || strcmp(o.only, g->key) != 0))
 						continue;
+					/* Pinned busy-polling threads: only when asked for. */
+					if (o.only == NULL && m == MODE_RINGTEST)
+						continue;
 					found = true;
 					if (run_figure(g, f, s, e, m, &o) != 0)
 						return 1;
 				}
 	if (!found) {
-		fprintf(stderr, "bench_ring: no single-thread figure named '%s'\n", o.only);
+		fprintf(stderr, "bench_ring: no figure named '%s'\n", o.only);
 		usage(stderr);
 		return 2;
 	}
