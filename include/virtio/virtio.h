@@ -13,6 +13,7 @@
 #define VIO_VIRTIO_H
 
 #include <virtio/chain.h>
+#include <virtio/device.h>
 #include <virtio/devq.h>
 #include <virtio/dma.h>
 #include <virtio/errors.h>
@@ -20,6 +21,7 @@
 #include <virtio/le.h>
 #include <virtio/mem.h>
 #include <virtio/mmio.h>
+#include <virtio/mmio_dev.h>
 #include <virtio/port.h>
 #include <virtio/queue.h>
 #include <virtio/ring_packed.h>
