@@ -75,9 +75,14 @@ static void serve(struct rig_model *m, uint16_t q)
 		struct vio_chain_seg *segs = m->held_segs[m->nheld % 64];
 		int rc = vio_devq_pop(dq, &c, segs, 4);
 		m->last_pop_rc = rc;
+		if (rc == -VIO_EAGAIN) {
+			/* Ask for a kick before sleeping; re-check what came meanwhile. */
+			if (vio_devq_enable_notify(dq))
+				return;
+			continue;
+		}
 		if (rc < 0) {
-			if (rc != -VIO_EAGAIN)
-				vio_device_queue_error(m->dev, q, rc);
+			vio_device_queue_error(m->dev, q, rc);
 			return;
 		}
 		if (m->hold) {
