@@ -144,6 +144,11 @@ static int check_blob(const struct vio_device *dev, const unsigned char *p, size
 		 * or DEVICE_NEEDS_RESET (an enable refused then). */
 		if (qp[10] != 0 && !fok)
 			return -VIO_ESTATE_BLOB;
+		/* No more chains in flight than the queue holds (the split ring
+		 * recomputes it from guest memory, but a blob that says so is
+		 * damaged). */
+		if (get(qp + 18, 2) > get(qp, 4))
+			return -VIO_ESTATE_BLOB;
 	}
 	return 0;
 }
