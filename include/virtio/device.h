@@ -28,7 +28,7 @@
  * - *queue threads*: while a queue is live (between ::vio_device_ops::activate
  *   or ::vio_device_ops::queue_enable and ::vio_device_ops::deactivate or
  *   ::vio_device_ops::queue_stop), one thread at a time may use that queue's
- *   ::vio_devq (vio_device_queue()) and call vio_device_queue_push(),
+ *   `struct vio_devq` (vio_device_queue()) and call vio_device_queue_push(),
  *   vio_device_queue_notify_used(), vio_device_queue_interrupt(),
  *   vio_device_queue_error() and vio_device_set_needs_reset(). These may run
  *   concurrently with the control thread; they touch only atomics and the
@@ -142,7 +142,7 @@ struct vio_device_ops {
 	 * @brief DRIVER_OK: the device goes live (also on resume from SUSPEND
 	 *        and at the end of a vio_device_restore() of a live device).
 	 *
-	 * Every enabled queue has its ::vio_devq (vio_device_queue()). Start
+	 * Every enabled queue has its `struct vio_devq` (vio_device_queue()). Start
 	 * serving them (start queue threads, or serve inline from queue_notify).
 	 * @param ctx ::vio_device_info::ctx.
 	 * @param dev The device.

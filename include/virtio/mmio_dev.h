@@ -3,7 +3,7 @@
  * @file mmio_dev.h
  * @brief virtio-mmio register model (device side, version 2): a VMM's
  *        trap handler calls read/write with the offset and width of each
- *        guest access; the model drives a ::vio_device.
+ *        guest access; the model drives a `struct vio_device`.
  *
  * \defgroup vio_mmio_dev virtio-mmio register model (vio_mmio_dev)
  * @{

@@ -11,7 +11,8 @@
  *   per queue (48 bytes)
  *     0 size (32 bits)   4 max   6 vector   8 notify_off (16 bits each)
  *    10 ready  11 avail_wrap  12 used_wrap  13 reserved (bytes)
- *    14 avail_idx  16 used_idx  18 inflight (16 bits each)  20 reserved (32)
+ *    14 avail_idx  16 used_idx  18 inflight (16 bits each)
+ *    20 broken: the positive error code that broke the queue, or 0 (32)
  *    24 desc  32 driver  40 device (64 bits each)
  */
 #include "core/device_impl.h"
@@ -88,6 +89,8 @@ int vio_device_save(const struct vio_device *dev, void *buf, size_t len)
 		put(p + 14, rs.avail_idx, 2);
 		put(p + 16, rs.used_idx, 2);
 		put(p + 18, rs.inflight, 2);
+		if (s->dq != NULL && vio_devq_is_broken(s->dq))
+			put(p + 20, (uint32_t)-vio_devq_broken_reason(s->dq), 4);
 		for (unsigned a = 0; a < 3; a++)
 			put(p + 24 + 8 * a, s->addr[a], 8);
 	}
@@ -138,7 +141,7 @@ static int check_blob(const struct vio_device *dev, const unsigned char *p, size
 	const unsigned char *qp = p + HDR_BYTES + dev->config_size;
 	for (uint16_t i = 0; i < dev->num_queues; i++, qp += QUEUE_BYTES) {
 		if (get(qp + 4, 2) != dev->q[i].max || qp[10] > 1 || qp[11] > 1 || qp[12] > 1 ||
-		    qp[13] != 0 || get(qp + 20, 4) != 0)
+		    qp[13] != 0 || get(qp + 20, 4) > 255u || (qp[10] == 0 && get(qp + 20, 4) != 0))
 			return -VIO_ESTATE_BLOB;
 		/* A queue is enabled only after FEATURES_OK, and not after FAILED
 		 * or DEVICE_NEEDS_RESET (an enable refused then). */
@@ -206,6 +209,11 @@ int vio_device_restore(struct vio_device *dev, const void *buf, size_t len)
 			rs.used_idx = (uint16_t)get(qp + 16, 2);
 			rs.inflight = (uint16_t)get(qp + 18, 2);
 			rc = vio_devq_set_state(s->dq, &rs);
+			/* A queue broken at save time stays broken (the status
+			 * still says DEVICE_NEEDS_RESET). */
+			uint32_t broken = (uint32_t)get(qp + 20, 4);
+			if (rc == 0 && broken != 0)
+				(void)vio_devq_fail(s->dq, -(int)broken);
 		}
 		if (rc < 0) {
 			core_reset(dev);

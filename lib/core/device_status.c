@@ -115,18 +115,22 @@ static void suspend(struct vio_device *dev)
 
 static void resume(struct vio_device *dev)
 {
+	/* Running again before activate, as for DRIVER_OK: what the model
+	 * pushes from activate may notify. */
+	vio__dev_status_update(dev, VIO_STATUS_DRIVER_OK | VIO_STATUS_SUSPEND,
+			       VIO_STATUS_DRIVER_OK);
 	int rc = 0;
 	if (dev->ops != NULL && dev->ops->activate != NULL)
 		rc = dev->ops->activate(dev->ctx, dev);
 	if (rc < 0) {
 		/* §3.4.2: MUST either resume or set DEVICE_NEEDS_RESET. The device
 		 * stays suspended; no notification while DRIVER_OK is clear. */
+		vio__dev_status_update(dev, VIO_STATUS_DRIVER_OK | VIO_STATUS_SUSPEND,
+				       VIO_STATUS_SUSPEND);
 		vio_device_set_needs_reset(dev);
 		return;
 	}
 	dev->active = true;
-	vio__dev_status_update(dev, VIO_STATUS_DRIVER_OK | VIO_STATUS_SUSPEND,
-			       VIO_STATUS_DRIVER_OK);
 	/* §3.4.2: a configuration change held back while suspended is sent
 	 * when the device resumes. */
 	if (atomic_exchange_explicit(&dev->config_pending, false, memory_order_acq_rel))
