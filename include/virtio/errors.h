@@ -58,6 +58,14 @@ extern "C" {
 	X(USED_STALE, 42, 1, "used id names no outstanding buffer (free or already completed)")    \
 	X(USED_LEN, 43, 1, "used length exceeds the writable bytes the buffer offered")            \
 	X(USED_JUMP, 44, 1, "used index moved further than the outstanding buffers")               \
+	X(STATUS, 48, 1, "device status write refused: clears a bit, skips a step or unknown bit") \
+	X(FEATURES, 49, 1, "driver accepted a feature not offered, or not VIRTIO_F_VERSION_1")     \
+	X(FEATURES_VETO, 50, 0, "the device model refused the accepted feature combination")       \
+	X(QUEUE_STATE, 51, 1, "queue access refused: no such queue, queue enabled, or too early")  \
+	X(QUEUE_SIZE, 52, 1, "queue size is zero, above the maximum or invalid for the format")    \
+	X(REG, 53, 1, "register access at an undefined offset, of a wrong width or direction")     \
+	X(DEVICE_STATE, 54, 0, "not possible in the device's current status")                      \
+	X(STATE_BLOB, 55, 0, "saved device state is malformed or does not match this device")      \
 	X(BLK_NO_STATUS, 64, 1, "block request has no device-writable status byte to answer in")   \
 	X(BLK_STATUS, 65, 1, "block device wrote a status value that is not defined")              \
 	X(BLK_USED_LEN, 66, 1,                                                                     \

@@ -16,6 +16,7 @@
 #include <virtio/blk_dev.h>
 #include <virtio/blk_drv.h>
 #include <virtio/chain.h>
+#include <virtio/device.h>
 #include <virtio/devq.h>
 #include <virtio/dma.h>
 #include <virtio/errors.h>
@@ -23,6 +24,7 @@
 #include <virtio/le.h>
 #include <virtio/mem.h>
 #include <virtio/mmio.h>
+#include <virtio/mmio_dev.h>
 #include <virtio/port.h>
 #include <virtio/queue.h>
 #include <virtio/ring_packed.h>

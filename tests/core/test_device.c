@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: MIT */
+/* Device core (device.h): init, the offer, save/restore with chains in
+ * flight, hostile state blobs, vectors, memory tables. The register-level
+ * behaviour is in tests/transport/test_mmio_dev.c. */
+#define _POSIX_C_SOURCE 200112L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <virtio/virtio.h>
+
+#include "dev_rig.h"
+
+#define ST_LIVE                                                                                    \
+	(VIO_STATUS_ACKNOWLEDGE | VIO_STATUS_DRIVER | VIO_STATUS_FEATURES_OK | VIO_STATUS_DRIVER_OK)
+
+static struct vio_features want_features(bool packed)
+{
+	struct vio_features f = vio_features_none();
+	vio_features_set(&f, VIO_F_VERSION_1);
+	vio_features_set(&f, VIO_F_EVENT_IDX);
+	vio_features_set(&f, VIO_F_RING_RESET);
+	vio_features_set(&f, VIO_F_SUSPEND);
+	if (packed)
+		vio_features_set(&f, VIO_F_RING_PACKED);
+	return f;
+}
+
+static void test_device_init_rejects_bad_info(void **state)
+{
+	(void)state;
+	static _Alignas(8) unsigned char mem[VIO_DEVICE_MEM_SIZE(2, 256)];
+	uint16_t qmax[2] = {256, 128};
+	unsigned char cfg[4];
+	struct vio_device_info info = {0};
+	info.num_queues = 2;
+	info.queue_max = qmax;
+	info.config = cfg;
+	info.config_size = sizeof(cfg);
+	struct vio_device *dev;
+	size_t need = vio_device_mem_size(&info);
+	assert_true(need > 0 && need <= sizeof(mem));
+	assert_int_equal(vio_device_init(&dev, mem, need, &info), 0);
+	assert_int_equal(vio_device_init(&dev, mem, need - 1, &info), -VIO_EINVAL);
+	assert_int_equal(vio_device_init(&dev, mem + 4, need, &info), -VIO_EINVAL);
+	assert_int_equal(vio_device_init(NULL, mem, need, &info), -VIO_EINVAL);
+	assert_int_equal(vio_device_init(&dev, mem, need, NULL), -VIO_EINVAL);
+	qmax[1] = 0;
+	assert_int_equal(vio_device_mem_size(&info), 0);
+	assert_int_equal(vio_device_init(&dev, mem, sizeof(mem), &info), -VIO_EINVAL);
+	qmax[1] = 32769;
+	assert_int_equal(vio_device_init(&dev, mem, sizeof(mem), &info), -VIO_EINVAL);
+	qmax[1] = 128;
+	info.config = NULL;
+	assert_int_equal(vio_device_init(&dev, mem, sizeof(mem), &info), -VIO_EINVAL);
+	info.config = cfg;
+	info.queue_max = NULL;
+	assert_int_equal(vio_device_init(&dev, mem, sizeof(mem), &info), -VIO_EINVAL);
+	info.queue_max = qmax;
+	info.num_queues = VIO_DEVICE_MAX_QUEUES + 1;
+	assert_int_equal(vio_device_mem_size(&info), 0);
+	/* No queues, no config: fine. */
+	struct vio_device_info none = {0};
+	none.device_id = VIO_ID_RNG;
+	assert_int_equal(vio_device_init(&dev, mem, vio_device_mem_size(&none), &none), 0);
+	assert_int_equal(vio_device_num_queues(dev), 0);
+	assert_int_equal(vio_device_id(dev), VIO_ID_RNG);
+	assert_int_equal(vio_device_queue_max(dev, 0), 0);
+	assert_null(vio_device_queue(dev, 0));
+}
+
+/* Without a transport the notification-data and ring-reset bits are not
+ * offered: nothing could carry them. */
+static void test_device_offer_depends_on_transport(void **state)
+{
+	(void)state;
+	static _Alignas(8) unsigned char mem[VIO_DEVICE_MEM_SIZE(1, 8)];
+	uint16_t qmax[1] = {8};
+	struct vio_device_info info = {0};
+	info.num_queues = 1;
+	info.queue_max = qmax;
+	vio_features_set(&info.features, VIO_F_NOTIFICATION_DATA);
+	vio_features_set(&info.features, VIO_F_RING_RESET);
+	vio_features_set(&info.features, VIO_F_EVENT_IDX);
+	struct vio_device *dev;
+	assert_int_equal(vio_device_init(&dev, mem, sizeof(mem), &info), 0);
+	struct vio_features f;
+	vio_device_offered(dev, &f);
+	assert_false(vio_features_test(&f, VIO_F_NOTIFICATION_DATA));
+	assert_false(vio_features_test(&f, VIO_F_RING_RESET));
+	assert_true(vio_features_test(&f, VIO_F_EVENT_IDX));
+	assert_true(vio_features_test(&f, VIO_F_VERSION_1));
+	struct vio_features t = vio_features_none();
+	vio_features_set(&t, VIO_F_RING_RESET);
+	vio_device_set_transport(dev, NULL, NULL, &t);
+	vio_device_offered(dev, &f);
+	assert_true(vio_features_test(&f, VIO_F_RING_RESET));
+	assert_false(vio_features_test(&f, VIO_F_NOTIFICATION_DATA));
+	assert_int_equal(vio_device_offered_word(dev, 1), (uint32_t)(f.w[0] >> 32));
+	/* The status machine works without a transport (no interrupts). */
+	assert_int_equal(vio_device_set_status(dev, 1), 0);
+	assert_int_equal(vio_device_set_status(dev, 3), 0);
+	assert_int_equal(vio_device_set_driver_word(dev, 1, 1), 0);
+	assert_int_equal(vio_device_driver_word(dev, 1), 1);
+	assert_int_equal(vio_device_set_status(dev, 11), 0);
+	assert_true(vio_device_has_feature(dev, VIO_F_VERSION_1));
+	vio_device_set_needs_reset(dev);
+	assert_int_equal(vio_device_status(dev), 11 | VIO_STATUS_DEVICE_NEEDS_RESET);
+	vio_device_reset(dev);
+	assert_int_equal(vio_device_status(dev), 0);
+	assert_false(vio_device_has_feature(dev, VIO_F_VERSION_1));
+}
+
+static void test_device_vectors_and_notify_off(void **state)
+{
+	(void)state;
+	struct rig r;
+	struct vio_features f = want_features(false);
+	rig_init(&r, 3, 8, &f);
+	assert_int_equal(vio_device_config_vector(r.dev), VIO_DEVICE_NO_VECTOR);
+	vio_device_set_config_vector(r.dev, 0);
+	assert_int_equal(vio_device_config_vector(r.dev), 0);
+	for (uint32_t q = 0; q < 3; q++) {
+		assert_int_equal(vio_device_queue_vector(r.dev, q), VIO_DEVICE_NO_VECTOR);
+		assert_int_equal(vio_device_queue_notify_off(r.dev, q), q);
+		assert_int_equal(vio_device_queue_set_vector(r.dev, q, (uint16_t)(q + 1)), 0);
+	}
+	assert_int_equal(vio_device_queue_set_notify_off(r.dev, 2, 7), 0);
+	assert_int_equal(vio_device_queue_set_vector(r.dev, 3, 1), -VIO_EQUEUE_STATE);
+	assert_int_equal(vio_device_queue_set_notify_off(r.dev, 3, 1), -VIO_EQUEUE_STATE);
+	assert_int_equal(vio_device_queue_vector(r.dev, 3), VIO_DEVICE_NO_VECTOR);
+	assert_int_equal(vio_device_queue_vector(r.dev, 1), 2);
+	assert_int_equal(vio_device_queue_set_addr32(r.dev, 0, (enum vio_device_area)3, false, 1),
+			 -VIO_EINVAL);
+	assert_int_equal(vio_device_queue_addr(r.dev, 0, (enum vio_device_area)3), 0);
+	/* Reset: vectors back to NO_VECTOR, notify offsets kept. */
+	vio_device_reset(r.dev);
+	assert_int_equal(vio_device_config_vector(r.dev), VIO_DEVICE_NO_VECTOR);
+	assert_int_equal(vio_device_queue_vector(r.dev, 1), VIO_DEVICE_NO_VECTOR);
+	assert_int_equal(vio_device_queue_notify_off(r.dev, 2), 7);
+	rig_fini(&r);
+}
+
+/* ---- Save / restore with chains in flight ---------------------------------- */
+
+struct held_copy {
+	uint16_t head, ndesc;
+	struct vio_packed_desc descs[4];
+};
+
+/* Re-create rig @dst's device and register model over rig @src's guest
+ * memory (the migration destination sees the same RAM). */
+static void attach_to(struct rig *dst, struct rig *src)
+{
+	dst->info.mem_ctx = &src->gm;
+	assert_int_equal(vio_device_init(&dst->dev, dst->dev_mem, dst->dev_mem_size, &dst->info),
+			 0);
+	dst->model.dev = dst->dev;
+	struct vio_mmio_dev_config mc = {0};
+	mc.vendor_id = RIG_VENDOR;
+	assert_int_equal(
+		vio_mmio_dev_init(&dst->mmio, dst->mmio_mem, sizeof(dst->mmio_mem), dst->dev, &mc),
+		0);
+}
+
+static void save_restore_inflight(bool packed)
+{
+	struct vio_features f = want_features(packed);
+	struct rig *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	rig_init(a, 2, 16, &f);
+	rig_init(b, 2, 16, &f);
+	attach_to(b, a);
+	assert_int_equal(rig_bringup(a, &f, 16), ST_LIVE);
+
+	/* Queue 1: two completed, three held by the model. */
+	static int old_tok;
+	assert_int_equal(rig_submit(a, 1, 3, 5, &old_tok), 0);
+	assert_int_equal(rig_submit(a, 1, 3, 6, &old_tok), 0);
+	assert_int_equal(a->model.served, 2);
+	a->model.hold = true;
+	static int tokens[3];
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(rig_submit(a, 1, 4, 10 + i, &tokens[i]), 0);
+	assert_int_equal(a->model.nheld, 3);
+	struct held_copy copy[3];
+	const struct vio_packed_desc *ring = a->ring_host[1][0];
+	for (unsigned i = 0; i < 3; i++) {
+		copy[i].head = a->model.held[i].head;
+		copy[i].ndesc = a->model.held[i].ndesc;
+		for (unsigned j = 0; packed && j < copy[i].ndesc; j++)
+			copy[i].descs[j] = ring[(copy[i].head + j) % 16];
+	}
+	/* Device-side state worth carrying: config written by the driver, a
+	 * generation, a pending interrupt. */
+	assert_int_equal(rig_wr(a, 0x108, 0xcafe, 2), 0);
+	vio_device_config_changed(a->dev);
+
+	size_t n = vio_mmio_dev_state_size(a->mmio);
+	unsigned char *blob = malloc(n), *blob2 = malloc(n);
+	assert_int_equal(vio_mmio_dev_save(a->mmio, blob, n - 1), -VIO_ENOSPC);
+	assert_int_equal(vio_mmio_dev_save(a->mmio, blob, n), 0);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(vio_devq_drop(vio_device_queue(a->dev, 1), &a->model.held[i]), 0);
+
+	/* Destination. */
+	assert_int_equal(vio_mmio_dev_restore(b->mmio, blob, n), 0);
+	assert_int_equal(b->model.activates, 1);
+	assert_int_equal(vio_device_status(b->dev), ST_LIVE);
+	assert_int_equal(vio_device_config_generation(b->dev), 1);
+	assert_int_equal(vio_mmio_dev_interrupt_status(b->mmio), 3);
+	assert_int_equal(b->model.config[8], 0xfe);
+	assert_int_equal(b->model.config[9], 0xca);
+	struct vio_features got;
+	vio_device_features(b->dev, &got);
+	assert_true(vio_features_equal(&got, &f));
+	for (uint32_t q = 0; q < 2; q++) {
+		assert_true(vio_device_queue_ready(b->dev, q));
+		for (unsigned ar = 0; ar < 3; ar++)
+			assert_int_equal(vio_device_queue_addr(b->dev, q, (enum vio_device_area)ar),
+					 a->ring_addr[q][ar]);
+	}
+	/* Saving the destination gives the same bytes. */
+	assert_int_equal(vio_mmio_dev_save(b->mmio, blob2, n), 0);
+	assert_memory_equal(blob, blob2, n);
+	struct vio_ring_state st;
+	vio_devq_get_state(vio_device_queue(b->dev, 1), &st);
+	assert_int_equal(st.inflight, 3);
+
+	/* The destination's model takes the held chains again and completes
+	 * them; the driver gets all three with their lengths and data. */
+	struct vio_devq *dq = vio_device_queue(b->dev, 1);
+	for (unsigned i = 0; i < 3; i++) {
+		struct vio_chain c;
+		struct vio_chain_seg segs[4];
+		int rc = packed ? vio_devq_repop_packed(dq, copy[i].descs, copy[i].ndesc, &c, segs,
+							4)
+				: vio_devq_repop(dq, copy[i].head, &c, segs, 4);
+		assert_int_equal(rc, 0);
+		unsigned char fill[16];
+		for (unsigned k = 0; k < sizeof(fill); k++)
+			fill[k] = (unsigned char)(0x80 + i);
+		assert_int_equal(vio_chain_write(&c, 0, fill, c.in_bytes), c.in_bytes);
+		assert_int_equal(vio_device_queue_push(b->dev, 1, &c, c.in_bytes), 0);
+	}
+	void *tok;
+	uint32_t len;
+	unsigned got_old = 0, got_new = 0;
+	while (rig_collect(a, 1, &tok, &len) == 0) {
+		if (tok == &old_tok) {
+			got_old++;
+			continue;
+		}
+		unsigned i = (unsigned)((int *)tok - tokens);
+		assert_true(i < 3);
+		assert_int_equal(len, 10 + i);
+		got_new++;
+	}
+	assert_int_equal(got_old, 2);
+	assert_int_equal(got_new, 3);
+	/* And new requests flow through the destination. */
+	b->model.hold = false;
+	a->mmio = b->mmio; /* the driver now talks to the destination */
+	assert_int_equal(rig_submit(a, 1, 1, 7, &old_tok), 0);
+	assert_int_equal(b->model.served, 1);
+	assert_int_equal(rig_collect(a, 1, &tok, &len), 0);
+	assert_int_equal(len, 7);
+
+	free(blob);
+	free(blob2);
+	vio_device_reset(b->dev);
+	rig_fini(b);
+	rig_fini(a);
+	free(a);
+	free(b);
+}
+
+static void test_device_save_restore_split(void **state)
+{
+	(void)state;
+	save_restore_inflight(false);
+}
+
+static void test_device_save_restore_packed(void **state)
+{
+	(void)state;
+	save_restore_inflight(true);
+}
+
+/* A corrupted state is refused, whatever byte is damaged, and leaves the
+ * device reset; an intact one still restores afterwards. */
+static void test_device_restore_rejects_bad_blobs(void **state)
+{
+	(void)state;
+	struct vio_features f = want_features(false);
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, 1, 8, &f);
+	assert_int_equal(rig_bringup(r, &f, 8), ST_LIVE);
+	size_t n = vio_device_state_size(r->dev);
+	unsigned char *blob = malloc(n), *bad = malloc(n);
+	assert_int_equal(vio_device_save(r->dev, blob, n), 0);
+
+	struct {
+		size_t off;
+		unsigned char val;
+	} damage[] = {
+		{0, 'X'},			   /* magic */
+		{4, 2},				   /* version */
+		{8, 9},				   /* device id */
+		{12, 2},			   /* queue count */
+		{14, 0x80},			   /* unknown flag */
+		{16, 17},			   /* config size */
+		{20, VIO_STATUS_DRIVER_OK | 1},	   /* DRIVER_OK without FEATURES_OK */
+		{20, 32 | ST_LIVE},		   /* undefined status bit */
+		{20, 1 | 2 | 8 | 16 | 4},	   /* SUSPEND with DRIVER_OK */
+		{30, 1},			   /* reserved */
+		{32, 0xff},			   /* features not offered */
+		{36, 0},			   /* no VERSION_1 */
+		{48 + RIG_CONFIG_SIZE + 4, 9},	   /* queue max */
+		{48 + RIG_CONFIG_SIZE + 10, 2},	   /* ready not 0/1 */
+		{48 + RIG_CONFIG_SIZE + 13, 1},	   /* reserved */
+		{48 + RIG_CONFIG_SIZE + 0, 3},	   /* size invalid for split */
+		{48 + RIG_CONFIG_SIZE + 24, 0x08}, /* ring outside memory */
+		{48 + RIG_CONFIG_SIZE + 18, 9},	   /* more in flight than the size */
+	};
+	for (unsigned i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
+		memcpy(bad, blob, n);
+		bad[damage[i].off] = damage[i].val;
+		int rc = vio_device_restore(r->dev, bad, n);
+		if (rc == 0)
+			fail_msg("damage %u (offset %zu) accepted", i, damage[i].off);
+		assert_int_equal(vio_device_status(r->dev), 0);
+		assert_false(vio_device_queue_ready(r->dev, 0));
+	}
+	assert_int_equal(vio_device_restore(r->dev, blob, n - 1), -VIO_ESTATE_BLOB);
+	assert_int_equal(vio_device_restore(r->dev, NULL, 0), -VIO_ESTATE_BLOB);
+	/* A queue enabled before FEATURES_OK. */
+	memcpy(bad, blob, n);
+	bad[20] = 3;
+	assert_int_equal(vio_device_restore(r->dev, bad, n), -VIO_ESTATE_BLOB);
+	/* The intact blob still works. */
+	assert_int_equal(vio_device_restore(r->dev, blob, n), 0);
+	assert_int_equal(vio_device_status(r->dev), ST_LIVE);
+	/* And the transport's wrapper refuses its own damage too. */
+	size_t m = vio_mmio_dev_state_size(r->mmio);
+	unsigned char *mb = malloc(m);
+	assert_int_equal(vio_mmio_dev_save(r->mmio, mb, m), 0);
+	mb[24] = 4; /* undefined interrupt bit */
+	assert_int_equal(vio_mmio_dev_restore(r->mmio, mb, m), -VIO_ESTATE_BLOB);
+	assert_int_equal(vio_device_status(r->dev), 0);
+	assert_int_equal(vio_mmio_dev_interrupt_status(r->mmio), 0);
+	free(mb);
+	free(blob);
+	free(bad);
+	rig_fini(r);
+	free(r);
+}
+
+static void test_device_set_mem_table(void **state)
+{
+	(void)state;
+	struct vio_features f = want_features(false);
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, 1, 8, &f);
+	assert_int_equal(rig_bringup(r, &f, 8), ST_LIVE);
+	/* A table that covers only the data arena: the rings are no longer
+	 * reachable through it, but the map callback still is. */
+	struct vio_mem_region t[1] = {{r->data_addr, 65536, r->data, VIO_MAP_RW}};
+	assert_int_equal(vio_device_set_mem_table(r->dev, t, 1), 0);
+	assert_int_equal(rig_submit(r, 0, 4, 4, r), 0);
+	assert_int_equal(r->model.served, 1);
+	/* With no map callback and a table that misses the rings, the queue
+	 * keeps its old table. */
+	r->gm.refuse_all = 1;
+	assert_int_equal(vio_device_set_mem_table(r->dev, t, 1), -VIO_ERING_MAP);
+	r->gm.refuse_all = 0;
+	rig_fini(r);
+	free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_device_init_rejects_bad_info),
+		cmocka_unit_test(test_device_offer_depends_on_transport),
+		cmocka_unit_test(test_device_vectors_and_notify_off),
+		cmocka_unit_test(test_device_save_restore_split),
+		cmocka_unit_test(test_device_save_restore_packed),
+		cmocka_unit_test(test_device_restore_rejects_bad_blobs),
+		cmocka_unit_test(test_device_set_mem_table),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
