@@ -57,7 +57,15 @@ extern "C" {
 	X(USED_MIDCHAIN, 41, 1, "used id names a descriptor inside a chain, not its head")         \
 	X(USED_STALE, 42, 1, "used id names no outstanding buffer (free or already completed)")    \
 	X(USED_LEN, 43, 1, "used length exceeds the writable bytes the buffer offered")            \
-	X(USED_JUMP, 44, 1, "used index moved further than the outstanding buffers")
+	X(USED_JUMP, 44, 1, "used index moved further than the outstanding buffers")               \
+	X(NODEV, 56, 0, "no device: a placeholder (device ID 0) or a queue the device lacks")      \
+	X(NOT_VIRTIO, 57, 0, "not a virtio device: wrong magic value")                             \
+	X(LEGACY, 58, 0, "unsupported transport version: legacy (version 1) or unknown")           \
+	X(TIMEOUT, 59, 1, "device did not finish a reset or suspend within the bounded wait")      \
+	X(FEATURES, 60, 0, "feature negotiation failed (missing, vetoed, or FEATURES_OK refused)") \
+	X(DEVICE, 61, 1, "device register read back a value the transport protocol forbids")       \
+	X(GENERATION, 62, 1, "configuration generation kept changing (bounded retries ran out)")   \
+	X(NEEDS_RESET, 63, 0, "the device set DEVICE_NEEDS_RESET: reset and re-initialise it")
 
 /** @cond VIO_INTERNAL */
 #define VIO__ERR_ENUM(name, value, peer, text) VIO_E##name = value,

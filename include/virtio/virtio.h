@@ -15,11 +15,13 @@
 #include <virtio/chain.h>
 #include <virtio/devq.h>
 #include <virtio/dma.h>
+#include <virtio/driver.h>
 #include <virtio/errors.h>
 #include <virtio/features.h>
 #include <virtio/le.h>
 #include <virtio/mem.h>
 #include <virtio/mmio.h>
+#include <virtio/mmio_front.h>
 #include <virtio/port.h>
 #include <virtio/queue.h>
 #include <virtio/ring_packed.h>
