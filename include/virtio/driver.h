@@ -347,7 +347,9 @@ int vio_drv_init(struct vio_drv **drvp, void *mem, size_t mem_size,
  * @retval 0 Negotiated: vio_drv_features() holds the result.
  * @retval -VIO_EINVAL Not idle.
  * @retval -VIO_ETIMEOUT Status did not read 0 within the bounded wait.
- * @retval -VIO_ENODEV The device reports ID 0 (no device).
+ * @retval -VIO_ENODEV The device reports ID 0, or another type than
+ *         ::vio_drv_config::device_id: not this driver's device. The device
+ *         is left reset, FAILED is not written; the driver is failed.
  * @retval -VIO_EFEATURES VIO_F_VERSION_1 or a required bit is not offered,
  *         the validate hook broke a rule, or the device cleared FEATURES_OK.
  * @retval -VIO_EDEVICE Device ID other than expected or changing, status

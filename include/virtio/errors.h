@@ -8,7 +8,9 @@
  * Fallible calls return 0 or a negative `-VIO_E…` code. The library never
  * sets `errno`, never aborts and never prints. Codes from a hostile peer
  * (vio_err_is_peer()) also mark the queue broken: every later call on it
- * returns ::VIO_EBROKEN until it is reset.
+ * returns ::VIO_EBROKEN until it is reset. The driver core (driver.h)
+ * answers a lying device (::VIO_ETIMEOUT, ::VIO_EDEVICE, ::VIO_EGENERATION)
+ * by writing FAILED and latching the code until the device is reset.
  */
 #ifndef VIO_ERRORS_H
 #define VIO_ERRORS_H
@@ -58,7 +60,7 @@ extern "C" {
 	X(USED_STALE, 42, 1, "used id names no outstanding buffer (free or already completed)")    \
 	X(USED_LEN, 43, 1, "used length exceeds the writable bytes the buffer offered")            \
 	X(USED_JUMP, 44, 1, "used index moved further than the outstanding buffers")               \
-	X(NODEV, 56, 0, "no device: a placeholder (device ID 0) or a queue the device lacks")      \
+	X(NODEV, 56, 0, "no such device (ID 0 or another type) or queue (maximum 0)")              \
 	X(NOT_VIRTIO, 57, 0, "not a virtio device: wrong magic value")                             \
 	X(LEGACY, 58, 0, "unsupported transport version: legacy (version 1) or unknown")           \
 	X(TIMEOUT, 59, 1, "device did not finish a reset or suspend within the bounded wait")      \
