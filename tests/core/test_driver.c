@@ -728,6 +728,180 @@ static void test_fail_latches_until_reset(void **state)
 	assert_int_equal(vio_drv_negotiate(x->drv), 0);
 }
 
+/* ---- PCI-shaped optional ops: vectors, num_queues, read-to-clear ISR -------------------- */
+
+/* The mmio front's ops with the optional members a PCI front has; their
+ * state is global (the ops context is the front). */
+static struct {
+	uint16_t config_vector, queue_vector[FX_QUEUES];
+	bool refuse_queue_vectors;
+	unsigned sets;
+} pci;
+
+static int pci_set_config_vector(void *ctx, uint16_t vector, uint16_t *readback)
+{
+	(void)ctx;
+	pci.config_vector = vector;
+	*readback = vector;
+	pci.sets++;
+	return 0;
+}
+
+static int pci_set_queue_vector(void *ctx, uint16_t index, uint16_t vector, uint16_t *readback)
+{
+	(void)ctx;
+	if (index < FX_QUEUES)
+		pci.queue_vector[index] = vector;
+	/* §4.1.5.1.2: a device out of vectors reads back NO_VECTOR. */
+	*readback = pci.refuse_queue_vectors ? VIO_DRV_NO_VECTOR : vector;
+	pci.sets++;
+	return 0;
+}
+
+static int pci_num_queues(void *ctx, uint16_t *num)
+{
+	(void)ctx;
+	*num = 3;
+	return 0;
+}
+
+static struct vio_drv_transport_ops pci_ops;
+
+static int start_pci_shaped(struct fx *x)
+{
+	memset(&pci, 0, sizeof(pci));
+	pci_ops = vio_mmio_front_ops;
+	pci_ops.set_config_vector = pci_set_config_vector;
+	pci_ops.set_queue_vector = pci_set_queue_vector;
+	pci_ops.num_queues = pci_num_queues;
+	pci_ops.interrupt_ack = NULL; /* reading the ISR clears it */
+	int rc = vio_mmio_front_probe(&x->front, x->front_mem, sizeof(x->front_mem), &fake_mmio_bus,
+				      &x->m, x->m.window);
+	if (rc < 0)
+		return rc;
+	x->cfg.ops = &pci_ops;
+	x->cfg.ops_ctx = x->front;
+	x->cfg.use_vectors = true;
+	x->cfg.config_vector = 0;
+	return vio_drv_init(&x->drv, x->drv_mem, sizeof(x->drv_mem), &x->cfg);
+}
+
+static void test_vectors_assigned(void **state)
+{
+	struct fx *x = *state;
+	assert_int_equal(start_pci_shaped(x), 0);
+	uint16_t n = 0;
+	assert_int_equal(vio_drv_num_queues(x->drv, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(vio_drv_negotiate(x->drv), 0);
+	struct vio_drv_queue_config qc;
+	fx_queue_config(x, 1, FX_QSIZE, &qc);
+	qc.vector = 5;
+	assert_int_equal(vio_drv_queue_setup(x->drv, 1, &qc, NULL), 0);
+	assert_int_equal(pci.queue_vector[1], 5);
+	x->cfg.config_vector = 9; /* copied at init: no effect now */
+	assert_int_equal(vio_drv_ready(x->drv), 0);
+	assert_int_equal(pci.config_vector, 0);
+	assert_int_equal(pci.sets, 2);
+	/* Per-vector entry points. */
+	vio_drv_queue_interrupt(x->drv, 1);
+	vio_drv_queue_interrupt(x->drv, 0); /* not set up: ignored */
+	assert_int_equal(x->queue_irq[1], 1);
+	assert_int_equal(x->queue_irq[0], 0);
+	assert_int_equal(vio_drv_config_interrupt(x->drv), 0);
+	assert_int_equal(x->config_changed_calls, 1);
+	/* Without an ack op nothing is acknowledged. */
+	fake_mmio_raise(&x->m, VIO_MMIO_INT_VRING);
+	assert_int_equal(vio_drv_interrupt(x->drv, NULL), 0);
+	assert_int_equal(x->m.nack, 0);
+	assert_int_equal(x->queue_irq[1], 2);
+}
+
+static void test_vector_refused(void **state)
+{
+	struct fx *x = *state;
+	assert_int_equal(start_pci_shaped(x), 0);
+	pci.refuse_queue_vectors = true;
+	assert_int_equal(vio_drv_negotiate(x->drv), 0);
+	struct vio_drv_queue_config qc;
+	fx_queue_config(x, 0, FX_QSIZE, &qc);
+	qc.vector = 1;
+	assert_int_equal(vio_drv_queue_setup(x->drv, 0, &qc, NULL), -VIO_ENOSPC);
+	assert_true(fx_failed_written(x));
+	assert_int_equal(x->m.q[0].ready, 0); /* never enabled */
+}
+
+static void test_num_queues_absent_on_mmio(void **state)
+{
+	struct fx *x = *state;
+	assert_int_equal(fx_start(x), 0);
+	uint16_t n;
+	assert_int_equal(vio_drv_num_queues(x->drv, &n), -VIO_EINVAL);
+}
+
+/* ---- ring-address conversions: made at setup, released when the device is done --------- */
+
+static struct {
+	unsigned to_device, released;
+} conv;
+
+static int count_to_device(void *ctx, const void *ptr, size_t len, enum vio_dma_dir dir,
+			   uint64_t *addr)
+{
+	(void)ctx;
+	(void)len;
+	(void)dir;
+	conv.to_device++;
+	*addr = (uint64_t)(uintptr_t)ptr;
+	return 0;
+}
+
+static void count_release(void *ctx, const void *ptr, size_t len, enum vio_dma_dir dir,
+			  uint64_t addr)
+{
+	(void)ctx;
+	(void)len;
+	(void)dir;
+	assert_int_equal(addr, (uint64_t)(uintptr_t)ptr);
+	conv.released++;
+}
+
+static const struct vio_dma_ops counting_dma = {count_to_device, count_release};
+
+static void test_ring_conversions_released(void **state)
+{
+	struct fx *x = *state;
+	memset(&conv, 0, sizeof(conv));
+	x->cfg.dma_ops = &counting_dma;
+	assert_int_equal(fx_negotiate(x), 0);
+	struct vio_drv_queue_config qc;
+	fx_queue_config(x, 0, FX_QSIZE, &qc);
+	qc.vq_mem_size = VIO_VQ_MEM_SIZE_DMA(FX_QSIZE, 0);
+	static _Alignas(8) unsigned char vqmem[VIO_VQ_MEM_SIZE_DMA(FX_QSIZE, 0)];
+	qc.vq_mem = vqmem;
+	assert_int_equal(vio_drv_queue_setup(x->drv, 0, &qc, NULL), 0);
+	assert_int_equal(vio_drv_ready(x->drv), 0);
+	assert_int_equal(conv.to_device, 3);
+	assert_int_equal(conv.released, 0);
+	assert_int_equal(vio_drv_queue_reset(x->drv, 0), 0);
+	assert_int_equal(conv.released, 3);
+	assert_int_equal(vio_drv_queue_reenable(x->drv, 0), 0);
+	assert_int_equal(conv.to_device, 6);
+	assert_int_equal(vio_drv_freeze(x->drv), 0);
+	assert_int_equal(conv.released, 6);
+	assert_int_equal(vio_drv_restore(x->drv), 0);
+	assert_int_equal(conv.to_device, 9);
+	assert_int_equal(vio_drv_reset(x->drv), 0);
+	assert_int_equal(conv.released, 9);
+	/* A reset that times out keeps them: the device may still use the ring. */
+	assert_int_equal(vio_drv_negotiate(x->drv), 0);
+	assert_int_equal(vio_drv_queue_setup(x->drv, 0, &qc, NULL), 0);
+	x->m.status_stuck = true;
+	assert_int_equal(vio_drv_reset(x->drv), -VIO_ETIMEOUT);
+	assert_int_equal(conv.released, 9);
+	assert_int_equal(vio_drv_state(x->drv), VIO_DRV_FAILED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -777,6 +951,10 @@ int main(void)
 		T(test_hostile_suspend_never_completes),
 		T(test_init_rejects_bad_config),
 		T(test_fail_latches_until_reset),
+		T(test_vectors_assigned),
+		T(test_vector_refused),
+		T(test_num_queues_absent_on_mmio),
+		T(test_ring_conversions_released),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
