@@ -333,7 +333,7 @@ static const struct vio_drv_callbacks cbs = {.validate = validate, .queue_interr
  * with FAILED written. */
 static bool hostile_code(int rc)
 {
-	return rc == -VIO_ETIMEOUT || rc == -VIO_EDEVICE || rc == -VIO_EFEATURES ||
+	return rc == -VIO_ETIMEOUT || rc == -VIO_EDEVICE || rc == -VIO_ENEGOTIATE ||
 	       rc == -VIO_EGENERATION;
 }
 

@@ -176,7 +176,7 @@ struct vio_drv_callbacks {
 	 *
 	 * May read the configuration (vio_drv_config_read()) and clear bits in
 	 * @p features; setting a bit, or clearing VIO_F_VERSION_1 or a required
-	 * bit, fails negotiation with ::VIO_EFEATURES.
+	 * bit, fails negotiation with ::VIO_ENEGOTIATE.
 	 * @return 0, or a negative code to refuse the device (negotiation
 	 *         fails with it and FAILED is written).
 	 */
@@ -350,7 +350,7 @@ int vio_drv_init(struct vio_drv **drvp, void *mem, size_t mem_size,
  * @retval -VIO_ENODEV The device reports ID 0, or another type than
  *         ::vio_drv_config::device_id: not this driver's device. The device
  *         is left reset, FAILED is not written; the driver is failed.
- * @retval -VIO_EFEATURES VIO_F_VERSION_1 or a required bit is not offered,
+ * @retval -VIO_ENEGOTIATE VIO_F_VERSION_1 or a required bit is not offered,
  *         the validate hook broke a rule, or the device cleared FEATURES_OK.
  * @retval -VIO_EDEVICE Device ID other than expected or changing, status
  *         bits lost, device features changed after FEATURES_OK.
@@ -670,7 +670,7 @@ int vio_drv_freeze(struct vio_drv *drv);
  * @param drv The driver, frozen.
  * @retval 0 Live again.
  * @retval -VIO_EINVAL Not frozen.
- * @retval -VIO_EFEATURES The device no longer offers a negotiated feature,
+ * @retval -VIO_ENEGOTIATE The device no longer offers a negotiated feature,
  *         or refused FEATURES_OK.
  * @retval <0 As vio_drv_negotiate(), vio_drv_queue_setup(), vio_drv_ready().
  */

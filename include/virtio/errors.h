@@ -64,7 +64,8 @@ extern "C" {
 	X(NOT_VIRTIO, 57, 0, "not a virtio device: wrong magic value")                             \
 	X(LEGACY, 58, 0, "unsupported transport version: legacy (version 1) or unknown")           \
 	X(TIMEOUT, 59, 1, "device did not finish a reset or suspend within the bounded wait")      \
-	X(FEATURES, 60, 0, "feature negotiation failed (missing, vetoed, or FEATURES_OK refused)") \
+	X(NEGOTIATE, 60, 0,                                                                        \
+	  "feature negotiation failed (missing, vetoed, or FEATURES_OK refused)")                  \
 	X(DEVICE, 61, 1, "device register read back a value the transport protocol forbids")       \
 	X(GENERATION, 62, 1, "configuration generation kept changing (bounded retries ran out)")   \
 	X(NEEDS_RESET, 63, 0, "the device set DEVICE_NEEDS_RESET: reset and re-initialise it")

@@ -291,12 +291,12 @@ static int negotiate(struct vio_drv *drv, const struct vio_features *fixed)
 	struct vio_features accept;
 	if (fixed != NULL) {
 		if (!vio_features_subset(fixed, &drv->device))
-			return fail(drv, -VIO_EFEATURES, VIO_DRV_STEP_FEATURES);
+			return fail(drv, -VIO_ENEGOTIATE, VIO_DRV_STEP_FEATURES);
 		accept = *fixed;
 	} else {
 		accept = vio_features_and(&drv->device, &drv->want);
 		if (!vio_features_subset(&drv->required, &accept))
-			return fail(drv, -VIO_EFEATURES, VIO_DRV_STEP_FEATURES);
+			return fail(drv, -VIO_ENEGOTIATE, VIO_DRV_STEP_FEATURES);
 		if (drv->cb != NULL && drv->cb->validate != NULL) {
 			struct vio_features proposed = accept;
 			drv->negotiating = true;
@@ -309,7 +309,7 @@ static int negotiate(struct vio_drv *drv, const struct vio_features *fixed)
 			/* The hook may only narrow, and not below the required set. */
 			if (!vio_features_subset(&accept, &proposed) ||
 			    !vio_features_subset(&drv->required, &accept))
-				return fail(drv, -VIO_EFEATURES, VIO_DRV_STEP_FEATURES);
+				return fail(drv, -VIO_ENEGOTIATE, VIO_DRV_STEP_FEATURES);
 		}
 	}
 
@@ -325,7 +325,7 @@ static int negotiate(struct vio_drv *drv, const struct vio_features *fixed)
 	if (rc < 0)
 		return fail(drv, rc, VIO_DRV_STEP_FEATURES_OK);
 	if ((st & VIO_STATUS_FEATURES_OK) == 0)
-		return fail(drv, -VIO_EFEATURES, VIO_DRV_STEP_FEATURES_OK);
+		return fail(drv, -VIO_ENEGOTIATE, VIO_DRV_STEP_FEATURES_OK);
 	if ((st & drv->status) != drv->status)
 		return fail(drv, -VIO_EDEVICE, VIO_DRV_STEP_FEATURES_OK);
 	rc = recheck_features(drv);

@@ -99,7 +99,7 @@ static void test_negotiate_refuses_no_version_1(void **state)
 {
 	struct fx *x = *state;
 	vio_features_clear(&x->m.offered, VIO_F_VERSION_1);
-	assert_int_equal(fx_negotiate(x), -VIO_EFEATURES);
+	assert_int_equal(fx_negotiate(x), -VIO_ENEGOTIATE);
 	assert_int_equal(vio_drv_state(x->drv), VIO_DRV_FAILED);
 	assert_int_equal(vio_drv_failed_step(x->drv), VIO_DRV_STEP_FEATURES);
 	assert_true(fx_failed_written(x));
@@ -107,9 +107,9 @@ static void test_negotiate_refuses_no_version_1(void **state)
 	for (unsigned i = 0; i < x->m.nstatus; i++)
 		assert_int_equal(x->m.status_log[i] & VIO_STATUS_FEATURES_OK, 0);
 	/* Latched: later calls repeat the error. */
-	assert_int_equal(vio_drv_ready(x->drv), -VIO_EFEATURES);
+	assert_int_equal(vio_drv_ready(x->drv), -VIO_ENEGOTIATE);
 	uint64_t v;
-	assert_int_equal(vio_drv_config_read(x->drv, 0, 4, &v), -VIO_EFEATURES);
+	assert_int_equal(vio_drv_config_read(x->drv, 0, 4, &v), -VIO_ENEGOTIATE);
 }
 
 static void test_negotiate_required_missing(void **state)
@@ -118,7 +118,7 @@ static void test_negotiate_required_missing(void **state)
 	unsigned bits[] = {9};
 	x->cfg.features = feats(1, bits);
 	x->cfg.required = feats(1, bits);
-	assert_int_equal(fx_negotiate(x), -VIO_EFEATURES);
+	assert_int_equal(fx_negotiate(x), -VIO_ENEGOTIATE);
 	assert_true(fx_failed_written(x));
 	assert_int_equal(x->validate_calls, 0);
 }
@@ -161,7 +161,7 @@ static void test_validate_cannot_add(void **state)
 {
 	struct fx *x = *state;
 	vio_features_set(&x->validate_set, 3); /* not offered */
-	assert_int_equal(fx_negotiate(x), -VIO_EFEATURES);
+	assert_int_equal(fx_negotiate(x), -VIO_ENEGOTIATE);
 	assert_true(fx_failed_written(x));
 }
 
@@ -169,7 +169,7 @@ static void test_validate_cannot_drop_version_1(void **state)
 {
 	struct fx *x = *state;
 	vio_features_set(&x->validate_clear, VIO_F_VERSION_1);
-	assert_int_equal(fx_negotiate(x), -VIO_EFEATURES);
+	assert_int_equal(fx_negotiate(x), -VIO_ENEGOTIATE);
 }
 
 static void test_validate_refuses_device(void **state)
@@ -208,7 +208,7 @@ static void test_hostile_features_ok_refused(void **state)
 {
 	struct fx *x = *state;
 	x->m.reject_features_ok = true;
-	assert_int_equal(fx_negotiate(x), -VIO_EFEATURES);
+	assert_int_equal(fx_negotiate(x), -VIO_ENEGOTIATE);
 	assert_int_equal(vio_drv_failed_step(x->drv), VIO_DRV_STEP_FEATURES_OK);
 	assert_true(fx_failed_written(x));
 }
@@ -640,7 +640,7 @@ static void test_hostile_restore_feature_gone(void **state)
 	assert_int_equal(fx_live(x), 0);
 	assert_int_equal(vio_drv_freeze(x->drv), 0);
 	vio_features_clear(&x->m.offered, VIO_F_EVENT_IDX);
-	assert_int_equal(vio_drv_restore(x->drv), -VIO_EFEATURES);
+	assert_int_equal(vio_drv_restore(x->drv), -VIO_ENEGOTIATE);
 	assert_true(fx_failed_written(x));
 }
 
