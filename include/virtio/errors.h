@@ -8,7 +8,9 @@
  * Fallible calls return 0 or a negative `-VIO_E…` code. The library never
  * sets `errno`, never aborts and never prints. Codes from a hostile peer
  * (vio_err_is_peer()) also mark the queue broken: every later call on it
- * returns ::VIO_EBROKEN until it is reset.
+ * returns ::VIO_EBROKEN until it is reset. The driver core (driver.h)
+ * answers a lying device (::VIO_ETIMEOUT, ::VIO_EDEVICE, ::VIO_EGENERATION)
+ * by writing FAILED and latching the code until the device is reset.
  */
 #ifndef VIO_ERRORS_H
 #define VIO_ERRORS_H
@@ -66,6 +68,15 @@ extern "C" {
 	X(REG, 53, 1, "register access at an undefined offset, of a wrong width or direction")     \
 	X(DEVICE_STATE, 54, 0, "not possible in the device's current status")                      \
 	X(STATE_BLOB, 55, 0, "saved device state is malformed or does not match this device")      \
+	X(NODEV, 56, 0, "no such device (ID 0 or another type) or queue (maximum 0)")              \
+	X(NOT_VIRTIO, 57, 0, "not a virtio device: wrong magic value")                             \
+	X(LEGACY, 58, 0, "unsupported transport version: legacy (version 1) or unknown")           \
+	X(TIMEOUT, 59, 1, "device did not finish a reset or suspend within the bounded wait")      \
+	X(NEGOTIATE, 60, 0,                                                                        \
+	  "feature negotiation failed (missing, vetoed, or FEATURES_OK refused)")                  \
+	X(DEVICE, 61, 1, "device register read back a value the transport protocol forbids")       \
+	X(GENERATION, 62, 1, "configuration generation kept changing (bounded retries ran out)")   \
+	X(NEEDS_RESET, 63, 0, "the device set DEVICE_NEEDS_RESET: reset and re-initialise it")     \
 	X(BLK_NO_STATUS, 64, 1, "block request has no device-writable status byte to answer in")   \
 	X(BLK_STATUS, 65, 1, "block device wrote a status value that is not defined")              \
 	X(BLK_USED_LEN, 66, 1,                                                                     \

@@ -19,12 +19,14 @@
 #include <virtio/device.h>
 #include <virtio/devq.h>
 #include <virtio/dma.h>
+#include <virtio/driver.h>
 #include <virtio/errors.h>
 #include <virtio/features.h>
 #include <virtio/le.h>
 #include <virtio/mem.h>
 #include <virtio/mmio.h>
 #include <virtio/mmio_dev.h>
+#include <virtio/mmio_front.h>
 #include <virtio/port.h>
 #include <virtio/queue.h>
 #include <virtio/ring_packed.h>
