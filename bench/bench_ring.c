@@ -305,29 +305,40 @@ __attribute__((noinline))
 unsigned long
 bench_rt_loop(struct rt_ctx *c, unsigned long iters)
 {
+	/* Locals, not c->...: the calls could change *c, so the compiler
+	 * would reload every field each iteration. */
+	struct vio_vq *const vq = c->vq;
+	struct vio_devq *const dq = c->dq;
+	const struct vio_sg *const sg = c->sg;
+	const unsigned out = c->out, in = c->in;
+	void *const token = c->token;
+	struct vio_chain_seg *const segs = c->segs;
+	const uint16_t max_segs = c->max_segs;
+	const uint32_t in_bytes = c->in_bytes;
+	const bool notify = c->notify;
 	unsigned long kicks = 0, intrs = 0, i;
 	int rc = 0;
 	for (i = 0; i < iters; i++) {
 		struct vio_chain ch;
 		void *tok;
 		uint32_t len;
-		rc = vio_vq_add(c->vq, c->sg, c->out, c->in, c->token);
+		rc = vio_vq_add(vq, sg, out, in, token);
 		if (rc != 0)
 			break;
-		if (c->notify)
-			kicks += vio_vq_kick_prepare(c->vq);
-		rc = vio_devq_pop(c->dq, &ch, c->segs, c->max_segs);
+		if (notify)
+			kicks += vio_vq_kick_prepare(vq);
+		rc = vio_devq_pop(dq, &ch, segs, max_segs);
 		if (rc != 0)
 			break;
-		rc = vio_devq_push(c->dq, &ch, ch.in_bytes);
+		rc = vio_devq_push(dq, &ch, ch.in_bytes);
 		if (rc != 0)
 			break;
-		if (c->notify)
-			intrs += vio_devq_needs_notify(c->dq);
-		rc = vio_vq_get(c->vq, &tok, &len);
+		if (notify)
+			intrs += vio_devq_needs_notify(dq);
+		rc = vio_vq_get(vq, &tok, &len);
 		if (rc != 0)
 			break;
-		if (tok != c->token || len != c->in_bytes) {
+		if (tok != token || len != in_bytes) {
 			rc = 1;
 			break;
 		}

@@ -363,6 +363,8 @@ bool vio_devq_needs_notify(struct vio_devq *q)
 {
 	if (vio_likely(q->hot == VIO__HOT_SPLIT))
 		return vio__devq_split_notify1(q);
+	if (q->hot == VIO__HOT_PACKED)
+		return vio__devq_packed_notify1(q);
 	if (q->broken)
 		return false;
 	if (q->format == VIO_RING_SPLIT)

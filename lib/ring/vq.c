@@ -290,6 +290,8 @@ bool vio_vq_kick_prepare(struct vio_vq *vq)
 {
 	if (vio_likely(vq->hot == VIO__HOT_SPLIT))
 		return vio__vq_split_kick1(vq);
+	if (vq->hot == VIO__HOT_PACKED)
+		return vio__vq_packed_kick1(vq);
 	return kick_general(vq);
 }
 

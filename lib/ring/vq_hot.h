@@ -238,6 +238,29 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_add1(struct vio_vq *vq, const struct
 	return 0;
 }
 
+/* The whole of vio__vq_packed_kick_prepare() (it has no slow case). */
+static VIO_ALWAYS_INLINE bool vio__vq_packed_kick1(struct vio_vq *vq)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	uint32_t added = vq->avail_moved;
+
+	/* Full fence: the flags that made the buffers available before the
+	 * device's event suppression (pairs with the fence in the device's
+	 * vio_devq_enable_notify()). */
+	VIO_MB();
+	vq->avail_moved = 0;
+	if (added == 0)
+		return false;
+	VIO_CACHE_INVALIDATE(p->device, sizeof(*p->device));
+	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->flags.raw)) & 3u;
+	if (flags == VIO_RING_EVENT_FLAGS_DISABLE)
+		return false;
+	if (flags != VIO_RING_EVENT_FLAGS_DESC || !vq->event_idx || added >= vq->size)
+		return true; /* the event arithmetic spans less than a lap */
+	uint16_t off_wrap = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->off_wrap.raw));
+	return vio__packed_need_event(off_wrap, vq->size, p->next_avail, p->avail_wrap, added);
+}
+
 /* 1: not the fast case, nothing changed. */
 static VIO_ALWAYS_INLINE int vio__vq_packed_get1(struct vio_vq *vq, void **token, uint32_t *len)
 {

@@ -6,6 +6,7 @@
  * private shadow, and the ring slots a buffer occupied are known from it,
  * never from the ring. */
 #include "packed_event.h"
+#include "vq_hot.h"
 #include "vq_impl.h"
 
 void vio__vq_packed_init(struct vio_vq *vq)
@@ -271,27 +272,7 @@ int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 
 bool vio__vq_packed_kick_prepare(struct vio_vq *vq)
 {
-	struct vio__vq_packed *p = &vq->u.packed;
-	uint32_t added = vq->avail_moved;
-
-	/* Full fence: the flags that made the buffers available are ordered
-	 * before the read of the device's event suppression. Pairs with the
-	 * fence in the device's vio_devq_enable_notify(). */
-	VIO_MB();
-	vq->avail_moved = 0;
-	if (added == 0)
-		return false;
-
-	VIO_CACHE_INVALIDATE(p->device, sizeof(*p->device));
-	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->flags.raw)) & 3u;
-	if (flags == VIO_RING_EVENT_FLAGS_DISABLE)
-		return false;
-	if (flags != VIO_RING_EVENT_FLAGS_DESC || !vq->event_idx)
-		return true;
-	if (added >= vq->size)
-		return true; /* the event arithmetic spans less than a lap */
-	uint16_t off_wrap = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->off_wrap.raw));
-	return vio__packed_need_event(off_wrap, vq->size, p->next_avail, p->avail_wrap, added);
+	return vio__vq_packed_kick1(vq);
 }
 
 /* End the conversions of buffer @id from the private records and return

@@ -4,6 +4,7 @@
  * The device is not trusted: nothing is read back from the descriptor table
  * or the available ring, and every used element is checked against the
  * private shadow in vq->slot[] before a token is handed out. */
+#include "vq_hot.h"
 #include "vq_impl.h"
 
 void vio__vq_split_init(struct vio_vq *vq)
@@ -234,26 +235,7 @@ int vio__vq_split_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 
 bool vio__vq_split_kick_prepare(struct vio_vq *vq)
 {
-	struct vio__vq_split *s = &vq->u.split;
-	uint16_t old = s->kicked_idx, new_idx = s->avail_idx;
-	bool many = vq->avail_moved >= 0xffffu;
-
-	/* Full fence: the avail->idx store is ordered before the reads of the
-	 * device's suppression fields. Pairs with the fence in the device's
-	 * vio_devq_enable_notify() (store avail_event/flags, fence, load idx). */
-	VIO_MB();
-	s->kicked_idx = new_idx;
-	vq->avail_moved = 0;
-	if (!vq->event_idx) {
-		VIO_CACHE_INVALIDATE(&s->used->flags, sizeof(s->used->flags));
-		uint16_t flags = vio_le16_get((vio_le16){VIO_READ_ONCE(s->used->flags.raw)});
-		return (old != new_idx || many) && (flags & VIO_USED_F_NO_NOTIFY) == 0;
-	}
-	if (many)
-		return true; /* need_event() cannot see more than 65535 additions */
-	VIO_CACHE_INVALIDATE(s->avail_event, sizeof(*s->avail_event));
-	uint16_t ev = vio_le16_get((vio_le16){VIO_READ_ONCE(s->avail_event->raw)});
-	return vio_need_event(ev, new_idx, old);
+	return vio__vq_split_kick1(vq);
 }
 
 /* Refresh the device's used index; false (queue broken) if it jumped. */
