@@ -19,7 +19,20 @@ export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
 export CTEST_PARALLEL_LEVEL=${CTEST_PARALLEL_LEVEL:-2}
 
 # ---------------------------------------------------------------------------
-# Tools
+# Tools, each for a step below:
+#   cmake, ninja-build        every workflow (CPack for the package_deb test)
+#   gcc, g++, clang           the gcc*/clang* presets; g++ for the C++ header
+#                             check; both C compilers for the cross-compiler
+#                             package tests
+#   libc6-dev, linux-libc-dev C library and Linux UAPI headers (vio_linux_coexist)
+#   libcmocka-dev             the unit tests
+#   pkg-config                cmocka lookup, package_pkg_config tests
+#   doxygen                   docs_doxygen test
+#   clang-format              format_check test
+#   libclang-rt-14-dev        asan, tsan and fuzz presets (sanitizer, libFuzzer runtimes)
+#   llvm-14                   scripts/coverage.sh (llvm-profdata, llvm-cov)
+#   dpkg (dpkg-deb)           package_deb test (always there on Debian)
+# scripts/bigendian.sh installs its own cross tool chain and qemu-user.
 # ---------------------------------------------------------------------------
 need=()
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
@@ -32,11 +45,12 @@ have_cmd clang || need+=(clang)
 have_cmd pkg-config || need+=(pkg-config)
 have_cmd doxygen || need+=(doxygen)
 have_cmd clang-format || have_cmd clang-format-14 || need+=(clang-format)
-have_cmd valgrind || need+=(valgrind)
 { have_cmd llvm-profdata-14 && have_cmd llvm-cov-14; } || need+=(llvm-14)
 have_pkg libcmocka-dev || need+=(libcmocka-dev)
 have_pkg libclang-rt-14-dev || need+=(libclang-rt-14-dev)
 have_pkg linux-libc-dev || need+=(linux-libc-dev)
+have_pkg libc6-dev || need+=(libc6-dev)
+have_cmd dpkg-deb || need+=(dpkg)
 
 if [[ ${#need[@]} -gt 0 ]]; then
 	echo "== installing: ${need[*]}"

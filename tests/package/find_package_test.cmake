@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: MIT
 # cmake -DPREFIX=<install prefix> -DWORK_DIR=<dir> -DCONSUMER_DIR=<consumer/> -DC_COMPILER=<cc>
 #       -DGENERATOR=<gen> [-DMAKE_PROGRAM=<prog>] [-DEXTRA_FLAGS="<flags>"]
+#       [-DUSE_STATIC=ON|OFF] [-DEXPECTED_TYPE=STATIC_LIBRARY|SHARED_LIBRARY]
 #       -DEXPECTED_VERSION=<x.y.z> -P find_package_test.cmake
-# Configures, builds and runs the consumer project against the installed package.
+# Configures, builds and runs the consumer project against the installed package
+# (found in PREFIX only: the system paths are not searched). USE_STATIC sets
+# virtio_USE_STATIC_LIBS; EXPECTED_TYPE is what virtio::virtio must be.
 
 cmake_policy(VERSION 3.20)
 
@@ -20,12 +23,21 @@ set(args
 	-G "${GENERATOR}"
 	-DCMAKE_PREFIX_PATH=${PREFIX}
 	-DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+	-DCMAKE_FIND_USE_CMAKE_SYSTEM_PATH=OFF
+	-DVIO_EXPECTED_PREFIX=${PREFIX}
 	-DCMAKE_C_COMPILER=${C_COMPILER}
 	-DCMAKE_BUILD_TYPE=Debug
 	-DVIO_EXPECTED_VERSION=${EXPECTED_VERSION})
 if(MAKE_PROGRAM)
 	list(APPEND args -DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM})
 endif()
+if(DEFINED USE_STATIC)
+	list(APPEND args -Dvirtio_USE_STATIC_LIBS=${USE_STATIC})
+endif()
+if(EXPECTED_TYPE)
+	list(APPEND args -DVIO_EXPECTED_TYPE=${EXPECTED_TYPE})
+endif()
+message(STATUS "consumer: ${C_COMPILER}, prefix ${PREFIX}")
 if(EXTRA_FLAGS)
 	list(APPEND args "-DCMAKE_C_FLAGS=${EXTRA_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${EXTRA_FLAGS}")
 endif()

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-# cmake -DBUILD_DIR=<build> -DPREFIX=<dir> -DLIBDIR=<rel> -DINCLUDEDIR=<rel> [-DCONFIG=<cfg>]
-#       -P install_test.cmake
+# cmake -DBUILD_DIR=<build> -DPREFIX=<dir> -DLIBDIR=<rel> -DINCLUDEDIR=<rel> -DDOCDIR=<rel>
+#       -DKIND=Static|Shared [-DCONFIG=<cfg>] -P install_test.cmake
 # Installs the build tree into a fresh PREFIX and checks the expected files.
 
 cmake_policy(VERSION 3.20)
@@ -20,8 +20,9 @@ foreach(f
 		"${INCLUDEDIR}/virtio/virtio.h"
 		"${LIBDIR}/cmake/virtio/virtioConfig.cmake"
 		"${LIBDIR}/cmake/virtio/virtioConfigVersion.cmake"
-		"${LIBDIR}/cmake/virtio/virtioTargets.cmake"
-		"${LIBDIR}/pkgconfig/virtio.pc")
+		"${LIBDIR}/cmake/virtio/virtio${KIND}Targets.cmake"
+		"${LIBDIR}/pkgconfig/virtio.pc"
+		"${DOCDIR}/LICENSE")
 	if(NOT EXISTS "${PREFIX}/${f}")
 		message(FATAL_ERROR "installed tree lacks ${f}")
 	endif()

@@ -34,6 +34,10 @@ int main(void)
 #ifdef VIO_EXPECTED_VERSION
 	check(strcmp(VIO_VERSION_STRING, VIO_EXPECTED_VERSION) == 0, "VIO_VERSION_STRING");
 #endif
+	/* The library linked in is the one the headers describe. */
+	check(vio_version() == VIO_VERSION_NUMBER, "vio_version() == VIO_VERSION_NUMBER");
+	check(strcmp(vio_version_string(), VIO_VERSION_STRING) == 0,
+	      "vio_version_string() == VIO_VERSION_STRING");
 
 	if (failures != 0)
 		return 1;
