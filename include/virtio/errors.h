@@ -55,6 +55,7 @@ extern "C" {
 	X(DESC_ID, 30, 1, "packed buffer id beyond the queue size")                                \
 	X(DESC_INFLIGHT, 31, 1, "packed buffer id already in flight")                              \
 	X(REQUEST, 32, 1, "the device model rejected a request from the driver")                   \
+	X(COMPLETION, 33, 1, "the driver rejected a completion from the device")                   \
 	X(USED_ID, 40, 1, "used id beyond the queue size")                                         \
 	X(USED_MIDCHAIN, 41, 1, "used id names a descriptor inside a chain, not its head")         \
 	X(USED_STALE, 42, 1, "used id names no outstanding buffer (free or already completed)")    \

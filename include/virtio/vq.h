@@ -316,6 +316,20 @@ bool vio_vq_is_broken(const struct vio_vq *vq);
 int vio_vq_broken_reason(const struct vio_vq *vq);
 
 /**
+ * @brief The driver marks the queue broken with its own reason (a completion
+ *        its device-type helper rejects, e.g. a status value the device
+ *        may not write): the same latch a ring error sets.
+ * @param vq     The queue.
+ * @param reason A negative `-VIO_E…` code (::VIO_ECOMPLETION when in doubt);
+ *               anything else is recorded as -::VIO_ECOMPLETION.
+ * @return The code recorded as the queue's broken reason (the first one wins
+ *         if the queue was already broken).
+ * @note Until vio_vq_reset(), add and get return -::VIO_EBROKEN. Same thread
+ *       rules as vio_vq_get(); calls no callbacks.
+ */
+int vio_vq_fail(struct vio_vq *vq, int reason);
+
+/**
  * @brief Return the queue to its freshly initialised state: rings zeroed,
  *        all descriptors free, not broken. Outstanding tokens are forgotten
  *        and their conversions never released: take them back with

@@ -386,3 +386,12 @@ int vio_vq_broken_reason(const struct vio_vq *vq)
 {
 	return vq->broken;
 }
+
+int vio_vq_fail(struct vio_vq *vq, int reason)
+{
+	if (reason >= 0)
+		reason = -VIO_ECOMPLETION;
+	/* The first reason wins (vio__vq_fail returns the one it was given). */
+	(void)vio__vq_fail(vq, reason);
+	return vq->broken;
+}

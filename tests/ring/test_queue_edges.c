@@ -61,6 +61,41 @@ static void test_devq_push_rejects_bad_entries(void **state)
 	}
 }
 
+/* vio_vq_fail(): the driver's own reason latches like a ring error; the
+ * first reason wins; reset clears it; odd reasons record ECOMPLETION. */
+static void test_vq_fail_latches_reason(void **state)
+{
+	(void)state;
+	for (int f = 0; f < 2; f++) {
+		enum vio_ring_format fmt = f ? VIO_RING_PACKED : VIO_RING_SPLIT;
+		struct loop l;
+		setup(&l, fmt, 8, true);
+		void *tok;
+		uint32_t len;
+		assert_int_equal(add_one(&l, 1), 0);
+		assert_int_equal(vio_vq_fail(l.vq, -VIO_ECOMPLETION), -VIO_ECOMPLETION);
+		assert_true(vio_vq_is_broken(l.vq));
+		assert_int_equal(vio_vq_broken_reason(l.vq), -VIO_ECOMPLETION);
+		assert_int_equal(add_one(&l, 2), -VIO_EBROKEN);
+		assert_int_equal(vio_vq_get(l.vq, &tok, &len), -VIO_EBROKEN);
+		assert_false(vio_vq_kick_prepare(l.vq));
+		assert_false(vio_vq_has_used(l.vq));
+		/* The first reason wins. */
+		assert_int_equal(vio_vq_fail(l.vq, -VIO_EUSED_LEN), -VIO_ECOMPLETION);
+		vio_vq_reset(l.vq);
+		assert_false(vio_vq_is_broken(l.vq));
+		assert_int_equal(add_one(&l, 3), 0);
+		static const int odd[] = {0, 1, VIO_EUSED_ID, 12345};
+		for (unsigned i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+			assert_int_equal(vio_vq_fail(l.vq, odd[i]), -VIO_ECOMPLETION);
+			vio_vq_reset(l.vq);
+		}
+		/* Another negative code is kept as given. */
+		assert_int_equal(vio_vq_fail(l.vq, -VIO_EUSED_LEN), -VIO_EUSED_LEN);
+		loop_fini(&l);
+	}
+}
+
 /* With EVENT_IDX, 16-bit arithmetic cannot span 65535 or more additions:
  * kick_prepare then kicks whatever avail_event says. */
 static void test_vq_kick_after_65535_adds(void **state)
@@ -126,6 +161,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_devq_push_rejects_bad_entries),
+		cmocka_unit_test(test_vq_fail_latches_reason),
 		cmocka_unit_test(test_vq_kick_after_65535_adds),
 		cmocka_unit_test(test_packed_event_offset_beyond_ring_notifies),
 	};
