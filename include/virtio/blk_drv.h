@@ -31,8 +31,8 @@
  * the helper reads the status byte once and refuses values the spec does
  * not define, and refuses a successful read whose used length is short of
  * the data and status bytes (the data cannot be trusted, §2.7.8.1). Both
- * latch the helper broken: later calls return ::VIO_EBROKEN until
- * vio_blk_drv_reset(). Configuration values that would make requests
+ * mark the queue broken (vio_vq_fail()): later calls return ::VIO_EBROKEN
+ * until vio_vq_reset() and vio_blk_drv_reset(). Configuration values that would make requests
  * impossible or overflow are refused by the parser.
  *
  * **Threads.** No locks: one ::vio_blk_drv per queue, used by the thread
@@ -137,7 +137,6 @@ struct vio_blk_drv {
 	/** @cond VIO_INTERNAL */
 	struct vio_vq *vq;
 	struct vio_blk_info info;
-	int broken;
 	unsigned inflight;
 	/** @endcond */
 };
@@ -197,7 +196,7 @@ void vio_blk_drv_set_info(struct vio_blk_drv *d, const struct vio_blk_info *info
  *         segments, a segment above @c size_max, 2^32 bytes or more.
  * @retval -VIO_EBLK_FEATURE A write on a read-only device, FLUSH without
  *         ::VIO_BLK_F_FLUSH, GET_LIFETIME without ::VIO_BLK_F_LIFETIME.
- * @retval -VIO_EBROKEN The helper or the queue is broken.
+ * @retval -VIO_EBROKEN The queue is broken.
  * @retval <0 Otherwise as vio_vq_add() (e.g. ::VIO_ENOSPC).
  */
 int vio_blk_drv_submit(struct vio_blk_drv *d, struct vio_blk_drv_req *r, uint32_t type,
@@ -272,10 +271,10 @@ int vio_blk_drv_get_id(struct vio_blk_drv *d, struct vio_blk_drv_req *r, char id
  * @retval 0 One request; look at its @c status.
  * @retval -VIO_EAGAIN Nothing completed.
  * @retval -VIO_EBLK_STATUS The device wrote a status other than OK, IOERR
- *         or UNSUPP; the helper is now broken.
+ *         or UNSUPP; the queue is now broken (vio_vq_fail()).
  * @retval -VIO_EBLK_USED_LEN A successful IN, GET_ID or GET_LIFETIME with a
- *         used length short of the data and the status byte; now broken.
- * @retval -VIO_EBROKEN The helper was broken before.
+ *         used length short of the data and the status byte; the queue is now broken.
+ * @retval -VIO_EBROKEN The queue was broken before.
  * @retval <0 A peer error of vio_vq_get() (the queue is broken).
  */
 int vio_blk_drv_get(struct vio_blk_drv *d, struct vio_blk_drv_req **out);
@@ -291,8 +290,9 @@ int vio_blk_drv_get(struct vio_blk_drv *d, struct vio_blk_drv_req **out);
 int vio_blk_drv_detach(struct vio_blk_drv *d, struct vio_blk_drv_req **out);
 
 /**
- * @brief Clear the broken latch, after the device and the queue were reset
- *        (vio_vq_reset()) and every request was detached.
+ * @brief Start over after the device and the queue were reset
+ *        (vio_vq_reset(), which also clears the queue's broken latch) and
+ *        every request was detached.
  * @param d The helper.
  */
 void vio_blk_drv_reset(struct vio_blk_drv *d);

@@ -122,7 +122,6 @@ void vio_rng_dev_reset(struct vio_rng_dev *r);
 struct vio_rng_drv {
 	/** @cond VIO_INTERNAL */
 	struct vio_vq *vq;
-	int broken;
 	/** @endcond */
 };
 
@@ -143,7 +142,7 @@ int vio_rng_drv_init(struct vio_rng_drv *d, struct vio_vq *vq);
  * @param token Non-NULL cookie returned with the buffer.
  * @retval 0 Submitted; kick when vio_vq_kick_prepare() says so.
  * @retval -VIO_EINVAL @p len 0, NULL pointers.
- * @retval -VIO_EBROKEN The helper or the queue is broken.
+ * @retval -VIO_EBROKEN The queue is broken.
  * @retval <0 Otherwise as vio_vq_add().
  */
 int vio_rng_drv_submit(struct vio_rng_drv *d, void *buf, uint32_t len, void *token);
@@ -155,9 +154,9 @@ int vio_rng_drv_submit(struct vio_rng_drv *d, void *buf, uint32_t len, void *tok
  * @param len   Receives the random bytes at the start of the buffer.
  * @retval 0 One buffer with @p len ≥ 1 random bytes.
  * @retval -VIO_EAGAIN Nothing completed.
- * @retval -VIO_ERNG_EMPTY The device returned no byte (§5.4.6.2); the helper
- *         is now broken.
- * @retval -VIO_EBROKEN Broken before.
+ * @retval -VIO_ERNG_EMPTY The device returned no byte (§5.4.6.2); the queue
+ *         is now broken (vio_vq_fail()).
+ * @retval -VIO_EBROKEN The queue was broken before.
  * @retval <0 A peer error of vio_vq_get().
  */
 int vio_rng_drv_get(struct vio_rng_drv *d, void **token, uint32_t *len);

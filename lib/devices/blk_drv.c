@@ -142,7 +142,6 @@ int vio_blk_drv_init(struct vio_blk_drv *d, struct vio_vq *vq, const struct vio_
 		return -VIO_EINVAL;
 	d->vq = vq;
 	d->info = *info;
-	d->broken = 0;
 	d->inflight = 0;
 	return 0;
 }
@@ -195,7 +194,7 @@ int vio_blk_drv_submit(struct vio_blk_drv *d, struct vio_blk_drv_req *r, uint32_
 {
 	if (d == NULL || r == NULL || sg == NULL || ndata > UINT16_MAX)
 		return -VIO_EINVAL;
-	if (d->broken != 0 || vio_vq_is_broken(d->vq))
+	if (vio_vq_is_broken(d->vq))
 		return -VIO_EBROKEN;
 	uint64_t total = 0;
 	for (unsigned i = 1; i <= ndata; i++) {
@@ -249,7 +248,7 @@ int vio_blk_drv_submit_ranges(struct vio_blk_drv *d, struct vio_blk_drv_req *r, 
 {
 	if (d == NULL || r == NULL || ranges == NULL)
 		return -VIO_EINVAL;
-	if (d->broken != 0 || vio_vq_is_broken(d->vq))
+	if (vio_vq_is_broken(d->vq))
 		return -VIO_EBROKEN;
 	unsigned bit;
 	uint32_t max_seg, max_sect;
@@ -326,8 +325,6 @@ int vio_blk_drv_get(struct vio_blk_drv *d, struct vio_blk_drv_req **out)
 {
 	if (d == NULL || out == NULL)
 		return -VIO_EINVAL;
-	if (d->broken != 0)
-		return -VIO_EBROKEN;
 	void *tok = NULL;
 	uint32_t len = 0;
 	int rc = vio_vq_get(d->vq, &tok, &len);
@@ -340,16 +337,12 @@ int vio_blk_drv_get(struct vio_blk_drv *d, struct vio_blk_drv_req **out)
 	/* Read the device-written byte once; judge only the copy. */
 	uint8_t st = VIO_READ_ONCE(r->wire_status);
 	r->status = st;
-	if (st != VIO_BLK_S_OK && st != VIO_BLK_S_IOERR && st != VIO_BLK_S_UNSUPP) {
-		d->broken = -VIO_EBLK_STATUS;
-		return d->broken;
-	}
+	if (st != VIO_BLK_S_OK && st != VIO_BLK_S_IOERR && st != VIO_BLK_S_UNSUPP)
+		return vio_vq_fail(d->vq, -VIO_EBLK_STATUS);
 	/* §2.7.8.1: used length is what the device wrote from the start of the
 	 * writable part; a success that did not write the data is not one. */
-	if (st == VIO_BLK_S_OK && data_in_type(r->type) && len != r->in_total) {
-		d->broken = -VIO_EBLK_USED_LEN;
-		return d->broken;
-	}
+	if (st == VIO_BLK_S_OK && data_in_type(r->type) && len != r->in_total)
+		return vio_vq_fail(d->vq, -VIO_EBLK_USED_LEN);
 	return 0;
 }
 
@@ -369,7 +362,6 @@ int vio_blk_drv_detach(struct vio_blk_drv *d, struct vio_blk_drv_req **out)
 
 void vio_blk_drv_reset(struct vio_blk_drv *d)
 {
-	d->broken = 0;
 	d->inflight = 0;
 }
 

@@ -97,7 +97,6 @@ int vio_rng_drv_init(struct vio_rng_drv *d, struct vio_vq *vq)
 	if (d == NULL || vq == NULL)
 		return -VIO_EINVAL;
 	d->vq = vq;
-	d->broken = 0;
 	return 0;
 }
 
@@ -105,7 +104,7 @@ int vio_rng_drv_submit(struct vio_rng_drv *d, void *buf, uint32_t len, void *tok
 {
 	if (d == NULL || buf == NULL || len == 0 || token == NULL)
 		return -VIO_EINVAL;
-	if (d->broken != 0 || vio_vq_is_broken(d->vq))
+	if (vio_vq_is_broken(d->vq))
 		return -VIO_EBROKEN;
 	struct vio_sg sg = {buf, len};
 	return vio_vq_add(d->vq, &sg, 0, 1, token);
@@ -115,14 +114,10 @@ int vio_rng_drv_get(struct vio_rng_drv *d, void **token, uint32_t *len)
 {
 	if (d == NULL || token == NULL || len == NULL)
 		return -VIO_EINVAL;
-	if (d->broken != 0)
-		return -VIO_EBROKEN;
 	int rc = vio_vq_get(d->vq, token, len);
 	if (rc != 0)
 		return rc;
-	if (*len == 0) {
-		d->broken = -VIO_ERNG_EMPTY;
-		return d->broken;
-	}
+	if (*len == 0)
+		return vio_vq_fail(d->vq, -VIO_ERNG_EMPTY);
 	return 0;
 }
