@@ -173,21 +173,25 @@ VIO_NOINLINE static int pop_split_chain(struct vio_devq *q, struct vio_chain *ch
 VIO_NOINLINE static int pop_split(struct vio_devq *q, struct vio_chain *chain,
 				  struct vio_chain_seg *segs, uint16_t max_segs)
 {
-	int rc = vio__devq_split_pop1(q, chain, segs, max_segs);
+	uint16_t head = 0;
+	int rc = vio__devq_split_pop1(q, chain, segs, max_segs, &head);
 	if (vio_likely(rc <= 0))
 		return rc;
-	if (rc == 2)
+	if (rc == VIO__POP_CHAIN)
 		return pop_split_chain(q, chain, segs, max_segs);
+	if (rc == VIO__POP_AT)
+		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
 	return pop_general(q, chain, segs, max_segs);
 }
 
 VIO_NOINLINE static int pop_packed(struct vio_devq *q, struct vio_chain *chain,
 				   struct vio_chain_seg *segs, uint16_t max_segs)
 {
-	int rc = vio__devq_packed_pop1(q, chain, segs, max_segs);
+	uint16_t head_flags = 0;
+	int rc = vio__devq_packed_pop1(q, chain, segs, max_segs, &head_flags);
 	if (vio_likely(rc <= 0))
 		return rc;
-	return pop_general(q, chain, segs, max_segs);
+	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
 }
 
 int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,

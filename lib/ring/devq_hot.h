@@ -30,10 +30,17 @@ static VIO_ALWAYS_INLINE bool vio__devq_single1(struct vio_devq *q, struct vio_c
 
 /* ---- split ---------------------------------------------------------------- */
 
-/* 0 popped, -VIO_EAGAIN nothing new, 1 take the general path, 2 a direct
- * chain of several descriptors (vio__devq_split_popn()). */
+/* Results of the pop fast paths besides 0 (popped) and -VIO_EAGAIN. */
+enum {
+	VIO__POP_GENERAL = 1, /* start over in the general pop */
+	VIO__POP_CHAIN = 2,   /* split: a direct chain, vio__devq_split_popn() */
+	VIO__POP_AT = 3,      /* hand over at *at: split head / packed head flags */
+};
+
+/* 0 popped, -VIO_EAGAIN nothing new, else a VIO__POP_* hand-over. */
 static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio_chain *chain,
-						  struct vio_chain_seg *segs, uint16_t max_segs)
+						  struct vio_chain_seg *segs, uint16_t max_segs,
+						  uint16_t *at)
 {
 	struct vio__devq_split *s = &q->u.split;
 	uint16_t last = s->last_avail;
@@ -46,7 +53,7 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 		if (idx == last)
 			return -VIO_EAGAIN;
 		if ((uint16_t)(idx - last) > q->size)
-			return 1; /* the general pop fails the queue (§2.7.13.3) */
+			return VIO__POP_GENERAL; /* it fails the queue (§2.7.13.3) */
 		s->avail_seen = idx;
 		VIO_CACHE_INVALIDATE(s->avail_ring, (size_t)q->size * sizeof(vio_le16));
 		VIO_CACHE_INVALIDATE(s->desc, vio_split_desc_size(q->size));
@@ -54,19 +61,24 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 	/* Each test as early as it can be made, so that little is live at
 	 * once and the compiler needs no callee-saved register. */
 	if (max_segs == 0)
-		return 1;
+		return VIO__POP_GENERAL;
 	uint16_t head = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->avail_ring[last & q->mask].raw));
-	if (head >= q->size || q->inflight[head] != 0)
-		return 1;
+	if (head >= q->size)
+		return VIO__POP_GENERAL; /* it fails the queue */
+	*at = head;
+	if (q->inflight[head] != 0)
+		return VIO__POP_AT;
 	/* Each field read once; next is not needed without NEXT. */
 	const struct vio_split_desc *sd = &s->desc[head];
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
 	if ((flags & (uint16_t)~VIO_DESC_F_WRITE) != 0)
-		return (flags & (uint16_t) ~(VIO_DESC_F_WRITE | VIO_DESC_F_NEXT)) == 0 ? 2 : 1;
+		return (flags & (uint16_t) ~(VIO_DESC_F_WRITE | VIO_DESC_F_NEXT)) == 0
+			       ? VIO__POP_CHAIN
+			       : VIO__POP_AT;
 	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
 	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
 	if (!vio__chain_single_fast(q, chain, segs, head, addr, len, flags != 0))
-		return 1;
+		return VIO__POP_AT;
 	q->inflight[head] = VIO__INFLIGHT;
 	s->last_avail = (uint16_t)(last + 1u);
 	return 0;
@@ -195,9 +207,11 @@ static VIO_ALWAYS_INLINE bool vio__devq_split_notify1(struct vio_devq *q)
 
 /* ---- packed --------------------------------------------------------------- */
 
-/* 0 popped, -VIO_EAGAIN nothing new, 1 take the general path. */
+/* 0 popped, -VIO_EAGAIN nothing new, else VIO__POP_AT with the head flags
+ * in *at. */
 static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vio_chain *chain,
-						   struct vio_chain_seg *segs, uint16_t max_segs)
+						   struct vio_chain_seg *segs, uint16_t max_segs,
+						   uint16_t *at)
 {
 	struct vio__devq_packed *p = &q->u.packed;
 	uint16_t slot = p->last_avail;
@@ -209,15 +223,16 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vi
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(pd->flags.raw));
 	if (!vio__packed_is_avail(flags, p->avail_wrap))
 		return -VIO_EAGAIN;
+	*at = flags;
 	if ((flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) != 0)
-		return 1;
+		return VIO__POP_AT;
 	struct vio__desc d;
 	vio__desc_read_aligned(pd, true, &d);
 	uint16_t id = d.next_or_id;
 	if (id >= q->size || q->inflight[id] != 0 ||
 	    !vio__devq_single1(q, chain, segs, max_segs, id, d.addr, d.len,
 			       (flags & VIO_DESC_F_WRITE) != 0))
-		return 1;
+		return VIO__POP_AT;
 	chain->head = slot;
 	q->inflight[id] = VIO__INFLIGHT;
 	slot++;

@@ -382,6 +382,8 @@ int vio__devq_split_attach(struct vio_devq *q, const struct vio__ring_part parts
 void vio__devq_split_reset(struct vio_devq *q);
 int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
 			uint16_t max_segs);
+int vio__devq_split_pop_head(struct vio_devq *q, uint16_t head, struct vio_chain *chain,
+			     struct vio_chain_seg *segs, uint16_t max_segs);
 int vio__devq_split_take(struct vio_devq *q, uint16_t head, struct vio_chain *chain,
 			 struct vio_chain_seg *segs, uint16_t max_segs);
 void vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsigned n,
@@ -402,6 +404,8 @@ int vio__devq_packed_attach(struct vio_devq *q, const struct vio__ring_part part
 void vio__devq_packed_reset(struct vio_devq *q);
 int vio__devq_packed_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
 			 uint16_t max_segs);
+int vio__devq_packed_pop_at(struct vio_devq *q, uint16_t head_flags, struct vio_chain *chain,
+			    struct vio_chain_seg *segs, uint16_t max_segs);
 int vio__devq_packed_take(struct vio_devq *q, const struct vio_packed_desc *descs, uint16_t ndesc,
 			  struct vio_chain *chain, struct vio_chain_seg *segs, uint16_t max_segs);
 void vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n,

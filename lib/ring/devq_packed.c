@@ -174,24 +174,29 @@ int vio__devq_packed_take(struct vio_devq *q, const struct vio_packed_desc *desc
 	return take(q, &src, chain, segs, max_segs, &n);
 }
 
-/* Everything but the inline fast path. Out of line so that the fast path
- * spills nothing. */
-VIO_NOINLINE static int pop_slow(struct vio_devq *q, uint16_t slot, uint16_t head_flags,
-				 struct vio_chain *chain, struct vio_chain_seg *segs,
-				 uint16_t max_segs)
+/* The list at last_avail, whose head flags (@head_flags) say it is
+ * available: any shape, any memory. The fast paths in devq_hot.h hand over
+ * here; everything is read again (and validated again). */
+int vio__devq_packed_pop_at(struct vio_devq *q, uint16_t head_flags, struct vio_chain *chain,
+			    struct vio_chain_seg *segs, uint16_t max_segs)
 {
 	struct vio__devq_packed *p = &q->u.packed;
-	uint16_t ndesc = 1;
+	uint16_t slot = p->last_avail, ndesc = 1;
 
 	if ((head_flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) == 0 && max_segs != 0) {
 		struct vio__desc d;
+		bool write = (head_flags & VIO_DESC_F_WRITE) != 0;
 		vio__desc_read_aligned(&p->desc[slot], true, &d);
 		if (d.next_or_id >= q->size)
 			return vio__devq_fail(q, -VIO_EDESC_ID);
 		if (q->inflight[d.next_or_id] != 0)
 			return vio__devq_fail(q, -VIO_EDESC_INFLIGHT);
-		int rc = vio__chain_single_slow(q, chain, segs, d.next_or_id, d.addr, d.len,
-						(head_flags & VIO_DESC_F_WRITE) != 0);
+		if (vio__chain_single_fast(q, chain, segs, d.next_or_id, d.addr, d.len, write)) {
+			chain->head = slot;
+			q->inflight[d.next_or_id] = VIO__INFLIGHT;
+			goto taken;
+		}
+		int rc = vio__chain_single_slow(q, chain, segs, d.next_or_id, d.addr, d.len, write);
 		if (rc < 0)
 			return rc == -VIO_EMAP_AGAIN ? rc : vio__devq_fail(q, rc);
 		if (rc == 0) {
@@ -226,24 +231,7 @@ int vio__devq_packed_pop(struct vio_devq *q, struct vio_chain *chain, struct vio
 	uint16_t head_flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(p->desc[slot].flags.raw));
 	if (!vio__packed_is_avail(head_flags, p->avail_wrap))
 		return -VIO_EAGAIN;
-
-	/* Fast path: one direct descriptor inside the region that matched
-	 * last, the common shape of a request. */
-	if (vio_likely((head_flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) == 0 &&
-		       max_segs != 0)) {
-		struct vio__desc d;
-		vio__desc_read_aligned(&p->desc[slot], true, &d);
-		if (vio_likely(d.next_or_id < q->size && q->inflight[d.next_or_id] == 0) &&
-		    vio__chain_single_fast(q, chain, segs, d.next_or_id, d.addr, d.len,
-					   (head_flags & VIO_DESC_F_WRITE) != 0)) {
-			chain->head = slot;
-			q->inflight[d.next_or_id] = VIO__INFLIGHT;
-			vio__packed_advance(&p->last_avail, &p->avail_wrap, 1, q->size);
-			q->inflight_count++;
-			return 0;
-		}
-	}
-	return pop_slow(q, slot, head_flags, chain, segs, max_segs);
+	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
 }
 
 VIO_NOINLINE static void log_used_desc(const struct vio_devq *q, uint16_t slot)

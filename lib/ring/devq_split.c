@@ -114,16 +114,21 @@ int vio__devq_split_take(struct vio_devq *q, uint16_t head, struct vio_chain *ch
 	return 0;
 }
 
-/* Everything but the inline fast path: a single descriptor elsewhere in
- * memory, or any other shape. Out of line so the fast path spills nothing. */
-VIO_NOINLINE static int pop_slow(struct vio_devq *q, uint16_t head, const struct vio__desc *d,
-				 struct vio_chain *chain, struct vio_chain_seg *segs,
-				 uint16_t max_segs)
+/* The chain at @head (< size; the avail entry at last_avail named it): any
+ * shape, any memory. The fast paths in devq_hot.h hand over here with the
+ * head they read; the descriptor is read again (and validated again). */
+int vio__devq_split_pop_head(struct vio_devq *q, uint16_t head, struct vio_chain *chain,
+			     struct vio_chain_seg *segs, uint16_t max_segs)
 {
-	if ((d->flags & (uint16_t)~VIO_DESC_F_WRITE) == 0 && q->inflight[head] == 0 &&
+	struct vio__desc d;
+	vio__desc_read_aligned(&q->u.split.desc[head], false, &d);
+	if ((d.flags & (uint16_t)~VIO_DESC_F_WRITE) == 0 && q->inflight[head] == 0 &&
 	    max_segs != 0) {
-		int rc = vio__chain_single_slow(q, chain, segs, head, d->addr, d->len,
-						d->flags != 0);
+		if (vio__chain_single_fast(q, chain, segs, head, d.addr, d.len, d.flags != 0)) {
+			q->inflight[head] = VIO__INFLIGHT;
+			goto taken;
+		}
+		int rc = vio__chain_single_slow(q, chain, segs, head, d.addr, d.len, d.flags != 0);
 		if (rc < 0)
 			return rc == -VIO_EMAP_AGAIN ? rc : vio__devq_fail(q, rc);
 		if (rc == 0) {
@@ -164,19 +169,7 @@ int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_
 		vio_le16_raw_to_cpu(VIO_READ_ONCE(s->avail_ring[s->last_avail & q->mask].raw));
 	if (head >= q->size)
 		return vio__devq_fail(q, -VIO_EDESC_HEAD);
-
-	/* Fast path: one direct descriptor inside the region that matched
-	 * last, the common shape of a request. */
-	struct vio__desc d;
-	vio__desc_read_aligned(&s->desc[head], false, &d);
-	if (vio_likely((d.flags & (uint16_t)~VIO_DESC_F_WRITE) == 0 && q->inflight[head] == 0 &&
-		       max_segs != 0) &&
-	    vio__chain_single_fast(q, chain, segs, head, d.addr, d.len, d.flags != 0)) {
-		q->inflight[head] = VIO__INFLIGHT;
-		s->last_avail++;
-		return 0;
-	}
-	return pop_slow(q, head, &d, chain, segs, max_segs);
+	return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
 }
 
 VIO_NOINLINE static void log_used(const struct vio_devq *q, uint16_t first, uint16_t n)
