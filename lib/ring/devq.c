@@ -184,6 +184,15 @@ VIO_NOINLINE static int pop_split(struct vio_devq *q, struct vio_chain *chain,
 	return pop_general(q, chain, segs, max_segs);
 }
 
+VIO_NOINLINE static int pop_packed_chain(struct vio_devq *q, struct vio_chain *chain,
+					 struct vio_chain_seg *segs, uint16_t max_segs,
+					 uint16_t head_flags)
+{
+	if (vio_likely(vio__devq_packed_popn(q, chain, segs, max_segs, head_flags) == 0))
+		return 0;
+	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
+}
+
 VIO_NOINLINE static int pop_packed(struct vio_devq *q, struct vio_chain *chain,
 				   struct vio_chain_seg *segs, uint16_t max_segs)
 {
@@ -191,6 +200,8 @@ VIO_NOINLINE static int pop_packed(struct vio_devq *q, struct vio_chain *chain,
 	int rc = vio__devq_packed_pop1(q, chain, segs, max_segs, &head_flags);
 	if (vio_likely(rc <= 0))
 		return rc;
+	if (rc == VIO__POP_CHAIN)
+		return pop_packed_chain(q, chain, segs, max_segs, head_flags);
 	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
 }
 

@@ -207,8 +207,9 @@ static VIO_ALWAYS_INLINE bool vio__devq_split_notify1(struct vio_devq *q)
 
 /* ---- packed --------------------------------------------------------------- */
 
-/* 0 popped, -VIO_EAGAIN nothing new, else VIO__POP_AT with the head flags
- * in *at. */
+/* 0 popped, -VIO_EAGAIN nothing new, else VIO__POP_AT or VIO__POP_CHAIN
+ * (a list of direct descriptors, vio__devq_packed_popn()) with the head
+ * flags in *at. */
 static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vio_chain *chain,
 						   struct vio_chain_seg *segs, uint16_t max_segs,
 						   uint16_t *at)
@@ -225,7 +226,7 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vi
 		return -VIO_EAGAIN;
 	*at = flags;
 	if ((flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) != 0)
-		return VIO__POP_AT;
+		return (flags & VIO_DESC_F_INDIRECT) == 0 ? VIO__POP_CHAIN : VIO__POP_AT;
 	struct vio__desc d;
 	vio__desc_read_aligned(pd, true, &d);
 	uint16_t id = d.next_or_id;
@@ -241,6 +242,86 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vi
 		p->avail_wrap = !p->avail_wrap;
 	}
 	p->last_avail = slot;
+	q->inflight_count++;
+	return 0;
+}
+
+/* A list of direct descriptors at last_avail, each inside q->hint, at most
+ * max_segs (and the queue size) of them, after vio__devq_packed_pop1()
+ * returned VIO__POP_CHAIN with @head_flags (the validated head flags).
+ * Lengths are summed in 64 bits and the 2^32 limit tested once (§2.8.6 as
+ * §2.7.5.1); readable descriptors come first; the last one carries the
+ * buffer id (§2.8.7). 0 popped, 1 hand over to vio__devq_packed_pop_at()
+ * (which reports what is wrong, if anything). */
+static VIO_ALWAYS_INLINE int vio__devq_packed_popn(struct vio_devq *q, struct vio_chain *chain,
+						   struct vio_chain_seg *segs, uint16_t max_segs,
+						   uint16_t head_flags)
+{
+	struct vio__devq_packed *p = &q->u.packed;
+	/* The region in locals: the stores into segs could alias it. */
+	const uint64_t gaddr = q->hint.guest_addr, rsize = q->hint.size;
+	unsigned char *const host = q->hint.host;
+	const unsigned denied = ~q->hint.access & VIO_MAP_RW;
+	const struct vio_packed_desc *desc = p->desc;
+	const uint16_t size = q->size, start = p->last_avail;
+	uint32_t limit = max_segs < size ? max_segs : size;
+	uint64_t out_bytes = 0, in_bytes = 0;
+	uint32_t n = 0, nout = 0, slot = start;
+	uint16_t flags = head_flags, id;
+
+	/* The rest of the list is in the slots after the head. */
+	VIO_CACHE_INVALIDATE(p->desc, vio_packed_desc_size(size));
+	for (;;) {
+		if (n == limit)
+			return 1; /* longer than the array or the ring */
+		const struct vio_packed_desc *pd = &desc[slot];
+		if (n != 0)
+			flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->flags.raw));
+		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
+		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
+		bool write = (flags & VIO_DESC_F_WRITE) != 0;
+		uint64_t off = addr - gaddr;
+		/* VIO_MAP_READ is 1, VIO_MAP_WRITE 2: the direction is 1 << write. */
+		if ((flags & VIO_DESC_F_INDIRECT) != 0 || len == 0 || off >= rsize ||
+		    len > rsize - off || ((1u << write) & denied) != 0)
+			return 1;
+		if (write) {
+			in_bytes += len;
+		} else {
+			if (nout != n)
+				return 1; /* readable after writable */
+			out_bytes += len;
+			nout++;
+		}
+		struct vio_chain_seg *sg = &segs[n++];
+		sg->ptr = host + off;
+		sg->addr = addr;
+		sg->len = len;
+		sg->write = write;
+		sg->release = false;
+		if (++slot == size)
+			slot = 0;
+		if ((flags & VIO_DESC_F_NEXT) == 0) {
+			id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
+			break;
+		}
+	}
+	if (id >= size || q->inflight[id] != 0 || out_bytes + in_bytes > UINT32_MAX)
+		return 1;
+	chain->id = id;
+	chain->head = start;
+	chain->ndesc = (uint16_t)n;
+	chain->nseg = (uint16_t)n;
+	chain->nout = (uint16_t)nout;
+	chain->out_bytes = (uint32_t)out_bytes;
+	chain->in_bytes = (uint32_t)in_bytes;
+	chain->flags = 0;
+	chain->gen = q->gen;
+	chain->segs = segs;
+	q->inflight[id] = (uint16_t)(VIO__INFLIGHT | (n - 1u));
+	if (slot <= start)
+		p->avail_wrap = !p->avail_wrap; /* n <= size: at most one lap */
+	p->last_avail = (uint16_t)slot;
 	q->inflight_count++;
 	return 0;
 }

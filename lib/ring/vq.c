@@ -262,6 +262,14 @@ VIO_NOINLINE static int add_split_chain(struct vio_vq *vq, const struct vio_sg *
 	return add_general(vq, sg, out, in, token);
 }
 
+VIO_NOINLINE static int add_packed_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+					 unsigned in, void *token)
+{
+	if (vio_likely(vio__vq_packed_addn(vq, sg, out, out + in, token) == 0))
+		return 0;
+	return add_general(vq, sg, out, in, token);
+}
+
 int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in, void *token)
 {
 	unsigned total = out + in;
@@ -271,8 +279,11 @@ int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigne
 				return vio__vq_split_add1(vq, sg, in, token);
 			return add_split_chain(vq, sg, out, in, token);
 		}
-		if (vq->hot == VIO__HOT_PACKED && total == 1)
-			return vio__vq_packed_add1(vq, sg, in, token);
+		if (vq->hot == VIO__HOT_PACKED) {
+			if (vio_likely(total == 1))
+				return vio__vq_packed_add1(vq, sg, in, token);
+			return add_packed_chain(vq, sg, out, in, token);
+		}
 	}
 	return add_general(vq, sg, out, in, token);
 }

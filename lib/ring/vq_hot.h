@@ -238,6 +238,62 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_add1(struct vio_vq *vq, const struct
 	return 0;
 }
 
+/* A list of @total > 1 direct descriptors (vio__vq_direct_ok()) in the
+ * ring slots from next_avail, the head's flags written last. 1: the
+ * lengths sum to 2^32 or more; the head is not published and the general
+ * add, which rewrites the same slots, withdraws them and reports it. */
+static VIO_ALWAYS_INLINE int vio__vq_packed_addn(struct vio_vq *vq, const struct vio_sg *sg,
+						 unsigned out, unsigned total, void *token)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	struct vio_packed_desc *desc = p->desc;
+	const uint16_t id = vq->free_head, head = p->next_avail, size = vq->size;
+	const bool wrap0 = p->avail_wrap;
+	uint16_t slot = head, head_flags = 0;
+	bool wrap = wrap0;
+	uint64_t all = 0, in_bytes = 0;
+
+	for (unsigned n = 0; n < total; n++) {
+		uint32_t len = sg[n].len;
+		bool write = n >= out;
+		all += len;
+		if (write)
+			in_bytes += len;
+		uint16_t flags =
+			(uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
+				   (write ? VIO_DESC_F_WRITE : 0) | vio__packed_avail_flags(wrap));
+		struct vio_packed_desc *d = &desc[slot];
+		d->addr = vio_le64_make((uint64_t)(uintptr_t)sg[n].addr);
+		d->len = vio_le32_make(len);
+		d->id = vio_le16_make(id); /* §2.8.7: the id counts in the last one */
+		if (n == 0)
+			head_flags = flags;
+		else
+			d->flags = vio_le16_make(flags);
+		VIO_CACHE_CLEAN(d, sizeof(*d));
+		if (++slot == size) {
+			slot = 0;
+			wrap = !wrap;
+		}
+	}
+	if (vio_unlikely(all > UINT32_MAX))
+		return 1;
+	struct vio__vq_slot *s = &vq->slot[id];
+	vq->free_head = s->next;
+	s->token = token;
+	s->in_bytes = (uint32_t)in_bytes;
+	s->ndesc = (uint16_t)total;
+	vq->num_free = (uint16_t)(vq->num_free - total);
+	vq->outstanding++;
+	vq->avail_moved += total; /* one ring slot per descriptor */
+	p->next_avail = slot;
+	p->avail_wrap = wrap;
+	/* §2.8.21.1: the head last, with release (as publish() in vq_packed.c). */
+	VIO_STORE_RELEASE(desc[head].flags.raw, vio_le16_make(head_flags).raw);
+	VIO_CACHE_CLEAN(&desc[head].flags, sizeof(desc[head].flags));
+	return 0;
+}
+
 /* The whole of vio__vq_packed_kick_prepare() (it has no slow case). */
 static VIO_ALWAYS_INLINE bool vio__vq_packed_kick1(struct vio_vq *vq)
 {
