@@ -610,8 +610,9 @@ static void wait_interrupt(struct lb *lb, struct slot *s)
 static void guest_drv_init(struct lb *lb, struct slot *s, uint16_t nslots, uint32_t id,
 			   const struct vio_features *want)
 {
+	/* [embedding:drvinit] */
 	struct vio_drv_config dc = {0};
-	int rc = lb->tp->probe(s, &dc);
+	int rc = lb->tp->probe(s, &dc); /* the front's ops (virtio-mmio: mmio_probe) */
 	if (rc != 0)
 		fail("%s: probe: %s", s->name, vio_err_name(rc));
 	dc.num_queues = nslots;
@@ -627,6 +628,7 @@ static void guest_drv_init(struct lb *lb, struct slot *s, uint16_t nslots, uint3
 	s->drv_mem = xaligned(VIO_DRV_MEM_ALIGN, n);
 	if (vio_drv_init(&s->drv, s->drv_mem, n, &dc) != 0)
 		fail("%s: vio_drv_init", s->name);
+	/* [/embedding:drvinit] */
 }
 
 /* Queue memory: the ring (and indirect tables) in guest RAM, the
@@ -634,6 +636,7 @@ static void guest_drv_init(struct lb *lb, struct slot *s, uint16_t nslots, uint3
 static void guest_queue_memory(struct lb *lb, struct vio_drv_queue_config *qc, uint16_t size,
 			       bool indirect)
 {
+	/* [embedding:qmem] */
 	memset(qc, 0, sizeof(*qc));
 	qc->size = size;
 	qc->ring = arena_alloc(&lb->ram, VIO_DRV_RING_SIZE(size), 16);
@@ -644,6 +647,7 @@ static void guest_queue_memory(struct lb *lb, struct vio_drv_queue_config *qc, u
 		qc->indirect_pool =
 			arena_alloc(&lb->ram, VIO_VQ_INDIRECT_POOL_SIZE(size, INDIRECT_MAX), 16);
 	}
+	/* [/embedding:qmem] */
 }
 
 /* ---- The guest: blk ------------------------------------------------------------------ */
@@ -663,6 +667,7 @@ static unsigned blk_reap(struct lb *lb, struct blkq *bq, uint16_t q, bool readin
 			 unsigned long *verified)
 {
 	unsigned n = 0;
+	/* [embedding:get] */
 	struct vio_blk_drv_req *r;
 	int rc;
 	while ((rc = vio_blk_drv_get(&lb->blk[q], &r)) == 0) {
@@ -679,8 +684,9 @@ static unsigned blk_reap(struct lb *lb, struct blkq *bq, uint16_t q, bool readin
 		bq->free[bq->nfree++] = i;
 		n++;
 	}
-	if (rc != -VIO_EAGAIN)
+	if (rc != -VIO_EAGAIN) /* a peer code: the device broke the protocol */
 		fail("blk: queue %u: %s (%s)", q, vio_err_name(rc), vio_strerror(rc));
+	/* [/embedding:get] */
 	return n;
 }
 
@@ -1022,12 +1028,14 @@ int main(int argc, char **argv)
 
 	/* A VMM saving the device for migration: pause the queue threads,
 	 * save, resume (the state size is what a migration stream carries). */
-	vio_blk_device_pause(lb.blkdev);
+	/* [embedding:save] */
+	vio_blk_device_pause(lb.blkdev); /* the queue thread is out of the queues */
 	size_t state = lb.tp->state_size(&lb.slot[SLOT_BLK]);
 	void *blob = malloc(state);
 	if (blob == NULL || vio_mmio_dev_save(lb.slot[SLOT_BLK].mmio, blob, state) != 0)
 		fail("blk: save");
-	vio_blk_device_resume(lb.blkdev);
+	vio_blk_device_resume(lb.blkdev); /* kicks every live queue */
+	/* [/embedding:save] */
 	free(blob);
 
 	/* [embedding:teardown] */

@@ -521,10 +521,12 @@ static void test_blk_device_save_restore_onto_second_device(void **state)
 		struct rec_runner rr2 = {0};
 		struct vio_blk_device_config c2 = t->bc;
 		c2.runner_ctx = &rr2;
+		/* [embedding:restore] */
+		/* Same configuration as the source: adapter, device core, model. */
 		assert_int_equal(vio_blk_device_init(&bd2, mem2, n2, &c2), 0);
 		struct vio_device_info info = {0};
 		vio_blk_device_info(bd2, &info);
-		info.mem_ops = &gm_dev_ops;
+		info.mem_ops = &gm_dev_ops; /* the destination's guest memory */
 		info.mem_ctx = &t->p.gm;
 		void *dmem;
 		size_t dn = vio_device_mem_size(&info);
@@ -535,7 +537,9 @@ static void test_blk_device_save_restore_onto_second_device(void **state)
 		struct vio_mmio_dev *m2;
 		struct vio_mmio_dev_config mc = {0};
 		assert_int_equal(vio_mmio_dev_init(&m2, mmem, sizeof(mmem), dev2, &mc), 0);
+		/* Registers, status, features, config, queues; then activate. */
 		assert_int_equal(vio_mmio_dev_restore(m2, blob, n), 0);
+		/* [/embedding:restore] */
 		/* Live again: the adapter took the negotiated features and the
 		 * cache mode from the restored state, and kicked its queue. */
 		assert_true(vio_blk_device_queue_live(bd2, 0));
