@@ -165,7 +165,7 @@ int vio_blk_device_init(struct vio_blk_device **bdp, void *mem, size_t mem_size,
  *        mem_ops, mem_ctx) are left for the embedder.
  *
  * Give @p info to vio_device_init() for exactly one device; the adapter
- * learns that device at its first callback.
+ * learns that device when it goes live (::vio_device_ops::activate).
  * @param bd   The adapter.
  * @param info The description to complete; the queue maximum array and the
  *             configuration buffer point into the adapter.
