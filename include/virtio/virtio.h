@@ -14,9 +14,12 @@
 
 #include <virtio/blk.h>
 #include <virtio/blk_dev.h>
+#include <virtio/blk_device.h>
 #include <virtio/blk_drv.h>
+#include <virtio/blk_driver.h>
 #include <virtio/chain.h>
 #include <virtio/device.h>
+#include <virtio/device_runner.h>
 #include <virtio/devq.h>
 #include <virtio/dma.h>
 #include <virtio/driver.h>
@@ -33,6 +36,8 @@
 #include <virtio/ring_packed.h>
 #include <virtio/ring_split.h>
 #include <virtio/rng.h>
+#include <virtio/rng_device.h>
+#include <virtio/rng_driver.h>
 #include <virtio/spec.h>
 #include <virtio/version.h>
 #include <virtio/vhost_user.h>
