@@ -44,6 +44,8 @@ static bool intx_wanted(const struct vio_pci_dev *p)
  * racing callers the last one leaves the line right (as mmio_dev.c). */
 void vio__pci_sync_intx(struct vio_pci_dev *p)
 {
+	if (p->intx_pin == 0)
+		return; /* no INTx#: the callback is never called */
 	bool level = intx_wanted(p);
 	for (;;) {
 		atomic_store(&p->level, level);

@@ -425,7 +425,7 @@ struct prig {
 	uint32_t last_data;
 	/* Interrupts. */
 	bool line;
-	unsigned line_raises;
+	unsigned line_raises, line_calls;
 	unsigned nmsi;
 	uint16_t msi_vec[64];
 	uint64_t msi_addr[64];
@@ -516,6 +516,7 @@ static const struct vio_device_ops pm_ops = {.config_write = pm_config_write,
 static void pr_set_irq(void *ctx, bool level)
 {
 	struct prig *r = ctx;
+	r->line_calls++;
 	if (level && !r->line)
 		r->line_raises++;
 	r->line = level;
@@ -1606,11 +1607,17 @@ static void test_pci_dev_isr_read_to_clear(void **state)
 	/* No INTx# pin: ISR bits only, the callback never called. */
 	struct vio_pci_dev_config c = {0};
 	c.no_intx = true;
+	c.msix_vectors = 1;
 	pr_init(&r, 1, 8, &(struct vio_features){{0}}, &c);
 	assert_int_equal(pr_bringup(&r, &w, 8), 15);
 	assert_int_equal(pr_submit(&r, 0, 8), 0);
 	assert_int_equal(vio_pci_dev_isr(r.pci), 1);
-	assert_int_equal(r.line_raises, 0);
+	pr_msix_ctrl(&r, VIO_PCI_MSIX_FLAGS_ENABLE);
+	pr_msix_ctrl(&r, 0);
+	assert_int_equal(cw(&r, VIO_PCI_CFG_COMMAND, VIO_PCI_COMMAND_INTX_DISABLE, 2), 0);
+	assert_int_equal(br(&r, VIO_PCI_DEV_ISR_OFFSET, 1), 1);
+	vio_pci_dev_reset(r.pci);
+	assert_int_equal(r.line_calls, 0);
 	assert_false(vio_pci_dev_irq_level(r.pci));
 	pr_fini(&r);
 }
