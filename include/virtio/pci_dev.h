@@ -57,6 +57,18 @@
  * the ISR is set before every configuration change notification, MSI-X or
  * not (§4.1.4.5.1).
  *
+ * **Common configuration as presented.** `queue_size` shows the size the
+ * driver wrote, except one the queue cannot use (0, above the maximum, or
+ * without VIRTIO_F_RING_PACKED not a power of two), which reads 0
+ * (§4.1.4.3.1: 0 or a power of two); enabling such a queue fails and sets
+ * DEVICE_NEEDS_RESET (device.h). `config_generation` moves by one whenever
+ * the core's generation moved since the driver last read it, so it cannot
+ * wrap back to a value the driver saw (§4.1.4.3.1). A queue reset completes
+ * inside the write of 1: `queue_reset` always reads 0. After a device reset
+ * (status 0) the selectors read 0, the ISR is 0 and pending MSI-X messages
+ * are dropped; the MSI-X table and the PCI header are not touched (they are
+ * PCI state: vio_pci_dev_reset()).
+ *
  * **Accesses the spec does not allow** never touch anything outside the
  * model and never fail the VMM's access: a read returns 0, a write is
  * ignored, and the call returns an error the VMM may log:
@@ -64,7 +76,10 @@
  *   4-byte boundary or past 256 bytes; writes to read-only fields
  *   (::VIO_EREG). A write to a read-only byte inside a 32-bit access that
  *   also writes a writable field is taken for the writable part only, as
- *   PCI hardware does, and returns 0;
+ *   PCI hardware does, and returns 0. Writes to the status register (its
+ *   write-1-to-clear error bits are never set), to unimplemented BARs and
+ *   to the expansion ROM BAR are legal and change nothing (firmware sizes
+ *   every BAR): they return 0;
  * - common configuration: any access that is not exactly one field with its
  *   own width (8-bit `device_status` and `config_generation`, 16-bit fields,
  *   32-bit fields and halves of the 64-bit ones; §4.1.3.1), a write to a

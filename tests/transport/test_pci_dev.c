@@ -3,8 +3,10 @@
  * into its PCI trap handlers, and conformance with virtio 1.4 §4.1 (and the
  * PCI rules it relies on: BAR sizing, the capability list, MSI-X). */
 #define _POSIX_C_SOURCE 200112L
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -426,6 +428,10 @@ struct prig {
 	/* Interrupts. */
 	bool line;
 	unsigned line_raises, line_calls;
+	/* Threaded tests: callbacks from two threads count atomically only. */
+	bool racy;
+	atomic_uint amsi;
+	atomic_bool aline;
 	unsigned nmsi;
 	uint16_t msi_vec[64];
 	uint64_t msi_addr[64];
@@ -516,6 +522,10 @@ static const struct vio_device_ops pm_ops = {.config_write = pm_config_write,
 static void pr_set_irq(void *ctx, bool level)
 {
 	struct prig *r = ctx;
+	if (r->racy) {
+		atomic_store(&r->aline, level);
+		return;
+	}
 	r->line_calls++;
 	if (level && !r->line)
 		r->line_raises++;
@@ -525,6 +535,10 @@ static void pr_set_irq(void *ctx, bool level)
 static void pr_msi(void *ctx, uint16_t vector, uint64_t addr, uint32_t data)
 {
 	struct prig *r = ctx;
+	if (r->racy) {
+		atomic_fetch_add(&r->amsi, 1u);
+		return;
+	}
 	if (r->nmsi < 64) {
 		r->msi_vec[r->nmsi] = vector;
 		r->msi_addr[r->nmsi] = addr;
@@ -540,6 +554,8 @@ static void pr_init_mem(struct prig *r, uint16_t nq, uint16_t qmax,
 			struct guest_mem *shared)
 {
 	memset(r, 0, sizeof(*r));
+	atomic_init(&r->amsi, 0u);
+	atomic_init(&r->aline, false);
 	gm_init(&r->gm);
 	r->data = gm_alloc(&r->gm, 65536, 64, &r->data_addr);
 	for (unsigned i = 0; i < PR_CFG; i++)
@@ -2192,6 +2208,59 @@ static void test_pci_dev_function_reset(void **state)
 	pr_fini(&r);
 }
 
+/* ==== Threads: a queue thread's interrupts against the control thread ========= */
+
+#define RACE_ROUNDS 20000
+
+static void *race_fire(void *arg)
+{
+	struct prig *r = arg;
+	for (unsigned i = 0; i < RACE_ROUNDS; i++)
+		vio_device_queue_interrupt(r->dev, 0);
+	return NULL;
+}
+
+static void test_pci_dev_interrupt_races(void **state)
+{
+	(void)state;
+	struct prig r;
+	pr_init(&r, 1, 8, &(struct vio_features){{0}}, NULL);
+	struct vio_features w = v1();
+	assert_int_equal(pr_bringup(&r, &w, 8), 15);
+	assert_int_equal(W16(&r, Q_SELECT, 0), 0);
+	assert_int_equal(W16(&r, Q_MSIX, 1), 0);
+	pr_msix_entry(&r, 1, true);
+	pr_msix_ctrl(&r, VIO_PCI_MSIX_FLAGS_ENABLE);
+	r.racy = true;
+
+	/* MSI-X: the control thread masks and unmasks the vector while the
+	 * queue thread fires it. No firing is lost: once unmasked for good,
+	 * nothing is pending; at most one message per firing. */
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, race_fire, &r), 0);
+	uint64_t ctrl = r.l.msix_table_offset + 16 + VIO_PCI_MSIX_ENTRY_VECTOR_CTRL;
+	for (unsigned i = 0; i < RACE_ROUNDS; i++)
+		assert_int_equal(bw(&r, ctrl, i & 1u, 4), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(bw(&r, ctrl, 0, 4), 0);
+	unsigned sent = atomic_load(&r.amsi);
+	assert_false(vio_pci_dev_msix_pending(r.pci, 1));
+	assert_true(sent >= 1 && sent <= RACE_ROUNDS);
+
+	/* INTx#: the control thread reads (clears) the ISR while the queue
+	 * thread raises it; the line ends matching the ISR. */
+	pr_msix_ctrl(&r, 0);
+	assert_int_equal(pthread_create(&t, NULL, race_fire, &r), 0);
+	for (unsigned i = 0; i < RACE_ROUNDS; i++)
+		(void)br(&r, VIO_PCI_DEV_ISR_OFFSET, 1);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(atomic_load(&r.aline), vio_pci_dev_isr(r.pci) != 0);
+	(void)br(&r, VIO_PCI_DEV_ISR_OFFSET, 1);
+	assert_false(atomic_load(&r.aline));
+	assert_false(vio_pci_dev_irq_level(r.pci));
+	pr_fini(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2216,6 +2285,7 @@ int main(void)
 		cmocka_unit_test(test_pci_dev_pci_cfg_access),
 		cmocka_unit_test(test_pci_dev_save_restore),
 		cmocka_unit_test(test_pci_dev_function_reset),
+		cmocka_unit_test(test_pci_dev_interrupt_races),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
