@@ -85,7 +85,8 @@ extern "C" {
 	X(BLK_CONFIG, 67, 1, "block device configuration holds invalid values")                    \
 	X(BLK_FEATURE, 68, 0, "request not allowed by the negotiated features or device limits")   \
 	X(RNG_READABLE, 69, 1, "entropy request holds a device-readable buffer")                   \
-	X(RNG_EMPTY, 70, 1, "entropy device returned a buffer with no random bytes")
+	X(RNG_EMPTY, 70, 1, "entropy device returned a buffer with no random bytes")               \
+	X(VECTOR, 72, 1, "MSI-X vector outside the device's table: not mapped (reads NO_VECTOR)")
 
 /** @cond VIO_INTERNAL */
 #define VIO__ERR_ENUM(name, value, peer, text) VIO_E##name = value,

@@ -49,18 +49,81 @@ extern "C" {
 #define VIO_PCI_CFG_CLASS_PROG 0x09	  /**< 8 bits: programming interface. */
 #define VIO_PCI_CFG_CLASS_SUB 0x0a	  /**< 8 bits: subclass. */
 #define VIO_PCI_CFG_CLASS_BASE 0x0b	  /**< 8 bits: base class. */
+#define VIO_PCI_CFG_CACHE_LINE_SIZE 0x0c  /**< 8 bits. */
+#define VIO_PCI_CFG_LATENCY_TIMER 0x0d	  /**< 8 bits. */
 #define VIO_PCI_CFG_HEADER_TYPE 0x0e	  /**< 8 bits; 0 for a type-0 header. */
+#define VIO_PCI_CFG_BIST 0x0f		  /**< 8 bits. */
 #define VIO_PCI_CFG_BAR0 0x10		  /**< Six 32-bit BARs, 0x10 .. 0x27. */
+#define VIO_PCI_CFG_CARDBUS_CIS 0x28	  /**< 32 bits. */
 #define VIO_PCI_CFG_SUBSYS_VENDOR_ID 0x2c /**< 16 bits. */
 #define VIO_PCI_CFG_SUBSYS_ID 0x2e	  /**< 16 bits. */
+#define VIO_PCI_CFG_ROM_ADDRESS 0x30	  /**< 32 bits: expansion ROM BAR. */
 #define VIO_PCI_CFG_CAP_PTR 0x34	  /**< 8 bits: first capability. */
 #define VIO_PCI_CFG_INTERRUPT_LINE 0x3c	  /**< 8 bits. */
-#define VIO_PCI_CFG_INTERRUPT_PIN 0x3d	  /**< 8 bits. */
+#define VIO_PCI_CFG_INTERRUPT_PIN 0x3d	  /**< 8 bits; 1..4 = INTA#..INTD#, 0 none. */
+#define VIO_PCI_CFG_MIN_GNT 0x3e	  /**< 8 bits. */
+#define VIO_PCI_CFG_MAX_LAT 0x3f	  /**< 8 bits. */
 #define VIO_PCI_CFG_SPACE_SIZE 256u	  /**< Conventional configuration space. */
 #define VIO_PCI_STATUS_CAP_LIST 0x10u	  /**< Status bit: capability list present. */
 #define VIO_PCI_CAP_ID_VNDR 0x09u	  /**< Vendor-specific capability ID. */
 #define VIO_PCI_CAP_ID_MSIX 0x11u	  /**< MSI-X capability ID. */
 #define VIO_PCI_NUM_BARS 6u		  /**< BARs of a type-0 header. */
+/** @} */
+
+/** @name Command and Status register bits (PCI Local Bus spec 3.0 §6.2.2)
+ * @{ */
+#define VIO_PCI_COMMAND_IO 0x0001u	     /**< I/O Space enable. */
+#define VIO_PCI_COMMAND_MEMORY 0x0002u	     /**< Memory Space enable. */
+#define VIO_PCI_COMMAND_MASTER 0x0004u	     /**< Bus Master enable. */
+#define VIO_PCI_COMMAND_PARITY 0x0040u	     /**< Parity Error Response. */
+#define VIO_PCI_COMMAND_SERR 0x0100u	     /**< SERR# enable. */
+#define VIO_PCI_COMMAND_INTX_DISABLE 0x0400u /**< Interrupt Disable (INTx# not asserted). */
+#define VIO_PCI_STATUS_INTERRUPT 0x0008u     /**< Status: INTx# interrupt pending. */
+/** @} */
+
+/** @name Memory BAR low bits (PCI Local Bus spec 3.0 §6.2.5.1)
+ * @{ */
+#define VIO_PCI_BAR_SPACE_IO 0x1u    /**< Bit 0: I/O space (0: memory). */
+#define VIO_PCI_BAR_MEM_TYPE_64 0x4u /**< Bits 2:1 = 10b: 64-bit, the next BAR holds bits 32–63. */
+#define VIO_PCI_BAR_MEM_PREFETCH 0x8u	/**< Bit 3: prefetchable. */
+#define VIO_PCI_BAR_MEM_FLAGS_MASK 0xfu /**< Read-only low bits of a memory BAR. */
+/** @} */
+
+/** @name MSI-X capability (PCI Local Bus spec 3.0 §6.8.2)
+ *
+ * The capability is 12 bytes: ID and next pointer, then Message Control
+ * (16 bits) at +2, Table Offset/BIR at +4 and PBA Offset/BIR at +8 (32 bits
+ * each: the BAR index in bits 0–2, the 8-byte aligned offset in 3–31). The
+ * table holds 16-byte entries (Message Address, Message Upper Address,
+ * Message Data, Vector Control with the Mask bit 0), the Pending Bit Array
+ * one bit per vector in 64-bit words. Values checked against the PCI spec
+ * and Linux's `<linux/pci_regs.h>` (tests/compat/linux_coexist.c).
+ * @{ */
+#define VIO_PCI_MSIX_FLAGS 2u		   /**< Message Control offset in the capability. */
+#define VIO_PCI_MSIX_FLAGS_QSIZE 0x07ffu   /**< Message Control: Table Size - 1 (read-only). */
+#define VIO_PCI_MSIX_FLAGS_MASKALL 0x4000u /**< Message Control: Function Mask. */
+#define VIO_PCI_MSIX_FLAGS_ENABLE 0x8000u  /**< Message Control: MSI-X Enable. */
+#define VIO_PCI_MSIX_TABLE 4u		   /**< Table Offset/BIR offset in the capability. */
+#define VIO_PCI_MSIX_PBA 8u		   /**< PBA Offset/BIR offset in the capability. */
+#define VIO_PCI_MSIX_BIR_MASK 0x7u	   /**< BAR Indicator bits of Table/PBA Offset. */
+#define VIO_PCI_MSIX_CAP_SIZE 12u	   /**< Bytes of the MSI-X capability. */
+#define VIO_PCI_MSIX_ENTRY_SIZE 16u	   /**< Bytes of one table entry. */
+#define VIO_PCI_MSIX_ENTRY_LOWER_ADDR 0u   /**< Entry: Message Address (bits 1:0 are 0). */
+#define VIO_PCI_MSIX_ENTRY_UPPER_ADDR 4u   /**< Entry: Message Upper Address. */
+#define VIO_PCI_MSIX_ENTRY_DATA 8u	   /**< Entry: Message Data. */
+#define VIO_PCI_MSIX_ENTRY_VECTOR_CTRL 12u /**< Entry: Vector Control. */
+#define VIO_PCI_MSIX_ENTRY_CTRL_MASKBIT 1u /**< Vector Control: Mask bit (set at reset). */
+#define VIO_PCI_MSIX_MAX_VECTORS 2048u	   /**< Table Size field limit (and §4.1.5.1.2's 0x800). */
+/** @} */
+
+/** @name Field offsets inside a virtio structure capability (§4.1.4)
+ * @{ */
+#define VIO_PCI_CAP_OFF_CFG_TYPE 3u /**< virtio_pci_cap.cfg_type. */
+#define VIO_PCI_CAP_OFF_BAR 4u	    /**< virtio_pci_cap.bar. */
+#define VIO_PCI_CAP_OFF_OFFSET 8u   /**< virtio_pci_cap.offset. */
+#define VIO_PCI_CAP_OFF_LENGTH 12u  /**< virtio_pci_cap.length. */
+#define VIO_PCI_NOTIFY_CAP_MULT 16u /**< virtio_pci_notify_cap.notify_off_multiplier. */
+#define VIO_PCI_CFG_CAP_DATA 16u    /**< virtio_pci_cfg_cap.pci_cfg_data. */
 /** @} */
 
 /** @name Virtio structure types: virtio_pci_cap.cfg_type (§4.1.4)
@@ -173,6 +236,14 @@ VIO_STATIC_ASSERT(sizeof(struct vio_pci_cap64) == 24, "virtio 1.4 §4.1.4: virti
 VIO_STATIC_ASSERT(sizeof(struct vio_pci_notify_cap) == 20, "virtio 1.4 §4.1.4.4");
 VIO_STATIC_ASSERT(sizeof(struct vio_pci_cfg_cap) == 20, "virtio 1.4 §4.1.4.9");
 VIO_STATIC_ASSERT(sizeof(struct vio_pci_common_cfg) == VIO_PCI_COMMON_SIZE, "virtio 1.4 §4.1.4.3");
+VIO_STATIC_ASSERT(offsetof(struct vio_pci_cap, bar) == VIO_PCI_CAP_OFF_BAR, "cap.bar");
+VIO_STATIC_ASSERT(offsetof(struct vio_pci_cap, offset) == VIO_PCI_CAP_OFF_OFFSET, "cap.offset");
+VIO_STATIC_ASSERT(offsetof(struct vio_pci_cap, length) == VIO_PCI_CAP_OFF_LENGTH, "cap.length");
+VIO_STATIC_ASSERT(offsetof(struct vio_pci_notify_cap, notify_off_multiplier) ==
+			  VIO_PCI_NOTIFY_CAP_MULT,
+		  "notify_off_multiplier");
+VIO_STATIC_ASSERT(offsetof(struct vio_pci_cfg_cap, pci_cfg_data) == VIO_PCI_CFG_CAP_DATA,
+		  "pci_cfg_data");
 VIO_STATIC_ASSERT(offsetof(struct vio_pci_common_cfg, device_status) == VIO_PCI_COMMON_STATUS,
 		  "device_status");
 VIO_STATIC_ASSERT(offsetof(struct vio_pci_common_cfg, queue_enable) == VIO_PCI_COMMON_Q_ENABLE,
