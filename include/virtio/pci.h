@@ -63,6 +63,43 @@ extern "C" {
 #define VIO_PCI_NUM_BARS 6u		  /**< BARs of a type-0 header. */
 /** @} */
 
+/** @name Command register bits and BAR encoding (PCI Local Bus spec)
+ * @{ */
+#define VIO_PCI_CMD_IO 0x0001u		 /**< Command: respond to I/O space accesses. */
+#define VIO_PCI_CMD_MEMORY 0x0002u	 /**< Command: respond to memory space accesses. */
+#define VIO_PCI_CMD_MASTER 0x0004u	 /**< Command: bus mastering (the device may DMA). */
+#define VIO_PCI_CMD_INTX_DISABLE 0x0400u /**< Command: INTx emulation disabled. */
+#define VIO_PCI_BAR_SPACE_IO 0x1u	 /**< BAR bit 0: an I/O space BAR. */
+#define VIO_PCI_BAR_MEM_TYPE_MASK 0x6u	 /**< Memory BAR bits 2:1: locatable type. */
+#define VIO_PCI_BAR_MEM_TYPE_64 0x4u	 /**< Memory BAR type: 64 bits (two BAR slots). */
+#define VIO_PCI_BAR_MEM_PREFETCH 0x8u	 /**< Memory BAR bit 3: prefetchable. */
+#define VIO_PCI_BAR_MEM_MASK 0xfffffff0u /**< Address bits of a memory BAR's low dword. */
+#define VIO_PCI_BAR_IO_MASK 0xfffffffcu	 /**< Address bits of an I/O BAR. */
+#define VIO_PCI_CAP_PTR_MIN 0x40u	 /**< Capabilities live past the standard header. */
+/** @} */
+
+/** @name MSI-X capability (PCI Local Bus spec; virtio 1.4 §4.1.5.1.2)
+ * @{ */
+#define VIO_PCI_MSIX_FLAGS 2u		   /**< 16 bits: Message Control (from the capability). */
+#define VIO_PCI_MSIX_FLAGS_QSIZE 0x07ffu   /**< Message Control: Table Size - 1. */
+#define VIO_PCI_MSIX_FLAGS_MASKALL 0x4000u /**< Message Control: Function Mask. */
+#define VIO_PCI_MSIX_FLAGS_ENABLE 0x8000u  /**< Message Control: MSI-X Enable. */
+#define VIO_PCI_MSIX_TABLE 4u		   /**< 32 bits: Table Offset / Table BIR. */
+#define VIO_PCI_MSIX_PBA 8u		   /**< 32 bits: PBA Offset / PBA BIR. */
+#define VIO_PCI_MSIX_BIR_MASK 0x7u	   /**< BAR indicator bits of the two above. */
+#define VIO_PCI_MSIX_CAP_SIZE 12u	   /**< Bytes of the MSI-X capability. */
+#define VIO_PCI_MSIX_ENTRY_SIZE 16u	   /**< Bytes of one MSI-X table entry. */
+#define VIO_PCI_MSIX_ENTRY_ADDR_LO 0u	   /**< Entry: Message Address (low). */
+#define VIO_PCI_MSIX_ENTRY_ADDR_HI 4u	   /**< Entry: Message Upper Address. */
+#define VIO_PCI_MSIX_ENTRY_DATA 8u	   /**< Entry: Message Data. */
+#define VIO_PCI_MSIX_ENTRY_CTRL 12u	   /**< Entry: Vector Control (bit 0: masked). */
+#define VIO_PCI_MSIX_ENTRY_MASKED 0x1u	   /**< Vector Control: the entry is masked. */
+#define VIO_PCI_MSIX_MAX_VECTORS 0x800u	   /**< Table Size maximum (§4.1.5.1.2). */
+/** @} */
+
+/** @brief Offset of notify_off_multiplier in struct vio_pci_notify_cap. */
+#define VIO_PCI_NOTIFY_CAP_MULT 16u
+
 /** @name Virtio structure types: virtio_pci_cap.cfg_type (§4.1.4)
  * @{ */
 #define VIO_PCI_CAP_COMMON_CFG 1u	 /**< Common configuration. */
@@ -171,6 +208,9 @@ struct vio_pci_common_cfg {
 VIO_STATIC_ASSERT(sizeof(struct vio_pci_cap) == 16, "virtio 1.4 §4.1.4: virtio_pci_cap");
 VIO_STATIC_ASSERT(sizeof(struct vio_pci_cap64) == 24, "virtio 1.4 §4.1.4: virtio_pci_cap64");
 VIO_STATIC_ASSERT(sizeof(struct vio_pci_notify_cap) == 20, "virtio 1.4 §4.1.4.4");
+VIO_STATIC_ASSERT(offsetof(struct vio_pci_notify_cap, notify_off_multiplier) ==
+			  VIO_PCI_NOTIFY_CAP_MULT,
+		  "virtio 1.4 §4.1.4.4: notify_off_multiplier");
 VIO_STATIC_ASSERT(sizeof(struct vio_pci_cfg_cap) == 20, "virtio 1.4 §4.1.4.9");
 VIO_STATIC_ASSERT(sizeof(struct vio_pci_common_cfg) == VIO_PCI_COMMON_SIZE, "virtio 1.4 §4.1.4.3");
 VIO_STATIC_ASSERT(offsetof(struct vio_pci_common_cfg, device_status) == VIO_PCI_COMMON_STATUS,

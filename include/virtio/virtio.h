@@ -28,6 +28,7 @@
 #include <virtio/mmio_dev.h>
 #include <virtio/mmio_front.h>
 #include <virtio/pci.h>
+#include <virtio/pci_front.h>
 #include <virtio/port.h>
 #include <virtio/queue.h>
 #include <virtio/ring_packed.h>
