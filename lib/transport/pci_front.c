@@ -457,7 +457,7 @@ static int identify(struct vio_pci_front *f)
 	if (dev >= VIO_PCI_DEVICE_ID_BASE) {
 		f->device_type = dev - VIO_PCI_DEVICE_ID_BASE;
 	} else {
-		/* §4.1.2.2: a transitional device's subsystem device ID is its
+		/* §4.1.2.3: a transitional device's subsystem device ID is its
 		 * virtio device ID. */
 		rc = cfg_rd(f->bus, f->ctx, VIO_PCI_CFG_SUBSYS_ID, 2, &v);
 		if (rc < 0)

@@ -208,7 +208,7 @@ static void test_probe_transitional_with_caps(void **state)
 	struct pfx *x = *state;
 	fake_pci_init(&x->p, VIO_ID_BLOCK, 1, 8);
 	put32(&x->p, 0, 0x10011af4u);
-	put8(&x->p, VIO_PCI_CFG_SUBSYS_ID, VIO_ID_BLOCK); /* §4.1.2.2 */
+	put8(&x->p, VIO_PCI_CFG_SUBSYS_ID, VIO_ID_BLOCK); /* §4.1.2.3 */
 	put8(&x->p, VIO_PCI_CFG_SUBSYS_ID + 1, 0);
 	assert_int_equal(probe(x), 0);
 	assert_int_equal(vio_pci_front_device_id(x->front), VIO_ID_BLOCK);
