@@ -986,6 +986,70 @@ static void test_round_trip_packed(void **state)
 	round_trip(VIO_RING_PACKED, true, 0);
 }
 
+/* ---- accessor errors --------------------------------------------------------------------------- */
+
+/* A bus that fails the n-th configuration or BAR access (ECAM not mapped,
+ * a bus error the embedder caught): the error reaches the caller as is. */
+static unsigned fail_cfg_at, fail_bar_at, nth_cfg, nth_bar;
+
+static int flaky_cfg_read(void *ctx, uint32_t off, unsigned size, uint32_t *val)
+{
+	if (++nth_cfg == fail_cfg_at)
+		return -VIO_EMAP_AGAIN;
+	return fake_pci_bus.cfg_read(ctx, off, size, val);
+}
+
+static int flaky_bar_read(void *ctx, unsigned bar, uint64_t off, unsigned size, uint32_t *val)
+{
+	if (++nth_bar == fail_bar_at)
+		return -VIO_EMAP_AGAIN;
+	return fake_pci_bus.bar_read(ctx, bar, off, size, val);
+}
+
+static void test_accessor_errors_pass_through(void **state)
+{
+	struct pfx *x = *state;
+	struct vio_pci_bus flaky = fake_pci_bus;
+	flaky.cfg_read = flaky_cfg_read;
+	flaky.bar_read = flaky_bar_read;
+	fake_pci_front_config(&x->p, NSLOTS, &x->fcfg);
+	/* Every configuration read of the probe, in turn. */
+	unsigned reads = 0;
+	for (fail_cfg_at = 1;; fail_cfg_at++) {
+		fake_pci_init(&x->p, VIO_ID_RNG, 1, 8);
+		nth_cfg = nth_bar = 0;
+		fail_bar_at = 0;
+		int rc = vio_pci_front_probe(&x->front, x->front_mem, sizeof(x->front_mem), &flaky,
+					     &x->p, &x->fcfg);
+		if (rc == 0) {
+			reads = fail_cfg_at - 1;
+			break;
+		}
+		assert_int_equal(rc, -VIO_EMAP_AGAIN);
+		assert_int_equal(fake_pci_violations(&x->p), 0);
+	}
+	assert_true(reads > 10);
+	assert_int_equal(reads, x->p.cfg_reads);
+	/* A BAR read failing during negotiation fails the driver with it. */
+	fail_cfg_at = 0;
+	fake_pci_init(&x->p, VIO_ID_RNG, 1, 8);
+	nth_cfg = nth_bar = 0;
+	fail_bar_at = 3;
+	assert_int_equal(vio_pci_front_probe(&x->front, x->front_mem, sizeof(x->front_mem), &flaky,
+					     &x->p, &x->fcfg),
+			 0);
+	vio_pci_front_drv_config(x->front, &x->cfg);
+	assert_int_equal(vio_drv_init(&x->drv, x->drv_mem, sizeof(x->drv_mem), &x->cfg), 0);
+	assert_int_equal(vio_drv_negotiate(x->drv), -VIO_EMAP_AGAIN);
+	assert_int_equal(vio_drv_state(x->drv), VIO_DRV_FAILED);
+	/* BAR sizing: a failing configuration read is reported. */
+	struct vio_pci_bars b;
+	nth_cfg = 0;
+	fail_cfg_at = 4;
+	assert_int_equal(vio_pci_front_size_bars(&flaky, &x->p, &b), -VIO_EMAP_AGAIN);
+	fail_cfg_at = 0;
+}
+
 /* ---- the bare-metal author's program ---------------------------------------------------------- */
 
 /* A guest without an OS on a machine whose firmware left the BARs
@@ -1137,6 +1201,7 @@ int main(void)
 		T(test_msix_helpers),
 		T(test_size_bars),
 		T(test_assign_bars),
+		T(test_accessor_errors_pass_through),
 		cmocka_unit_test(test_round_trip_split),
 		cmocka_unit_test(test_round_trip_packed),
 		cmocka_unit_test(test_bare_metal_program),
