@@ -8,7 +8,7 @@
  * \defgroup vio_driver Driver core (vio_drv)
  * @{
  * The driver core is transport-independent. A transport *front* (virtio-mmio:
- * mmio_front.h; later virtio-pci and vhost-user) implements
+ * mmio_front.h; virtio-pci: pci_front.h; later vhost-user) implements
  * ::vio_drv_transport_ops; a device driver (blk, rng, your own) calls the
  * functions below in this order:
  *

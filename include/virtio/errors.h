@@ -70,7 +70,7 @@ extern "C" {
 	X(DEVICE_STATE, 54, 0, "not possible in the device's current status")                      \
 	X(STATE_BLOB, 55, 0, "saved device state is malformed or does not match this device")      \
 	X(NODEV, 56, 0, "no such device (ID 0 or another type) or queue (maximum 0)")              \
-	X(NOT_VIRTIO, 57, 0, "not a virtio device: wrong magic value")                             \
+	X(NOT_VIRTIO, 57, 0, "not a virtio device: wrong magic value or PCI IDs")                  \
 	X(LEGACY, 58, 0, "unsupported transport version: legacy (version 1) or unknown")           \
 	X(TIMEOUT, 59, 1, "device did not finish a reset or suspend within the bounded wait")      \
 	X(NEGOTIATE, 60, 0,                                                                        \
@@ -86,7 +86,14 @@ extern "C" {
 	X(BLK_FEATURE, 68, 0, "request not allowed by the negotiated features or device limits")   \
 	X(RNG_READABLE, 69, 1, "entropy request holds a device-readable buffer")                   \
 	X(RNG_EMPTY, 70, 1, "entropy device returned a buffer with no random bytes")               \
-	X(VECTOR, 72, 1, "MSI-X vector outside the device's table: not mapped (reads NO_VECTOR)")
+	X(VECTOR, 72, 1, "MSI-X vector outside the device's table: not mapped (reads NO_VECTOR)")  \
+	X(PCI_CAP, 76, 1,                                                                          \
+	  "PCI capability list is malformed (a loop, a pointer out of range or misaligned, "       \
+	  "a capability shorter than its structure)")                                              \
+	X(PCI_REGION, 77, 1,                                                                       \
+	  "virtio PCI structure unusable: reserved or absent BAR, outside the BAR, "               \
+	  "misaligned or too short")                                                               \
+	X(PCI_MISSING, 78, 1, "a required virtio PCI structure (common, notify, ISR) is missing")
 
 /** @cond VIO_INTERNAL */
 #define VIO__ERR_ENUM(name, value, peer, text) VIO_E##name = value,

@@ -85,8 +85,12 @@ extern "C" {
  * @{ */
 #define VIO_PCI_BAR_SPACE_IO 0x1u    /**< Bit 0: I/O space (0: memory). */
 #define VIO_PCI_BAR_MEM_TYPE_64 0x4u /**< Bits 2:1 = 10b: 64-bit, the next BAR holds bits 32–63. */
-#define VIO_PCI_BAR_MEM_PREFETCH 0x8u	/**< Bit 3: prefetchable. */
-#define VIO_PCI_BAR_MEM_FLAGS_MASK 0xfu /**< Read-only low bits of a memory BAR. */
+#define VIO_PCI_BAR_MEM_PREFETCH 0x8u	 /**< Bit 3: prefetchable. */
+#define VIO_PCI_BAR_MEM_FLAGS_MASK 0xfu	 /**< Read-only low bits of a memory BAR. */
+#define VIO_PCI_BAR_MEM_TYPE_MASK 0x6u	 /**< Memory BAR bits 2:1: locatable type. */
+#define VIO_PCI_BAR_MEM_MASK 0xfffffff0u /**< Address bits of a memory BAR's low dword. */
+#define VIO_PCI_BAR_IO_MASK 0xfffffffcu	 /**< Address bits of an I/O BAR. */
+#define VIO_PCI_CAP_PTR_MIN 0x40u	 /**< Capabilities live past the standard header. */
 /** @} */
 
 /** @name MSI-X capability (PCI Local Bus spec 3.0 §6.8.2)

@@ -32,6 +32,7 @@
 #include <virtio/mmio_front.h>
 #include <virtio/pci.h>
 #include <virtio/pci_dev.h>
+#include <virtio/pci_front.h>
 #include <virtio/port.h>
 #include <virtio/queue.h>
 #include <virtio/ring_packed.h>
