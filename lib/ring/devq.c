@@ -163,11 +163,12 @@ VIO_NOINLINE static int pop_general(struct vio_devq *q, struct vio_chain *chain,
 /* One leaf per format: the compiler then keeps the fast path in
  * call-clobbered registers (one function holding both spills). */
 VIO_NOINLINE static int pop_split_chain(struct vio_devq *q, struct vio_chain *chain,
-					struct vio_chain_seg *segs, uint16_t max_segs)
+					struct vio_chain_seg *segs, uint16_t max_segs,
+					uint16_t head)
 {
 	if (vio_likely(vio__devq_split_popn(q, chain, segs, max_segs) == 0))
 		return 0;
-	return pop_general(q, chain, segs, max_segs);
+	return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
 }
 
 VIO_NOINLINE static int pop_split(struct vio_devq *q, struct vio_chain *chain,
@@ -177,9 +178,11 @@ VIO_NOINLINE static int pop_split(struct vio_devq *q, struct vio_chain *chain,
 	int rc = vio__devq_split_pop1(q, chain, segs, max_segs, &head);
 	if (vio_likely(rc <= 0))
 		return rc;
-	if (rc == VIO__POP_CHAIN)
-		return pop_split_chain(q, chain, segs, max_segs);
-	if (rc == VIO__POP_AT)
+	/* Without a region table every buffer goes through the map callback:
+	 * the chain loop could not take it. */
+	if (rc == VIO__POP_CHAIN && q->hint.size != 0)
+		return pop_split_chain(q, chain, segs, max_segs, head);
+	if (rc >= VIO__POP_CHAIN)
 		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
 	return pop_general(q, chain, segs, max_segs);
 }
@@ -200,7 +203,7 @@ VIO_NOINLINE static int pop_packed(struct vio_devq *q, struct vio_chain *chain,
 	int rc = vio__devq_packed_pop1(q, chain, segs, max_segs, &head_flags);
 	if (vio_likely(rc <= 0))
 		return rc;
-	if (rc == VIO__POP_CHAIN)
+	if (rc == VIO__POP_CHAIN && q->hint.size != 0)
 		return pop_packed_chain(q, chain, segs, max_segs, head_flags);
 	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
 }
