@@ -317,22 +317,38 @@ static VIO_ALWAYS_INLINE bool vio__vq_packed_kick1(struct vio_vq *vq)
 	return vio__packed_need_event(off_wrap, vq->size, p->next_avail, p->avail_wrap, added);
 }
 
+/* The used descriptor at last_used, read once, not yet validated: false if
+ * the slot is not used (yet). */
+static VIO_ALWAYS_INLINE bool vio__vq_packed_peek_used(const struct vio_vq *vq, uint16_t *id,
+						       uint32_t *wlen)
+{
+	const struct vio__vq_packed *p = &vq->u.packed;
+	const struct vio_packed_desc *d = &p->desc[p->last_used];
+
+	/* The whole descriptor: id and len are read after the flags. */
+	VIO_CACHE_INVALIDATE(d, sizeof(*d));
+	/* Acquire: id and len after the flags that mark the slot used.
+	 * Pairs with the device's release store of those flags. */
+	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(d->flags.raw));
+	if (!vio__packed_is_used(flags, p->used_wrap))
+		return false;
+	*id = vio_le16_raw_to_cpu(VIO_READ_ONCE(d->id.raw));
+	*wlen = vio_le32_raw_to_cpu(VIO_READ_ONCE(d->len.raw));
+	/* §2.8.4: the length means something only with WRITE in a used one. */
+	if ((flags & VIO_DESC_F_WRITE) == 0)
+		*wlen = 0;
+	return true;
+}
+
 /* 1: not the fast case, nothing changed. */
 static VIO_ALWAYS_INLINE int vio__vq_packed_get1(struct vio_vq *vq, void **token, uint32_t *len)
 {
 	struct vio__vq_packed *p = &vq->u.packed;
-	struct vio_packed_desc *d = &p->desc[p->last_used];
+	uint16_t id;
+	uint32_t wlen;
 
-	VIO_CACHE_INVALIDATE(d, sizeof(*d));
-	/* Acquire: id and len after the flags (pairs with the device's
-	 * release store of the flags). */
-	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(d->flags.raw));
-	if (!vio__packed_is_used(flags, p->used_wrap))
+	if (!vio__vq_packed_peek_used(vq, &id, &wlen))
 		return -VIO_EAGAIN;
-	uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(d->id.raw));
-	uint32_t wlen = vio_le32_raw_to_cpu(VIO_READ_ONCE(d->len.raw));
-	if ((flags & VIO_DESC_F_WRITE) == 0)
-		wlen = 0; /* §2.8.4 */
 	if (id >= vq->size)
 		return 1;
 	struct vio__vq_slot *s = &vq->slot[id];

@@ -310,22 +310,11 @@ static inline void reclaim(struct vio_vq *vq, uint16_t id)
  * batch. Returns the id it names and its written length. */
 static inline int read_used(struct vio_vq *vq, uint16_t *id_out, uint32_t *wlen_out)
 {
-	struct vio__vq_packed *p = &vq->u.packed;
-	struct vio_packed_desc *d = &p->desc[p->last_used];
+	uint16_t id;
+	uint32_t wlen;
 
-	/* The whole descriptor: id and len are read after the flags. */
-	VIO_CACHE_INVALIDATE(d, sizeof(*d));
-	/* Acquire: id and len are read after the flags that mark the slot
-	 * used. Pairs with the device's release store of those flags. */
-	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(d->flags.raw));
-	if (!vio__packed_is_used(flags, p->used_wrap))
+	if (!vio__vq_packed_peek_used(vq, &id, &wlen))
 		return -VIO_EAGAIN;
-
-	uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(d->id.raw));
-	uint32_t wlen = vio_le32_raw_to_cpu(VIO_READ_ONCE(d->len.raw));
-	/* §2.8.4: the length means something only with WRITE in a used one. */
-	if ((flags & VIO_DESC_F_WRITE) == 0)
-		wlen = 0;
 	if (id >= vq->size)
 		return vio__vq_fail(vq, -VIO_EUSED_ID);
 	if (vq->slot[id].token == NULL)
