@@ -101,6 +101,13 @@ static int bar_write(void *ctx, unsigned bar, uint64_t off, unsigned size, uint3
 
 const struct vio_pci_bus pci_pair_bus = {cfg_read, cfg_write, bar_read, bar_write, NULL};
 
+void pci_pair_model_config(struct pci_pair *p, struct vio_pci_dev_config *pc)
+{
+	pc->set_irq = set_irq;
+	pc->msix = msix;
+	pc->irq_ctx = p;
+}
+
 void pci_pair_init(struct pci_pair *p, struct vio_device_info *info, uint16_t nvec)
 {
 	memset(p, 0, sizeof(*p));
@@ -115,9 +122,7 @@ void pci_pair_init(struct pci_pair *p, struct vio_device_info *info, uint16_t nv
 	assert_int_equal(vio_device_init(&p->dev, p->dev_mem, n, info), 0);
 	struct vio_pci_dev_config pc = {0};
 	pc.msix_vectors = nvec;
-	pc.set_irq = set_irq;
-	pc.msix = msix;
-	pc.irq_ctx = p;
+	pci_pair_model_config(p, &pc);
 	n = vio_pci_dev_mem_size(&pc);
 	assert_true(n > 0 && n <= VIO_PCI_DEV_MEM_SIZE(nvec));
 	assert_int_equal(posix_memalign(&p->pci_mem, VIO_PCI_DEV_MEM_ALIGN, n), 0);

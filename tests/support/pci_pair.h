@@ -59,6 +59,9 @@ struct pci_pair {
 /* Device core from @info (its memory fields are set here: the fake guest
  * memory), then the PCI model with @nvec MSI-X vectors (0: none). */
 void pci_pair_init(struct pci_pair *p, struct vio_device_info *info, uint16_t nvec);
+/* Wire @pc's interrupt callbacks to the pair (for a second model, e.g. a
+ * restore target). */
+void pci_pair_model_config(struct pci_pair *p, struct vio_pci_dev_config *pc);
 void pci_pair_fini(struct pci_pair *p);
 /* Assign the BARs, probe through the front and create a driver core with
  * @nq slots for @device_id wanting @features (RING_PACKED added when

@@ -56,6 +56,7 @@ static struct t *make_device(uint16_t nqueues, bool notif_data)
 	t->bc.queue_max = 64;
 	vio_ring_features(&t->ring);
 	vio_features_clear(&t->ring, VIO_F_IN_ORDER);
+	vio_features_set(&t->ring, VIO_F_SUSPEND); /* the device core implements it */
 	if (!notif_data)
 		vio_features_clear(&t->ring, VIO_F_NOTIFICATION_DATA);
 	t->bc.ring_features = &t->ring;
@@ -297,6 +298,164 @@ static void test_pci_pair_config_change_interrupt(void **state)
 	}
 }
 
+/* A masked vector holds its message in the PBA; the unmask delivers it once. */
+static void test_pci_pair_msix_mask_holds_then_delivers(void **state)
+{
+	(void)state;
+	struct t *t = make_device(1, true);
+	bring_up(t, 1, VIO_RING_PACKED, true);
+	io_roundtrip(t, 0, 0, 5);
+	assert_int_equal(vio_pci_front_msix_set_entry(t->p.front, 1, PCI_PAIR_MSI_ADDR + 4u,
+						      PCI_PAIR_MSI_DATA + 1u, true),
+			 0);
+	unsigned before = t->p.msix_total[1];
+	unsigned char *buf = pci_pair_alloc(&t->p, 512);
+	struct vio_blk_drv_req *req = pci_pair_alloc(&t->p, sizeof(*req));
+	assert_int_equal(vio_blk_drv_read(&t->blk[0], req, 0, buf, 512), 0);
+	assert_int_equal(vio_drv_kick(t->p.drv, 0), 0);
+	assert_int_equal(t->p.msix_total[1], before);
+	assert_true(vio_pci_dev_msix_pending(t->p.pci, 1));
+	assert_false(t->p.line);
+	assert_int_equal(vio_pci_front_msix_set_entry(t->p.front, 1, PCI_PAIR_MSI_ADDR + 4u,
+						      PCI_PAIR_MSI_DATA + 1u, false),
+			 0);
+	assert_int_equal(t->p.msix_total[1], before + 1);
+	assert_false(vio_pci_dev_msix_pending(t->p.pci, 1));
+	assert_ptr_equal(complete_one(t, 0), req);
+	assert_int_equal(req->status, VIO_BLK_S_OK);
+	destroy(t);
+}
+
+/* With MSI-X disabled again, the same device signals through INTx# and
+ * the ISR though vectors stay assigned (§4.1.5.4). */
+static void test_pci_pair_msix_disable_falls_back_to_intx(void **state)
+{
+	(void)state;
+	struct t *t = make_device(2, true);
+	bring_up(t, 2, VIO_RING_SPLIT, true);
+	io_roundtrip(t, 1, 0, 6);
+	assert_int_equal(vio_pci_front_msix_enable(t->p.front, false), 0);
+	assert_false(vio_pci_dev_msix_enabled(t->p.pci));
+	memset(t->p.msix_total, 0, sizeof(t->p.msix_total));
+	t->vectors = false;
+	io_roundtrip(t, 0, 8, 7);
+	io_roundtrip(t, 1, 16, 8);
+	destroy(t);
+}
+
+/* Reset, freeze/restore and suspend/resume over the PCI status register. */
+static void test_pci_pair_reset_freeze_suspend(void **state)
+{
+	(void)state;
+	static const enum vio_ring_format fmts[] = {VIO_RING_SPLIT, VIO_RING_PACKED};
+	for (unsigned fi = 0; fi < 2; fi++)
+		for (unsigned vec = 0; vec < 2; vec++) {
+			struct t *t = make_device(1, true);
+			struct vio_features f;
+			vio_blk_drv_features(&f);
+			vio_features_set(&f, VIO_F_SUSPEND);
+			t->vectors = vec != 0;
+			pci_pair_driver(&t->p, 1, VIO_ID_BLOCK, &f, fmts[fi] == VIO_RING_PACKED,
+					vec != 0);
+			struct vio_drv_queue_config qc;
+			pci_pair_queue_config(&t->p, 0, QSIZE, &qc);
+			assert_int_equal(
+				vio_blk_driver_start(t->p.drv, &qc, 1, t->blk, &t->info, &t->nq),
+				0);
+			io_roundtrip(t, 0, 0, 10);
+			/* Suspend and resume (VIO_F_SUSPEND through the device core). */
+			assert_true(vio_drv_has_feature(t->p.drv, VIO_F_SUSPEND));
+			assert_int_equal(vio_drv_suspend(t->p.drv), 0);
+			assert_true((pci_pair_status(&t->p) & VIO_STATUS_SUSPEND) != 0);
+			assert_int_equal(vio_drv_resume(t->p.drv), 0);
+			io_roundtrip(t, 0, 8, 11);
+			/* Freeze and restore: the same features, queue and vectors. */
+			assert_int_equal(vio_drv_freeze(t->p.drv), 0);
+			assert_int_equal(pci_pair_status(&t->p), 0);
+			assert_int_equal(vio_drv_restore(t->p.drv), 0);
+			assert_int_equal(vio_drv_state(t->p.drv), VIO_DRV_LIVE);
+			assert_int_equal(
+				vio_blk_drv_init(&t->blk[0], vio_drv_vq(t->p.drv, 0), &t->info), 0);
+			io_roundtrip(t, 0, 16, 12);
+			/* A full reset and a second bring-up on the same front. */
+			assert_int_equal(vio_drv_reset(t->p.drv), 0);
+			assert_int_equal(pci_pair_status(&t->p), 0);
+			pci_pair_queue_config(&t->p, 0, QSIZE, &qc);
+			assert_int_equal(
+				vio_blk_driver_start(t->p.drv, &qc, 1, t->blk, &t->info, &t->nq),
+				0);
+			io_roundtrip(t, 0, 24, 13);
+			assert_int_equal(t->p.needs_reset, 0);
+			destroy(t);
+		}
+}
+
+/* Migration: the PCI model (BAR, MSI-X table, vectors) and the device core
+ * saved, restored onto a second adapter + device core + model, and the
+ * driver goes on through the same front, vectors and BAR address. */
+static void test_pci_pair_save_restore_onto_second_model(void **state)
+{
+	(void)state;
+	static const enum vio_ring_format fmts[] = {VIO_RING_SPLIT, VIO_RING_PACKED};
+	for (unsigned fi = 0; fi < 2; fi++)
+		for (unsigned vec = 0; vec < 2; vec++) {
+			struct t *t = make_device(2, true);
+			bring_up(t, 2, fmts[fi], vec != 0);
+			io_roundtrip(t, 0, 0, 20);
+			io_roundtrip(t, 1, 8, 21);
+			size_t n = vio_pci_dev_state_size(t->p.pci);
+			void *blob = malloc(n);
+			assert_non_null(blob);
+			assert_int_equal(vio_pci_dev_save(t->p.pci, blob, n), 0);
+
+			/* The destination: same configuration, same guest memory. */
+			struct vio_blk_device *bd2;
+			void *bd2_mem;
+			size_t bn = vio_blk_device_mem_size(&t->bc);
+			assert_int_equal(posix_memalign(&bd2_mem, 8, bn), 0);
+			assert_int_equal(vio_blk_device_init(&bd2, bd2_mem, bn, &t->bc), 0);
+			struct vio_device_info info = {0};
+			vio_blk_device_info(bd2, &info);
+			info.mem_ops = &gm_dev_ops;
+			info.mem_ctx = &t->p.gm;
+			size_t dn = vio_device_mem_size(&info);
+			void *dev2_mem;
+			assert_int_equal(posix_memalign(&dev2_mem, 64, dn), 0);
+			struct vio_device *dev2;
+			assert_int_equal(vio_device_init(&dev2, dev2_mem, dn, &info), 0);
+			struct vio_pci_dev_config pc = {0};
+			pc.msix_vectors = 3;
+			size_t pn = VIO_PCI_DEV_MEM_SIZE(3);
+			void *pci2_mem;
+			assert_int_equal(posix_memalign(&pci2_mem, VIO_PCI_DEV_MEM_ALIGN, pn), 0);
+			pci_pair_model_config(&t->p, &pc); /* the pair's callbacks */
+			struct vio_pci_dev *pci2;
+			assert_int_equal(vio_pci_dev_init(&pci2, pci2_mem, pn, dev2, &pc), 0);
+			assert_int_equal(vio_pci_dev_restore(pci2, blob, n), 0);
+			assert_int_equal(vio_pci_dev_bar_address(pci2),
+					 vio_pci_dev_bar_address(t->p.pci));
+			assert_int_equal(vio_pci_dev_msix_enabled(pci2), vec != 0);
+			assert_true(vio_blk_device_queue_live(bd2, 0));
+			assert_true(vio_blk_device_queue_live(bd2, 1));
+
+			/* Switch the pair's accessors over; free the source. */
+			free(t->p.pci_mem);
+			free(t->p.dev_mem);
+			free(t->bd_mem);
+			t->p.pci = pci2;
+			t->p.pci_mem = pci2_mem;
+			t->p.dev = dev2;
+			t->p.dev_mem = dev2_mem;
+			t->bd = bd2;
+			t->bd_mem = bd2_mem;
+			io_roundtrip(t, 0, 16, 22);
+			io_roundtrip(t, 1, 24, 23);
+			assert_int_equal(t->p.needs_reset, 0);
+			free(blob);
+			destroy(t);
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +463,10 @@ int main(void)
 		cmocka_unit_test(test_pci_pair_blk_roundtrips),
 		cmocka_unit_test(test_pci_pair_queue_reset),
 		cmocka_unit_test(test_pci_pair_config_change_interrupt),
+		cmocka_unit_test(test_pci_pair_msix_mask_holds_then_delivers),
+		cmocka_unit_test(test_pci_pair_msix_disable_falls_back_to_intx),
+		cmocka_unit_test(test_pci_pair_reset_freeze_suspend),
+		cmocka_unit_test(test_pci_pair_save_restore_onto_second_model),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
