@@ -110,6 +110,14 @@ void pci_pair_model_config(struct pci_pair *p, struct vio_pci_dev_config *pc)
 
 void pci_pair_init(struct pci_pair *p, struct vio_device_info *info, uint16_t nvec)
 {
+	struct vio_pci_dev_config pc = {0};
+	pc.msix_vectors = nvec;
+	pci_pair_init_with(p, info, &pc);
+}
+
+void pci_pair_init_with(struct pci_pair *p, struct vio_device_info *info,
+			const struct vio_pci_dev_config *cfg)
+{
 	memset(p, 0, sizeof(*p));
 	gm_init(&p->gm);
 	info->regions = NULL;
@@ -120,11 +128,10 @@ void pci_pair_init(struct pci_pair *p, struct vio_device_info *info, uint16_t nv
 	assert_true(n > 0);
 	assert_int_equal(posix_memalign(&p->dev_mem, 64, n), 0);
 	assert_int_equal(vio_device_init(&p->dev, p->dev_mem, n, info), 0);
-	struct vio_pci_dev_config pc = {0};
-	pc.msix_vectors = nvec;
+	struct vio_pci_dev_config pc = *cfg;
 	pci_pair_model_config(p, &pc);
 	n = vio_pci_dev_mem_size(&pc);
-	assert_true(n > 0 && n <= VIO_PCI_DEV_MEM_SIZE(nvec));
+	assert_true(n > 0 && n <= VIO_PCI_DEV_MEM_SIZE(pc.msix_vectors));
 	assert_int_equal(posix_memalign(&p->pci_mem, VIO_PCI_DEV_MEM_ALIGN, n), 0);
 	assert_int_equal(vio_pci_dev_init(&p->pci, p->pci_mem, n, p->dev, &pc), 0);
 }

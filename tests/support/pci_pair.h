@@ -59,6 +59,9 @@ struct pci_pair {
 /* Device core from @info (its memory fields are set here: the fake guest
  * memory), then the PCI model with @nvec MSI-X vectors (0: none). */
 void pci_pair_init(struct pci_pair *p, struct vio_device_info *info, uint16_t nvec);
+/* The same with the model's configuration @cfg (its callbacks are the pair's). */
+void pci_pair_init_with(struct pci_pair *p, struct vio_device_info *info,
+			const struct vio_pci_dev_config *cfg);
 /* Wire @pc's interrupt callbacks to the pair (for a second model, e.g. a
  * restore target). */
 void pci_pair_model_config(struct pci_pair *p, struct vio_pci_dev_config *pc);

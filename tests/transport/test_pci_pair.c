@@ -41,7 +41,8 @@ struct t {
 /* A blk device with @nqueues request queues behind the PCI model (MSI-X
  * vectors: one per queue and the configuration vector); without
  * @notif_data the device does not offer VIO_F_NOTIFICATION_DATA. */
-static struct t *make_device(uint16_t nqueues, bool notif_data)
+static struct t *make_device_with(uint16_t nqueues, bool notif_data,
+				  const struct vio_pci_dev_config *pc)
 {
 	struct t *t = calloc(1, sizeof(*t));
 	assert_non_null(t);
@@ -66,8 +67,15 @@ static struct t *make_device(uint16_t nqueues, bool notif_data)
 	assert_int_equal(vio_blk_device_init(&t->bd, t->bd_mem, n, &t->bc), 0);
 	struct vio_device_info info = {0};
 	vio_blk_device_info(t->bd, &info);
-	pci_pair_init(&t->p, &info, (uint16_t)(nqueues + 1u));
+	struct vio_pci_dev_config def = {0};
+	def.msix_vectors = (uint16_t)(nqueues + 1u);
+	pci_pair_init_with(&t->p, &info, pc != NULL ? pc : &def);
 	return t;
+}
+
+static struct t *make_device(uint16_t nqueues, bool notif_data)
+{
+	return make_device_with(nqueues, notif_data, NULL);
 }
 
 static void bring_up(struct t *t, uint16_t want, enum vio_ring_format fmt, bool vectors)
@@ -456,6 +464,58 @@ static void test_pci_pair_save_restore_onto_second_model(void **state)
 		}
 }
 
+/* The model's placement options: the BAR pair (0, 2, 4), prefetchable, the
+ * INTx# pin, subsystem IDs; the front finds everything where it is. */
+static void test_pci_pair_model_options(void **state)
+{
+	(void)state;
+	static const uint8_t bars[] = {0, 2, 4};
+	for (unsigned bi = 0; bi < 3; bi++)
+		for (unsigned vec = 0; vec < 2; vec++) {
+			struct vio_pci_dev_config pc = {0};
+			pc.bar = bars[bi];
+			pc.prefetchable = bi == 1;
+			pc.interrupt_pin = (uint8_t)(bi + 1u);
+			pc.subsys_vendor_id = 0x1234;
+			pc.subsys_id = 0x5678;
+			pc.msix_vectors = vec != 0 ? 2 : 0;
+			struct t *t = make_device_with(1, true, &pc);
+			bring_up(t, 1, bi == 1 ? VIO_RING_PACKED : VIO_RING_SPLIT, vec != 0);
+			assert_true(t->p.bars.bar[bars[bi]].assigned);
+			assert_int_equal(t->p.bars.bar[bars[bi]].prefetchable, bi == 1);
+			for (unsigned b = 0; b < VIO_PCI_NUM_BARS; b++)
+				if (b != bars[bi])
+					assert_false(t->p.bars.bar[b].assigned);
+			struct vio_pci_region r;
+			assert_int_equal(
+				vio_pci_front_region(t->p.front, VIO_PCI_CAP_COMMON_CFG, &r), 0);
+			assert_int_equal(r.bar, bars[bi]);
+			struct vio_pci_msix_info mi;
+			assert_int_equal(vio_pci_front_msix(t->p.front, &mi),
+					 vec != 0 ? 0 : -VIO_ENODEV);
+			io_roundtrip(t, 0, 0, 30);
+			destroy(t);
+		}
+}
+
+/* MSI-X without an INTx# pin: the vectors carry everything. */
+static void test_pci_pair_msix_without_intx(void **state)
+{
+	(void)state;
+	struct vio_pci_dev_config pc = {0};
+	pc.no_intx = true;
+	pc.msix_vectors = 3;
+	struct t *t = make_device_with(2, true, &pc);
+	bring_up(t, 2, VIO_RING_PACKED, true);
+	io_roundtrip(t, 0, 0, 40);
+	io_roundtrip(t, 1, 8, 41);
+	assert_int_equal(vio_blk_device_set_capacity(t->bd, t->p.dev, SECTORS - 8), 0);
+	assert_int_equal(pci_pair_interrupt(&t->p), 0);
+	assert_int_equal(t->p.config_changed, 1);
+	assert_int_equal(t->p.raises, 0);
+	destroy(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +527,8 @@ int main(void)
 		cmocka_unit_test(test_pci_pair_msix_disable_falls_back_to_intx),
 		cmocka_unit_test(test_pci_pair_reset_freeze_suspend),
 		cmocka_unit_test(test_pci_pair_save_restore_onto_second_model),
+		cmocka_unit_test(test_pci_pair_model_options),
+		cmocka_unit_test(test_pci_pair_msix_without_intx),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
