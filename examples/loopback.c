@@ -25,8 +25,13 @@
  *
  * Every wait is bounded: a device that does not answer within the timeout
  * prints FAIL and exits with status 1. The last line starts with OK when
- * every check held. --transport pci exits with status 2 until the virtio-pci
- * register model and front exist; see the transport pairs below. */
+ * every check held.
+ *
+ * Over virtio-pci (--transport pci) the guest first places the BARs (the
+ * firmware's job) and probes each function's capability list; the blk
+ * device signals through MSI-X (one vector per queue and a configuration
+ * vector) and the rng device, which has no MSI-X capability, through INTx#
+ * and the ISR, so every run covers both interrupt paths. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <inttypes.h>
@@ -53,6 +58,9 @@
 #define MAX_QUEUES 8u  /* --queues limit */
 #define INDIRECT_MAX 4 /* descriptors per indirect table (a request has 3) */
 #define DISK_ID "libvirtio-loopback"
+#define PCI_MAX_VECTORS (MAX_QUEUES + 1u) /* blk: a configuration vector + one per queue */
+#define MSI_DOORBELL 0xfee00000u	  /* the interrupt controller's MSI address */
+#define PCI_MEM_WINDOW 0xc0000000u	  /* where the guest places the BARs */
 
 enum {
 	SLOT_BLK = 0,
@@ -153,12 +161,16 @@ static const struct vio_dma_ops gpa_ops = {.to_device = gpa_of};
 /* ---- The interrupt controller: device thread -> driver thread ---------------------- */
 
 /* One level-triggered line per device, as a VMM wires an IRQ per virtio-mmio
- * window. The register model calls set_irq from either thread. */
+ * window or PCI INTx# pin, and a pending bit per MSI-X vector (an MSI is an
+ * edge: a message, latched until the driver thread takes it). The register
+ * models call in from either thread. */
 struct irqc {
 	pthread_mutex_t m;
 	pthread_cond_t c;
-	unsigned lines; /* bit per slot: asserted */
-	unsigned long raised;
+	unsigned lines;		   /* bit per slot: asserted */
+	uint32_t msi[NSLOTS];	   /* per slot: bit per vector, pending */
+	unsigned long raised;	   /* line assertions and messages */
+	unsigned long msi_unknown; /* messages to an address/data nobody programmed */
 };
 
 /* ---- The device thread's mailbox: kicks from the control thread -------------------- */
@@ -191,6 +203,11 @@ struct slot {
 	struct vio_mmio_dev *mmio;
 	_Alignas(8) unsigned char front_mem[VIO_MMIO_FRONT_MEM_SIZE];
 	struct vio_mmio_front *front;
+	_Alignas(8) unsigned char pci_mem[VIO_PCI_DEV_MEM_SIZE(PCI_MAX_VECTORS)];
+	struct vio_pci_dev *pci;
+	_Alignas(8) unsigned char pfront_mem[VIO_PCI_FRONT_MEM_SIZE(MAX_QUEUES)];
+	struct vio_pci_front *pfront;
+	uint16_t vectors;      /* MSI-X vectors in use by the driver (0: INTx#) */
 	unsigned long refused; /* register accesses the model refused */
 	/* Driver side (the guest). */
 	struct vio_drv *drv;
@@ -209,6 +226,8 @@ struct tpair {
 	int (*probe)(struct slot *s, struct vio_drv_config *dc);
 	/* VMM: the device's register state for a save (bytes written). */
 	size_t (*state_size)(struct slot *s);
+	/* VMM: save it. */
+	int (*save)(struct slot *s, void *buf, size_t len);
 };
 
 struct lb {
@@ -343,14 +362,152 @@ static size_t mmio_state_size(struct slot *s)
 	return vio_mmio_dev_state_size(s->mmio);
 }
 
-static const struct tpair tp_mmio = {"mmio", mmio_attach, mmio_probe, mmio_state_size};
+static int mmio_save(struct slot *s, void *buf, size_t len)
+{
+	return vio_mmio_dev_save(s->mmio, buf, len);
+}
 
-/* virtio-pci: when include/virtio/pci_dev.h and pci_front.h land, tp_pci
- * gets an attach (vio_pci_dev_init() in front of s->dev, its MSI-X / INTx
- * callback wired to mmio_set_irq's controller) and a probe (the front walks
- * the capability list through config-space accessors that call the model's
- * config read/write, and BAR accessors that call its BAR read/write), and
- * options() stops refusing it. Nothing else here depends on the transport. */
+static const struct tpair tp_mmio = {"mmio", mmio_attach, mmio_probe, mmio_state_size, mmio_save};
+
+/* ---- virtio-pci pair ------------------------------------------------------------- */
+
+/* [embedding:msi] */
+/* The PCI model's MSI-X callback: the function writes the message the
+ * guest programmed into the table entry to the interrupt controller's
+ * doorbell (a VMM injects it: KVM_SIGNAL_MSI, an irqfd per vector). Here
+ * the controller decodes it (data: slot << 8 | vector) and latches it for
+ * the driver thread. */
+static void pci_msix(void *ctx, uint16_t vector, uint64_t addr, uint32_t data)
+{
+	struct slot *s = ctx;
+	struct irqc *ic = &s->lb->irq;
+	unsigned slot = data >> 8, v = data & 0xffu;
+	pthread_mutex_lock(&ic->m);
+	if (addr != MSI_DOORBELL || slot >= NSLOTS || v != vector || v >= 32) {
+		ic->msi_unknown++;
+	} else {
+		ic->msi[slot] |= 1u << v;
+		ic->raised++;
+		pthread_cond_signal(&ic->c);
+	}
+	pthread_mutex_unlock(&ic->m);
+}
+/* [/embedding:msi] */
+
+/* The guest's configuration-space and BAR accessors (ECAM and BAR loads and
+ * stores on a real machine; a VMM's trap handlers call the model). */
+static int pci_cfg_read(void *c, uint32_t off, unsigned size, uint32_t *val)
+{
+	struct slot *s = c;
+	if (vio_pci_dev_cfg_read(s->pci, off, size, val) != 0)
+		s->refused++;
+	return 0; /* the guest reads what the model returned (0 when refused) */
+}
+
+static int pci_cfg_write(void *c, uint32_t off, unsigned size, uint32_t val)
+{
+	struct slot *s = c;
+	if (vio_pci_dev_cfg_write(s->pci, off, val, size) != 0)
+		s->refused++;
+	return 0;
+}
+
+static int pci_bar_read(void *c, unsigned bar, uint64_t off, unsigned size, uint32_t *val)
+{
+	struct slot *s = c;
+	uint64_t v = 0;
+	if (vio_pci_dev_bar_read(s->pci, bar, off, size, &v) != 0)
+		s->refused++;
+	*val = (uint32_t)v;
+	return 0;
+}
+
+static int pci_bar_write(void *c, unsigned bar, uint64_t off, unsigned size, uint32_t val)
+{
+	struct slot *s = c;
+	if (vio_pci_dev_bar_write(s->pci, bar, off, val, size) != 0)
+		s->refused++;
+	return 0;
+}
+
+static const struct vio_pci_bus pci_bus = {
+	.cfg_read = pci_cfg_read,
+	.cfg_write = pci_cfg_write,
+	.bar_read = pci_bar_read,
+	.bar_write = pci_bar_write,
+};
+
+static int pci_attach(struct slot *s)
+{
+	/* [embedding:pci] */
+	struct vio_pci_dev_config pc = {0};
+	/* blk: MSI-X, a configuration vector and one per queue; rng: INTx# only. */
+	pc.msix_vectors = s->idx == SLOT_BLK ? (uint16_t)(s->lb->queues + 1u) : 0;
+	pc.set_irq = mmio_set_irq; /* the same level-triggered line as virtio-mmio */
+	pc.msix = pci_msix;
+	pc.irq_ctx = s;
+	size_t n = vio_pci_dev_mem_size(&pc); /* ≤ VIO_PCI_DEV_MEM_SIZE(msix_vectors) */
+	if (n == 0 || n > sizeof(s->pci_mem))
+		return -VIO_EINVAL;
+	int rc = vio_pci_dev_init(&s->pci, s->pci_mem, n, s->dev, &pc);
+	/* [/embedding:pci] */
+	return rc;
+}
+
+static int pci_probe(struct slot *s, struct vio_drv_config *dc)
+{
+	/* [embedding:pciprobe] */
+	/* No firmware placed the BARs: size them and give them addresses in the
+	 * memory window (this enables decoding and bus mastering too). */
+	const struct vio_pci_window win = {.mem_base = PCI_MEM_WINDOW + s->idx * 0x1000000u,
+					   .mem_size = 0x1000000u};
+	struct vio_pci_bars bars;
+	int rc = vio_pci_front_assign_bars(&pci_bus, s, &win, &bars);
+	if (rc != 0)
+		return rc;
+	struct vio_pci_front_config fc = {0};
+	for (unsigned b = 0; b < VIO_PCI_NUM_BARS; b++)
+		if (bars.bar[b].assigned)
+			fc.bar_size[b] = bars.bar[b].size; /* the front stays inside these */
+	fc.queue_slots = MAX_QUEUES;
+	rc = vio_pci_front_probe(&s->pfront, s->pfront_mem, sizeof(s->pfront_mem), &pci_bus, s,
+				 &fc);
+	if (rc != 0)
+		return rc; /* not virtio, legacy, or a malformed capability list */
+	vio_pci_front_drv_config(s->pfront, dc);
+	/* MSI-X if the function has it: entry v sends (slot << 8 | v) to the
+	 * doorbell; vector 0 for configuration changes, v + 1 for queue v. */
+	struct vio_pci_msix_info mi;
+	s->vectors = 0;
+	if (vio_pci_front_msix(s->pfront, &mi) == 0) {
+		for (uint16_t v = 0; v < mi.table_size && v < 32; v++) {
+			rc = vio_pci_front_msix_set_entry(s->pfront, v, MSI_DOORBELL,
+							  (uint32_t)(s->idx << 8 | v), false);
+			if (rc != 0)
+				return rc;
+		}
+		rc = vio_pci_front_msix_enable(s->pfront, true);
+		if (rc != 0)
+			return rc;
+		s->vectors = mi.table_size;
+		dc->use_vectors = true;
+		dc->config_vector = 0;
+	}
+	/* [/embedding:pciprobe] */
+	return 0;
+}
+
+static size_t pci_state_size(struct slot *s)
+{
+	return vio_pci_dev_state_size(s->pci);
+}
+
+static int pci_save(struct slot *s, void *buf, size_t len)
+{
+	return vio_pci_dev_save(s->pci, buf, len);
+}
+
+static const struct tpair tp_pci = {"pci", pci_attach, pci_probe, pci_state_size, pci_save};
 
 /* ---- The device thread ------------------------------------------------------------ */
 
@@ -565,6 +722,17 @@ static void print_features(const char *dev, const struct vio_features *f, bool b
 	printf("\n");
 }
 
+static void print_interrupts(const struct slot *s)
+{
+	if (s->pci == NULL)
+		return;
+	if (s->vectors != 0)
+		printf("%s: MSI-X, %u vectors (configuration 0, queue q: q + 1)\n", s->name,
+		       s->vectors);
+	else
+		printf("%s: INTx# and the ISR (no MSI-X capability)\n", s->name);
+}
+
 static void on_needs_reset(void *ctx, struct vio_drv *drv)
 {
 	struct slot *s = ctx;
@@ -586,22 +754,38 @@ static const struct vio_drv_callbacks drv_cb = {
 };
 
 /* [embedding:wait] */
-/* Wait for the interrupt line of @s (bounded), then run the driver core's
- * handler: it reads and acknowledges InterruptStatus (the model drops the
- * line), and reports DEVICE_NEEDS_RESET. The caller reaps afterwards. */
+/* Wait for the interrupt line or an MSI-X message of @s (bounded), then run
+ * the driver core's handlers: for the line, vio_drv_interrupt() reads and
+ * acknowledges the interrupt status (the model drops the line); for a
+ * message, the handler of its vector (no status to read). Both report
+ * DEVICE_NEEDS_RESET. The caller reaps afterwards. */
 static void wait_interrupt(struct lb *lb, struct slot *s)
 {
 	struct timespec dl = deadline_in(lb->timeout);
 	pthread_mutex_lock(&lb->irq.m);
-	while ((lb->irq.lines & (1u << s->idx)) == 0) {
+	while ((lb->irq.lines & (1u << s->idx)) == 0 && lb->irq.msi[s->idx] == 0) {
 		if (pthread_cond_timedwait(&lb->irq.c, &lb->irq.m, &dl) == ETIMEDOUT) {
 			pthread_mutex_unlock(&lb->irq.m);
 			fail("%s: no interrupt within %u s", s->name, lb->timeout);
 		}
 	}
+	bool line = (lb->irq.lines & (1u << s->idx)) != 0;
+	uint32_t msi = lb->irq.msi[s->idx];
+	lb->irq.msi[s->idx] = 0;
 	pthread_mutex_unlock(&lb->irq.m);
-	uint32_t causes = 0;
-	int rc = vio_drv_interrupt(s->drv, &causes);
+	int rc = 0;
+	for (uint16_t v = 0; v < 32 && rc == 0; v++) {
+		if ((msi & (1u << v)) == 0)
+			continue;
+		if (v == 0) /* the configuration vector */
+			rc = vio_drv_config_interrupt(s->drv);
+		else /* queue v - 1's vector */
+			vio_drv_queue_interrupt(s->drv, (uint16_t)(v - 1u));
+	}
+	if (rc == 0 && line) {
+		uint32_t causes = 0;
+		rc = vio_drv_interrupt(s->drv, &causes);
+	}
 	if (rc != 0)
 		fail("%s: interrupt: %s", s->name, vio_err_name(rc));
 }
@@ -793,8 +977,10 @@ static void guest_blk(struct lb *lb)
 
 	/* [embedding:start] */
 	struct vio_drv_queue_config qc[MAX_QUEUES];
-	for (unsigned q = 0; q < lb->queues; q++)
+	for (unsigned q = 0; q < lb->queues; q++) {
 		guest_queue_memory(lb, &qc[q], BLK_QSIZE, true);
+		qc[q].vector = (uint16_t)(q + 1u); /* used with MSI-X only (virtio-pci) */
+	}
 	int rc =
 		vio_blk_driver_start(s->drv, qc, (uint16_t)lb->queues, lb->blk, &lb->info, &lb->nq);
 	if (rc != 0) /* FAILED is written: the device is unusable until a reset */
@@ -804,6 +990,7 @@ static void guest_blk(struct lb *lb)
 
 	struct vio_features neg = vio_drv_features(s->drv);
 	print_features("blk", &neg, true);
+	print_interrupts(s);
 	printf("blk: capacity %" PRIu64 " sectors, blk_size %u, seg_max %u, %u queue%s offered, "
 	       "%u used\n",
 	       lb->info.capacity, lb->info.blk_size, lb->info.seg_max, lb->info.num_queues,
@@ -880,6 +1067,7 @@ static void guest_rng(struct lb *lb)
 		fail("rng: bring-up: %s", vio_err_name(rc));
 	struct vio_features neg = vio_drv_features(s->drv);
 	print_features("rng", &neg, false);
+	print_interrupts(s);
 
 	unsigned char *bufs = arena_alloc(&lb->ram, (size_t)RNG_BUFS * RNG_BUF, 64);
 	for (unsigned i = 0; i < RNG_BUFS; i++) {
@@ -953,12 +1141,11 @@ static void options(struct lb *lb, int argc, char **argv)
 		if (v == NULL)
 			usage();
 		if (strcmp(a, "--transport") == 0) {
-			if (strcmp(v, "pci") == 0) {
-				printf("loopback: the virtio-pci transport is not yet available "
-				       "(no pci_dev.h / pci_front.h in this build)\n");
-				exit(2);
-			}
-			if (strcmp(v, "mmio") != 0)
+			if (strcmp(v, "pci") == 0)
+				lb->tp = &tp_pci;
+			else if (strcmp(v, "mmio") == 0)
+				lb->tp = &tp_mmio;
+			else
 				usage();
 		} else if (strcmp(a, "--ring") == 0) {
 			if (strcmp(v, "packed") == 0)
@@ -1032,7 +1219,7 @@ int main(int argc, char **argv)
 	vio_blk_device_pause(lb.blkdev); /* the queue thread is out of the queues */
 	size_t state = lb.tp->state_size(&lb.slot[SLOT_BLK]);
 	void *blob = malloc(state);
-	if (blob == NULL || vio_mmio_dev_save(lb.slot[SLOT_BLK].mmio, blob, state) != 0)
+	if (blob == NULL || lb.tp->save(&lb.slot[SLOT_BLK], blob, state) != 0)
 		fail("blk: save");
 	vio_blk_device_resume(lb.blkdev); /* kicks every live queue */
 	/* [/embedding:save] */
@@ -1063,6 +1250,8 @@ int main(int argc, char **argv)
 	unsigned long refused = lb.slot[SLOT_BLK].refused + lb.slot[SLOT_RNG].refused;
 	if (refused != 0)
 		fail("the register models refused %lu guest accesses", refused);
+	if (lb.irq.msi_unknown != 0)
+		fail("%lu MSI-X messages nobody programmed", lb.irq.msi_unknown);
 	if (atomic_load(&lb.device_error) != 0)
 		fail("device thread: %s", vio_err_name(atomic_load(&lb.device_error)));
 	printf("transport: %lu kicks, %lu interrupts, state blob %zu bytes, 0 refused accesses\n",

@@ -34,11 +34,14 @@ echo "== configure (preset release) and build the demo"
 cmake --preset release
 cmake --build --preset release --parallel 2 --target loopback
 
-# The loopback driver/device pair (virtio-blk and virtio-rng over virtio-mmio)
-# over both ring formats; the script fails if either run fails, and the last
-# line is the second run's OK/FAIL verdict.
+# The loopback driver/device pair (virtio-blk and virtio-rng) over virtio-mmio
+# with both ring formats, then once over virtio-pci; the script fails if any
+# run fails, and the last line is the pci run's OK/FAIL verdict.
 echo "== run build/release/examples/loopback --ring split"
 ./build/release/examples/loopback --ring split
 echo
 echo "== run build/release/examples/loopback --ring packed --queues 2"
 ./build/release/examples/loopback --ring packed --queues 2
+echo
+echo "== run build/release/examples/loopback --transport pci --ring packed --queues 2 --blocks 256"
+./build/release/examples/loopback --transport pci --ring packed --queues 2 --blocks 256
