@@ -252,7 +252,7 @@ static void test_blk_device_ring_features_override(void **state)
 	c.backend_ctx = &be;
 	c.ring_features = &ring;
 	size_t n = vio_blk_device_mem_size(&c);
-	void *mem;
+	void *mem = NULL;
 	assert_int_equal(posix_memalign(&mem, 8, n), 0);
 	struct vio_blk_device *bd;
 	assert_int_equal(vio_blk_device_init(&bd, mem, n, &c), 0);
@@ -515,7 +515,7 @@ static void test_blk_device_save_restore_onto_second_device(void **state)
 		/* The destination: a second adapter + device core + model, same
 		 * guest memory; the driver's front is pointed at it. */
 		struct vio_blk_device *bd2;
-		void *mem2;
+		void *mem2 = NULL;
 		size_t n2 = vio_blk_device_mem_size(&t->bc);
 		assert_int_equal(posix_memalign(&mem2, 8, n2), 0);
 		struct rec_runner rr2 = {0};
@@ -528,7 +528,7 @@ static void test_blk_device_save_restore_onto_second_device(void **state)
 		vio_blk_device_info(bd2, &info);
 		info.mem_ops = &gm_dev_ops; /* the destination's guest memory */
 		info.mem_ctx = &t->p.gm;
-		void *dmem;
+		void *dmem = NULL;
 		size_t dn = vio_device_mem_size(&info);
 		assert_int_equal(posix_memalign(&dmem, 64, dn), 0);
 		struct vio_device *dev2;

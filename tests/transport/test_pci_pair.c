@@ -418,7 +418,7 @@ static void test_pci_pair_save_restore_onto_second_model(void **state)
 
 			/* The destination: same configuration, same guest memory. */
 			struct vio_blk_device *bd2;
-			void *bd2_mem;
+			void *bd2_mem = NULL;
 			size_t bn = vio_blk_device_mem_size(&t->bc);
 			assert_int_equal(posix_memalign(&bd2_mem, 8, bn), 0);
 			assert_int_equal(vio_blk_device_init(&bd2, bd2_mem, bn, &t->bc), 0);
@@ -427,14 +427,14 @@ static void test_pci_pair_save_restore_onto_second_model(void **state)
 			info.mem_ops = &gm_dev_ops;
 			info.mem_ctx = &t->p.gm;
 			size_t dn = vio_device_mem_size(&info);
-			void *dev2_mem;
+			void *dev2_mem = NULL;
 			assert_int_equal(posix_memalign(&dev2_mem, 64, dn), 0);
 			struct vio_device *dev2;
 			assert_int_equal(vio_device_init(&dev2, dev2_mem, dn, &info), 0);
 			struct vio_pci_dev_config pc = {0};
 			pc.msix_vectors = 3;
 			size_t pn = VIO_PCI_DEV_MEM_SIZE(3);
-			void *pci2_mem;
+			void *pci2_mem = NULL;
 			assert_int_equal(posix_memalign(&pci2_mem, VIO_PCI_DEV_MEM_ALIGN, pn), 0);
 			pci_pair_model_config(&t->p, &pc); /* the pair's callbacks */
 			struct vio_pci_dev *pci2;
