@@ -100,14 +100,8 @@ struct vio_devq {
 	uint16_t *inflight; /* size entries, after the struct */
 };
 
-/* q->hot: the one test of every fast path (devq_hot.h). */
-enum {
-	VIO__HOT_OFF = 0,    /* broken or write-logging: general code only */
-	VIO__HOT_SPLIT = 1,  /* split fast paths apply */
-	VIO__HOT_PACKED = 2, /* packed fast paths apply */
-};
-
-/* Recompute q->hot after init, reset, restore or a break. */
+/* Recompute q->hot (VIO__HOT_*) after init, reset, restore or a break: off
+ * when broken or with a write log. */
 static inline void vio__devq_hot_update(struct vio_devq *q)
 {
 	if (q->broken != 0 || q->log_write != NULL)

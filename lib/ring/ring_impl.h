@@ -27,6 +27,15 @@
 #define VIO_COLD
 #endif
 
+/* A queue's fast-path state (vq->hot, q->hot), the one test of every fast
+ * path (vq_hot.h, devq_hot.h): which format's fast paths apply, or none. */
+enum {
+	VIO__HOT_OFF = 0,    /* general code only (broken, or a configuration the
+			      * fast paths do not handle) */
+	VIO__HOT_SPLIT = 1,  /* split fast paths apply */
+	VIO__HOT_PACKED = 2, /* packed fast paths apply */
+};
+
 /* A queue size the format allows: split a power of two (§2.7), packed any
  * value (§2.8); both at most 32768. */
 static inline bool vio__ring_size_ok(enum vio_ring_format format, uint16_t size)

@@ -127,14 +127,8 @@ struct vio_vq {
 	struct vio__vq_slot slot[]; /* size entries */
 };
 
-/* vq->hot: the one test of every fast path (vq_hot.h). */
-enum {
-	VIO__HOT_OFF = 0,    /* broken, DMA hooks or IN_ORDER: general code only */
-	VIO__HOT_SPLIT = 1,  /* split fast paths apply */
-	VIO__HOT_PACKED = 2, /* packed fast paths apply */
-};
-
-/* Recompute vq->hot after init, reset or a break. */
+/* Recompute vq->hot (VIO__HOT_*) after init, reset or a break: off when
+ * broken, with DMA hooks or with IN_ORDER. */
 static inline void vio__vq_hot_update(struct vio_vq *vq)
 {
 	if (vq->broken != 0 || vq->dma != NULL || vq->in_order)
