@@ -5,6 +5,7 @@
 # then runs, stopping at the first failure:
 #   workflows gcc, clang (Debug), gcc-o2, clang-o2 (-O2), asan, tsan, shared
 #                                               (configure + build + ctest)
+#   interop: tests/interop/run_all.sh          (real peers; over build/gcc)
 #   the byte-order check on a big-endian host   (s390x under qemu-user)
 #   fuzz preset build + fuzz/run_all.sh        (VIO_FUZZ_SECONDS per harness, default 30)
 #   coverage preset build + scripts/coverage.sh
@@ -81,6 +82,9 @@ count_ctest() {
 			total=${BASH_REMATCH[2]}
 			total_passed=$((total_passed + total - failed))
 			total_failed=$((total_failed + failed))
+		elif [[ $line =~ ^interop:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+			total_passed=$((total_passed + BASH_REMATCH[1]))
+			total_failed=$((total_failed + BASH_REMATCH[2]))
 		fi
 	done <"$1"
 }
@@ -109,6 +113,9 @@ step() {
 for preset in gcc clang gcc-o2 clang-o2 asan tsan shared; do
 	step "workflow $preset" cmake --workflow --preset "$preset" --fresh
 done
+
+step "interop: real peers (Linux guest, QEMU, qemu-storage-daemon, bare metal)" \
+	"$root/tests/interop/run_all.sh" build/gcc
 
 step "big-endian: byte-order check on s390x (qemu-user)" "$root/scripts/bigendian.sh"
 
