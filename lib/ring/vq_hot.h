@@ -318,9 +318,10 @@ static VIO_ALWAYS_INLINE bool vio__vq_packed_kick1(struct vio_vq *vq)
 }
 
 /* The used descriptor at last_used, read once, not yet validated: false if
- * the slot is not used (yet). */
+ * the slot is not used (yet). @wlen is the length as the device wrote it;
+ * vio__vq_packed_used_len() decides what it means. */
 static VIO_ALWAYS_INLINE bool vio__vq_packed_peek_used(const struct vio_vq *vq, uint16_t *id,
-						       uint32_t *wlen)
+						       uint32_t *wlen, bool *wflag)
 {
 	const struct vio__vq_packed *p = &vq->u.packed;
 	const struct vio_packed_desc *d = &p->desc[p->last_used];
@@ -334,10 +335,22 @@ static VIO_ALWAYS_INLINE bool vio__vq_packed_peek_used(const struct vio_vq *vq, 
 		return false;
 	*id = vio_le16_raw_to_cpu(VIO_READ_ONCE(d->id.raw));
 	*wlen = vio_le32_raw_to_cpu(VIO_READ_ONCE(d->len.raw));
-	/* §2.8.4: the length means something only with WRITE in a used one. */
-	if ((flags & VIO_DESC_F_WRITE) == 0)
-		*wlen = 0;
+	*wflag = (flags & VIO_DESC_F_WRITE) != 0;
 	return true;
+}
+
+/* The written length of a used descriptor for a buffer with @in_bytes
+ * device-writable bytes. §2.8.4 makes the length reserved (ignored by
+ * drivers) in a used descriptor without WRITE; but QEMU (7.2 and current)
+ * never sets WRITE in used descriptors and puts the written length there
+ * all the same, and Linux's driver reads it without looking at the flag.
+ * So: a buffer with writable parts takes the length either way (it is
+ * still checked against in_bytes by the caller); a buffer without any
+ * ignores a length that comes without WRITE, as the spec says. */
+static VIO_ALWAYS_INLINE uint32_t vio__vq_packed_used_len(uint32_t wlen, bool wflag,
+							  uint32_t in_bytes)
+{
+	return wflag || in_bytes != 0 ? wlen : 0;
 }
 
 /* 1: not the fast case, nothing changed. */
@@ -346,12 +359,14 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_get1(struct vio_vq *vq, void **token
 	struct vio__vq_packed *p = &vq->u.packed;
 	uint16_t id;
 	uint32_t wlen;
+	bool wflag;
 
-	if (!vio__vq_packed_peek_used(vq, &id, &wlen))
+	if (!vio__vq_packed_peek_used(vq, &id, &wlen, &wflag))
 		return -VIO_EAGAIN;
 	if (id >= vq->size)
 		return 1;
 	struct vio__vq_slot *s = &vq->slot[id];
+	wlen = vio__vq_packed_used_len(wlen, wflag, s->in_bytes);
 	if (s->token == NULL || wlen > s->in_bytes)
 		return 1;
 	*token = s->token;

@@ -312,13 +312,15 @@ static inline int read_used(struct vio_vq *vq, uint16_t *id_out, uint32_t *wlen_
 {
 	uint16_t id;
 	uint32_t wlen;
+	bool wflag;
 
-	if (!vio__vq_packed_peek_used(vq, &id, &wlen))
+	if (!vio__vq_packed_peek_used(vq, &id, &wlen, &wflag))
 		return -VIO_EAGAIN;
 	if (id >= vq->size)
 		return vio__vq_fail(vq, -VIO_EUSED_ID);
 	if (vq->slot[id].token == NULL)
 		return vio__vq_fail(vq, -VIO_EUSED_STALE);
+	wlen = vio__vq_packed_used_len(wlen, wflag, vq->slot[id].in_bytes);
 	if (wlen > vq->slot[id].in_bytes)
 		return vio__vq_fail(vq, -VIO_EUSED_LEN);
 	*id_out = id;
