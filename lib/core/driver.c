@@ -165,9 +165,17 @@ static int read_device_features(struct vio_drv *drv, struct vio_features *f)
 	return 0;
 }
 
+/* Highest window first, window 0 last (Linux writes window 1, then 0). A
+ * device that decodes only the windows it implements may alias the others
+ * onto them: QEMU's virtio-mmio (4.2 and later) takes every non-zero
+ * DriverFeaturesSel as 1, so writing the zero windows 2 and 3 after window 1
+ * would clear VERSION_1 and RING_PACKED in the device while the driver
+ * believes them negotiated. Written in this order, the last write to each
+ * aliased window is the real one; a device that decodes every window sees
+ * the same values as in any order. */
 static int write_driver_features(struct vio_drv *drv, const struct vio_features *f)
 {
-	for (uint32_t w = 0; w < NWINDOWS; w++) {
+	for (uint32_t w = NWINDOWS; w-- > 0;) {
 		int rc = drv->ops->set_driver_features(drv->ctx, w, vio_features_word32(f, w));
 		if (rc < 0)
 			return rc;

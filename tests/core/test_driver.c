@@ -95,6 +95,26 @@ static void test_negotiate_packed_only_when_asked(void **state)
 	assert_int_equal(vio_drv_ring_format(x->drv), VIO_RING_PACKED);
 }
 
+/* QEMU's virtio-mmio device (4.2 and later, met by the bare-metal interop
+ * test) treats any non-zero feature select as window 1: the driver's zero
+ * windows 2 and 3 must not land on top of window 1 (VERSION_1, RING_PACKED),
+ * or the device runs another ring format than the driver. */
+static void test_negotiate_feature_windows_aliased(void **state)
+{
+	struct fx *x = *state;
+	x->m.features_sel_clamp = true;
+	vio_features_set(&x->m.offered, VIO_F_RING_PACKED);
+	vio_features_set(&x->cfg.features, VIO_F_RING_PACKED);
+	assert_int_equal(fx_negotiate(x), 0);
+	assert_true(vio_drv_has_feature(x->drv, VIO_F_RING_PACKED));
+	/* What the device holds for bits 0..63 is what the driver negotiated. */
+	struct vio_features got = vio_drv_features(x->drv);
+	assert_int_equal(x->m.accepted.w[0], got.w[0]);
+	assert_true(vio_features_test(&x->m.accepted, VIO_F_VERSION_1));
+	assert_true(vio_features_test(&x->m.accepted, VIO_F_RING_PACKED));
+	assert_int_equal(fake_mmio_violations(&x->m), 0);
+}
+
 static void test_negotiate_refuses_no_version_1(void **state)
 {
 	struct fx *x = *state;
@@ -909,6 +929,7 @@ int main(void)
 		T(test_negotiate_status_sequence),
 		T(test_negotiate_accepts_offered_and_supported),
 		T(test_negotiate_packed_only_when_asked),
+		T(test_negotiate_feature_windows_aliased),
 		T(test_negotiate_refuses_no_version_1),
 		T(test_negotiate_required_missing),
 		T(test_negotiate_wrong_device_type),

@@ -73,6 +73,9 @@ struct fake_mmio {
 	uint32_t status_and;	   /* ANDed into every Status read (0: no mask) */
 	bool status_and_after_ok;  /* apply status_and only once DRIVER_OK was written */
 	bool honour_suspend;	   /* SUSPEND: clears DRIVER_OK; DRIVER_OK clears SUSPEND */
+	/* QEMU's virtio-mmio (since 4.2): a non-zero DeviceFeaturesSel or
+	 * DriverFeaturesSel selects window 1, so windows 2 and 3 alias it. */
+	bool features_sel_clamp;
 	/* Replace any 32-bit read: return true and set *val to lie. */
 	bool (*read_hook)(struct fake_mmio *m, uint32_t off, uint32_t *val);
 
