@@ -452,6 +452,33 @@ struct vio_devq_journal {
 int vio_devq_set_journal(struct vio_devq *q, const struct vio_devq_journal *j, void *ctx);
 
 /**
+ * @brief Split: read the used index as guest memory holds it now (the
+ *        device is its only writer: what the last owner of the queue
+ *        published), without changing anything.
+ *
+ * For a restarted device reconciling its journal with the ring before
+ * vio_devq_set_state(). The driver may have scribbled on it: treat the
+ * value as untrusted.
+ * @param q   The queue.
+ * @param idx Receives `used->idx`.
+ * @retval 0 Read.
+ * @retval -VIO_EINVAL Not a split queue.
+ */
+int vio_devq_read_used_idx(struct vio_devq *q, uint16_t *idx);
+
+/**
+ * @brief Packed: read the flags of descriptor ring slot @p slot as guest
+ *        memory holds them now, without changing anything (did the last
+ *        owner of the queue mark it used?). Untrusted, as above.
+ * @param q     The queue.
+ * @param slot  Ring slot (< queue size).
+ * @param flags Receives the slot's flags.
+ * @retval 0 Read.
+ * @retval -VIO_EINVAL Not a packed queue, or @p slot out of range.
+ */
+int vio_devq_read_slot_flags(struct vio_devq *q, uint16_t slot, uint16_t *flags);
+
+/**
  * @brief Back to the reset state (ring position zero, nothing in flight, not
  *        broken), keeping the ring mappings. Chains popped before are stale:
  *        push refuses them; drop them first to release their mappings. For

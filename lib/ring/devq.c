@@ -570,6 +570,26 @@ int vio_devq_repop_packed(struct vio_devq *q, const struct vio_packed_desc *desc
 	return rc;
 }
 
+int vio_devq_read_used_idx(struct vio_devq *q, uint16_t *idx)
+{
+	if (q->format != VIO_RING_SPLIT || idx == NULL)
+		return -VIO_EINVAL;
+	const struct vio__devq_split *s = &q->u.split;
+	VIO_CACHE_INVALIDATE(&s->used->idx, sizeof(s->used->idx));
+	*idx = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->used->idx.raw));
+	return 0;
+}
+
+int vio_devq_read_slot_flags(struct vio_devq *q, uint16_t slot, uint16_t *flags)
+{
+	if (q->format != VIO_RING_PACKED || slot >= q->size || flags == NULL)
+		return -VIO_EINVAL;
+	const struct vio_packed_desc *d = &q->u.packed.desc[slot];
+	VIO_CACHE_INVALIDATE(d, sizeof(*d));
+	*flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(d->flags.raw));
+	return 0;
+}
+
 bool vio_devq_is_broken(const struct vio_devq *q)
 {
 	return q->broken != 0;

@@ -459,13 +459,52 @@ static void test_journal_reset_and_repop(void **state)
 	assert_int_equal(f->ev[0].ids[0], c.id);
 }
 
+/* The read-back helpers see what was published, and refuse misuse. */
+static void test_journal_read_back(void **state)
+{
+	struct fx *f = *state;
+	start(f, false);
+	struct vio_chain c;
+	struct vio_chain_seg s[4];
+	uint16_t v = 0;
+	for (unsigned k = 0; k < 3; k++) {
+		add(f, k, 1);
+		assert_err(vio_devq_pop(f->l.dq, &c, s, 4), 0);
+		struct vio_ring_state before;
+		vio_devq_get_state(f->l.dq, &before);
+		if (f->fmt == VIO_RING_PACKED) {
+			/* Not used yet: the driver's available flags. */
+			assert_err(vio_devq_read_slot_flags(f->l.dq, before.used_idx, &v), 0);
+			assert_int_equal((v & VIO_DESC_F_AVAIL) != 0, before.used_wrap);
+			assert_int_equal((v & VIO_DESC_F_USED) != 0, !before.used_wrap);
+		}
+		assert_err(vio_devq_push(f->l.dq, &c, 4), 0);
+		if (f->fmt == VIO_RING_SPLIT) {
+			assert_err(vio_devq_read_used_idx(f->l.dq, &v), 0);
+			assert_int_equal(v, k + 1);
+			assert_err(vio_devq_read_slot_flags(f->l.dq, 0, &v), -VIO_EINVAL);
+		} else {
+			assert_err(vio_devq_read_slot_flags(f->l.dq, before.used_idx, &v), 0);
+			assert_int_equal((v & VIO_DESC_F_AVAIL) != 0, before.used_wrap);
+			assert_int_equal((v & VIO_DESC_F_USED) != 0, before.used_wrap);
+			assert_err(vio_devq_read_slot_flags(f->l.dq, QSIZE, &v), -VIO_EINVAL);
+			assert_err(vio_devq_read_used_idx(f->l.dq, &v), -VIO_EINVAL);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		BOTH(test_journal_unset_calls_nothing),	  BOTH(test_journal_single_pop_push),
-		PACKED(test_journal_packed_descs),	  BOTH(test_journal_retry_restarts),
-		BOTH(test_journal_batch_and_in_order),	  BOTH(test_journal_pop_refused_breaks),
-		BOTH(test_journal_set_refused_in_flight), BOTH(test_journal_reset_and_repop),
+		BOTH(test_journal_unset_calls_nothing),
+		BOTH(test_journal_single_pop_push),
+		PACKED(test_journal_packed_descs),
+		BOTH(test_journal_retry_restarts),
+		BOTH(test_journal_batch_and_in_order),
+		BOTH(test_journal_pop_refused_breaks),
+		BOTH(test_journal_set_refused_in_flight),
+		BOTH(test_journal_reset_and_repop),
+		BOTH(test_journal_read_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
