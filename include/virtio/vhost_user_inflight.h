@@ -13,6 +13,8 @@
  * queue slot), in the host's byte order like every vhost-user number. The
  * front end (QEMU's vhost-user-blk) keeps the region across a back-end
  * restart and hands it back with SET_INFLIGHT_FD; it never reads it.
+ * Where the text leaves room, docs/vhost-user-inflight.md says how it is
+ * read here, and what libvhost-user and DPDK do.
  *
  * **The back end's steps.**
  * 1. GET_INFLIGHT_FD (`num_queues`, `queue_size` from the front end): size
