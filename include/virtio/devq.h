@@ -375,6 +375,109 @@ int vio_devq_repop(struct vio_devq *q, uint16_t head, struct vio_chain *chain,
 int vio_devq_repop_packed(struct vio_devq *q, const struct vio_packed_desc *descs, uint16_t ndesc,
 			  struct vio_chain *chain, struct vio_chain_seg *segs, uint16_t max_segs);
 
+/** @brief A packed-ring descriptor as the device read it (host byte order),
+ *         for vio_devq_journal::pop_desc. */
+struct vio_devq_journal_desc {
+	uint64_t addr;	/**< Buffer (or indirect table) address. */
+	uint32_t len;	/**< Length. */
+	uint16_t id;	/**< Buffer id field. */
+	uint16_t flags; /**< Flags, as validated (AVAIL/USED included). */
+};
+
+/**
+ * @brief An in-flight journal: callbacks the device queue makes as chains
+ *        are taken and completed, so that an embedder can keep a record
+ *        that survives its own crash (vhost-user's inflight region,
+ *        vhost_user_inflight.h).
+ *
+ * Set with vio_devq_set_journal(). While a journal is set the queue takes
+ * its general paths only (as with a write log). Every callback runs on the
+ * thread calling the queue function, synchronously; none may call back
+ * into the queue. Chains re-submitted with vio_devq_repop() /
+ * vio_devq_repop_packed() and chains dropped are not reported: their owner
+ * journaled them already.
+ *
+ * Order, per chain: (packed) `pop_desc` for each ring descriptor, then
+ * `pop`. Per completion batch (vio_devq_push() is a batch of one;
+ * vio_devq_push_in_order() a batch of every chain it names): `push_begin`
+ * after the batch was checked and before anything of it is visible to the
+ * driver, then the used entries and the index (split) / first flags
+ * (packed) that publish them, then `push_end`. A crash between the two
+ * leaves the batch either unpublished or published; the journal tells
+ * which from the ring itself on recovery.
+ */
+struct vio_devq_journal {
+	/**
+	 * Packed only, may be NULL: descriptor @p k (0 first) of the chain at
+	 * the ring's available position, as read. May be followed by `pop`
+	 * (the chain was taken), or by nothing (the pop failed or will be
+	 * retried: the next call starts again with @p k 0).
+	 */
+	void (*pop_desc)(void *ctx, uint16_t k, const struct vio_devq_journal_desc *d);
+	/**
+	 * A chain was taken: @p chain as vio_devq_pop() returns it (split:
+	 * @c id is the head descriptor; packed: the buffer id, @c ndesc the
+	 * ring slots it used). Return 0, or a negative `-VIO_E…` code if the
+	 * journal cannot record it: the pop then fails with that code, the
+	 * chain's mappings are released and the queue is broken. May be NULL.
+	 */
+	int (*pop)(void *ctx, const struct vio_chain *chain);
+	/**
+	 * A batch is about to be published: @p used, @p n entries in the
+	 * order they are written; @p after the ring position once it is
+	 * published (vio_devq_get_state() fields @c used_idx and @c used_wrap
+	 * are the meaningful ones). May be NULL.
+	 */
+	void (*push_begin)(void *ctx, const struct vio_used *used, unsigned n,
+			   const struct vio_ring_state *after);
+	/** The batch is published; same arguments as `push_begin`. May be NULL. */
+	void (*push_end)(void *ctx, const struct vio_used *used, unsigned n,
+			 const struct vio_ring_state *after);
+	/** vio_devq_reset() was called: nothing is in flight any more. May be NULL. */
+	void (*reset)(void *ctx);
+};
+
+/**
+ * @brief Set (or, with @p j NULL, remove) the queue's in-flight journal.
+ *
+ * @param q   The queue.
+ * @param j   The callbacks (referenced, not copied: keep them alive while
+ *            set), or NULL.
+ * @param ctx Passed to every callback.
+ * @retval 0 Set; the fast paths are off while a journal is set.
+ * @retval -VIO_EINVAL A chain is in flight or still to be re-submitted
+ *         (set the journal on a quiescent queue: after vio_devq_init(),
+ *         vio_devq_reset(), or once every chain was pushed).
+ */
+int vio_devq_set_journal(struct vio_devq *q, const struct vio_devq_journal *j, void *ctx);
+
+/**
+ * @brief Split: read the used index as guest memory holds it now (the
+ *        device is its only writer: what the last owner of the queue
+ *        published), without changing anything.
+ *
+ * For a restarted device reconciling its journal with the ring before
+ * vio_devq_set_state(). The driver may have scribbled on it: treat the
+ * value as untrusted.
+ * @param q   The queue.
+ * @param idx Receives `used->idx`.
+ * @retval 0 Read.
+ * @retval -VIO_EINVAL Not a split queue.
+ */
+int vio_devq_read_used_idx(struct vio_devq *q, uint16_t *idx);
+
+/**
+ * @brief Packed: read the flags of descriptor ring slot @p slot as guest
+ *        memory holds them now, without changing anything (did the last
+ *        owner of the queue mark it used?). Untrusted, as above.
+ * @param q     The queue.
+ * @param slot  Ring slot (< queue size).
+ * @param flags Receives the slot's flags.
+ * @retval 0 Read.
+ * @retval -VIO_EINVAL Not a packed queue, or @p slot out of range.
+ */
+int vio_devq_read_slot_flags(struct vio_devq *q, uint16_t slot, uint16_t *flags);
+
 /**
  * @brief Back to the reset state (ring position zero, nothing in flight, not
  *        broken), keeping the ring mappings. Chains popped before are stale:

@@ -93,7 +93,16 @@ extern "C" {
 	X(PCI_REGION, 77, 1,                                                                       \
 	  "virtio PCI structure unusable: reserved or absent BAR, outside the BAR, "               \
 	  "misaligned or too short")                                                               \
-	X(PCI_MISSING, 78, 1, "a required virtio PCI structure (common, notify, ISR) is missing")
+	X(PCI_MISSING, 78, 1, "a required virtio PCI structure (common, notify, ISR) is missing")  \
+	X(INFLIGHT_HEADER, 92, 1,                                                                  \
+	  "vhost-user inflight region header unusable: version, queue size or area size")          \
+	X(INFLIGHT_LINK, 93, 1,                                                                    \
+	  "vhost-user inflight region entries inconsistent: an index out of range, a loop, "       \
+	  "entries shared or a batch larger than the ring")                                        \
+	X(INFLIGHT_ORDER, 94, 1,                                                                   \
+	  "vhost-user inflight region holds two in-flight entries with one counter")               \
+	X(INFLIGHT_FULL, 95, 1,                                                                    \
+	  "more descriptors in flight than the vhost-user inflight region holds")
 
 /** @cond VIO_INTERNAL */
 #define VIO__ERR_ENUM(name, value, peer, text) VIO_E##name = value,

@@ -31,6 +31,8 @@ static void new_generation(struct vio_devq *q, uint16_t inflight)
 	vio__devq_hot_update(q);
 }
 
+static void reset_state(struct vio_devq *q);
+
 static void format_parts(const struct vio_devq *q, const struct vio_devq_config *cfg,
 			 struct vio__ring_part parts[VIO__NPARTS])
 {
@@ -107,7 +109,7 @@ int vio_devq_init(struct vio_devq **qp, void *mem, size_t mem_size,
 		return rc;
 	for (unsigned i = 0; i < VIO__NPARTS; i++)
 		q->part[i] = parts[i];
-	vio_devq_reset(q);
+	reset_state(q);
 	*qp = q;
 	return 0;
 }
@@ -139,7 +141,9 @@ void vio_devq_fini(struct vio_devq *q)
 	vio__devq_release_rings(q, q->part);
 }
 
-void vio_devq_reset(struct vio_devq *q)
+/* The reset state; the journal is not told (init, and vio_devq_reset()
+ * which tells it). */
+static void reset_state(struct vio_devq *q)
 {
 	new_generation(q, 0);
 	if (q->format == VIO_RING_SPLIT)
@@ -149,15 +153,55 @@ void vio_devq_reset(struct vio_devq *q)
 	q->signalled_used = 0;
 }
 
+void vio_devq_reset(struct vio_devq *q)
+{
+	reset_state(q);
+	if (q->journal != NULL && q->journal->reset != NULL)
+		q->journal->reset(q->journal_ctx);
+}
+
+int vio_devq_set_journal(struct vio_devq *q, const struct vio_devq_journal *j, void *ctx)
+{
+	struct vio_ring_state st;
+	vio_devq_get_state(q, &st);
+	if (st.inflight != 0 || q->repop_left != 0)
+		return -VIO_EINVAL;
+	q->journal = j;
+	q->journal_ctx = j != NULL ? ctx : NULL;
+	vio__devq_hot_update(q);
+	return 0;
+}
+
+/* A chain was taken with a journal set: report it. A journal that cannot
+ * record it fails the pop and breaks the queue (the chain's mappings are
+ * released: the caller never sees it). */
+VIO_NOINLINE static int journal_pop(struct vio_devq *q, struct vio_chain *chain)
+{
+	if (q->journal->pop == NULL)
+		return 0;
+	int rc = q->journal->pop(q->journal_ctx, chain);
+	if (vio_likely(rc == 0))
+		return 0;
+	if (chain->flags & VIO_CHAIN_MAPPED)
+		vio__devq_release_segs(q, chain->segs, chain->nseg);
+	q->inflight[chain->id] = 0;
+	return vio_devq_fail(q, rc);
+}
+
 /* The general pop: every shape, every configuration. */
 VIO_NOINLINE static int pop_general(struct vio_devq *q, struct vio_chain *chain,
 				    struct vio_chain_seg *segs, uint16_t max_segs)
 {
+	int rc;
 	if (vio_unlikely(q->broken))
 		return -VIO_EBROKEN;
 	if (vio_likely(q->format == VIO_RING_SPLIT))
-		return vio__devq_split_pop(q, chain, segs, max_segs);
-	return vio__devq_packed_pop(q, chain, segs, max_segs);
+		rc = vio__devq_split_pop(q, chain, segs, max_segs);
+	else
+		rc = vio__devq_packed_pop(q, chain, segs, max_segs);
+	if (vio_unlikely(q->journal != NULL) && rc == 0)
+		return journal_pop(q, chain);
+	return rc;
 }
 
 /* One leaf per format: the compiler then keeps the fast path in
@@ -251,6 +295,39 @@ VIO_NOINLINE static int push_slow(struct vio_devq *q, const struct vio_chain *ch
 	return push_one(q, chain, written, true);
 }
 
+/* The ring position once a checked batch (in-flight records still hold
+ * each chain's ndesc) is published. */
+static void journal_after(const struct vio_devq *q, const struct vio_used *used, unsigned n,
+			  struct vio_ring_state *st)
+{
+	vio_devq_get_state(q, st);
+	if (q->format == VIO_RING_SPLIT) {
+		st->used_idx = (uint16_t)(st->used_idx + n);
+	} else {
+		for (unsigned k = 0; k < n; k++)
+			vio__packed_advance(&st->used_idx, &st->used_wrap,
+					    vio__devq_inflight_ndesc(q, used[k].chain->id),
+					    q->size);
+	}
+	st->inflight = (uint16_t)(st->inflight - n);
+}
+
+/* One checked completion with a journal set: announce, publish, confirm. */
+VIO_NOINLINE static int push_journaled(struct vio_devq *q, const struct vio_chain *chain,
+				       uint32_t written)
+{
+	const struct vio_devq_journal *j = q->journal;
+	struct vio_used u = {chain, written};
+	struct vio_ring_state after;
+	journal_after(q, &u, 1, &after);
+	if (j->push_begin != NULL)
+		j->push_begin(q->journal_ctx, &u, 1, &after);
+	int rc = push_one(q, chain, written, true);
+	if (j->push_end != NULL)
+		j->push_end(q->journal_ctx, &u, 1, &after);
+	return rc;
+}
+
 /* The general push: every configuration. */
 VIO_NOINLINE static int push_general(struct vio_devq *q, const struct vio_chain *chain,
 				     uint32_t written)
@@ -259,6 +336,8 @@ VIO_NOINLINE static int push_general(struct vio_devq *q, const struct vio_chain 
 		return -VIO_EBROKEN;
 	if (vio_unlikely(!pushable(q, chain, written)))
 		return -VIO_EINVAL;
+	if (vio_unlikely(q->journal != NULL))
+		return push_journaled(q, chain, written);
 	if (vio_unlikely(q->log_write != NULL || (chain->flags & VIO_CHAIN_MAPPED)))
 		return push_slow(q, chain, written);
 	return push_one(q, chain, written, false);
@@ -317,6 +396,13 @@ static int push_many(struct vio_devq *q, const struct vio_used *used, unsigned n
 		const struct vio_chain *c = used[k].chain;
 		vio__devq_finish_chain(q, c, in_order && k + 1 < n ? c->in_bytes : used[k].len);
 	}
+	const struct vio_devq_journal *j = q->journal;
+	struct vio_ring_state after;
+	if (vio_unlikely(j != NULL)) {
+		journal_after(q, used, n, &after);
+		if (j->push_begin != NULL)
+			j->push_begin(q->journal_ctx, used, n, &after);
+	}
 	if (q->format == VIO_RING_PACKED)
 		q->inflight_count = (uint16_t)(q->inflight_count - n);
 	if (q->format == VIO_RING_SPLIT)
@@ -325,6 +411,8 @@ static int push_many(struct vio_devq *q, const struct vio_used *used, unsigned n
 		vio__devq_packed_push(q, used, n, in_order);
 	for (unsigned k = 0; k < n; k++)
 		q->inflight[used[k].chain->id] = 0;
+	if (vio_unlikely(j != NULL) && j->push_end != NULL)
+		j->push_end(q->journal_ctx, used, n, &after);
 	return 0;
 }
 
@@ -480,6 +568,26 @@ int vio_devq_repop_packed(struct vio_devq *q, const struct vio_packed_desc *desc
 	if (rc == 0)
 		q->repop_left--;
 	return rc;
+}
+
+int vio_devq_read_used_idx(struct vio_devq *q, uint16_t *idx)
+{
+	if (q->format != VIO_RING_SPLIT || idx == NULL)
+		return -VIO_EINVAL;
+	const struct vio__devq_split *s = &q->u.split;
+	VIO_CACHE_INVALIDATE(&s->used->idx, sizeof(s->used->idx));
+	*idx = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->used->idx.raw));
+	return 0;
+}
+
+int vio_devq_read_slot_flags(struct vio_devq *q, uint16_t slot, uint16_t *flags)
+{
+	if (q->format != VIO_RING_PACKED || slot >= q->size || flags == NULL)
+		return -VIO_EINVAL;
+	const struct vio_packed_desc *d = &q->u.packed.desc[slot];
+	VIO_CACHE_INVALIDATE(d, sizeof(*d));
+	*flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(d->flags.raw));
+	return 0;
 }
 
 bool vio_devq_is_broken(const struct vio_devq *q)

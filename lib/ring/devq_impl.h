@@ -92,6 +92,9 @@ struct vio_devq {
 	void *mem_ctx;
 	void (*log_write)(void *ctx, uint64_t addr, uint64_t len);
 	struct vio__ring_part part[VIO__NPARTS];
+	/* The in-flight journal (vio_devq_set_journal()), NULL if none. */
+	const struct vio_devq_journal *journal;
+	void *journal_ctx;
 
 	union {
 		struct vio__devq_split split;
@@ -100,11 +103,12 @@ struct vio_devq {
 	uint16_t *inflight; /* size entries, after the struct */
 };
 
-/* Recompute q->hot (VIO__HOT_*) after init, reset, restore or a break: off
- * when broken or with a write log. */
+/* Recompute q->hot (VIO__HOT_*) after init, reset, restore, a break or a
+ * journal change: off when broken, with a write log or with a journal (the
+ * fast paths report to neither). */
 static inline void vio__devq_hot_update(struct vio_devq *q)
 {
-	if (q->broken != 0 || q->log_write != NULL)
+	if (q->broken != 0 || q->log_write != NULL || q->journal != NULL)
 		q->hot = VIO__HOT_OFF;
 	else
 		q->hot = q->format == VIO_RING_SPLIT ? VIO__HOT_SPLIT : VIO__HOT_PACKED;
@@ -325,6 +329,16 @@ static inline void vio__desc_read(const void *p, bool packed, struct vio__desc *
 	}
 	d->flags = packed ? w14 : w12;
 	d->next_or_id = packed ? w12 : w14;
+}
+
+/* Report one packed descriptor of the chain being popped to the journal. */
+static inline void vio__devq_journal_desc(const struct vio_devq *q, uint16_t k,
+					  const struct vio__desc *d)
+{
+	if (vio_unlikely(q->journal != NULL) && q->journal->pop_desc != NULL) {
+		struct vio_devq_journal_desc jd = {d->addr, d->len, d->next_or_id, d->flags};
+		q->journal->pop_desc(q->journal_ctx, k, &jd);
+	}
 }
 
 /* A mapped indirect table: one piece, or up to VIO__TABLE_PIECES when it

@@ -110,6 +110,8 @@ static VIO_ALWAYS_INLINE int walk_list(struct vio_devq *q, struct vio__chain_bui
 		 * its owner said. */
 		if (++ndesc > src->max)
 			return src->ring ? -VIO_EDESC_LOOP : -VIO_EINVAL;
+		if (src->ring)
+			vio__devq_journal_desc(q, (uint16_t)(ndesc - 1u), &d);
 		idx = (uint16_t)(idx + 1u == src->modulus ? 0u : idx + 1u);
 
 		if (d.flags & VIO_DESC_F_INDIRECT) {
@@ -187,10 +189,12 @@ int vio__devq_packed_pop_at(struct vio_devq *q, uint16_t head_flags, struct vio_
 		struct vio__desc d;
 		bool write = (head_flags & VIO_DESC_F_WRITE) != 0;
 		vio__desc_read_aligned(&p->desc[slot], true, &d);
+		d.flags = head_flags; /* the value that was validated */
 		if (d.next_or_id >= q->size)
 			return vio__devq_fail(q, -VIO_EDESC_ID);
 		if (q->inflight[d.next_or_id] != 0)
 			return vio__devq_fail(q, -VIO_EDESC_INFLIGHT);
+		vio__devq_journal_desc(q, 0, &d);
 		if (vio__chain_single_fast(q, chain, segs, d.next_or_id, d.addr, d.len, write)) {
 			chain->head = slot;
 			q->inflight[d.next_or_id] = VIO__INFLIGHT;
