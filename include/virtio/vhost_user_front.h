@@ -109,7 +109,8 @@ extern "C" {
 struct vio_vhost_user_front_io {
 	/**
 	 * @brief Send one whole message (@p len bytes: header and payload)
-	 *        with @p nfds file descriptors attached (SCM_RIGHTS).
+	 *        with @p nfds file descriptors attached (SCM_RIGHTS; @p fds is
+	 *        NULL when @p nfds is 0).
 	 * @return 0 once all of it is sent; a negative code otherwise.
 	 */
 	int (*send)(void *ctx, const void *msg, size_t len, const int *fds, unsigned nfds);

@@ -178,7 +178,8 @@ static int be_send(void *ctx, const void *msg, size_t len, const int *fds, unsig
 	assert_true(s->size <= sizeof(s->payload));
 	memcpy(s->payload, (const char *)msg + 12, s->size);
 	assert_true(nfds <= 8);
-	memcpy(s->fds, fds, sizeof(int) * nfds);
+	if (nfds != 0) /* fds is NULL without fds */
+		memcpy(s->fds, fds, sizeof(int) * nfds);
 	s->nfds = nfds;
 	/* every request carries version 1 and never the REPLY bit */
 	assert_int_equal(s->flags & VIO_VHOST_USER_VERSION_MASK, VIO_VHOST_USER_VERSION);
@@ -329,9 +330,12 @@ static void be_defaults(struct be *b)
 
 static int setup(void **state)
 {
-	struct fx *x = calloc(1, sizeof(*x));
+	/* struct fx holds a page-aligned arena: calloc() does not align that much */
+	size_t n = (sizeof(struct fx) + 4095) & ~(size_t)4095;
+	struct fx *x = aligned_alloc(4096, n);
 	if (x == NULL)
 		return -1;
+	memset(x, 0, n);
 	be_defaults(&x->b);
 	*state = x;
 	return 0;
