@@ -471,6 +471,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vhost_user_blk_front: reset: %s\n", vio_err_name(rc));
 		status = 1;
 	}
+	/* Where the back end stopped each ring: every request we made. */
+	for (uint16_t i = 0; i < a.nq && rc == 0; i++) {
+		struct vio_ring_state st;
+		if (vio_vhost_user_front_stopped_base(vio_vhost_user_front_posix_front(a.conn), i,
+						      &st) == 0)
+			printf("queue %u stopped at avail index %u\n", i, st.avail_idx);
+	}
 	vio_vhost_user_front_posix_close(a.conn);
 	for (uint16_t i = 0; i < want_q; i++)
 		free(qc[i].vq_mem);

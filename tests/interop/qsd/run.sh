@@ -121,6 +121,9 @@ case_rw() { # name, front options..., daemon options in $qsd_opts
 		fail "$name" "the image file does not hold the write (od: $(od -A d -t x1 -N 16 "$work/img40.bin" | head -n 1))"
 	elif ! cmp -s -n 20480 "$img" "$work/orig.img"; then
 		fail "$name" "sectors outside the write changed"
+	elif ! grep -q '^queue 0 stopped at avail index 4$' "$log"; then
+		# read, write, flush, read: GET_VRING_BASE must report 4 requests
+		fail "$name" "GET_VRING_BASE: $(grep stopped "$log" || echo 'no stop reported')"
 	else
 		pass "$name"
 	fi
