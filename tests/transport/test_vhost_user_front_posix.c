@@ -2,8 +2,9 @@
 /* vhost-user front end, POSIX part: over a socketpair() with a back end
  * thread. The handshake and a bring-up through the driver core, the memfd
  * arena as the back end maps it, the kick and call eventfds, bounded waits
- * (a silent back end, a closed one, no socket at all) and no fd leaks (an
- * fd the back end attaches to a reply is closed). */
+ * (a silent back end, a closed one, no socket at all), no fd leaks (an
+ * fd the back end attaches to a reply is closed), and the data path of split
+ * and packed rings through the shared memory as a back end maps it. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +30,10 @@
 struct backend {
 	int sock;
 	bool attach_fd; /* attach an eventfd to the GET_FEATURES reply */
+	bool packed;	/* offer VIRTIO_F_RING_PACKED */
+	struct vio_vhost_user_vring_addr addr;
+	uint32_t num;
+	uint64_t acked;
 	/* what it received */
 	int mem_fd;
 	struct vio_vhost_user_mem_region region;
@@ -117,7 +122,9 @@ static void *backend_main(void *arg)
 		uint64_t v = 0;
 		switch (h.request) {
 		case VIO_VHOST_USER_GET_FEATURES:
-			v = (UINT64_C(1) << VIO_F_VERSION_1) | (UINT64_C(1) << 30);
+			v = (UINT64_C(1) << VIO_F_VERSION_1) | (UINT64_C(1) << 30) |
+			    (UINT64_C(1) << VIO_F_EVENT_IDX) |
+			    (b->packed ? UINT64_C(1) << VIO_F_RING_PACKED : 0);
 			send_reply(b, h.request, &v, 8);
 			continue;
 		case VIO_VHOST_USER_GET_PROTOCOL_FEATURES:
@@ -137,6 +144,16 @@ static void *backend_main(void *arg)
 			b->mem_fd = fds[0];
 			nfds = 0;
 			memcpy(&b->region, payload + 8, sizeof(b->region));
+			break;
+		case VIO_VHOST_USER_SET_FEATURES:
+			memcpy(&b->acked, payload, 8);
+			v = 0;
+			break;
+		case VIO_VHOST_USER_SET_VRING_ADDR:
+			memcpy(&b->addr, payload, sizeof(b->addr));
+			break;
+		case VIO_VHOST_USER_SET_VRING_NUM:
+			memcpy(&b->num, payload + 4, 4);
 			break;
 		case VIO_VHOST_USER_SET_VRING_KICK:
 			CHECK(b, nfds == 1);
@@ -281,6 +298,113 @@ static void test_posix_bringup_memfd_and_eventfds(void **state)
 	assert_int_equal(open_fds(), fds_before);
 }
 
+/* The data path: the driver adds a buffer and kicks; the "back end" (this
+ * thread, after the control thread recorded the setup) does what a real one
+ * does: maps the memfd, turns SET_VRING_ADDR's user addresses into guest
+ * addresses through the region, runs libvirtio's device queue over its own
+ * mapping, fills the buffer, completes it and signals the call eventfd. */
+static void round_trip(bool packed)
+{
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	struct backend b = {
+		.sock = sv[1], .mem_fd = -1, .kick_fd = -1, .call_fd = -1, .packed = packed};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, backend_main, &b), 0);
+	struct vio_vhost_user_front_posix_config pc = base_cfg();
+	struct vio_vhost_user_front_posix *p;
+	assert_int_equal(vio_vhost_user_front_posix_open_fd(&p, &pc, sv[0]), 0);
+
+	struct vio_drv_config dc = {0};
+	vio_vhost_user_front_posix_drv_config(p, &dc);
+	dc.num_queues = 1;
+	dc.device_id = VIO_ID_BLOCK;
+	if (packed)
+		vio_features_set(&dc.features, VIO_F_RING_PACKED);
+	_Alignas(8) static unsigned char drv_mem[VIO_DRV_MEM_SIZE(1)];
+	_Alignas(8) static unsigned char vq_mem[VIO_VQ_MEM_SIZE(QSIZE)];
+	struct vio_drv *drv;
+	assert_int_equal(vio_drv_init(&drv, drv_mem, sizeof(drv_mem), &dc), 0);
+	assert_int_equal(vio_drv_negotiate(drv), 0);
+	struct vio_drv_queue_config qc = {0};
+	qc.size = QSIZE;
+	qc.ring = vio_vhost_user_front_posix_alloc(p, VIO_DRV_RING_SIZE(QSIZE), 4096);
+	qc.vq_mem = vq_mem;
+	qc.vq_mem_size = sizeof(vq_mem);
+	struct vio_vq *vq;
+	assert_int_equal(vio_drv_queue_setup(drv, 0, &qc, &vq), 0);
+	assert_int_equal(vio_drv_ready(drv), 0);
+	assert_int_equal(vio_drv_ring_format(drv), packed ? VIO_RING_PACKED : VIO_RING_SPLIT);
+	assert_int_equal((b.acked >> VIO_F_RING_PACKED) & 1, packed);
+
+	/* the back end's view of the memory */
+	unsigned char *m = mmap(NULL, b.region.memory_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+				b.mem_fd, (off_t)b.region.mmap_offset);
+	assert_true(m != MAP_FAILED);
+	struct vio_mem_region reg = {b.region.guest_phys_addr, b.region.memory_size, m, VIO_MAP_RW};
+	uint64_t u0 = b.region.user_addr, g0 = b.region.guest_phys_addr;
+	struct vio_devq_config qcfg = {
+		.format = packed ? VIO_RING_PACKED : VIO_RING_SPLIT,
+		.size = (uint16_t)b.num,
+		.features = vio_drv_features(drv),
+		.desc_addr = b.addr.desc_user_addr - u0 + g0,
+		.driver_addr = b.addr.avail_user_addr - u0 + g0,
+		.device_addr = b.addr.used_user_addr - u0 + g0,
+		.regions = &reg,
+		.nregions = 1,
+	};
+	_Alignas(8) static unsigned char dq_mem[VIO_DEVQ_MEM_SIZE(QSIZE)];
+	struct vio_devq *dq;
+	assert_int_equal(vio_devq_init(&dq, dq_mem, sizeof(dq_mem), &qcfg), 0);
+
+	for (unsigned round = 0; round < 3 * QSIZE; round++) {
+		unsigned char *buf = vio_vhost_user_front_posix_alloc(p, 64, 16);
+		assert_non_null(buf);
+		struct vio_sg sg = {buf, 64};
+		assert_int_equal(vio_vq_add(vq, &sg, 0, 1, buf), 0);
+		assert_int_equal(vio_drv_kick(drv, 0), 0);
+		uint64_t cnt;
+		(void)read(b.kick_fd, &cnt, 8); /* EVENT_IDX may have spared the kick */
+		struct vio_chain ch;
+		struct vio_chain_seg seg[2];
+		assert_int_equal(vio_devq_pop(dq, &ch, seg, 2), 0);
+		assert_int_equal(ch.in_bytes, 64);
+		memset(seg[0].ptr, (int)(round & 0xff), 32);
+		assert_int_equal(vio_devq_push(dq, &ch, 32), 0);
+		uint64_t one = 1;
+		assert_int_equal(write(b.call_fd, &one, 8), 8);
+		assert_int_equal(vio_vhost_user_front_posix_wait(p, 1000), 0);
+		assert_int_equal(vio_drv_interrupt(drv, NULL), 0);
+		void *tok;
+		uint32_t len;
+		assert_int_equal(vio_vq_get(vq, &tok, &len), 0);
+		assert_ptr_equal(tok, buf);
+		assert_int_equal(len, 32);
+		assert_int_equal(buf[31], round & 0xff);
+	}
+	munmap(m, b.region.memory_size);
+	assert_int_equal(vio_drv_reset(drv), 0);
+	vio_vhost_user_front_posix_close(p);
+	pthread_join(t, NULL);
+	assert_int_equal(b.bad, 0);
+	close(sv[1]);
+	close(b.mem_fd);
+	close(b.kick_fd);
+	close(b.call_fd);
+}
+
+static void test_posix_round_trip_split(void **state)
+{
+	(void)state;
+	round_trip(false);
+}
+
+static void test_posix_round_trip_packed(void **state)
+{
+	(void)state;
+	round_trip(true);
+}
+
 static void test_posix_silent_backend_times_out(void **state)
 {
 	(void)state;
@@ -346,6 +470,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_posix_bringup_memfd_and_eventfds),
+		cmocka_unit_test(test_posix_round_trip_split),
+		cmocka_unit_test(test_posix_round_trip_packed),
 		cmocka_unit_test(test_posix_silent_backend_times_out),
 		cmocka_unit_test(test_posix_closed_backend),
 		cmocka_unit_test(test_posix_no_socket),
