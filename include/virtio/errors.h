@@ -94,6 +94,11 @@ extern "C" {
 	  "virtio PCI structure unusable: reserved or absent BAR, outside the BAR, "               \
 	  "misaligned or too short")                                                               \
 	X(PCI_MISSING, 78, 1, "a required virtio PCI structure (common, notify, ISR) is missing")  \
+	X(VHOST_REPLY, 88, 1,                                                                      \
+	  "vhost-user back end sent a malformed reply (request, flags, version or size)")          \
+	X(VHOST_IO, 89, 0, "vhost-user connection failed: socket error or closed by the back end") \
+	X(VHOST_NACK, 90, 0, "vhost-user back end refused a request (non-zero REPLY_ACK)")         \
+	X(VHOST_TIMEOUT, 91, 1, "vhost-user back end did not answer within the bounded wait")      \
 	X(INFLIGHT_HEADER, 92, 1,                                                                  \
 	  "vhost-user inflight region header unusable: version, queue size or area size")          \
 	X(INFLIGHT_LINK, 93, 1,                                                                    \

@@ -43,6 +43,8 @@
 #include <virtio/spec.h>
 #include <virtio/version.h>
 #include <virtio/vhost_user.h>
+#include <virtio/vhost_user_front.h>
+#include <virtio/vhost_user_front_posix.h>
 #include <virtio/vhost_user_inflight.h>
 #include <virtio/vq.h>
 

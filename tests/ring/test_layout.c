@@ -520,9 +520,9 @@ static void test_layout_errors_every_code(void **state)
 {
 	(void)state;
 	/* 31 ring, 8 device core (48-55), 8 driver core (56-63), 7 blk/rng (64-70),
-	 * 1 virtio-pci model (72), 3 virtio-pci front (76-78), 4 vhost-user
-	 * inflight region (92-95). */
-	assert_int_equal(N_ERRS, 62);
+	 * 1 virtio-pci model (72), 3 virtio-pci front (76-78), 4 vhost-user front
+	 * (88-91), 4 vhost-user inflight region (92-95). */
+	assert_int_equal(N_ERRS, 66);
 	for (size_t i = 0; i < N_ERRS; i++) {
 		const struct err_entry *e = &err_table[i];
 		assert_true(e->value > 0);
