@@ -43,6 +43,7 @@
 #include <virtio/spec.h>
 #include <virtio/version.h>
 #include <virtio/vhost_user.h>
+#include <virtio/vhost_user_backend.h>
 #include <virtio/vq.h>
 
 /** @} */

@@ -520,8 +520,9 @@ static void test_layout_errors_every_code(void **state)
 {
 	(void)state;
 	/* 31 ring, 8 device core (48-55), 8 driver core (56-63), 7 blk/rng (64-70),
-	 * 1 virtio-pci model (72), 3 virtio-pci front (76-78). */
-	assert_int_equal(N_ERRS, 58);
+	 * 1 virtio-pci model (72), 3 virtio-pci front (76-78), 8 vhost-user
+	 * (80-87). */
+	assert_int_equal(N_ERRS, 66);
 	for (size_t i = 0; i < N_ERRS; i++) {
 		const struct err_entry *e = &err_table[i];
 		assert_true(e->value > 0);
@@ -557,7 +558,8 @@ static void test_layout_errors_every_code(void **state)
 static void test_layout_errors_unknown_values(void **state)
 {
 	(void)state;
-	static const int unknown[] = {9, 10, 15, 34, 39, 45, 46, 47, 71, 100, 1000, 65536, INT_MAX};
+	static const int unknown[] = {9,  10, 15, 34,  39,   45,    46,	    47,
+				      71, 79, 88, 100, 1000, 65536, INT_MAX};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		assert_string_equal(vio_err_name(unknown[i]), "VIO_E?");
 		assert_string_equal(vio_err_name(-unknown[i]), "VIO_E?");
