@@ -284,14 +284,18 @@ static bool proto_negotiated(const struct vio_vhost_user_backend *be)
 
 /* ---- Rings ------------------------------------------------------------------- */
 
-/* Front-end user address -> guest-physical, through the live table. */
-static int uva_to_gpa(const struct vio_vhost_user_backend *be, uint64_t uva, uint64_t *gpa)
+/* Front-end user range [uva, uva + len) -> guest-physical, through the live
+ * table; the whole range inside one region (len 0: the address alone). */
+static int uva_to_gpa(const struct vio_vhost_user_backend *be, uint64_t uva, uint64_t len,
+		      uint64_t *gpa)
 {
 	const struct table *t = &be->tab[be->cur];
 	for (uint32_t i = 0; be->have_table && i < t->n; i++) {
-		uint64_t start = t->r[i].uva;
-		if (uva >= start && uva - start < t->vr[i].size) {
-			*gpa = t->vr[i].guest_addr + (uva - start);
+		uint64_t start = t->r[i].uva, off = uva - start;
+		if (uva >= start && off < t->vr[i].size) {
+			if (len > t->vr[i].size - off)
+				return -VIO_EVHOST_ADDR;
+			*gpa = t->vr[i].guest_addr + off;
 			return 0;
 		}
 	}
@@ -330,14 +334,26 @@ static int ring_try_start(struct vio_vhost_user_backend *be, uint16_t q)
 		return 0;
 	if (!ring_configured(be, r))
 		return -VIO_EVHOST_ORDER;
-	uint64_t desc, avail, used;
-	if (uva_to_gpa(be, r->addr.desc_user_addr, &desc) != 0 ||
-	    uva_to_gpa(be, r->addr.avail_user_addr, &avail) != 0 ||
-	    uva_to_gpa(be, r->addr.used_user_addr, &used) != 0)
-		return -VIO_EVHOST_ADDR;
+	/* Every ring part inside one region and aligned (virtio 1.4 §2.7 table
+	 * "Virtqueue Part Alignment", §2.8.10): checked here, before the
+	 * device core sees the ring, so that a bad address from the front end
+	 * fails this ring only and does not set DEVICE_NEEDS_RESET. */
+	bool pk = packed(be);
+	const uint64_t len[3] = {16u * (uint64_t)r->num, pk ? 4u : 6u + 2u * (uint64_t)r->num,
+				 pk ? 4u : 6u + 8u * (uint64_t)r->num};
+	const uint64_t align[3] = {16u, pk ? 4u : 2u, 4u};
+	const uint64_t uva[3] = {r->addr.desc_user_addr, r->addr.avail_user_addr,
+				 r->addr.used_user_addr};
+	uint64_t a[3];
+	for (unsigned i = 0; i < 3; i++) {
+		if (uva_to_gpa(be, uva[i], len[i], &a[i]) != 0)
+			return -VIO_EVHOST_ADDR;
+		if ((a[i] & (align[i] - 1u)) != 0)
+			return -VIO_ERING_ALIGN;
+	}
+	uint64_t used = a[2];
 	struct vio_device *dev = be->dev;
 	int rc = vio_device_queue_set_size(dev, q, r->num);
-	const uint64_t a[3] = {desc, avail, used};
 	static const enum vio_device_area area[3] = {VIO_DEVICE_AREA_DESC, VIO_DEVICE_AREA_DRIVER,
 						     VIO_DEVICE_AREA_DEVICE};
 	for (unsigned i = 0; rc == 0 && i < 3; i++) {
@@ -348,7 +364,7 @@ static int ring_try_start(struct vio_vhost_user_backend *be, uint16_t q)
 	}
 	if (rc != 0)
 		return rc;
-	enum vio_ring_format fmt = packed(be) ? VIO_RING_PACKED : VIO_RING_SPLIT;
+	enum vio_ring_format fmt = pk ? VIO_RING_PACKED : VIO_RING_SPLIT;
 	if (r->have_base) {
 		struct vio_ring_state st;
 		rc = vio_vhost_user_vring_base_decode(r->base, fmt, (uint16_t)r->num, be->conv,
@@ -361,7 +377,7 @@ static int ring_try_start(struct vio_vhost_user_backend *be, uint16_t q)
 	if (rc != 0)
 		return rc;
 	r->used_gpa = used;
-	r->used_len = fmt == VIO_RING_PACKED ? 4u : 6u + 8u * r->num;
+	r->used_len = (uint32_t)len[2];
 	r->live = true;
 	return 0;
 }
@@ -631,9 +647,9 @@ static int set_vring_addr(struct vio_vhost_user_backend *be, const struct vio_vh
 	if ((a->flags & ~(uint32_t)VIO_VHOST_VRING_F_LOG) != 0)
 		return -VIO_EINVAL;
 	uint64_t gpa;
-	if (uva_to_gpa(be, a->desc_user_addr, &gpa) != 0 ||
-	    uva_to_gpa(be, a->avail_user_addr, &gpa) != 0 ||
-	    uva_to_gpa(be, a->used_user_addr, &gpa) != 0)
+	if (uva_to_gpa(be, a->desc_user_addr, 0, &gpa) != 0 ||
+	    uva_to_gpa(be, a->avail_user_addr, 0, &gpa) != 0 ||
+	    uva_to_gpa(be, a->used_user_addr, 0, &gpa) != 0)
 		return -VIO_EVHOST_ADDR;
 	struct ring *r = &be->rings[q];
 	bool same = r->have_addr && r->addr.desc_user_addr == a->desc_user_addr &&
