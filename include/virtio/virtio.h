@@ -44,6 +44,7 @@
 #include <virtio/version.h>
 #include <virtio/vhost_user.h>
 #include <virtio/vhost_user_backend.h>
+#include <virtio/vhost_user_server.h>
 #include <virtio/vq.h>
 
 /** @} */
