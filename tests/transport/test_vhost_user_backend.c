@@ -710,7 +710,7 @@ static void expect_close(struct fx *f, uint32_t req, uint32_t flags, const void 
 	m.hdr.request = req;
 	m.hdr.flags = flags;
 	m.hdr.size = size;
-	if (size && size <= sizeof(m.payload))
+	if (size && size <= VIO_VHOST_USER_PAYLOAD_MAX) /* the callers' buffers hold this much */
 		memcpy(m.payload.raw, payload, size);
 	for (uint32_t i = 0; i < nfds && i < VIO_VHOST_USER_MAX_FDS; i++)
 		m.fds[i] = fds[i];

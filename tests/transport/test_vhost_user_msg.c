@@ -128,7 +128,8 @@ static void test_vhost_user_msg_config(void **state)
 		for (uint32_t n = 0; n <= 300; n += 1) {
 			msg(&m, req, n <= 256 ? 12 + n : VIO_VHOST_USER_PAYLOAD_MAX, 0);
 			m.payload.config.size = n;
-			assert_int_equal(vio_vhost_user_msg_check(&m), n <= 256 ? 0 : -VIO_EVHOST_MSG);
+			assert_int_equal(vio_vhost_user_msg_check(&m),
+					 n <= 256 ? 0 : -VIO_EVHOST_MSG);
 		}
 		msg(&m, req, 12 + 8, 0);
 		m.payload.config.size = 4;
