@@ -90,7 +90,11 @@ extern "C" {
  *         carry the index in 8 bits. */
 #define VIO_VHOST_USER_MAX_QUEUES 256u
 
-/** @brief A received message: header, payload and file descriptors. */
+/** @brief A received message: header, payload and file descriptors.
+ *
+ * The payload union is 8-byte aligned, so it does not follow the 12-byte
+ * header directly: on the wire send `hdr` then `hdr.size` bytes of
+ * `payload` (two iovecs), never the struct as one block. */
 struct vio_vhost_user_msg {
 	struct vio_vhost_user_hdr hdr; /**< The header as received. */
 	/** The payload (`hdr.size` bytes are meaningful). */
