@@ -690,6 +690,42 @@ bool vio_device_queue_ready(const struct vio_device *dev, uint32_t q);
 int vio_device_queue_set_ready(struct vio_device *dev, uint32_t q, bool ready);
 
 /**
+ * @brief Enable queue @p q with its ring starting at position @p st rather
+ *        than at the reset position: vio_device_queue_set_ready(true) with a
+ *        vio_devq_set_state() between creating the device queue and handing
+ *        it to the model (::vio_device_ops::queue_enable, or activate later).
+ *
+ * For transports that carry the ring position themselves (vhost-user
+ * SET_VRING_BASE, a VMM restoring one queue). Split rings read the used
+ * index from guest memory (vio_devq_set_state()); chains in flight in @p st
+ * are the model's to re-submit (vio_devq_repop()).
+ * @param dev The device.
+ * @param q   Queue index.
+ * @param st  The position to start from (copied).
+ * @retval 0 Enabled at @p st.
+ * @retval -VIO_EQUEUE_STATE No such queue, @p st NULL, the queue already
+ *         enabled, or as vio_device_queue_set_ready() (nothing changed).
+ * @retval -VIO_EINVAL vio_devq_set_state() refused @p st: the queue stays
+ *         disabled and DEVICE_NEEDS_RESET is set.
+ * @retval <0 Otherwise as vio_device_queue_set_ready() enabling.
+ * @note Control thread; may call ::vio_device_ops::queue_enable.
+ */
+int vio_device_queue_enable_at(struct vio_device *dev, uint32_t q, const struct vio_ring_state *st);
+
+/**
+ * @brief The ring position of enabled queue @p q (vio_devq_get_state()):
+ *        what vhost-user GET_VRING_BASE reports. Control thread.
+ * @param dev The device.
+ * @param q   Queue index.
+ * @param st  Receives the position.
+ * @retval 0 Read.
+ * @retval -VIO_EQUEUE_STATE No such queue, or the queue is not enabled
+ *         (@p st untouched).
+ * @pre The model is not moving the queue (stopped, or served on this thread).
+ */
+int vio_device_queue_get_state(const struct vio_device *dev, uint32_t q, struct vio_ring_state *st);
+
+/**
  * @brief Per-queue reset (VIRTIO_F_RING_RESET, §2.6.1): stop the model on
  *        the queue, release the device queue and return the queue's
  *        configuration to its reset values (size = maximum, addresses 0,

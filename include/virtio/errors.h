@@ -94,6 +94,18 @@ extern "C" {
 	  "virtio PCI structure unusable: reserved or absent BAR, outside the BAR, "               \
 	  "misaligned or too short")                                                               \
 	X(PCI_MISSING, 78, 1, "a required virtio PCI structure (common, notify, ISR) is missing")  \
+	X(VHOST_MSG, 80, 1,                                                                        \
+	  "vhost-user message malformed: version, flags or payload size wrong for its request")    \
+	X(VHOST_FDS, 81, 1, "vhost-user message carries a wrong number of file descriptors")       \
+	X(VHOST_UNSUPPORTED, 82, 0, "vhost-user request unknown or not implemented by this end")   \
+	X(VHOST_ORDER, 83, 1,                                                                      \
+	  "vhost-user request before what it depends on (features, memory table, ring setup)")     \
+	X(VHOST_MEM_TABLE, 84, 1,                                                                  \
+	  "vhost-user memory table invalid: empty, overlapping, wrapping or too many regions")     \
+	X(VHOST_ADDR, 85, 1, "vhost-user ring address outside the memory table")                   \
+	X(VHOST_QUEUE, 86, 1, "vhost-user queue index beyond the device's queues")                 \
+	X(VHOST_SYS, 87, 0,                                                                        \
+	  "a system call of the vhost-user platform layer failed (mmap, socket)")                  \
 	X(VHOST_REPLY, 88, 1,                                                                      \
 	  "vhost-user back end sent a malformed reply (request, flags, version or size)")          \
 	X(VHOST_IO, 89, 0, "vhost-user connection failed: socket error or closed by the back end") \

@@ -43,9 +43,11 @@
 #include <virtio/spec.h>
 #include <virtio/version.h>
 #include <virtio/vhost_user.h>
+#include <virtio/vhost_user_backend.h>
 #include <virtio/vhost_user_front.h>
 #include <virtio/vhost_user_front_posix.h>
 #include <virtio/vhost_user_inflight.h>
+#include <virtio/vhost_user_server.h>
 #include <virtio/vq.h>
 
 /** @} */

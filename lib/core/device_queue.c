@@ -114,11 +114,13 @@ int vio__device_queue_create(struct vio_device *dev, uint32_t q)
 	return 0;
 }
 
-static int queue_enable(struct vio_device *dev, uint32_t q)
+/* Enable slot @q; with @st, its ring starts at that position instead of the
+ * reset one (before the model sees the queue). */
+static int queue_enable(struct vio_device *dev, uint32_t q, const struct vio_ring_state *pos)
 {
 	struct vio__devq_slot *s = &dev->q[q];
 	if (s->ready)
-		return 0;
+		return pos != NULL ? -VIO_EQUEUE_STATE : 0;
 	unsigned st = vio__dev_status(dev);
 	/* The ring format is known only once the features are. */
 	if ((st & VIO_STATUS_FEATURES_OK) == 0 ||
@@ -132,6 +134,16 @@ static int queue_enable(struct vio_device *dev, uint32_t q)
 		 * refused enable but the status: say it needs a reset. */
 		vio_device_set_needs_reset(dev);
 		return rc;
+	}
+	if (pos != NULL) {
+		rc = vio_devq_set_state(s->dq, pos);
+		if (rc < 0) {
+			/* The position does not fit the ring in guest memory:
+			 * as unusable as a bad address. */
+			slot_release(s);
+			vio_device_set_needs_reset(dev);
+			return rc;
+		}
 	}
 	if (dev->active && dev->ops != NULL && dev->ops->queue_enable != NULL) {
 		rc = dev->ops->queue_enable(dev->ctx, dev, (uint16_t)q);
@@ -157,8 +169,24 @@ int vio_device_queue_set_ready(struct vio_device *dev, uint32_t q, bool ready)
 	if (vio__dev_slot(dev, q) == NULL)
 		return -VIO_EQUEUE_STATE;
 	if (ready)
-		return queue_enable(dev, q);
+		return queue_enable(dev, q, NULL);
 	queue_stop(dev, q);
+	return 0;
+}
+
+int vio_device_queue_enable_at(struct vio_device *dev, uint32_t q, const struct vio_ring_state *st)
+{
+	if (vio__dev_slot(dev, q) == NULL || st == NULL)
+		return -VIO_EQUEUE_STATE;
+	return queue_enable(dev, q, st);
+}
+
+int vio_device_queue_get_state(const struct vio_device *dev, uint32_t q, struct vio_ring_state *st)
+{
+	const struct vio__devq_slot *s = vio__dev_slot(dev, q);
+	if (s == NULL || s->dq == NULL)
+		return -VIO_EQUEUE_STATE;
+	vio_devq_get_state(s->dq, st);
 	return 0;
 }
 

@@ -382,6 +382,87 @@ static void test_device_set_mem_table(void **state)
 	free(r);
 }
 
+/* A queue stopped at its position and enabled again there (vhost-user's
+ * GET_VRING_BASE / SET_VRING_BASE) goes on where it was; a position the
+ * ring in guest memory contradicts is refused with DEVICE_NEEDS_RESET. */
+static void enable_at(bool packed)
+{
+	struct vio_features f = want_features(packed);
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, 2, 8, &f);
+	assert_int_equal(rig_bringup(r, &f, 8), ST_LIVE);
+	struct vio_ring_state st, now;
+	assert_int_equal(vio_device_queue_get_state(r->dev, 2, &st), -VIO_EQUEUE_STATE);
+	void *tok;
+	uint32_t len;
+	unsigned got = 0;
+	for (unsigned i = 0; i < 5; i++) {
+		assert_int_equal(rig_submit(r, 0, 2, 3, r), 0);
+		assert_int_equal(rig_collect(r, 0, &tok, &len), 0);
+		got++;
+	}
+	assert_int_equal(r->model.served, 5);
+	assert_int_equal(vio_device_queue_get_state(r->dev, 0, &st), 0);
+	/* Packed: 5 chains of 2 descriptors, 10 slots of 8: slot 2, wrapped once. */
+	assert_int_equal(st.avail_idx, packed ? 2 : 5);
+	assert_int_equal(st.avail_wrap, false);
+	assert_int_equal(st.inflight, 0);
+	/* Enabled already: refused, nothing changes. */
+	assert_int_equal(vio_device_queue_enable_at(r->dev, 0, &st), -VIO_EQUEUE_STATE);
+	assert_int_equal(vio_device_queue_enable_at(r->dev, 0, NULL), -VIO_EQUEUE_STATE);
+	assert_int_equal(vio_device_queue_enable_at(r->dev, 9, &st), -VIO_EQUEUE_STATE);
+	unsigned stops = r->model.queue_stops, enables = r->model.queue_enables;
+	assert_int_equal(vio_device_queue_set_ready(r->dev, 0, false), 0);
+	assert_int_equal(r->model.queue_stops, stops + 1);
+	assert_int_equal(vio_device_queue_get_state(r->dev, 0, &now), -VIO_EQUEUE_STATE);
+	assert_int_equal(vio_device_queue_enable_at(r->dev, 0, &st), 0);
+	assert_int_equal(r->model.queue_enables, enables + 1);
+	assert_int_equal(vio_device_queue_get_state(r->dev, 0, &now), 0);
+	assert_int_equal(now.avail_idx, st.avail_idx);
+	assert_int_equal(now.used_idx, st.used_idx);
+	assert_int_equal(now.avail_wrap, st.avail_wrap);
+	assert_int_equal(now.used_wrap, st.used_wrap);
+	/* The driver goes on: more requests, all completed, none lost. */
+	for (unsigned i = 0; i < 6; i++) {
+		assert_int_equal(rig_submit(r, 0, 2, 3, r), 0);
+		assert_int_equal(rig_collect(r, 0, &tok, &len), 0);
+		assert_ptr_equal(tok, r);
+		assert_int_equal(len, 3);
+		got++;
+	}
+	assert_int_equal(r->model.served, 11);
+	assert_int_equal(got, 11);
+	assert_int_equal(vio_device_status(r->dev) & VIO_STATUS_DEVICE_NEEDS_RESET, 0);
+
+	/* A position the ring contradicts: split, an avail index further than
+	 * the queue size from the used index in guest memory; packed, a slot
+	 * beyond the queue size. */
+	assert_int_equal(vio_device_queue_set_ready(r->dev, 0, false), 0);
+	struct vio_ring_state bad = st;
+	if (packed)
+		bad.avail_idx = 9;
+	else
+		bad.avail_idx = (uint16_t)(st.avail_idx + 100);
+	assert_int_equal(vio_device_queue_enable_at(r->dev, 0, &bad), -VIO_EINVAL);
+	assert_false(vio_device_queue_ready(r->dev, 0));
+	assert_null(vio_device_queue(r->dev, 0));
+	assert_true((vio_device_status(r->dev) & VIO_STATUS_DEVICE_NEEDS_RESET) != 0);
+	rig_fini(r);
+	free(r);
+}
+
+static void test_device_queue_enable_at_split(void **state)
+{
+	(void)state;
+	enable_at(false);
+}
+
+static void test_device_queue_enable_at_packed(void **state)
+{
+	(void)state;
+	enable_at(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +473,8 @@ int main(void)
 		cmocka_unit_test(test_device_save_restore_packed),
 		cmocka_unit_test(test_device_restore_rejects_bad_blobs),
 		cmocka_unit_test(test_device_set_mem_table),
+		cmocka_unit_test(test_device_queue_enable_at_split),
+		cmocka_unit_test(test_device_queue_enable_at_packed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,6 +105,13 @@ set(wanted
 	usr/lib/cmake/virtio/virtioSharedTargets.cmake
 	usr/lib/pkgconfig/virtio.pc
 	usr/share/doc/virtio/LICENSE)
+# libvirtio-vhost-user: built by default on Linux.
+if(CMAKE_HOST_SYSTEM_NAME STREQUAL "Linux")
+	list(APPEND wanted
+		usr/lib/libvirtio-vhost-user.a
+		usr/lib/libvirtio-vhost-user.so
+		usr/lib/pkgconfig/virtio-vhost-user.pc)
+endif()
 file(GLOB headers RELATIVE "${SOURCE_DIR}/include" "${SOURCE_DIR}/include/virtio/*.h")
 foreach(h IN LISTS headers)
 	list(APPEND wanted "usr/include/${h}")

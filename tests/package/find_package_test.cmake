@@ -2,7 +2,7 @@
 # cmake -DPREFIX=<install prefix> -DWORK_DIR=<dir> -DCONSUMER_DIR=<consumer/> -DC_COMPILER=<cc>
 #       -DGENERATOR=<gen> [-DMAKE_PROGRAM=<prog>] [-DEXTRA_FLAGS="<flags>"]
 #       [-DUSE_STATIC=ON|OFF] [-DEXPECTED_TYPE=STATIC_LIBRARY|SHARED_LIBRARY]
-#       -DEXPECTED_VERSION=<x.y.z> -P find_package_test.cmake
+#       [-DEXPECT_VHOST_USER=ON] -DEXPECTED_VERSION=<x.y.z> -P find_package_test.cmake
 # Configures, builds and runs the consumer project against the installed package
 # (found in PREFIX only: the system paths are not searched). USE_STATIC sets
 # virtio_USE_STATIC_LIBS; EXPECTED_TYPE is what virtio::virtio must be.
@@ -37,6 +37,9 @@ endif()
 if(EXPECTED_TYPE)
 	list(APPEND args -DVIO_EXPECTED_TYPE=${EXPECTED_TYPE})
 endif()
+if(EXPECT_VHOST_USER)
+	list(APPEND args -DVIO_EXPECT_VHOST_USER=ON)
+endif()
 message(STATUS "consumer: ${C_COMPILER}, prefix ${PREFIX}")
 if(EXTRA_FLAGS)
 	list(APPEND args "-DCMAKE_C_FLAGS=${EXTRA_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${EXTRA_FLAGS}")
@@ -50,3 +53,11 @@ if(NOT exe)
 endif()
 list(GET exe 0 exe)
 run("running the consumer" "${exe}")
+# virtio::vhost_user, where the package has it.
+file(GLOB_RECURSE vu_exe "${WORK_DIR}/vio_consumer_vhost_user")
+if(vu_exe)
+	list(GET vu_exe 0 vu_exe)
+	run("running the vhost-user consumer" "${vu_exe}")
+elseif(EXPECT_VHOST_USER)
+	message(FATAL_ERROR "vio_consumer_vhost_user was not built")
+endif()

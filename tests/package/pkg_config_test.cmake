@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: MIT
 # cmake -DPREFIX=<install prefix> -DLIBDIR=<rel libdir> -DWORK_DIR=<dir> -DSOURCE=<main.c>
 #       -DC_COMPILER=<cc> -DPKG_CONFIG=<pkg-config> [-DEXTRA_FLAGS="<flags>"]
-#       -DEXPECTED_VERSION=<x.y.z> -P pkg_config_test.cmake
-# Compiles SOURCE with `cc $(pkg-config --cflags --libs virtio)` and runs it.
+#       [-DVHOST_USER_SOURCE=<vhost_user_main.c>] -DEXPECTED_VERSION=<x.y.z>
+#       -P pkg_config_test.cmake
+# Compiles SOURCE with `cc $(pkg-config --cflags --libs virtio)` and runs it;
+# with VHOST_USER_SOURCE, the same with virtio-vhost-user.
 
 cmake_policy(VERSION 3.20)
 
@@ -46,4 +48,28 @@ set(ENV{LD_LIBRARY_PATH} "${PREFIX}/${LIBDIR}")
 execute_process(COMMAND "${exe}" RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
 	message(FATAL_ERROR "the pkg-config consumer failed (${rc})")
+endif()
+
+if(VHOST_USER_SOURCE)
+	if(NOT EXISTS "${pcdir}/virtio-vhost-user.pc")
+		message(FATAL_ERROR "${pcdir}/virtio-vhost-user.pc not installed")
+	endif()
+	execute_process(COMMAND "${PKG_CONFIG}" --cflags --libs virtio-vhost-user
+		OUTPUT_VARIABLE vflags OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc)
+	if(NOT rc EQUAL 0)
+		message(FATAL_ERROR "pkg-config --cflags --libs virtio-vhost-user failed")
+	endif()
+	message(STATUS "pkg-config --cflags --libs virtio-vhost-user: ${vflags}")
+	separate_arguments(vflags UNIX_COMMAND "${vflags}")
+	set(vexe "${WORK_DIR}/vio_consumer_vhost_user_pc")
+	execute_process(COMMAND "${C_COMPILER}" -std=c11 ${extra} "${VHOST_USER_SOURCE}" ${vflags}
+			-o "${vexe}"
+		RESULT_VARIABLE rc)
+	if(NOT rc EQUAL 0)
+		message(FATAL_ERROR "compiling against virtio-vhost-user's pkg-config flags failed")
+	endif()
+	execute_process(COMMAND "${vexe}" RESULT_VARIABLE rc)
+	if(NOT rc EQUAL 0)
+		message(FATAL_ERROR "the virtio-vhost-user pkg-config consumer failed (${rc})")
+	endif()
 endif()

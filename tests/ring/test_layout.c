@@ -520,9 +520,10 @@ static void test_layout_errors_every_code(void **state)
 {
 	(void)state;
 	/* 31 ring, 8 device core (48-55), 8 driver core (56-63), 7 blk/rng (64-70),
-	 * 1 virtio-pci model (72), 3 virtio-pci front (76-78), 4 vhost-user front
-	 * (88-91), 4 vhost-user inflight region (92-95). */
-	assert_int_equal(N_ERRS, 66);
+	 * 1 virtio-pci model (72), 3 virtio-pci front (76-78), 8 vhost-user back
+	 * end (80-87), 4 vhost-user front (88-91), 4 vhost-user inflight region
+	 * (92-95). */
+	assert_int_equal(N_ERRS, 74);
 	for (size_t i = 0; i < N_ERRS; i++) {
 		const struct err_entry *e = &err_table[i];
 		assert_true(e->value > 0);
@@ -558,7 +559,8 @@ static void test_layout_errors_every_code(void **state)
 static void test_layout_errors_unknown_values(void **state)
 {
 	(void)state;
-	static const int unknown[] = {9, 10, 15, 34, 39, 45, 46, 47, 71, 100, 1000, 65536, INT_MAX};
+	static const int unknown[] = {9,  10, 15, 34,  39,   45,    46,	    47,
+				      71, 79, 96, 100, 1000, 65536, INT_MAX};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		assert_string_equal(vio_err_name(unknown[i]), "VIO_E?");
 		assert_string_equal(vio_err_name(-unknown[i]), "VIO_E?");
