@@ -14,7 +14,7 @@
 #   VIO-RESULT <case> PASS|FAIL <detail>   exactly one, last
 #
 # Parameters (kernel command line, all sizes and offsets in bytes):
-#   vio_case=read|write|mq|packed|restart
+#   vio_case=read|write|mq|packed|restart|ro
 #   vio_ring=split|packed     the ring the guest must have negotiated (bit 34)
 #   vio_queues=N              the request queues the disk must have
 #   vio_bytes=N               the disk's expected capacity
@@ -213,6 +213,18 @@ mq)
 	done
 	echo "VIO-INFO interrupts=$(echo $used | tr ' ' ,)"
 	finish PASS "$nq queues, each completed requests ($used ); features=$feat"
+	;;
+ro)
+	# A read-only back end: VIRTIO_BLK_F_RO (bit 5), the disk is read-only
+	# in the guest, reads work, a write is refused.
+	[ "$(bit 5)" = 1 ] || fail "read-only back end but VIRTIO_BLK_F_RO (bit 5) not negotiated: $feat"
+	[ "$(cat /sys/block/$disk/ro)" = 1 ] || fail "/sys/block/$disk/ro is not 1"
+	check_host_regions
+	off=${vio_wr%%:*}
+	if dd if=/dev/urandom of="$dev" bs=4096 seek=$((off / 4096)) count=1 oflag=direct conv=notrunc 2>/dev/null; then
+		fail "a write to the read-only disk succeeded"
+	fi
+	finish PASS "read-only disk: host data reads back, writes refused; features=$feat"
 	;;
 packed)
 	check_host_regions

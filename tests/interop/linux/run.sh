@@ -12,7 +12,7 @@
 # (qsd offers no packed ring, so linux-blk-packed fails with it by design).
 #
 # Other knobs (environment):
-#   VIO_LINUX_CASES    cases to run (default: "read write mq packed restart")
+#   VIO_LINUX_CASES    cases to run (default: "read write mq packed restart ro")
 #   VIO_LINUX_TIMEOUT  seconds per boot (default 75; the restart case gets twice)
 #   VIO_INTEROP_CACHE  where the kernel package and the built guest kit are
 #                      kept (default WORK_DIR/cache); point it at a lasting
@@ -35,7 +35,7 @@ build=$(cd "$1" 2>/dev/null && pwd) || build=$1
 mkdir -p "$2" || exit 1
 work=$(cd "$2" && pwd)
 backend=${VIO_INTEROP_BACKEND:-ours}
-cases=${VIO_LINUX_CASES:-read write mq packed restart}
+cases=${VIO_LINUX_CASES:-read write mq packed restart ro}
 boot_timeout=${VIO_LINUX_TIMEOUT:-75}
 cache=${VIO_INTEROP_CACHE:-$work/cache}
 mkdir -p "$cache"
@@ -46,6 +46,7 @@ declare -A case_name=(
 	[mq]=linux-blk-two-queues
 	[packed]=linux-blk-packed-ring
 	[restart]=linux-blk-backend-restart
+	[ro]=linux-blk-read-only
 )
 
 failures=0
@@ -205,19 +206,20 @@ qsd)
 esac
 
 backend_pid=
-# start_backend SOCK IMG QUEUES LOG: starts it, waits for its socket.
+# start_backend SOCK IMG QUEUES LOG [ro]: starts it, waits for its socket.
 start_backend() {
-	local sock=$1 img=$2 q=$3 log=$4 n
+	local sock=$1 img=$2 q=$3 log=$4 ro=${5:-} n ronly=() writable=on
+	[[ $ro = ro ]] && ronly=(--read-only) && writable=off
 	rm -f "$sock"
 	case $backend in
 	ours)
-		"$backend_bin" --socket "$sock" --image "$img" --queues "$q" >>"$log" 2>&1 &
+		"$backend_bin" --socket "$sock" --image "$img" "${ronly[@]}" --queues "$q" >>"$log" 2>&1 &
 		;;
 	qsd)
 		qemu-storage-daemon \
 			--blockdev "driver=file,node-name=file0,filename=$img" \
 			--blockdev driver=raw,node-name=disk0,file=file0 \
-			--export "type=vhost-user-blk,id=exp0,node-name=disk0,addr.type=unix,addr.path=$sock,writable=on,num-queues=$q" \
+			--export "type=vhost-user-blk,id=exp0,node-name=disk0,addr.type=unix,addr.path=$sock,writable=$writable,num-queues=$q" \
 			>>"$log" 2>&1 &
 		;;
 	esac
@@ -295,14 +297,16 @@ run_case() {
 	serial=$dir/serial.log
 	blog=$dir/backend.log
 	qlog=$dir/qemu.log
+	local ro=''
 	case $c in
+	ro) ro=ro ;;
 	mq) queues=2 smp=2 ;;
 	packed) ring=packed ;;
 	restart) tmo=$((boot_timeout * 2)) ;;
 	esac
 	prepare_image "$img"
 	start=$SECONDS
-	if ! start_backend "$sock" "$img" "$queues" "$blog"; then
+	if ! start_backend "$sock" "$img" "$queues" "$blog" "$ro"; then
 		fail "$name" "the back end did not create its socket within 10 s"
 		excerpt "$blog"
 		return
@@ -410,8 +414,13 @@ run_case() {
 				break
 			}
 		done < <(grep -a '^VIO-WROTE ' "$serial.txt")
-		if [[ -z $why && $c != read && $wrote -eq 0 ]]; then
+		if [[ -z $why && $c != read && $c != ro && $wrote -eq 0 ]]; then
 			why="the guest reported no write"
+		fi
+		if [[ -z $why && $c = ro ]]; then
+			off=${wr_region%%:*}
+			[[ $(md5_at "$img" "$off" 4096) = "$(head -c 4096 /dev/zero | md5sum | cut -d' ' -f1)" ]] ||
+				why="the read-only back end let a write reach the image at $off"
 		fi
 		local r
 		for r in ${vio_rd//,/ }; do
