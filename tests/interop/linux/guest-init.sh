@@ -23,6 +23,7 @@
 #   vio_tok=OFF               restart case: the host writes VIO-RESTARTED here
 #                             once the back end is running again
 #   vio_iter=N                restart case: iterations after the token is seen
+#   vio_readers=N             restart case: background readers (default 3)
 
 PATH=/bin
 # The console may still hold a terminal escape: start markers on a fresh line.
@@ -64,7 +65,7 @@ for arg in $(cat /proc/cmdline); do
 done
 CASE=${vio_case:-unknown}
 : "${vio_ring:=split}" "${vio_queues:=1}" "${vio_bytes:=0}" "${vio_rd:=}" "${vio_wr:=}"
-: "${vio_tok:=0}" "${vio_iter:=5}"
+: "${vio_tok:=0}" "${vio_iter:=5}" "${vio_readers:=3}"
 
 for m in $(cat /modules/order); do
 	insmod "/modules/$m.ko" || fail "insmod $m failed"
@@ -239,24 +240,30 @@ restart)
 	base=${vio_wr%%:*}
 	chunk=65536
 	slots=16
-	# A reader in the background keeps requests in flight all the time, so
-	# the kill finds some; it re-checks the host's data on every pass.
+	# Readers in the background keep several requests in flight all the
+	# time, so the kill finds some (and a back end that completes them out
+	# of order has to recover each); they re-check the host's data on every
+	# pass.
 	bg=${vio_rd#*,}
 	bg=${bg%%,*}
 	bgoff=${bg%%:*}
 	bglen=${bg#*:}
 	bglen=${bglen%%:*}
 	bgmd5=${bg##*:}
-	rm -f /tmp/stop /tmp/bgdone /tmp/bgbad
-	(
-		n=0
-		while [ ! -e /tmp/stop ]; do
-			got=$(rd_md5 "$bgoff" "$bglen")
-			[ "$got" = "$bgmd5" ] || echo "pass $n: host data at $bgoff+$bglen reads md5 $got, expected $bgmd5" >>/tmp/bgbad
-			n=$((n + 1))
-		done
-		echo $n >/tmp/bgdone
-	) &
+	rm -f /tmp/stop /tmp/bgdone.* /tmp/bgbad
+	k=0
+	while [ $k -lt "$vio_readers" ]; do
+		(
+			n=0
+			while [ ! -e /tmp/stop ]; do
+				got=$(rd_md5 "$bgoff" "$bglen")
+				[ "$got" = "$bgmd5" ] || echo "reader $k pass $n: host data at $bgoff+$bglen reads md5 $got, expected $bgmd5" >>/tmp/bgbad
+				n=$((n + 1))
+			done
+			echo $n >/tmp/bgdone.$k
+		) &
+		k=$((k + 1))
+	done
 	i=0
 	seen=0
 	while :; do
@@ -275,13 +282,13 @@ restart)
 	done
 	touch /tmp/stop
 	n=0
-	while [ ! -e /tmp/bgdone ] && [ $n -lt 300 ]; do
+	while [ "$(ls /tmp/bgdone.* 2>/dev/null | wc -l)" -lt "$vio_readers" ] && [ $n -lt 300 ]; do
 		usleep 100000
 		n=$((n + 1))
 	done
-	[ -e /tmp/bgdone ] || fail "the background reader never finished (a request lost across the restart?); guest in-flight (reads writes): $(cat /sys/block/$disk/inflight)"
+	[ "$(ls /tmp/bgdone.* 2>/dev/null | wc -l)" -ge "$vio_readers" ] || fail "a background reader never finished (a request lost across the restart?); guest in-flight (reads writes): $(cat /sys/block/$disk/inflight)"
 	[ -e /tmp/bgbad ] && fail "background reader: $(head -n 1 /tmp/bgbad)"
-	echo "VIO-INFO iterations=$i after-restart=$seen background-reads=$(cat /tmp/bgdone)"
+	echo "VIO-INFO iterations=$i after-restart=$seen background-reads=$(cat /tmp/bgdone.* | paste -sd+ -)"
 	echo "VIO-WROTE $base $((slots * chunk)) $(rd_md5 "$base" $((slots * chunk)))"
 	flush_disk
 	check_host_regions
