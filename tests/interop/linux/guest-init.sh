@@ -10,7 +10,7 @@
 #
 #   VIO-INFO <key>=<value>          facts for the report (features, queues, ...)
 #   VIO-WROTE <off> <len> <md5>     the guest wrote this; the host checks the image
-#   VIO-PROGRESS <n>                loop iterations of the restart case
+#   VIO-PROGRESS <n> <uptime> restarted=0|1   restart case: one per iteration
 #   VIO-RESULT <case> PASS|FAIL <detail>   exactly one, last
 #
 # Parameters (kernel command line, all sizes and offsets in bytes):
@@ -109,22 +109,26 @@ fi
 bytes=$(($(cat /sys/block/$disk/size) * 512))
 [ "$bytes" = "$vio_bytes" ] || fail "capacity $bytes bytes, expected $vio_bytes"
 
-# Largest block size (64 KiB, 4 KiB or 512) dividing both the offset and
-# the length, so dd moves whole aligned blocks with O_DIRECT.
-bsz() {
-	for b in 65536 4096 512; do
-		if [ $(($1 % b)) = 0 ] && [ $(($2 % b)) = 0 ]; then
-			echo $b
-			return
-		fi
-	done
-	echo 512
+# The disk is read and written with O_DIRECT through dd's 64 KiB buffer,
+# which busybox page-aligns, with byte offsets and counts. With bs=512
+# busybox's buffer is only 16-byte aligned; O_DIRECT then did not take
+# effect and the guest read stale data from its page cache.
+# dev_read OFF LEN: the disk's bytes on stdout.
+dev_read() {
+	dd if="$dev" bs=65536 skip="$1" count="$2" iflag=direct,skip_bytes,count_bytes 2>/dev/null
+}
+# dev_write FILE OFF [CPU]: FILE onto the disk, then fsync (a FLUSH).
+dev_write() {
+	if [ -n "${3:-}" ]; then
+		taskset -c "$3" dd if="$1" of="$dev" bs=65536 seek="$2" oflag=direct,seek_bytes conv=fsync,notrunc
+	else
+		dd if="$1" of="$dev" bs=65536 seek="$2" oflag=direct,seek_bytes conv=fsync,notrunc
+	fi
 }
 
 # rd_md5 OFF LEN: md5 of the disk's bytes, read with O_DIRECT.
 rd_md5() {
-	b=$(bsz "$1" "$2")
-	dd if="$dev" bs=$b skip=$(($1 / b)) count=$(($2 / b)) iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1
+	dev_read "$1" "$2" | md5sum | cut -d' ' -f1
 }
 
 # check_host_regions: the data the host wrote before boot reads back.
@@ -147,13 +151,14 @@ write_region() {
 	off=$1
 	len=$2
 	tag=$off
-	b=$(bsz "$off" "$len")
-	dd if=/dev/urandom of=/tmp/w.$tag bs=$b count=$(($len / b)) 2>/dev/null
+	head -c "$len" /dev/urandom >/tmp/w.$tag
 	want=$(md5sum </tmp/w.$tag | cut -d' ' -f1)
-	pin=
-	[ -n "${3:-}" ] && pin="taskset -c $3"
-	$pin dd if=/tmp/w.$tag of="$dev" bs=$b seek=$(($off / b)) oflag=direct conv=fsync,notrunc 2>/tmp/dd.$tag || fail "write at $off+$len failed: $(tail -n 2 /tmp/dd.$tag | tr '\n' ' ')"
-	got=$($pin dd if="$dev" bs=$b skip=$(($off / b)) count=$(($len / b)) iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)
+	dev_write /tmp/w.$tag "$off" "${3:-}" 2>/tmp/dd.$tag || fail "write at $off+$len failed: $(tail -n 2 /tmp/dd.$tag | tr '\n' ' ')"
+	if [ -n "${3:-}" ]; then
+		got=$(taskset -c "$3" dd if="$dev" bs=65536 skip="$off" count="$len" iflag=direct,skip_bytes,count_bytes 2>/dev/null | md5sum | cut -d' ' -f1)
+	else
+		got=$(rd_md5 "$off" "$len")
+	fi
 	[ "$got" = "$want" ] || fail "wrote md5 $want at $off+$len, reads back $got"
 	rm -f /tmp/w.$tag /tmp/dd.$tag
 	echo "VIO-WROTE $off $len $want"
@@ -222,7 +227,8 @@ ro)
 	[ "$(cat /sys/block/$disk/ro)" = 1 ] || fail "/sys/block/$disk/ro is not 1"
 	check_host_regions
 	off=${vio_wr%%:*}
-	if dd if=/dev/urandom of="$dev" bs=4096 seek=$((off / 4096)) count=1 oflag=direct conv=notrunc 2>/dev/null; then
+	head -c 4096 /dev/urandom >/tmp/w
+	if dev_write /tmp/w "$off" 2>/dev/null; then
 		fail "a write to the read-only disk succeeded"
 	fi
 	finish PASS "read-only disk: host data reads back, writes refused; features=$feat"
@@ -269,12 +275,14 @@ restart)
 	while :; do
 		i=$((i + 1))
 		o=$((base + (i % slots) * chunk))
-		dd if=/dev/urandom of=/tmp/c bs=$chunk count=1 2>/dev/null
-		dd if=/tmp/c of="$dev" bs=$chunk seek=$((o / chunk)) oflag=direct conv=fsync,notrunc 2>/tmp/dd || fail "iteration $i: write at $o failed: $(tail -n 2 /tmp/dd | tr '\n' ' ')"
-		dd if="$dev" of=/tmp/r bs=$chunk skip=$((o / chunk)) count=1 iflag=direct 2>/tmp/dd || fail "iteration $i: read at $o failed: $(tail -n 2 /tmp/dd | tr '\n' ' ')"
+		head -c $chunk /dev/urandom >/tmp/c
+		dev_write /tmp/c $o 2>/tmp/dd || fail "iteration $i: write at $o failed: $(tail -n 2 /tmp/dd | tr '\n' ' ')"
+		dev_read $o $chunk >/tmp/r || fail "iteration $i: read at $o failed"
 		cmp -s /tmp/c /tmp/r || fail "iteration $i: data at $o reads back wrong"
-		echo "VIO-PROGRESS $i"
-		if dd if="$dev" bs=512 skip=$((vio_tok / 512)) count=1 iflag=direct 2>/dev/null | grep -q VIO-RESTARTED; then
+		tok=0
+		dev_read "$vio_tok" 512 | grep -q VIO-RESTARTED && tok=1
+		echo "VIO-PROGRESS $i $(cut -d' ' -f1 /proc/uptime) restarted=$tok"
+		if [ $tok = 1 ]; then
 			seen=$((seen + 1))
 			[ $seen -ge "$vio_iter" ] && break
 		fi

@@ -343,12 +343,13 @@ run_case() {
 			killed_at=$(grep -ac 'VIO-PROGRESS' "$serial")
 			kill -9 "$backend_pid" 2>/dev/null
 			wait "$backend_pid" 2>/dev/null
-			echo "=== killed (SIGKILL) after guest iteration $killed_at" >>"$blog"
+			echo "=== $(date +%T.%N): killed (SIGKILL) after guest iteration $killed_at" >>"$blog"
 			sleep 0.5
 			if start_backend "$sock" "$img" "$queues" "$blog"; then
 				restarted=1
 				printf 'VIO-RESTARTED' | dd of="$img" bs=512 seek=$((restart_tok / 512)) \
 					conv=notrunc 2>/dev/null
+				echo "=== $(date +%T.%N): restarted, image marked ($(dd if="$img" bs=512 skip=$((restart_tok / 512)) count=1 2>/dev/null | tr -d '\0'))" >>"$blog"
 			else
 				why="the back end did not come back after the restart"
 				break
