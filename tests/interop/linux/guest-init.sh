@@ -93,6 +93,8 @@ dev=/dev/$disk
 feat=$(cat "$vdev/features")
 echo "VIO-INFO features=$feat"
 echo "VIO-INFO disk=$disk size_sectors=$(cat /sys/block/$disk/size) lbs=$(cat /sys/block/$disk/queue/logical_block_size) write_cache=$(cat /sys/block/$disk/queue/write_cache | tr ' ' _) ro=$(cat /sys/block/$disk/ro)"
+# Reading the serial sends a GET_ID request (an unsupported one reads empty).
+echo "VIO-INFO serial='$(cat /sys/block/$disk/serial 2>&1)'"
 nq=$(ls /sys/block/$disk/mq | wc -l)
 echo "VIO-INFO queues=$nq"
 
@@ -185,6 +187,13 @@ write)
 	# A small write at an odd sector: one request with one data segment.
 	write_region $((${vio_wr%%:*} + ${vio_wr#*:} + 3584)) 512
 	flush_disk
+	# DISCARD (bit 13), when negotiated: Linux's own request (one range),
+	# must complete without an error; the data beside it must stay.
+	if [ "$(bit 13)" = 1 ]; then
+		o=$((${vio_wr%%:*} + ${vio_wr#*:} + 65536))
+		blkdiscard -o $o -l 65536 "$dev" 2>/tmp/bd || fail "blkdiscard of $o+65536 failed: $(tr '\n' ' ' </tmp/bd)"
+		echo "VIO-INFO discard=ok"
+	fi
 	finish PASS "guest writes read back and flushed; features=$feat"
 	;;
 mq)

@@ -12,8 +12,11 @@
 # (qsd offers no packed ring, so linux-blk-packed fails with it by design).
 #
 # Other knobs (environment):
-#   VIO_LINUX_CASES    cases to run (default: "read write mq packed restart ro")
-#   VIO_LINUX_TIMEOUT  seconds per boot (default 75; the restart case gets twice)
+#   VIO_LINUX_CASES    cases to run (default: "read write mq packed ro restart
+#                      restart-packed")
+#   VIO_LINUX_TIMEOUT  seconds per boot (default 75; the restart cases get twice)
+#   VIO_LINUX_STALL    restart cases: seconds without guest progress after the
+#                      restart that make a failure (default 30)
 #   VIO_INTEROP_CACHE  where the kernel package and the built guest kit are
 #                      kept (default WORK_DIR/cache); point it at a lasting
 #                      directory to skip the download on the next run
@@ -35,7 +38,7 @@ build=$(cd "$1" 2>/dev/null && pwd) || build=$1
 mkdir -p "$2" || exit 1
 work=$(cd "$2" && pwd)
 backend=${VIO_INTEROP_BACKEND:-ours}
-cases=${VIO_LINUX_CASES:-read write mq packed restart ro}
+cases=${VIO_LINUX_CASES:-read write mq packed ro restart restart-packed}
 boot_timeout=${VIO_LINUX_TIMEOUT:-75}
 cache=${VIO_INTEROP_CACHE:-$work/cache}
 mkdir -p "$cache"
@@ -46,6 +49,7 @@ declare -A case_name=(
 	[mq]=linux-blk-two-queues
 	[packed]=linux-blk-packed-ring
 	[restart]=linux-blk-backend-restart
+	[restart-packed]=linux-blk-backend-restart-packed
 	[ro]=linux-blk-read-only
 )
 
@@ -297,8 +301,13 @@ run_case() {
 	serial=$dir/serial.log
 	blog=$dir/backend.log
 	qlog=$dir/qemu.log
-	local ro=''
+	local ro='' gc=$c # gc: the guest's case
 	case $c in
+	restart-packed)
+		gc=restart
+		ring=packed
+		tmo=$((boot_timeout * 2))
+		;;
 	ro) ro=ro ;;
 	mq) queues=2 smp=2 ;;
 	packed) ring=packed ;;
@@ -315,10 +324,10 @@ run_case() {
 	[[ $ring = packed ]] && devopt+=",packed=on"
 	chropt="socket,id=c0,path=$sock"
 	# QEMU 7.2: reconnect=SECONDS (reconnect-ms came in 9.2).
-	[[ $c = restart ]] && chropt+=",reconnect=1"
-	local append="console=ttyS0 panic=-1 quiet vio_case=$c vio_ring=$ring vio_queues=$queues"
+	[[ $gc = restart ]] && chropt+=",reconnect=1"
+	local append="console=ttyS0 panic=-1 quiet vio_case=$gc vio_ring=$ring vio_queues=$queues"
 	append+=" vio_bytes=$disk_bytes vio_rd=$vio_rd"
-	if [[ $c = restart ]]; then
+	if [[ $gc = restart ]]; then
 		append+=" vio_wr=$restart_base:1048576 vio_tok=$restart_tok vio_iter=5"
 	else
 		append+=" vio_wr=$wr_region"
@@ -333,10 +342,10 @@ run_case() {
 	qpid=$!
 	pids+=("$qpid")
 
-	local killed_at='' restarted=0 bdead=0 done_at=''
+	local killed_at='' restarted=0 bdead=0 done_at='' last_n=0 last_t=0 stall=${VIO_LINUX_STALL:-30}
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 0.2
-		if [[ $c = restart && -z $killed_at ]] && grep -aq 'VIO-PROGRESS 3' "$serial"; then
+		if [[ $gc = restart && -z $killed_at ]] && grep -aq 'VIO-PROGRESS 3' "$serial"; then
 			# Test 4: SIGKILL the back end in the middle of the guest's
 			# I/O loop, start it again on the same socket, then tell
 			# the guest (a mark in the image) that it is back.
@@ -347,6 +356,7 @@ run_case() {
 			sleep 0.5
 			if start_backend "$sock" "$img" "$queues" "$blog"; then
 				restarted=1
+				last_t=$SECONDS
 				printf 'VIO-RESTARTED' | dd of="$img" bs=512 seek=$((restart_tok / 512)) \
 					conv=notrunc 2>/dev/null
 				echo "=== $(date +%T.%N): restarted, image marked ($(dd if="$img" bs=512 skip=$((restart_tok / 512)) count=1 2>/dev/null | tr -d '\0'))" >>"$blog"
@@ -355,6 +365,17 @@ run_case() {
 				break
 			fi
 			continue
+		fi
+		if [[ $restarted = 1 && -z $done_at ]]; then
+			# After the restart the guest must keep making progress.
+			n=$(grep -ac 'VIO-PROGRESS' "$serial")
+			if ((n != last_n)); then
+				last_n=$n
+				last_t=$SECONDS
+			elif ((SECONDS - last_t >= stall)) && ! grep -aq 'VIO-RESULT' "$serial"; then
+				why="the guest's I/O made no progress for $stall s after the back end restarted (iteration $n; a request lost or the ring not resumed where it stopped)"
+				break
+			fi
 		fi
 		if ! kill -0 "$backend_pid" 2>/dev/null && ((bdead == 0)); then
 			bdead=1
@@ -383,11 +404,11 @@ run_case() {
 	[[ -n $line ]] && note "$c: negotiated: $(decode_features "$feat")"
 	line=$(grep -a '^VIO-INFO' "$serial.txt" | grep -v features= | sed 's/^VIO-INFO //' | tr '\n' ' ')
 	[[ -n $line ]] && note "$c: guest: $line"
-	[[ $c = restart ]] &&
+	[[ $gc = restart ]] &&
 		note "$c: back end killed after guest iteration ${killed_at:-never}, restarted: $restarted, guest iterations: $(grep -ac '^VIO-PROGRESS' "$serial.txt")"
 	note "$c: $secs s (boot timeout $tmo s)"
 
-	result=$(grep -a "^VIO-RESULT $c " "$serial.txt" | tail -n 1)
+	result=$(grep -a "^VIO-RESULT $gc " "$serial.txt" | tail -n 1)
 	if [[ -z $why && -z $result ]]; then
 		if ((qrc == 124 || qrc == 137)); then
 			why="no result from the guest within $tmo s (timeout)"
@@ -397,10 +418,10 @@ run_case() {
 			why="QEMU exited (status $qrc) without a result from the guest"
 		fi
 	fi
-	if [[ -z $why && $result != "VIO-RESULT $c PASS"* ]]; then
-		why="guest: ${result#VIO-RESULT "$c" FAIL }"
+	if [[ -z $why && $result != "VIO-RESULT $gc PASS"* ]]; then
+		why="guest: ${result#VIO-RESULT "$gc" FAIL }"
 	fi
-	if [[ -z $why && $c = restart && $restarted -ne 1 ]]; then
+	if [[ -z $why && $gc = restart && $restarted -ne 1 ]]; then
 		why="the guest finished before the back end was killed (loop too short)"
 	fi
 	# The host's side: what the guest wrote is in the image, and the host's
