@@ -16,7 +16,7 @@
 #                      restart-packed")
 #   VIO_LINUX_TIMEOUT  seconds per boot (default 75; the restart cases get twice)
 #   VIO_LINUX_STALL    restart cases: seconds without guest progress after the
-#                      restart that make a failure (default 30)
+#                      restart that make a failure (default 20)
 #   VIO_INTEROP_CACHE  where the kernel package and the built guest kit are
 #                      kept (default WORK_DIR/cache); point it at a lasting
 #                      directory to skip the download on the next run
@@ -362,7 +362,7 @@ run_case() {
 	qpid=$!
 	pids+=("$qpid")
 
-	local killed_at='' restarted=0 bdead=0 done_at='' last_n=0 last_t=0 stall=${VIO_LINUX_STALL:-30}
+	local killed_at='' restarted=0 bdead=0 done_at='' last_n=0 last_t=0 stall=${VIO_LINUX_STALL:-20}
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 0.2
 		if [[ $gc = restart && -z $killed_at ]] && grep -aq 'VIO-PROGRESS 3' "$serial"; then
