@@ -14,7 +14,7 @@
 #   VIO-RESULT <case> PASS|FAIL <detail>   exactly one, last
 #
 # Parameters (kernel command line, all sizes and offsets in bytes):
-#   vio_case=read|write|mq|packed|restart|ro
+#   vio_case=read|write|mq|packed|restart|ro|rebind
 #   vio_ring=split|packed     the ring the guest must have negotiated (bit 34)
 #   vio_queues=N              the request queues the disk must have
 #   vio_bytes=N               the disk's expected capacity
@@ -71,24 +71,27 @@ for m in $(cat /modules/order); do
 	insmod "/modules/$m.ko" || fail "insmod $m failed"
 done
 
-# Find the virtio-blk device (virtio device ID 2) and its disk.
-vdev=
-disk=
-n=0
-while [ $n -lt 200 ]; do
-	for d in /sys/bus/virtio/devices/virtio*; do
-		[ -e "$d/device" ] || continue
-		[ "$(cat "$d/device")" = 0x0002 ] || continue
-		for b in "$d"/block/*; do
-			[ -e "$b" ] && vdev=$d && disk=${b##*/}
+# find_disk: the virtio-blk device (virtio device ID 2) and its disk.
+find_disk() {
+	vdev=
+	disk=
+	n=0
+	while [ $n -lt 200 ]; do
+		for d in /sys/bus/virtio/devices/virtio*; do
+			[ -e "$d/device" ] || continue
+			[ "$(cat "$d/device")" = 0x0002 ] || continue
+			for b in "$d"/block/*; do
+				[ -e "$b" ] && vdev=$d && disk=${b##*/}
+			done
 		done
+		[ -n "$disk" ] && [ -b "/dev/$disk" ] && break
+		n=$((n + 1))
+		usleep 100000
 	done
-	[ -n "$disk" ] && [ -b "/dev/$disk" ] && break
-	n=$((n + 1))
-	usleep 100000
-done
-[ -n "$disk" ] || fail "no virtio-blk disk appeared within 20 s (virtio devices: $(ls /sys/bus/virtio/devices 2>/dev/null | tr '\n' ' '))"
-dev=/dev/$disk
+	[ -n "$disk" ] || fail "no virtio-blk disk appeared within 20 s (virtio devices: $(ls /sys/bus/virtio/devices 2>/dev/null | tr '\n' ' '))"
+	dev=/dev/$disk
+}
+find_disk
 
 feat=$(cat "$vdev/features")
 echo "VIO-INFO features=$feat"
@@ -111,20 +114,21 @@ fi
 bytes=$(($(cat /sys/block/$disk/size) * 512))
 [ "$bytes" = "$vio_bytes" ] || fail "capacity $bytes bytes, expected $vio_bytes"
 
-# The disk is read and written with O_DIRECT through dd's 64 KiB buffer,
-# which busybox page-aligns, with byte offsets and counts. With bs=512
+# The disk is read and written with O_DIRECT through dd's 1 MiB buffer,
+# which busybox page-aligns, with byte offsets and counts (large requests:
+# many segments, indirect descriptors). With bs=512
 # busybox's buffer is only 16-byte aligned; O_DIRECT then did not take
 # effect and the guest read stale data from its page cache.
 # dev_read OFF LEN: the disk's bytes on stdout.
 dev_read() {
-	dd if="$dev" bs=65536 skip="$1" count="$2" iflag=direct,skip_bytes,count_bytes 2>/dev/null
+	dd if="$dev" bs=1048576 skip="$1" count="$2" iflag=direct,skip_bytes,count_bytes 2>/dev/null
 }
 # dev_write FILE OFF [CPU]: FILE onto the disk, then fsync (a FLUSH).
 dev_write() {
 	if [ -n "${3:-}" ]; then
-		taskset -c "$3" dd if="$1" of="$dev" bs=65536 seek="$2" oflag=direct,seek_bytes conv=fsync,notrunc
+		taskset -c "$3" dd if="$1" of="$dev" bs=1048576 seek="$2" oflag=direct,seek_bytes conv=fsync,notrunc
 	else
-		dd if="$1" of="$dev" bs=65536 seek="$2" oflag=direct,seek_bytes conv=fsync,notrunc
+		dd if="$1" of="$dev" bs=1048576 seek="$2" oflag=direct,seek_bytes conv=fsync,notrunc
 	fi
 }
 
@@ -157,7 +161,7 @@ write_region() {
 	want=$(md5sum </tmp/w.$tag | cut -d' ' -f1)
 	dev_write /tmp/w.$tag "$off" "${3:-}" 2>/tmp/dd.$tag || fail "write at $off+$len failed: $(tail -n 2 /tmp/dd.$tag | tr '\n' ' ')"
 	if [ -n "${3:-}" ]; then
-		got=$(taskset -c "$3" dd if="$dev" bs=65536 skip="$off" count="$len" iflag=direct,skip_bytes,count_bytes 2>/dev/null | md5sum | cut -d' ' -f1)
+		got=$(taskset -c "$3" dd if="$dev" bs=1048576 skip="$off" count="$len" iflag=direct,skip_bytes,count_bytes 2>/dev/null | md5sum | cut -d' ' -f1)
 	else
 		got=$(rd_md5 "$off" "$len")
 	fi
@@ -228,6 +232,33 @@ mq)
 	done
 	echo "VIO-INFO interrupts=$(echo $used | tr ' ' ,)"
 	finish PASS "$nq queues, each completed requests ($used ); features=$feat"
+	;;
+rebind)
+	# Unbind and rebind the driver twice: each unload resets the device
+	# (QEMU stops the rings: GET_VRING_BASE), each load starts it again on
+	# the same connection at the positions the back end reported.
+	check_host_regions
+	# (rb_*: the helpers use off, len, want, r.)
+	rb_off=${vio_wr%%:*}
+	rb_len=${vio_wr#*:}
+	rb=1
+	while [ $rb -le 2 ]; do
+		rb_at=$((rb_off + (rb - 1) * rb_len))
+		write_region $rb_at "$rb_len"
+		rb_want=$want
+		flush_disk
+		rmmod virtio_blk || fail "rmmod virtio_blk failed (round $rb)"
+		insmod /modules/virtio_blk.ko || fail "insmod virtio_blk failed (round $rb)"
+		find_disk
+		check_host_regions
+		got=$(rd_md5 $rb_at "$rb_len")
+		[ "$got" = "$rb_want" ] || fail "after rebind $rb: data written before reads md5 $got, wrote $rb_want"
+		echo "VIO-INFO rebind-$rb=ok"
+		rb=$((rb + 1))
+	done
+	write_region $((rb_off + 2 * rb_len)) "$rb_len"
+	flush_disk
+	finish PASS "two driver unbind/rebind rounds: data before and I/O after each; features=$feat"
 	;;
 ro)
 	# A read-only back end: VIRTIO_BLK_F_RO (bit 5), the disk is read-only

@@ -12,8 +12,8 @@
 # (qsd offers no packed ring, so linux-blk-packed fails with it by design).
 #
 # Other knobs (environment):
-#   VIO_LINUX_CASES    cases to run (default: "read write mq packed ro restart
-#                      restart-packed")
+#   VIO_LINUX_CASES    cases to run (default: "read write mq packed ro rebind
+#                      rebind-packed restart restart-packed")
 #   VIO_LINUX_TIMEOUT  seconds per boot (default 75; the restart cases get twice)
 #   VIO_LINUX_STALL    restart cases: seconds without guest progress after the
 #                      restart that make a failure (default 20)
@@ -38,7 +38,7 @@ build=$(cd "$1" 2>/dev/null && pwd) || build=$1
 mkdir -p "$2" || exit 1
 work=$(cd "$2" && pwd)
 backend=${VIO_INTEROP_BACKEND:-ours}
-cases=${VIO_LINUX_CASES:-read write mq packed ro restart restart-packed}
+cases=${VIO_LINUX_CASES:-read write mq packed ro rebind rebind-packed restart restart-packed}
 boot_timeout=${VIO_LINUX_TIMEOUT:-75}
 cache=${VIO_INTEROP_CACHE:-$work/cache}
 mkdir -p "$cache"
@@ -51,6 +51,8 @@ declare -A case_name=(
 	[restart]=linux-blk-backend-restart
 	[restart-packed]=linux-blk-backend-restart-packed
 	[ro]=linux-blk-read-only
+	[rebind]=linux-blk-driver-rebind
+	[rebind-packed]=linux-blk-driver-rebind-packed
 )
 
 failures=0
@@ -262,7 +264,7 @@ disk_bytes=$((64 << 20))
 # Regions the host fills with random data before boot: OFF:LEN. Aligned and
 # odd-sector ones, one at the very end of the disk.
 host_regions="0:65536 1060864:1048576 41946624:1536 $((disk_bytes - 8192)):8192"
-wr_region=8388608:524288   # where the guest writes (write, mq, packed)
+wr_region=8388608:2097152  # where the guest writes (write, mq, packed, rebind)
 restart_base=16777216      # restart case: 16 slots of 64 KiB from here
 restart_tok=62914560       # restart case: the host's "back end restarted" mark
 
@@ -322,12 +324,11 @@ run_case() {
 	blog=$dir/backend.log
 	qlog=$dir/qemu.log
 	local ro='' gc=$c # gc: the guest's case
-	case $c in
-	restart-packed)
-		gc=restart
+	if [[ $c = *-packed ]]; then
+		gc=${c%-packed}
 		ring=packed
-		tmo=$((boot_timeout * 2))
-		;;
+	fi
+	case $gc in
 	ro) ro=ro ;;
 	mq) queues=2 smp=2 ;;
 	packed) ring=packed ;;
