@@ -337,10 +337,20 @@ int vio_drv_init(struct vio_drv **drvp, void *mem, size_t mem_size,
 
 /**
  * @brief Steps 1–6 of §3.1.1: reset and wait for status 0, ACKNOWLEDGE,
- *        DRIVER, read the device features (all ::VIO_FEATURE_BITS), accept
- *        the supported subset, run the validate hook, write the driver
- *        features and FEATURES_OK, re-read the status and the device
- *        features.
+ *        DRIVER, read the device features, accept the supported subset,
+ *        run the validate hook, write the driver features and FEATURES_OK,
+ *        re-read the status and the device features.
+ *
+ * **Feature windows.** Windows 0 and 1 (bits 0–63) are always read and
+ * written. Windows 2 and 3 (bits 64–127) only when
+ * ::vio_drv_config::features has a bit in them (up to the highest such
+ * window): the driver ignores bits it does not know (§2.2.1), and some
+ * devices alias every non-zero feature select onto window 1 (QEMU's
+ * virtio-mmio), so reading windows 2–3 unasked would show bits 32–63 again
+ * as bits 64–127. When windows 2–3 are read, window 4 (bits 128–159,
+ * reserved by §2.2) is read once too: if it is non-zero and equal to
+ * window 1 the device aliases, and windows 2–3 count as offering nothing
+ * (not written either). The order of writes is highest window first.
  *
  * On error FAILED is written and the driver latches failed.
  * @param drv The driver, ::VIO_DRV_IDLE.
@@ -463,7 +473,10 @@ enum vio_drv_step vio_drv_failed_step(const struct vio_drv *drv);
 struct vio_features vio_drv_features(const struct vio_drv *drv);
 
 /**
- * @brief The features the device offered at the last negotiation.
+ * @brief The features the device offered at the last negotiation, as far
+ *        as the driver read them: bits 0–63 always, bits 64–127 only where
+ *        vio_drv_negotiate() read windows 2–3 (the driver supports a bit
+ *        there and the device does not alias them); elsewhere 0.
  * @param drv The driver.
  * @return The device's feature set (empty before negotiation).
  */

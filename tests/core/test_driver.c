@@ -95,6 +95,15 @@ static void test_negotiate_packed_only_when_asked(void **state)
 	assert_int_equal(vio_drv_ring_format(x->drv), VIO_RING_PACKED);
 }
 
+static bool window4_noise(struct fake_mmio *m, uint32_t off, uint32_t *val)
+{
+	if (off == VIO_MMIO_DEVICE_FEATURES && m->dev_sel == 4) {
+		*val = 0x80000000u;
+		return true;
+	}
+	return false;
+}
+
 /* QEMU's virtio-mmio device (4.2 and later, met by the bare-metal interop
  * test) treats any non-zero feature select as window 1: the driver's zero
  * windows 2 and 3 must not land on top of window 1 (VERSION_1, RING_PACKED),
@@ -112,6 +121,78 @@ static void test_negotiate_feature_windows_aliased(void **state)
 	assert_int_equal(x->m.accepted.w[0], got.w[0]);
 	assert_true(vio_features_test(&x->m.accepted, VIO_F_VERSION_1));
 	assert_true(vio_features_test(&x->m.accepted, VIO_F_RING_PACKED));
+	/* The driver has no bit above 63: windows 2 and 3 are neither read
+	 * nor written, so the alias does not show as offered bits 64..127. */
+	assert_int_equal(x->m.dev_windows_read, 0x3u);
+	assert_int_equal(x->m.drv_windows_written, 0x3u);
+	struct vio_features offered = vio_drv_device_features(x->drv);
+	assert_int_equal(offered.w[1], 0);
+	assert_int_equal(offered.w[0], x->m.offered.w[0]);
+	assert_int_equal(fake_mmio_violations(&x->m), 0);
+}
+
+/* A driver that does support a bit above 63, on the aliasing device: window
+ * 4 (reserved bits 128..159) reads as window 1, so windows 2 and 3 count as
+ * offering nothing: bit 65 (window 1's bit 33 seen again) is not taken, and
+ * windows 2-3 are not written (they would land on window 1). */
+static void test_negotiate_feature_windows_alias_detected(void **state)
+{
+	struct fx *x = *state;
+	x->m.features_sel_clamp = true;
+	vio_features_set(&x->m.offered, VIO_F_ACCESS_PLATFORM); /* bit 33: aliased to 65 */
+	vio_features_set(&x->cfg.features, 65);
+	vio_features_set(&x->cfg.features, VIO_F_ACCESS_PLATFORM);
+	assert_int_equal(fx_negotiate(x), 0);
+	assert_false(vio_drv_has_feature(x->drv, 65));
+	assert_true(vio_drv_has_feature(x->drv, VIO_F_ACCESS_PLATFORM));
+	struct vio_features offered = vio_drv_device_features(x->drv);
+	assert_int_equal(offered.w[1], 0);
+	/* Read: 0, 1, 2 (the driver's bit 65; nothing of it in window 3) and
+	 * the probe of 4 (the re-check after FEATURES_OK reads 0 and 1 only);
+	 * written: 1 and 0. */
+	assert_int_equal(x->m.dev_windows_read, 0x17u);
+	assert_int_equal(x->m.drv_windows_written, 0x3u);
+	struct vio_features got = vio_drv_features(x->drv);
+	assert_true(vio_features_equal(&got, &x->m.accepted));
+	assert_int_equal(fake_mmio_violations(&x->m), 0);
+}
+
+/* The same driver on a device that decodes every window: bits 64..127 are
+ * read, negotiated and written; window 4 reads 0, so no alias. */
+static void test_negotiate_feature_windows_high_bits(void **state)
+{
+	struct fx *x = *state;
+	vio_features_set(&x->m.offered, VIO_F_ACCESS_PLATFORM);
+	vio_features_set(&x->m.offered, 65);
+	vio_features_set(&x->m.offered, 100); /* offered, not supported */
+	vio_features_set(&x->cfg.features, 65);
+	vio_features_set(&x->cfg.features, VIO_F_ACCESS_PLATFORM);
+	assert_int_equal(fx_negotiate(x), 0);
+	assert_true(vio_drv_has_feature(x->drv, 65));
+	assert_false(vio_drv_has_feature(x->drv, 100));
+	struct vio_features offered = vio_drv_device_features(x->drv);
+	assert_true(vio_features_test(&offered, 65));
+	/* Window 3 holds none of the driver's bits: only 0..2 (and the probe
+	 * of 4) are read, 0..2 written. */
+	assert_false(vio_features_test(&offered, 100));
+	assert_int_equal(x->m.dev_windows_read, 0x17u);
+	assert_int_equal(x->m.drv_windows_written, 0x7u);
+	struct vio_features got = vio_drv_features(x->drv);
+	assert_true(vio_features_equal(&got, &x->m.accepted));
+	assert_int_equal(fake_mmio_violations(&x->m), 0);
+}
+
+/* A device whose reserved window 4 is non-zero but not a copy of window 1
+ * (a future device, or noise) is not taken for an alias: windows 2-3 stay. */
+static void test_negotiate_feature_windows_reserved_not_alias(void **state)
+{
+	struct fx *x = *state;
+	x->m.features_sel_clamp = false;
+	vio_features_set(&x->m.offered, 65);
+	vio_features_set(&x->cfg.features, 65);
+	x->m.read_hook = window4_noise;
+	assert_int_equal(fx_negotiate(x), 0);
+	assert_true(vio_drv_has_feature(x->drv, 65));
 	assert_int_equal(fake_mmio_violations(&x->m), 0);
 }
 
@@ -930,6 +1011,9 @@ int main(void)
 		T(test_negotiate_accepts_offered_and_supported),
 		T(test_negotiate_packed_only_when_asked),
 		T(test_negotiate_feature_windows_aliased),
+		T(test_negotiate_feature_windows_alias_detected),
+		T(test_negotiate_feature_windows_high_bits),
+		T(test_negotiate_feature_windows_reserved_not_alias),
 		T(test_negotiate_refuses_no_version_1),
 		T(test_negotiate_required_missing),
 		T(test_negotiate_wrong_device_type),
