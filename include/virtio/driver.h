@@ -586,6 +586,62 @@ int vio_drv_config_write(struct vio_drv *drv, uint32_t offset, unsigned width, u
 int vio_drv_kick(struct vio_drv *drv, uint16_t index);
 
 /**
+ * @brief What vio_drv_poll_used() calls between two polls: pause (a CPU
+ *        relax or wait-for-event instruction, a short delay, a yield) and
+ *        say whether to keep waiting.
+ * @param ctx The `relax_ctx` given to vio_drv_poll_used().
+ * @return true to poll again, false to give up (a deadline passed): the
+ *         wait then ends as if its polls were used up.
+ */
+typedef bool (*vio_drv_relax_fn)(void *ctx);
+
+/**
+ * @brief Wait by polling, bounded, until queue @p index has a completion
+ *        to reap; for a driver without interrupts (bare metal, a boot
+ *        loader, a polled-mode loop).
+ *
+ * Checks the used ring (vio_vq_has_used()) up to @p max_polls times (at
+ * least once), calling @p relax between two checks. Reaps nothing: on 0,
+ * take the completion with vio_vq_get() or the device helper's get call
+ * (vio_blk_drv_get(), vio_rng_drv_get()), which also validate it. The
+ * usual sequence, with interrupts suppressed once (vio_vq_disable_intr()):
+ * @code
+ * rc = vio_blk_drv_read(&blk, &req, sector, buf, 512); // add the request
+ * if (rc == 0) rc = vio_drv_kick(drv, 0);              // notify if needed
+ * if (rc == 0) rc = vio_drv_poll_used(drv, 0, 1000000, my_relax, &deadline);
+ * if (rc == 0) rc = vio_blk_drv_get(&blk, &done);      // reap and check
+ * @endcode
+ * When the polls run out (or @p relax says stop) the device status is read
+ * once: a device that set DEVICE_NEEDS_RESET or lost status bits is
+ * reported as such rather than as a timeout.
+ *
+ * Memory ordering is the ring's: vio_vq_has_used() loads the used index
+ * with acquire semantics (port.h), so the completion's contents are
+ * visible when this returns 0. @p relax need not contain a barrier.
+ * @param drv       The driver, live.
+ * @param index     A live queue.
+ * @param max_polls Most checks of the used ring (0 counts as 1).
+ * @param relax     Called between checks; NULL: check back to back (the
+ *                  bound is then @p max_polls alone).
+ * @param relax_ctx Passed to @p relax.
+ * @retval 0 A completion is waiting.
+ * @retval -VIO_EINVAL NULL driver, not live, or no such live queue.
+ * @retval -VIO_ETIMEOUT Nothing completed within the polls.
+ * @retval -VIO_ENEEDS_RESET Nothing completed and the device set
+ *         DEVICE_NEEDS_RESET.
+ * @retval -VIO_EDEVICE Nothing completed and the status lost bits the
+ *         driver set (FAILED written, latched).
+ * @retval <0 The queue's broken reason (vio_vq_broken_reason()) if the
+ *         queue is broken; the latched error of a failed driver; a
+ *         transport error from the status read.
+ * @note Thread-safety: as vio_drv_kick() — the caller owns the queue. Calls
+ *       @p relax and, at the end of a fruitless wait, the transport's
+ *       get_status.
+ */
+int vio_drv_poll_used(struct vio_drv *drv, uint16_t index, uint32_t max_polls,
+		      vio_drv_relax_fn relax, void *relax_ctx);
+
+/**
  * @brief Notify the device about queue @p index unconditionally.
  * @param drv   The driver, live.
  * @param index A live queue.

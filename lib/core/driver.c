@@ -814,6 +814,32 @@ int vio_drv_kick(struct vio_drv *drv, uint16_t index)
 	return vio_drv_notify(drv, index);
 }
 
+int vio_drv_poll_used(struct vio_drv *drv, uint16_t index, uint32_t max_polls,
+		      vio_drv_relax_fn relax, void *relax_ctx)
+{
+	if (drv == NULL)
+		return -VIO_EINVAL;
+	if (drv->state == VIO_DRV_FAILED)
+		return drv->error;
+	if (index >= drv->nq || drv->q[index].state != Q_LIVE)
+		return -VIO_EINVAL;
+	struct vio_vq *vq = drv->q[index].vq;
+	for (uint32_t i = 0;; i++) {
+		if (vio_vq_has_used(vq))
+			return 0;
+		if (vio_vq_is_broken(vq))
+			return vio_vq_broken_reason(vq);
+		if (i + 1u >= max_polls)
+			break;
+		if (relax != NULL && !relax(relax_ctx))
+			break;
+	}
+	/* Nothing came back: a device that gave up says so in its status
+	 * (DEVICE_NEEDS_RESET, or bits lost: FAILED is written then). */
+	int rc = vio_drv_check_status(drv);
+	return rc < 0 ? rc : -VIO_ETIMEOUT;
+}
+
 int vio_drv_check_status(struct vio_drv *drv)
 {
 	if (drv == NULL)

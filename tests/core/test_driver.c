@@ -15,6 +15,7 @@
 #include <virtio/virtio.h>
 
 #include "drv_fixture.h"
+#include "raw_ring.h"
 
 static int setup(void **state)
 {
@@ -669,6 +670,153 @@ static void test_notify_value(void **state)
 	assert_int_equal(x->m.notify_log[0], vio_notify_data_make(1, 1, false));
 }
 
+/* ---- vio_drv_poll_used() ------------------------------------------------------------------- */
+
+/* The relax callback of the poll tests: counts its calls, completes the
+ * one outstanding buffer (as the device) at call @complete_at, and says
+ * stop at call @stop_at (0: never). */
+struct relax_rec {
+	struct raw_ring dev;
+	unsigned calls, complete_at, stop_at;
+	uint16_t head;
+};
+
+static bool relax_rec(void *ctx)
+{
+	struct relax_rec *r = ctx;
+	r->calls++;
+	if (r->calls == r->complete_at)
+		raw_split_used_add(&r->dev, r->head, 4);
+	return r->stop_at == 0 || r->calls < r->stop_at;
+}
+
+/* Live device with queue 0 (split) and one 8-byte buffer outstanding; the
+ * mock device half attached to the ring the driver programmed. */
+static struct vio_vq *poll_setup(struct fx *x, struct relax_rec *r, char *buf)
+{
+	assert_int_equal(fx_live(x), 0);
+	struct vio_vq *vq = vio_drv_vq(x->drv, 0);
+	assert_non_null(vq);
+	struct vio_sg sg = {buf, 8};
+	assert_int_equal(vio_vq_add(vq, &sg, 0, 1, buf), 0);
+	assert_int_equal(vio_drv_kick(x->drv, 0), 0);
+	memset(r, 0, sizeof(*r));
+	const struct fm_queue *q = &x->m.q[0];
+	raw_ring_attach(&r->dev, VIO_RING_SPLIT, (uint16_t)q->num, (void *)(uintptr_t)q->desc,
+			(void *)(uintptr_t)q->driver, (void *)(uintptr_t)q->device);
+	assert_int_equal(raw_split_avail_next(&r->dev, &r->head), 0);
+	return vq;
+}
+
+static void test_poll_used_completes(void **state)
+{
+	struct fx *x = *state;
+	static char buf[8];
+	struct relax_rec r;
+	struct vio_vq *vq = poll_setup(x, &r, buf);
+	r.complete_at = 5;
+	unsigned status_reads = x->m.status_reads;
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 100, relax_rec, &r), 0);
+	assert_int_equal(r.calls, 5);
+	assert_int_equal(x->m.status_reads, status_reads); /* no status read on success */
+	/* It reaps nothing: the completion is still there for the caller. */
+	void *tok;
+	uint32_t len;
+	assert_int_equal(vio_vq_get(vq, &tok, &len), 0);
+	assert_ptr_equal(tok, buf);
+	assert_int_equal(len, 4);
+	/* Already waiting: 0 at once, no relax. */
+	assert_int_equal(vio_vq_add(vq, &(struct vio_sg){buf, 8}, 0, 1, buf), 0);
+	assert_int_equal(raw_split_avail_next(&r.dev, &r.head), 0);
+	raw_split_used_add(&r.dev, r.head, 8);
+	r.calls = 0;
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 100, relax_rec, &r), 0);
+	assert_int_equal(r.calls, 0);
+	assert_int_equal(fake_mmio_violations(&x->m), 0);
+}
+
+static void test_poll_used_times_out(void **state)
+{
+	struct fx *x = *state;
+	static char buf[8];
+	struct relax_rec r;
+	(void)poll_setup(x, &r, buf);
+	/* max_polls checks, relax between two: max_polls - 1 calls; then one
+	 * status read, which finds the device fine. */
+	unsigned status_reads = x->m.status_reads;
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 10, relax_rec, &r), -VIO_ETIMEOUT);
+	assert_int_equal(r.calls, 9);
+	assert_int_equal(x->m.status_reads, status_reads + 1);
+	/* 0 and 1 polls: one check, no relax. */
+	r.calls = 0;
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 0, relax_rec, &r), -VIO_ETIMEOUT);
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 1, relax_rec, &r), -VIO_ETIMEOUT);
+	assert_int_equal(r.calls, 0);
+	/* The relax callback's deadline ends the wait early. */
+	r.stop_at = 3;
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 1000, relax_rec, &r), -VIO_ETIMEOUT);
+	assert_int_equal(r.calls, 3);
+	/* Without relax: back to back, bounded by the count alone. */
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 50, NULL, NULL), -VIO_ETIMEOUT);
+	/* A timeout is not latched: the driver is still live. */
+	assert_int_equal(vio_drv_state(x->drv), VIO_DRV_LIVE);
+	assert_int_equal(fake_mmio_violations(&x->m), 0);
+}
+
+static void test_poll_used_device_needs_reset(void **state)
+{
+	struct fx *x = *state;
+	static char buf[8];
+	struct relax_rec r;
+	(void)poll_setup(x, &r, buf);
+	x->m.status_or = VIO_STATUS_DEVICE_NEEDS_RESET;
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 4, relax_rec, &r), -VIO_ENEEDS_RESET);
+	/* Lost status bits: FAILED written and latched. */
+	x->m.status_or = 0;
+	x->m.status_and = VIO_STATUS_ACKNOWLEDGE | VIO_STATUS_DRIVER;
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 4, relax_rec, &r), -VIO_EDEVICE);
+	assert_int_equal(vio_drv_state(x->drv), VIO_DRV_FAILED);
+	assert_true(fx_failed_written(x));
+	/* A failed driver returns its latched error at once. */
+	r.calls = 0;
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 4, relax_rec, &r), -VIO_EDEVICE);
+	assert_int_equal(r.calls, 0);
+}
+
+static void test_poll_used_broken_queue(void **state)
+{
+	struct fx *x = *state;
+	static char buf[8];
+	struct relax_rec r;
+	struct vio_vq *vq = poll_setup(x, &r, buf);
+	/* The device completes an id that is not outstanding: the caller's get
+	 * breaks the queue; the next wait reports why, without polling. */
+	raw_split_used_add(&r.dev, (uint16_t)(r.head + 1u), 4);
+	void *tok;
+	uint32_t len;
+	int why = vio_vq_get(vq, &tok, &len);
+	assert_true(why < 0 && vio_err_is_peer(why));
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 4, relax_rec, &r), why);
+	assert_int_equal(r.calls, 0);
+}
+
+static void test_poll_used_bad_args(void **state)
+{
+	struct fx *x = *state;
+	assert_int_equal(vio_drv_poll_used(NULL, 0, 4, NULL, NULL), -VIO_EINVAL);
+	/* Not live yet: negotiated only. */
+	assert_int_equal(fx_negotiate(x), 0);
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 4, NULL, NULL), -VIO_EINVAL);
+	struct vio_drv_queue_config qc;
+	fx_queue_config(x, 0, FX_QSIZE, &qc);
+	assert_int_equal(vio_drv_queue_setup(x->drv, 0, &qc, NULL), 0);
+	assert_int_equal(vio_drv_ready(x->drv), 0);
+	/* Live, but queue 1 was never set up, and 9 is past the slots. */
+	assert_int_equal(vio_drv_poll_used(x->drv, 1, 4, NULL, NULL), -VIO_EINVAL);
+	assert_int_equal(vio_drv_poll_used(x->drv, 9, 4, NULL, NULL), -VIO_EINVAL);
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 4, NULL, NULL), -VIO_ETIMEOUT);
+}
+
 /* ---- queue reset, freeze/restore, suspend -------------------------------------------------- */
 
 static void test_queue_reset_and_reenable(void **state)
@@ -1011,6 +1159,11 @@ int main(void)
 		T(test_negotiate_accepts_offered_and_supported),
 		T(test_negotiate_packed_only_when_asked),
 		T(test_negotiate_feature_windows_aliased),
+		T(test_poll_used_completes),
+		T(test_poll_used_times_out),
+		T(test_poll_used_device_needs_reset),
+		T(test_poll_used_broken_queue),
+		T(test_poll_used_bad_args),
 		T(test_negotiate_feature_windows_alias_detected),
 		T(test_negotiate_feature_windows_high_bits),
 		T(test_negotiate_feature_windows_reserved_not_alias),
