@@ -106,7 +106,10 @@ struct vio_drv_transport_ops {
 	int (*get_status)(void *ctx, uint8_t *status);
 	/** @brief Write the device status; 0 starts a device reset. */
 	int (*set_status)(void *ctx, uint8_t status);
-	/** @brief Read device feature bits 32·@p window .. 32·@p window + 31. */
+	/** @brief Read device feature bits 32·@p window .. 32·@p window + 31.
+	 *         Called for windows 0 and 1, 2 and 3 when the driver has bits
+	 *         there, and 4 (reserved bits, an alias check; see
+	 *         vio_drv_negotiate()). A transport with fewer bits gives 0. */
 	int (*get_device_features)(void *ctx, uint32_t window, uint32_t *bits);
 	/** @brief Write the driver's accepted bits of window @p window. */
 	int (*set_driver_features)(void *ctx, uint32_t window, uint32_t bits);

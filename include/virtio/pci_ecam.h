@@ -98,7 +98,7 @@ int vio_pci_ecam_fn_init(struct vio_pci_ecam_fn *f, uintptr_t ecam_base, unsigne
 
 /**
  * @brief Read the function's vendor ID (0xffff: no function there).
- * @param f The function.
+ * @param f The function (from vio_pci_ecam_fn_init(); not NULL).
  * @return The Vendor ID register.
  */
 uint16_t vio_pci_ecam_vendor_id(const struct vio_pci_ecam_fn *f);
