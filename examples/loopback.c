@@ -459,8 +459,8 @@ static int pci_probe(struct slot *s, struct vio_drv_config *dc)
 	/* [embedding:pciprobe] */
 	/* No firmware placed the BARs: size them and give them addresses in the
 	 * memory window (this enables decoding and bus mastering too). */
-	const struct vio_pci_window win = {.mem_base = PCI_MEM_WINDOW + s->idx * 0x1000000u,
-					   .mem_size = 0x1000000u};
+	struct vio_pci_window win = {.mem_base = PCI_MEM_WINDOW + s->idx * 0x1000000u,
+				     .mem_size = 0x1000000u};
 	struct vio_pci_bars bars;
 	int rc = vio_pci_front_assign_bars(&pci_bus, s, &win, &bars);
 	if (rc != 0)

@@ -106,7 +106,10 @@ struct vio_drv_transport_ops {
 	int (*get_status)(void *ctx, uint8_t *status);
 	/** @brief Write the device status; 0 starts a device reset. */
 	int (*set_status)(void *ctx, uint8_t status);
-	/** @brief Read device feature bits 32·@p window .. 32·@p window + 31. */
+	/** @brief Read device feature bits 32·@p window .. 32·@p window + 31.
+	 *         Called for windows 0 and 1, 2 and 3 when the driver has bits
+	 *         there, and 4 (reserved bits, an alias check; see
+	 *         vio_drv_negotiate()). A transport with fewer bits gives 0. */
 	int (*get_device_features)(void *ctx, uint32_t window, uint32_t *bits);
 	/** @brief Write the driver's accepted bits of window @p window. */
 	int (*set_driver_features)(void *ctx, uint32_t window, uint32_t bits);
@@ -337,10 +340,20 @@ int vio_drv_init(struct vio_drv **drvp, void *mem, size_t mem_size,
 
 /**
  * @brief Steps 1–6 of §3.1.1: reset and wait for status 0, ACKNOWLEDGE,
- *        DRIVER, read the device features (all ::VIO_FEATURE_BITS), accept
- *        the supported subset, run the validate hook, write the driver
- *        features and FEATURES_OK, re-read the status and the device
- *        features.
+ *        DRIVER, read the device features, accept the supported subset,
+ *        run the validate hook, write the driver features and FEATURES_OK,
+ *        re-read the status and the device features.
+ *
+ * **Feature windows.** Windows 0 and 1 (bits 0–63) are always read and
+ * written. Windows 2 and 3 (bits 64–127) only when
+ * ::vio_drv_config::features has a bit in them (up to the highest such
+ * window): the driver ignores bits it does not know (§2.2.1), and some
+ * devices alias every non-zero feature select onto window 1 (QEMU's
+ * virtio-mmio), so reading windows 2–3 unasked would show bits 32–63 again
+ * as bits 64–127. When windows 2–3 are read, window 4 (bits 128–159,
+ * reserved by §2.2) is read once too: if it is non-zero and equal to
+ * window 1 the device aliases, and windows 2–3 count as offering nothing
+ * (not written either). The order of writes is highest window first.
  *
  * On error FAILED is written and the driver latches failed.
  * @param drv The driver, ::VIO_DRV_IDLE.
@@ -463,7 +476,10 @@ enum vio_drv_step vio_drv_failed_step(const struct vio_drv *drv);
 struct vio_features vio_drv_features(const struct vio_drv *drv);
 
 /**
- * @brief The features the device offered at the last negotiation.
+ * @brief The features the device offered at the last negotiation, as far
+ *        as the driver read them: bits 0–63 always, bits 64–127 only where
+ *        vio_drv_negotiate() read windows 2–3 (the driver supports a bit
+ *        there and the device does not alias them); elsewhere 0.
  * @param drv The driver.
  * @return The device's feature set (empty before negotiation).
  */
@@ -571,6 +587,62 @@ int vio_drv_config_write(struct vio_drv *drv, uint32_t offset, unsigned width, u
  * @retval <0 A transport error.
  */
 int vio_drv_kick(struct vio_drv *drv, uint16_t index);
+
+/**
+ * @brief What vio_drv_poll_used() calls between two polls: pause (a CPU
+ *        relax or wait-for-event instruction, a short delay, a yield) and
+ *        say whether to keep waiting.
+ * @param ctx The `relax_ctx` given to vio_drv_poll_used().
+ * @return true to poll again, false to give up (a deadline passed): the
+ *         wait then ends as if its polls were used up.
+ */
+typedef bool (*vio_drv_relax_fn)(void *ctx);
+
+/**
+ * @brief Wait by polling, bounded, until queue @p index has a completion
+ *        to reap; for a driver without interrupts (bare metal, a boot
+ *        loader, a polled-mode loop).
+ *
+ * Checks the used ring (vio_vq_has_used()) up to @p max_polls times (at
+ * least once), calling @p relax between two checks. Reaps nothing: on 0,
+ * take the completion with vio_vq_get() or the device helper's get call
+ * (vio_blk_drv_get(), vio_rng_drv_get()), which also validate it. The
+ * usual sequence, with interrupts suppressed once (vio_vq_disable_intr()):
+ * @code
+ * rc = vio_blk_drv_read(&blk, &req, sector, buf, 512); // add the request
+ * if (rc == 0) rc = vio_drv_kick(drv, 0);              // notify if needed
+ * if (rc == 0) rc = vio_drv_poll_used(drv, 0, 1000000, my_relax, &deadline);
+ * if (rc == 0) rc = vio_blk_drv_get(&blk, &done);      // reap and check
+ * @endcode
+ * When the polls run out (or @p relax says stop) the device status is read
+ * once: a device that set DEVICE_NEEDS_RESET or lost status bits is
+ * reported as such rather than as a timeout.
+ *
+ * Memory ordering is the ring's: vio_vq_has_used() loads the used index
+ * with acquire semantics (port.h), so the completion's contents are
+ * visible when this returns 0. @p relax need not contain a barrier.
+ * @param drv       The driver, live.
+ * @param index     A live queue.
+ * @param max_polls Most checks of the used ring (0 counts as 1).
+ * @param relax     Called between checks; NULL: check back to back (the
+ *                  bound is then @p max_polls alone).
+ * @param relax_ctx Passed to @p relax.
+ * @retval 0 A completion is waiting.
+ * @retval -VIO_EINVAL NULL driver, not live, or no such live queue.
+ * @retval -VIO_ETIMEOUT Nothing completed within the polls.
+ * @retval -VIO_ENEEDS_RESET Nothing completed and the device set
+ *         DEVICE_NEEDS_RESET.
+ * @retval -VIO_EDEVICE Nothing completed and the status lost bits the
+ *         driver set (FAILED written, latched).
+ * @retval <0 The queue's broken reason (vio_vq_broken_reason()) if the
+ *         queue is broken; the latched error of a failed driver; a
+ *         transport error from the status read.
+ * @note Thread-safety: as vio_drv_kick() — the caller owns the queue. Calls
+ *       @p relax and, at the end of a fruitless wait, the transport's
+ *       get_status.
+ */
+int vio_drv_poll_used(struct vio_drv *drv, uint16_t index, uint32_t max_polls,
+		      vio_drv_relax_fn relax, void *relax_ctx);
 
 /**
  * @brief Notify the device about queue @p index unconditionally.

@@ -86,6 +86,13 @@ struct vio_mmio_front;
  * @brief Probe a virtio-mmio device: read MagicValue, Version and DeviceID
  *        (in that order, and nothing else, §4.2.3.1.1) and create the front.
  *
+ * A scan over fixed slots (a device tree's `virtio,mmio` nodes, QEMU's
+ * `virt` board) skips ::VIO_ENODEV silently: it is an empty slot, not an
+ * error (§4.2.2.2). DeviceID is read for version 1 and 2 alike (both put it
+ * at 0x008), so an empty slot reads as ::VIO_ENODEV whatever its version
+ * (QEMU's empty slots say version 1), and only a version-1 slot holding a
+ * device (DeviceID ≠ 0) is ::VIO_ELEGACY.
+ *
  * @param fp          Receives the front (a pointer into @p mem) on success.
  * @param mem         ::VIO_MMIO_FRONT_MEM_ALIGN-aligned memory owned by the
  *                    front while it is used.
@@ -99,9 +106,10 @@ struct vio_mmio_front;
  * @retval -VIO_EINVAL NULL argument, memory too small or misaligned, window
  *         below the control registers, missing read32/write32.
  * @retval -VIO_ENOT_VIRTIO MagicValue is not "virt".
- * @retval -VIO_ELEGACY Version 1 (legacy, §4.2.4: not supported) or unknown.
- * @retval -VIO_ENODEV DeviceID 0: a placeholder. §4.2.2.2: ignore it and
- *         report no error.
+ * @retval -VIO_ENODEV Version 1 or 2 and DeviceID 0: a placeholder (an
+ *         empty slot). §4.2.2.2: ignore it and report no error.
+ * @retval -VIO_ELEGACY Version 1 with a non-zero DeviceID (a legacy device,
+ *         §4.2.4: not supported), or an unknown version (DeviceID not read).
  * @note Calls read32 up to three times.
  */
 int vio_mmio_front_probe(struct vio_mmio_front **fp, void *mem, size_t mem_size,

@@ -109,7 +109,8 @@ struct vio_pci_bars {
 	struct vio_pci_bar bar[VIO_PCI_NUM_BARS]; /**< Indexed by BAR number. */
 };
 
-/** @brief Address windows for vio_pci_front_assign_bars() (bus addresses). */
+/** @brief Address windows for vio_pci_front_assign_bars() (bus addresses):
+ *         a cursor that each call advances past the BARs it placed. */
 struct vio_pci_window {
 	uint64_t mem_base; /**< Start of the memory window. */
 	uint64_t mem_size; /**< Its bytes (0: no memory BAR is assigned). */
@@ -145,20 +146,37 @@ int vio_pci_front_size_bars(const struct vio_pci_bus *bus, void *ctx, struct vio
  *        4 GiB) and each I/O BAR in its I/O window when it has one, program
  *        them, then enable memory (and I/O, if any I/O BAR was placed)
  *        decoding and bus mastering in the command register.
+ *
+ * **The window is a cursor.** On success @p win is advanced past what was
+ * used: @c mem_base moves to the end of the last memory BAR placed (the
+ * alignment padding before each BAR counts as used) and @c mem_size shrinks
+ * by as much; @c io_base / @c io_size the same for I/O BARs. A window
+ * nothing was placed in is unchanged. Several functions therefore share one
+ * window by passing the same @p win to one call each, in turn; every BAR
+ * still starts naturally aligned, because alignment is applied to the
+ * cursor at each placement. On error @p win is unchanged.
+ *
+ * @code
+ * struct vio_pci_window win = {.mem_base = 0x40000000, .mem_size = 0x40000000};
+ * for (each virtio function f found on the bus)
+ *         if (vio_pci_front_assign_bars(&bus, f, &win, &f->bars) != 0)
+ *                 break; // window full (VIO_ENOSPC) or an accessor error
+ * @endcode
  * @param bus Accessors.
  * @param ctx Passed to them.
- * @param win The windows.
+ * @param win The windows (in: where to start; out on success: what is left).
  * @param out Receives the BARs with their new addresses; give
  *            @c out->bar[i].size for every @c assigned BAR to
  *            ::vio_pci_front_config::bar_size.
  * @retval 0 Success.
- * @retval -VIO_EINVAL NULL argument or missing accessor.
+ * @retval -VIO_EINVAL NULL argument, missing accessor, or a window whose end
+ *         would pass 2^64.
  * @retval -VIO_ENOSPC A memory BAR does not fit the window (nothing is
- *         enabled; decoding stays off).
- * @retval <0 An accessor's error.
+ *         enabled; decoding stays off; @p win unchanged).
+ * @retval <0 An accessor's error (@p win unchanged).
  */
-int vio_pci_front_assign_bars(const struct vio_pci_bus *bus, void *ctx,
-			      const struct vio_pci_window *win, struct vio_pci_bars *out);
+int vio_pci_front_assign_bars(const struct vio_pci_bus *bus, void *ctx, struct vio_pci_window *win,
+			      struct vio_pci_bars *out);
 
 /** @brief What the probe is told besides the accessors. Zero-initialise. */
 struct vio_pci_front_config {

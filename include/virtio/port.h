@@ -138,5 +138,27 @@ static inline void vio__port_memcpy(void *d, const void *s, size_t n)
 #define VIO_CACHE_INVALIDATE(p, n) ((void)(p), (void)(n))
 #endif
 
+/*
+ * Device-register (I/O) ordering, for the ready-made direct accessors
+ * (mmio_direct.h, pci_ecam.h): VIO_IO_WMB() runs before every register
+ * store and VIO_IO_RMB() after every register load, as Linux's writel() and
+ * readl() do, so that ring writes are visible before a notify and a
+ * register read (InterruptStatus, QueueReady) is ordered before the shared
+ * memory reads that follow it. The defaults are a full C11 fence (VIO_MB()),
+ * enough where the device sits in the CPU's coherence domain and register
+ * accesses stay in program order (QEMU's emulated devices; Device memory on
+ * an Arm core with the MMU off). A CPU whose fences do not order I/O
+ * (RISC-V needs `fence w,o` / `fence i,ir`; Arm with cached DMA
+ * `dmb oshst` / `dmb oshld`) defines them in VIO_PORT_HEADER.
+ */
+#ifndef VIO_IO_WMB
+/** @brief Order earlier memory accesses before the next device-register store. */
+#define VIO_IO_WMB() VIO_MB()
+#endif
+#ifndef VIO_IO_RMB
+/** @brief Order the last device-register load before later memory accesses. */
+#define VIO_IO_RMB() VIO_MB()
+#endif
+
 /** @} */
 #endif /* VIO_PORT_H */

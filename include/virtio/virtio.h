@@ -29,9 +29,11 @@
 #include <virtio/mem.h>
 #include <virtio/mmio.h>
 #include <virtio/mmio_dev.h>
+#include <virtio/mmio_direct.h>
 #include <virtio/mmio_front.h>
 #include <virtio/pci.h>
 #include <virtio/pci_dev.h>
+#include <virtio/pci_ecam.h>
 #include <virtio/pci_front.h>
 #include <virtio/port.h>
 #include <virtio/queue.h>

@@ -19,8 +19,10 @@
 #include <virtio/spec.h>
 #include <virtio/vq.h>
 
-/* Feature windows read and written: all of struct vio_features. */
+/* Feature windows struct vio_features holds (bits 0..127). Windows 0 and 1
+ * are always read and written; 2 and 3 only when needed (nwindows()). */
 #define NWINDOWS (VIO_FEATURE_BITS / 32)
+#define BASE_WINDOWS 2u
 
 #define QUEUE_SIZE_MAX 32768u
 
@@ -63,6 +65,7 @@ struct vio_drv {
 	bool have_id;
 	bool needs_reset_seen;
 	bool use_vectors;
+	uint8_t nwin; /* feature windows read and written (read_device_features()) */
 	uint16_t config_vector;
 	uint16_t nq;
 	struct drv_queue q[];
@@ -152,30 +155,80 @@ static int identify(struct vio_drv *drv)
 	return 0;
 }
 
-static int read_device_features(struct vio_drv *drv, struct vio_features *f)
+/* The feature windows the driver needs: 0 and 1 always (VERSION_1 is bit
+ * 32), and up to the highest window holding a bit the driver supports.
+ *
+ * Why not always all four: a device that decodes only windows 0 and 1 may
+ * alias the others onto them. QEMU's virtio-mmio answers every non-zero
+ * DeviceFeaturesSel with window 1, so reading windows 2 and 3 "offers" bits
+ * 64..127 that are bits 32..63 again, and writing them lands on window 1.
+ * virtio 1.4 gives no way to tell such a device from one that offers those
+ * bits (§4.2.2: DeviceFeatures returns bits DeviceFeaturesSel·32 ..
+ * DeviceFeaturesSel·32 + 31; §4.1.4.3.1: the PCI device presents its bits
+ * "for any device_feature_select written by the driver"), but the driver
+ * MUST ignore bits it does not know (§2.2.1), so a window holding none of
+ * the driver's bits need not be read at all. */
+static uint32_t nwindows(const struct vio_drv *drv)
 {
+	uint32_t n = BASE_WINDOWS;
+	for (uint32_t w = BASE_WINDOWS; w < NWINDOWS; w++)
+		if (vio_features_word32(&drv->want, w) != 0)
+			n = w + 1;
+	return n;
+}
+
+static int read_window(struct vio_drv *drv, uint32_t w, uint32_t *bits)
+{
+	return drv->ops->get_device_features(drv->ctx, w, bits);
+}
+
+/* Read windows 0 .. nwin-1. At the first read of a negotiation (@probe),
+ * decide nwin: nwindows(), and when that reaches past window 1, check that
+ * the device decodes the windows at all: window NWINDOWS (bits 128..159) is
+ * reserved (§2.2: "128 and above ... reserved for future extensions"; a
+ * device MUST NOT offer reserved bits, §2.2.2). If it reads non-zero and
+ * the same as window 1, the device aliases every select above 0 onto
+ * window 1: windows 2 and 3 are then taken as offering nothing and are
+ * neither read again nor written. */
+static int read_device_features(struct vio_drv *drv, struct vio_features *f, bool probe)
+{
+	if (probe)
+		drv->nwin = (uint8_t)nwindows(drv);
 	*f = vio_features_none();
-	for (uint32_t w = 0; w < NWINDOWS; w++) {
+	for (uint32_t w = 0; w < drv->nwin; w++) {
 		uint32_t bits;
-		int rc = drv->ops->get_device_features(drv->ctx, w, &bits);
+		int rc = read_window(drv, w, &bits);
 		if (rc < 0)
 			return rc;
 		(void)vio_features_set_word32(f, w, bits);
 	}
+	if (probe && drv->nwin > BASE_WINDOWS) {
+		uint32_t reserved;
+		int rc = read_window(drv, NWINDOWS, &reserved);
+		if (rc < 0)
+			return rc;
+		if (reserved != 0 && reserved == vio_features_word32(f, 1)) {
+			drv->nwin = BASE_WINDOWS;
+			for (uint32_t w = BASE_WINDOWS; w < NWINDOWS; w++)
+				(void)vio_features_set_word32(f, w, 0);
+		}
+	}
 	return 0;
 }
 
-/* Highest window first, window 0 last (Linux writes window 1, then 0). A
- * device that decodes only the windows it implements may alias the others
- * onto them: QEMU's virtio-mmio (4.2 and later) takes every non-zero
- * DriverFeaturesSel as 1, so writing the zero windows 2 and 3 after window 1
- * would clear VERSION_1 and RING_PACKED in the device while the driver
- * believes them negotiated. Written in this order, the last write to each
- * aliased window is the real one; a device that decodes every window sees
- * the same values as in any order. */
+/* The windows read (drv->nwin), highest first, window 0 last (Linux writes
+ * window 1, then 0). A device that decodes only the windows it implements
+ * may alias the others onto them: QEMU's virtio-mmio (4.2 and later) takes
+ * every non-zero DriverFeaturesSel as 1, so writing zero windows 2 and 3
+ * after window 1 would clear VERSION_1 and RING_PACKED in the device while
+ * the driver believes them negotiated. nwindows() keeps windows 2 and 3 out
+ * unless the driver has bits there, and read_device_features() drops them
+ * on an aliasing device; this order is the second line of defence: the
+ * last write to each aliased window is the real one. A device that decodes
+ * every window sees the same values as in any order. */
 static int write_driver_features(struct vio_drv *drv, const struct vio_features *f)
 {
-	for (uint32_t w = NWINDOWS; w-- > 0;) {
+	for (uint32_t w = drv->nwin; w-- > 0;) {
 		int rc = drv->ops->set_driver_features(drv->ctx, w, vio_features_word32(f, w));
 		if (rc < 0)
 			return rc;
@@ -188,7 +241,7 @@ static int write_driver_features(struct vio_drv *drv, const struct vio_features 
 static int recheck_features(struct vio_drv *drv)
 {
 	struct vio_features now;
-	int rc = read_device_features(drv, &now);
+	int rc = read_device_features(drv, &now, false);
 	if (rc < 0)
 		return rc;
 	return vio_features_equal(&now, &drv->device) ? 0 : -VIO_EDEVICE;
@@ -292,7 +345,7 @@ static int negotiate(struct vio_drv *drv, const struct vio_features *fixed)
 	if (rc < 0)
 		return fail(drv, rc, VIO_DRV_STEP_FEATURES);
 
-	rc = read_device_features(drv, &drv->device);
+	rc = read_device_features(drv, &drv->device, true);
 	if (rc < 0)
 		return fail(drv, rc, VIO_DRV_STEP_FEATURES);
 
@@ -759,6 +812,32 @@ int vio_drv_kick(struct vio_drv *drv, uint16_t index)
 	if (!vio_vq_kick_prepare(drv->q[index].vq))
 		return 0;
 	return vio_drv_notify(drv, index);
+}
+
+int vio_drv_poll_used(struct vio_drv *drv, uint16_t index, uint32_t max_polls,
+		      vio_drv_relax_fn relax, void *relax_ctx)
+{
+	if (drv == NULL)
+		return -VIO_EINVAL;
+	if (drv->state == VIO_DRV_FAILED)
+		return drv->error;
+	if (index >= drv->nq || drv->q[index].state != Q_LIVE)
+		return -VIO_EINVAL;
+	struct vio_vq *vq = drv->q[index].vq;
+	for (uint32_t i = 0;; i++) {
+		if (vio_vq_has_used(vq))
+			return 0;
+		if (vio_vq_is_broken(vq))
+			return vio_vq_broken_reason(vq);
+		if (i + 1u >= max_polls)
+			break;
+		if (relax != NULL && !relax(relax_ctx))
+			break;
+	}
+	/* Nothing came back: a device that gave up says so in its status
+	 * (DEVICE_NEEDS_RESET, or bits lost: FAILED is written then). */
+	int rc = vio_drv_check_status(drv);
+	return rc < 0 ? rc : -VIO_ETIMEOUT;
 }
 
 int vio_drv_check_status(struct vio_drv *drv)

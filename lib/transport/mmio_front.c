@@ -52,11 +52,19 @@ int vio_mmio_front_probe(struct vio_mmio_front **fp, void *mem, size_t mem_size,
 	 * no other register. */
 	if (rd(f, VIO_MMIO_MAGIC_VALUE) != VIO_MMIO_MAGIC)
 		return -VIO_ENOT_VIRTIO;
-	if (rd(f, VIO_MMIO_VERSION) != VIO_MMIO_VERSION_MODERN)
-		return -VIO_ELEGACY;
+	uint32_t version = rd(f, VIO_MMIO_VERSION);
+	if (version != VIO_MMIO_VERSION_MODERN && version != VIO_MMIO_VERSION_LEGACY)
+		return -VIO_ELEGACY; /* unknown layout: DeviceID may not be at 0x008 */
+	/* Both layouts put DeviceID at 0x008 (§4.2.2, §4.2.4). DeviceID 0 is a
+	 * placeholder slot whatever the version (§4.2.2: "a system memory map
+	 * with placeholder devices at static, well known addresses"), and
+	 * §4.2.2.2 says to ignore it without reporting an error: ENODEV, so a
+	 * scan skips it. QEMU's empty slots read version 1, DeviceID 0. */
 	f->device_id = rd(f, VIO_MMIO_DEVICE_ID);
 	if (f->device_id == 0)
 		return -VIO_ENODEV;
+	if (version != VIO_MMIO_VERSION_MODERN)
+		return -VIO_ELEGACY;
 	*fp = f;
 	return 0;
 }

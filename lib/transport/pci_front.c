@@ -226,8 +226,8 @@ static bool place(uint64_t *cur, uint64_t end, uint64_t size, uint64_t limit, ui
 	return true;
 }
 
-int vio_pci_front_assign_bars(const struct vio_pci_bus *bus, void *ctx,
-			      const struct vio_pci_window *win, struct vio_pci_bars *out)
+int vio_pci_front_assign_bars(const struct vio_pci_bus *bus, void *ctx, struct vio_pci_window *win,
+			      struct vio_pci_bars *out)
 {
 	if (!bus_ok(bus) || win == NULL || out == NULL)
 		return -VIO_EINVAL;
@@ -284,7 +284,16 @@ int vio_pci_front_assign_bars(const struct vio_pci_bus *bus, void *ctx,
 		cmd |= VIO_PCI_COMMAND_MEMORY;
 	if (any_io)
 		cmd |= VIO_PCI_COMMAND_IO;
-	return cfg_wr(bus, ctx, VIO_PCI_CFG_COMMAND, 2, cmd);
+	rc = cfg_wr(bus, ctx, VIO_PCI_CFG_COMMAND, 2, cmd);
+	if (rc < 0)
+		return rc;
+	/* The cursor: what is left of each window starts right after the last
+	 * BAR placed in it (the next function's BARs align themselves). */
+	win->mem_base = cur;
+	win->mem_size = end - cur;
+	win->io_base = io;
+	win->io_size = io_end - io;
+	return 0;
 }
 
 /* ---- probe ------------------------------------------------------------------------------------- */

@@ -15,6 +15,7 @@
 #include <virtio/virtio.h>
 
 #include "drv_fixture.h"
+#include "raw_ring.h"
 
 static int setup(void **state)
 {
@@ -95,6 +96,15 @@ static void test_negotiate_packed_only_when_asked(void **state)
 	assert_int_equal(vio_drv_ring_format(x->drv), VIO_RING_PACKED);
 }
 
+static bool window4_noise(struct fake_mmio *m, uint32_t off, uint32_t *val)
+{
+	if (off == VIO_MMIO_DEVICE_FEATURES && m->dev_sel == 4) {
+		*val = 0x80000000u;
+		return true;
+	}
+	return false;
+}
+
 /* QEMU's virtio-mmio device (4.2 and later, met by the bare-metal interop
  * test) treats any non-zero feature select as window 1: the driver's zero
  * windows 2 and 3 must not land on top of window 1 (VERSION_1, RING_PACKED),
@@ -112,6 +122,78 @@ static void test_negotiate_feature_windows_aliased(void **state)
 	assert_int_equal(x->m.accepted.w[0], got.w[0]);
 	assert_true(vio_features_test(&x->m.accepted, VIO_F_VERSION_1));
 	assert_true(vio_features_test(&x->m.accepted, VIO_F_RING_PACKED));
+	/* The driver has no bit above 63: windows 2 and 3 are neither read
+	 * nor written, so the alias does not show as offered bits 64..127. */
+	assert_int_equal(x->m.dev_windows_read, 0x3u);
+	assert_int_equal(x->m.drv_windows_written, 0x3u);
+	struct vio_features offered = vio_drv_device_features(x->drv);
+	assert_int_equal(offered.w[1], 0);
+	assert_int_equal(offered.w[0], x->m.offered.w[0]);
+	assert_int_equal(fake_mmio_violations(&x->m), 0);
+}
+
+/* A driver that does support a bit above 63, on the aliasing device: window
+ * 4 (reserved bits 128..159) reads as window 1, so windows 2 and 3 count as
+ * offering nothing: bit 65 (window 1's bit 33 seen again) is not taken, and
+ * windows 2-3 are not written (they would land on window 1). */
+static void test_negotiate_feature_windows_alias_detected(void **state)
+{
+	struct fx *x = *state;
+	x->m.features_sel_clamp = true;
+	vio_features_set(&x->m.offered, VIO_F_ACCESS_PLATFORM); /* bit 33: aliased to 65 */
+	vio_features_set(&x->cfg.features, 65);
+	vio_features_set(&x->cfg.features, VIO_F_ACCESS_PLATFORM);
+	assert_int_equal(fx_negotiate(x), 0);
+	assert_false(vio_drv_has_feature(x->drv, 65));
+	assert_true(vio_drv_has_feature(x->drv, VIO_F_ACCESS_PLATFORM));
+	struct vio_features offered = vio_drv_device_features(x->drv);
+	assert_int_equal(offered.w[1], 0);
+	/* Read: 0, 1, 2 (the driver's bit 65; nothing of it in window 3) and
+	 * the probe of 4 (the re-check after FEATURES_OK reads 0 and 1 only);
+	 * written: 1 and 0. */
+	assert_int_equal(x->m.dev_windows_read, 0x17u);
+	assert_int_equal(x->m.drv_windows_written, 0x3u);
+	struct vio_features got = vio_drv_features(x->drv);
+	assert_true(vio_features_equal(&got, &x->m.accepted));
+	assert_int_equal(fake_mmio_violations(&x->m), 0);
+}
+
+/* The same driver on a device that decodes every window: bits 64..127 are
+ * read, negotiated and written; window 4 reads 0, so no alias. */
+static void test_negotiate_feature_windows_high_bits(void **state)
+{
+	struct fx *x = *state;
+	vio_features_set(&x->m.offered, VIO_F_ACCESS_PLATFORM);
+	vio_features_set(&x->m.offered, 65);
+	vio_features_set(&x->m.offered, 100); /* offered, not supported */
+	vio_features_set(&x->cfg.features, 65);
+	vio_features_set(&x->cfg.features, VIO_F_ACCESS_PLATFORM);
+	assert_int_equal(fx_negotiate(x), 0);
+	assert_true(vio_drv_has_feature(x->drv, 65));
+	assert_false(vio_drv_has_feature(x->drv, 100));
+	struct vio_features offered = vio_drv_device_features(x->drv);
+	assert_true(vio_features_test(&offered, 65));
+	/* Window 3 holds none of the driver's bits: only 0..2 (and the probe
+	 * of 4) are read, 0..2 written. */
+	assert_false(vio_features_test(&offered, 100));
+	assert_int_equal(x->m.dev_windows_read, 0x17u);
+	assert_int_equal(x->m.drv_windows_written, 0x7u);
+	struct vio_features got = vio_drv_features(x->drv);
+	assert_true(vio_features_equal(&got, &x->m.accepted));
+	assert_int_equal(fake_mmio_violations(&x->m), 0);
+}
+
+/* A device whose reserved window 4 is non-zero but not a copy of window 1
+ * (a future device, or noise) is not taken for an alias: windows 2-3 stay. */
+static void test_negotiate_feature_windows_reserved_not_alias(void **state)
+{
+	struct fx *x = *state;
+	x->m.features_sel_clamp = false;
+	vio_features_set(&x->m.offered, 65);
+	vio_features_set(&x->cfg.features, 65);
+	x->m.read_hook = window4_noise;
+	assert_int_equal(fx_negotiate(x), 0);
+	assert_true(vio_drv_has_feature(x->drv, 65));
 	assert_int_equal(fake_mmio_violations(&x->m), 0);
 }
 
@@ -588,6 +670,153 @@ static void test_notify_value(void **state)
 	assert_int_equal(x->m.notify_log[0], vio_notify_data_make(1, 1, false));
 }
 
+/* ---- vio_drv_poll_used() ------------------------------------------------------------------- */
+
+/* The relax callback of the poll tests: counts its calls, completes the
+ * one outstanding buffer (as the device) at call @complete_at, and says
+ * stop at call @stop_at (0: never). */
+struct relax_rec {
+	struct raw_ring dev;
+	unsigned calls, complete_at, stop_at;
+	uint16_t head;
+};
+
+static bool relax_rec(void *ctx)
+{
+	struct relax_rec *r = ctx;
+	r->calls++;
+	if (r->calls == r->complete_at)
+		raw_split_used_add(&r->dev, r->head, 4);
+	return r->stop_at == 0 || r->calls < r->stop_at;
+}
+
+/* Live device with queue 0 (split) and one 8-byte buffer outstanding; the
+ * mock device half attached to the ring the driver programmed. */
+static struct vio_vq *poll_setup(struct fx *x, struct relax_rec *r, char *buf)
+{
+	assert_int_equal(fx_live(x), 0);
+	struct vio_vq *vq = vio_drv_vq(x->drv, 0);
+	assert_non_null(vq);
+	struct vio_sg sg = {buf, 8};
+	assert_int_equal(vio_vq_add(vq, &sg, 0, 1, buf), 0);
+	assert_int_equal(vio_drv_kick(x->drv, 0), 0);
+	memset(r, 0, sizeof(*r));
+	const struct fm_queue *q = &x->m.q[0];
+	raw_ring_attach(&r->dev, VIO_RING_SPLIT, (uint16_t)q->num, (void *)(uintptr_t)q->desc,
+			(void *)(uintptr_t)q->driver, (void *)(uintptr_t)q->device);
+	assert_int_equal(raw_split_avail_next(&r->dev, &r->head), 0);
+	return vq;
+}
+
+static void test_poll_used_completes(void **state)
+{
+	struct fx *x = *state;
+	static char buf[8];
+	struct relax_rec r;
+	struct vio_vq *vq = poll_setup(x, &r, buf);
+	r.complete_at = 5;
+	unsigned status_reads = x->m.status_reads;
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 100, relax_rec, &r), 0);
+	assert_int_equal(r.calls, 5);
+	assert_int_equal(x->m.status_reads, status_reads); /* no status read on success */
+	/* It reaps nothing: the completion is still there for the caller. */
+	void *tok;
+	uint32_t len;
+	assert_int_equal(vio_vq_get(vq, &tok, &len), 0);
+	assert_ptr_equal(tok, buf);
+	assert_int_equal(len, 4);
+	/* Already waiting: 0 at once, no relax. */
+	assert_int_equal(vio_vq_add(vq, &(struct vio_sg){buf, 8}, 0, 1, buf), 0);
+	assert_int_equal(raw_split_avail_next(&r.dev, &r.head), 0);
+	raw_split_used_add(&r.dev, r.head, 8);
+	r.calls = 0;
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 100, relax_rec, &r), 0);
+	assert_int_equal(r.calls, 0);
+	assert_int_equal(fake_mmio_violations(&x->m), 0);
+}
+
+static void test_poll_used_times_out(void **state)
+{
+	struct fx *x = *state;
+	static char buf[8];
+	struct relax_rec r;
+	(void)poll_setup(x, &r, buf);
+	/* max_polls checks, relax between two: max_polls - 1 calls; then one
+	 * status read, which finds the device fine. */
+	unsigned status_reads = x->m.status_reads;
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 10, relax_rec, &r), -VIO_ETIMEOUT);
+	assert_int_equal(r.calls, 9);
+	assert_int_equal(x->m.status_reads, status_reads + 1);
+	/* 0 and 1 polls: one check, no relax. */
+	r.calls = 0;
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 0, relax_rec, &r), -VIO_ETIMEOUT);
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 1, relax_rec, &r), -VIO_ETIMEOUT);
+	assert_int_equal(r.calls, 0);
+	/* The relax callback's deadline ends the wait early. */
+	r.stop_at = 3;
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 1000, relax_rec, &r), -VIO_ETIMEOUT);
+	assert_int_equal(r.calls, 3);
+	/* Without relax: back to back, bounded by the count alone. */
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 50, NULL, NULL), -VIO_ETIMEOUT);
+	/* A timeout is not latched: the driver is still live. */
+	assert_int_equal(vio_drv_state(x->drv), VIO_DRV_LIVE);
+	assert_int_equal(fake_mmio_violations(&x->m), 0);
+}
+
+static void test_poll_used_device_needs_reset(void **state)
+{
+	struct fx *x = *state;
+	static char buf[8];
+	struct relax_rec r;
+	(void)poll_setup(x, &r, buf);
+	x->m.status_or = VIO_STATUS_DEVICE_NEEDS_RESET;
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 4, relax_rec, &r), -VIO_ENEEDS_RESET);
+	/* Lost status bits: FAILED written and latched. */
+	x->m.status_or = 0;
+	x->m.status_and = VIO_STATUS_ACKNOWLEDGE | VIO_STATUS_DRIVER;
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 4, relax_rec, &r), -VIO_EDEVICE);
+	assert_int_equal(vio_drv_state(x->drv), VIO_DRV_FAILED);
+	assert_true(fx_failed_written(x));
+	/* A failed driver returns its latched error at once. */
+	r.calls = 0;
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 4, relax_rec, &r), -VIO_EDEVICE);
+	assert_int_equal(r.calls, 0);
+}
+
+static void test_poll_used_broken_queue(void **state)
+{
+	struct fx *x = *state;
+	static char buf[8];
+	struct relax_rec r;
+	struct vio_vq *vq = poll_setup(x, &r, buf);
+	/* The device completes an id that is not outstanding: the caller's get
+	 * breaks the queue; the next wait reports why, without polling. */
+	raw_split_used_add(&r.dev, (uint16_t)(r.head + 1u), 4);
+	void *tok;
+	uint32_t len;
+	int why = vio_vq_get(vq, &tok, &len);
+	assert_true(why < 0 && vio_err_is_peer(why));
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 4, relax_rec, &r), why);
+	assert_int_equal(r.calls, 0);
+}
+
+static void test_poll_used_bad_args(void **state)
+{
+	struct fx *x = *state;
+	assert_int_equal(vio_drv_poll_used(NULL, 0, 4, NULL, NULL), -VIO_EINVAL);
+	/* Not live yet: negotiated only. */
+	assert_int_equal(fx_negotiate(x), 0);
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 4, NULL, NULL), -VIO_EINVAL);
+	struct vio_drv_queue_config qc;
+	fx_queue_config(x, 0, FX_QSIZE, &qc);
+	assert_int_equal(vio_drv_queue_setup(x->drv, 0, &qc, NULL), 0);
+	assert_int_equal(vio_drv_ready(x->drv), 0);
+	/* Live, but queue 1 was never set up, and 9 is past the slots. */
+	assert_int_equal(vio_drv_poll_used(x->drv, 1, 4, NULL, NULL), -VIO_EINVAL);
+	assert_int_equal(vio_drv_poll_used(x->drv, 9, 4, NULL, NULL), -VIO_EINVAL);
+	assert_int_equal(vio_drv_poll_used(x->drv, 0, 4, NULL, NULL), -VIO_ETIMEOUT);
+}
+
 /* ---- queue reset, freeze/restore, suspend -------------------------------------------------- */
 
 static void test_queue_reset_and_reenable(void **state)
@@ -930,6 +1159,14 @@ int main(void)
 		T(test_negotiate_accepts_offered_and_supported),
 		T(test_negotiate_packed_only_when_asked),
 		T(test_negotiate_feature_windows_aliased),
+		T(test_poll_used_completes),
+		T(test_poll_used_times_out),
+		T(test_poll_used_device_needs_reset),
+		T(test_poll_used_broken_queue),
+		T(test_poll_used_bad_args),
+		T(test_negotiate_feature_windows_alias_detected),
+		T(test_negotiate_feature_windows_high_bits),
+		T(test_negotiate_feature_windows_reserved_not_alias),
 		T(test_negotiate_refuses_no_version_1),
 		T(test_negotiate_required_missing),
 		T(test_negotiate_wrong_device_type),

@@ -176,6 +176,8 @@ static uint32_t reg_read(struct fake_mmio *m, uint32_t off)
 	case VIO_MMIO_VENDOR_ID:
 		return m->vendor_id;
 	case VIO_MMIO_DEVICE_FEATURES: {
+		if (m->dev_sel < 32)
+			m->dev_windows_read |= 1u << m->dev_sel;
 		uint32_t sel = m->features_sel_clamp && m->dev_sel != 0 ? 1 : m->dev_sel;
 		uint32_t v = vio_features_word32(&m->offered, sel);
 		if (m->dev_sel == 0 && (m->status & VIO_STATUS_FEATURES_OK) != 0)
@@ -258,6 +260,8 @@ static void reg_write(struct fake_mmio *m, uint32_t off, uint32_t v)
 		m->dev_sel = v;
 		break;
 	case VIO_MMIO_DRIVER_FEATURES:
+		if (m->drv_sel < 32)
+			m->drv_windows_written |= 1u << m->drv_sel;
 		vio_features_set_word32(
 			&m->accepted, m->features_sel_clamp && m->drv_sel != 0 ? 1 : m->drv_sel, v);
 		break;

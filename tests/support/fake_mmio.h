@@ -99,6 +99,10 @@ struct fake_mmio {
 	uint32_t ack_log[FM_LOG_MAX];
 	unsigned nack;
 	unsigned config_reads[9]; /* by width */
+	/* Feature windows touched: bit w set when DeviceFeatures was read with
+	 * DeviceFeaturesSel w, or DriverFeatures written with DriverFeaturesSel
+	 * w (w < 32; the select as written, before any clamp). */
+	uint32_t dev_windows_read, drv_windows_written;
 };
 
 /* A modern device of type @id with VERSION_1 and the ring features offered,

@@ -152,7 +152,7 @@ void pci_pair_fini(struct pci_pair *p)
 void pci_pair_driver(struct pci_pair *p, uint16_t nq, uint32_t device_id,
 		     const struct vio_features *features, bool packed, bool vectors)
 {
-	const struct vio_pci_window win = {PCI_PAIR_WINDOW, 0x10000000u, 0, 0};
+	struct vio_pci_window win = {PCI_PAIR_WINDOW, 0x10000000u, 0, 0};
 	assert_int_equal(vio_pci_front_assign_bars(&pci_pair_bus, p, &win, &p->bars), 0);
 	struct vio_pci_front_config fc = {0};
 	for (unsigned b = 0; b < VIO_PCI_NUM_BARS; b++)

@@ -64,13 +64,38 @@ static void test_probe_bad_magic(void **state)
 static void test_probe_refuses_legacy_and_unknown(void **state)
 {
 	struct fx *x = *state;
-	const uint32_t versions[] = {1, 0, 3, 0xffffffffu};
-	for (unsigned i = 0; i < 4; i++) {
+	/* A legacy device: DeviceID (0x008 in both layouts) is read, then refused. */
+	x->m.version = 1;
+	assert_int_equal(probe(x, x->m.window), -VIO_ELEGACY);
+	assert_int_equal(x->m.reads, 3);
+	assert_int_equal(x->m.writes, 0);
+	/* An unknown version: its layout is unknown, so nothing past Version. */
+	const uint32_t versions[] = {0, 3, 0xffffffffu};
+	for (unsigned i = 0; i < 3; i++) {
 		x->m.version = versions[i];
 		x->m.reads = 0;
 		assert_int_equal(probe(x, x->m.window), -VIO_ELEGACY);
 		assert_int_equal(x->m.reads, 2);
 	}
+	assert_int_equal(x->m.writes, 0);
+}
+
+/* QEMU's empty virtio-mmio slots read version 1 with DeviceID 0: a
+ * placeholder whatever the version (§4.2.2.2), so a scan skips it silently. */
+static void test_probe_empty_legacy_slot_is_no_device(void **state)
+{
+	struct fx *x = *state;
+	x->m.version = 1;
+	x->m.device_id = 0;
+	assert_int_equal(probe(x, x->m.window), -VIO_ENODEV);
+	assert_int_equal(x->m.reads, 3);
+	assert_int_equal(x->m.writes, 0);
+	assert_int_equal(x->m.after_placeholder, 0);
+	/* Unknown versions are not read further, DeviceID 0 or not. */
+	x->m.version = 3;
+	x->m.reads = 0;
+	assert_int_equal(probe(x, x->m.window), -VIO_ELEGACY);
+	assert_int_equal(x->m.reads, 2);
 }
 
 static void test_probe_placeholder_touches_nothing_else(void **state)
@@ -461,6 +486,7 @@ int main(void)
 		T(test_probe_identifies),
 		T(test_probe_bad_magic),
 		T(test_probe_refuses_legacy_and_unknown),
+		T(test_probe_empty_legacy_slot_is_no_device),
 		T(test_probe_placeholder_touches_nothing_else),
 		T(test_probe_bad_args),
 		T(test_config_stays_in_window),

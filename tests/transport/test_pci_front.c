@@ -770,18 +770,27 @@ static void test_assign_bars(void **state)
 	assert_int_equal(b.bar[1].addr, 0x10004000u);
 	assert_int_equal(x->p.cfg[VIO_PCI_CFG_COMMAND],
 			 VIO_PCI_COMMAND_MEMORY | VIO_PCI_COMMAND_MASTER);
+	/* The window is a cursor: it now starts after BAR1; no I/O window. */
+	assert_int_equal(w.mem_base, 0x10005000u);
+	assert_int_equal(w.mem_size, 0x100000u - 0x5000u);
+	assert_int_equal(w.io_base, 0);
+	assert_int_equal(w.io_size, 0);
 	/* With an I/O window it is placed and I/O decoding enabled. */
-	w.io_base = 0x1000;
-	w.io_size = 0x100;
+	w = (struct vio_pci_window){
+		.mem_base = 0x10000000u, .mem_size = 0x100000, .io_base = 0x1000, .io_size = 0x100};
 	assert_int_equal(vio_pci_front_assign_bars(&fake_pci_bus, &x->p, &w, &b), 0);
 	assert_int_equal(x->p.bar[0].addr, 0x1000);
 	assert_int_equal(x->p.cfg[VIO_PCI_CFG_COMMAND],
 			 VIO_PCI_COMMAND_IO | VIO_PCI_COMMAND_MEMORY | VIO_PCI_COMMAND_MASTER);
-	/* A window too small: nothing enabled. */
-	w.mem_size = 0x4800;
+	assert_int_equal(w.io_base, 0x1040);
+	assert_int_equal(w.io_size, 0xc0);
+	/* A window too small: nothing enabled, the cursor does not move. */
+	w = (struct vio_pci_window){.mem_base = 0x10000000u, .mem_size = 0x4800};
 	assert_int_equal(vio_pci_front_assign_bars(&fake_pci_bus, &x->p, &w, &b), -VIO_ENOSPC);
 	assert_int_equal(
 		x->p.cfg[VIO_PCI_CFG_COMMAND] & (VIO_PCI_COMMAND_MEMORY | VIO_PCI_COMMAND_IO), 0);
+	assert_int_equal(w.mem_base, 0x10000000u);
+	assert_int_equal(w.mem_size, 0x4800);
 	/* A window above 4 GiB takes the 64-bit BAR but not the 32-bit one. */
 	w.mem_base = 0x8000000000ull;
 	w.mem_size = 0x100000;
@@ -790,6 +799,47 @@ static void test_assign_bars(void **state)
 	w.mem_base = UINT64_MAX - 10;
 	assert_int_equal(vio_pci_front_assign_bars(&fake_pci_bus, &x->p, &w, &b), -VIO_EINVAL);
 	assert_int_equal(fake_pci_violations(&x->p), 0);
+}
+
+/* Two functions share one window: the second call starts where the first
+ * stopped, and its BARs are still naturally aligned (the 16 KiB BAR4 skips
+ * from 0x10005000 to 0x10008000). Without the cursor they would overlap. */
+static void test_assign_bars_shared_window(void **state)
+{
+	struct pfx *x = *state;
+	struct fake_pci *other = calloc(1, sizeof(*other));
+	assert_non_null(other);
+	fake_pci_init(other, VIO_ID_BLOCK, 1, 8);
+	fake_pci_unassign(&x->p);
+	fake_pci_unassign(other);
+	struct vio_pci_window w = {.mem_base = 0x10000000u, .mem_size = 0xe000u};
+	struct vio_pci_bars a, b;
+	assert_int_equal(vio_pci_front_assign_bars(&fake_pci_bus, &x->p, &w, &a), 0);
+	assert_int_equal(vio_pci_front_assign_bars(&fake_pci_bus, other, &w, &b), 0);
+	assert_int_equal(a.bar[4].addr, 0x10000000u);
+	assert_int_equal(a.bar[1].addr, 0x10004000u);
+	assert_int_equal(b.bar[4].addr, 0x10008000u);
+	assert_int_equal(b.bar[1].addr, 0x1000c000u);
+	assert_int_equal(other->bar[4].addr, 0x10008000u);
+	assert_int_equal(other->bar[1].addr, 0x1000c000u);
+	assert_int_equal(w.mem_base, 0x1000d000u);
+	assert_int_equal(w.mem_size, 0x1000u);
+	/* No two BARs overlap, each is aligned to its size. */
+	const struct vio_pci_bar *all[] = {&a.bar[1], &a.bar[4], &b.bar[1], &b.bar[4]};
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(all[i]->addr % all[i]->size, 0);
+		for (unsigned j = i + 1; j < 4; j++)
+			assert_true(all[i]->addr + all[i]->size <= all[j]->addr ||
+				    all[j]->addr + all[j]->size <= all[i]->addr);
+	}
+	/* A third function no longer fits: refused, the cursor stays. */
+	fake_pci_unassign(other);
+	assert_int_equal(vio_pci_front_assign_bars(&fake_pci_bus, other, &w, &b), -VIO_ENOSPC);
+	assert_int_equal(w.mem_base, 0x1000d000u);
+	assert_int_equal(w.mem_size, 0x1000u);
+	assert_int_equal(fake_pci_violations(&x->p), 0);
+	assert_int_equal(fake_pci_violations(other), 0);
+	free(other);
 }
 
 /* ---- round trip: driver core + front + vio_vq against a vio_devq device ---------------------- */
@@ -1122,7 +1172,7 @@ static void test_bare_metal_program(void **state)
 	static _Alignas(8) unsigned char vq_mem[VIO_VQ_MEM_SIZE(8)];
 	static const struct vio_drv_callbacks cb = {.queue_interrupt = bm_used};
 	/* QEMU virt (arm64): the 32-bit PCI memory window. */
-	static const struct vio_pci_window win = {.mem_base = 0x10000000u, .mem_size = 0x2eff0000u};
+	struct vio_pci_window win = {.mem_base = 0x10000000u, .mem_size = 0x2eff0000u};
 	struct vio_pci_front *front;
 	struct vio_drv *drv;
 	struct vio_vq *vq;
@@ -1204,6 +1254,7 @@ int main(void)
 		T(test_msix_helpers),
 		T(test_size_bars),
 		T(test_assign_bars),
+		T(test_assign_bars_shared_window),
 		T(test_accessor_errors_pass_through),
 		cmocka_unit_test(test_round_trip_split),
 		cmocka_unit_test(test_round_trip_packed),

@@ -5,18 +5,23 @@
  * by polling.
  *
  * What a bare-metal author writes, in order:
- *   1. register accessors for the bus (volatile loads and stores): mmio_bus,
- *      pci_bus below;
- *   2. discovery: probe each virtio-mmio slot (vio_mmio_front_probe()), or
- *      walk PCI configuration space, give the BARs addresses (the firmware's
- *      job: vio_pci_front_assign_bars()) and probe the function
- *      (vio_pci_front_probe()). Either way the front fills the transport half
- *      of a ::vio_drv_config, and everything after it is the same code;
+ *   1. register accessors: none — the library's vio_mmio_direct_bus (context:
+ *      the window's base address) and vio_pci_ecam_bus (context: a
+ *      struct vio_pci_ecam_fn) do volatile loads and stores; we only add a
+ *      delay hook;
+ *   2. discovery: probe each virtio-mmio slot (vio_mmio_front_probe(): an
+ *      empty slot is VIO_ENODEV, skipped silently), or walk PCI
+ *      configuration space, give the BARs addresses (the firmware's job:
+ *      vio_pci_front_assign_bars(), one window shared by every function)
+ *      and probe the function (vio_pci_front_probe()). Either way the front
+ *      fills the transport half of a ::vio_drv_config, and everything after
+ *      it is the same code;
  *   3. bring-up: vio_drv_init() over static memory, then the device helper's
  *      start call (vio_blk_driver_start(), vio_rng_driver_start()) with the
  *      ring memory (static, 16-aligned: with the MMU off a pointer is the
  *      address the device uses);
- *   4. the data path: submit, vio_drv_kick(), poll the helper's get call.
+ *   4. the data path: submit, vio_drv_kick(), vio_drv_poll_used() (bounded
+ *      by a clock deadline in its relax callback), the helper's get call.
  *
  * Build-time parameters (the Makefile sets them per case):
  *   BM_CASE         "riscv64-mmio-split" …: names the case in the patterns
@@ -63,7 +68,6 @@
 #define RNG_BUFS 4u			    /* entropy buffers in flight at once */
 #define RNG_BUF 64u			    /* bytes each */
 #define TIMEOUT_MS 3000u		    /* longest wait for one completion */
-#define PCI_SLICE 0x100000u		    /* window bytes given to each PCI function's BARs */
 #define MAX_DEVS 8u			    /* devices remembered by the scan */
 #define FRONT_MEM VIO_PCI_FRONT_MEM_SIZE(2) /* ≥ VIO_MMIO_FRONT_MEM_SIZE too */
 
@@ -168,12 +172,13 @@ static uint64_t deadline_ms(uint32_t ms)
 	return board_ticks() + board_tick_hz() / 1000u * ms;
 }
 
-static bool expired(uint64_t deadline)
+/* vio_drv_poll_used()'s relax callback: keep polling until the deadline. */
+static bool before_deadline(void *ctx)
 {
-	return (int64_t)(board_ticks() - deadline) > 0;
+	return (int64_t)(board_ticks() - *(const uint64_t *)ctx) <= 0;
 }
 
-/* The fronts' delay hook: the driver core waits this long between two
+/* The buses' delay hook: the driver core waits this long between two
  * status reads while a reset completes. */
 static void bm_delay(void *ctx, uint32_t us)
 {
@@ -188,15 +193,20 @@ static void bm_delay(void *ctx, uint32_t us)
 struct bm_dev {
 	bool pci;
 	uint32_t device_id;
-	char where[16];		  /* "mmio 0a003e00" or "pci 00:01.0" */
-	uintptr_t base;		  /* virtio-mmio: the register window; PCI: the ECAM function */
-	struct vio_pci_bars bars; /* PCI: where vio_pci_front_assign_bars() put them */
+	char where[16];		   /* "mmio 0a003e00" or "pci 00:01.0" */
+	struct vio_pci_ecam_fn fn; /* PCI: the function and its BARs */
 	_Alignas(8) unsigned char front_mem[FRONT_MEM];
 	struct vio_drv_config dc; /* the transport half, filled by the front */
 };
 
 static struct bm_dev devs[MAX_DEVS];
 static unsigned ndevs;
+
+/* The library's ready-made accessors (volatile loads and stores) with our
+ * delay added: virtio-mmio with the window's base as context, PCI through
+ * ECAM with a struct vio_pci_ecam_fn as context. */
+static struct vio_mmio_bus mmio_bus;
+static struct vio_pci_bus pci_bus;
 
 static void set_where(struct bm_dev *d, const char *prefix, uint64_t v, unsigned digits)
 {
@@ -208,69 +218,27 @@ static void set_where(struct bm_dev *d, const char *prefix, uint64_t v, unsigned
 	d->where[i] = '\0';
 }
 
-/* ---- virtio-mmio: accessors and scan ------------------------------------------------------- */
-
-static uint32_t mmio_read32(void *ctx, uint32_t off)
-{
-	return bm_read32(((struct bm_dev *)ctx)->base + off);
-}
-static void mmio_write32(void *ctx, uint32_t off, uint32_t v)
-{
-	bm_write32(((struct bm_dev *)ctx)->base + off, v);
-}
-static uint8_t mmio_read8(void *ctx, uint32_t off)
-{
-	return bm_read8(((struct bm_dev *)ctx)->base + off);
-}
-static void mmio_write8(void *ctx, uint32_t off, uint8_t v)
-{
-	bm_write8(((struct bm_dev *)ctx)->base + off, v);
-}
-static uint16_t mmio_read16(void *ctx, uint32_t off)
-{
-	return bm_read16(((struct bm_dev *)ctx)->base + off);
-}
-static void mmio_write16(void *ctx, uint32_t off, uint16_t v)
-{
-	bm_write16(((struct bm_dev *)ctx)->base + off, v);
-}
-
-static const struct vio_mmio_bus mmio_bus = {
-	.read32 = mmio_read32,
-	.write32 = mmio_write32,
-	.read8 = mmio_read8,
-	.write8 = mmio_write8,
-	.read16 = mmio_read16,
-	.write16 = mmio_write16,
-	.delay = bm_delay,
-};
+/* ---- virtio-mmio: scan --------------------------------------------------------------------- */
 
 static void scan_mmio(void)
 {
 	for (unsigned i = 0; i < board.mmio_slots && ndevs < MAX_DEVS; i++) {
 		struct bm_dev *d = &devs[ndevs];
-		d->pci = false;
-		d->base = board.mmio_base + (uintptr_t)i * board.mmio_stride;
+		uintptr_t base = board.mmio_base + (uintptr_t)i * board.mmio_stride;
 		struct vio_mmio_front *f;
-		int rc = vio_mmio_front_probe(&f, d->front_mem, sizeof(d->front_mem), &mmio_bus, d,
-					      board.mmio_stride);
+		int rc = vio_mmio_front_probe(&f, d->front_mem, sizeof(d->front_mem), &mmio_bus,
+					      (void *)base, board.mmio_stride);
 		if (rc == -VIO_ENODEV)
 			continue; /* an empty slot (DeviceID 0) */
-		set_where(d, "mmio ", d->base, 8);
-		if (rc == -VIO_ELEGACY) {
-			/* The probe stops at Version. QEMU's empty slots are
-			 * version 1 too: DeviceID (same offset in version 1)
-			 * tells an empty slot from a legacy device. */
-			if (bm_read32(d->base + VIO_MMIO_DEVICE_ID) != 0)
-				bm_printf("%s: legacy virtio-mmio (version 1) device: run QEMU "
-					  "with -global virtio-mmio.force-legacy=false\n",
-					  d->where);
-			continue;
-		}
+		set_where(d, "mmio ", base, 8);
 		if (rc != 0) {
-			bm_printf("%s: probe: %s\n", d->where, vio_err_name(rc));
+			bm_printf("%s: probe: %s%s\n", d->where, vio_err_name(rc),
+				  rc == -VIO_ELEGACY ? " (run QEMU with "
+						       "-global virtio-mmio.force-legacy=false)"
+						     : "");
 			continue;
 		}
+		d->pci = false;
 		d->device_id = vio_mmio_front_device_id(f);
 		vio_mmio_front_drv_config(f, &d->dc);
 		bm_printf("%s: virtio device %u, vendor %08x\n", d->where, (unsigned)d->device_id,
@@ -279,124 +247,45 @@ static void scan_mmio(void)
 	}
 }
 
-/* ---- PCIe: accessors and scan -------------------------------------------------------------- */
+/* ---- PCIe: scan ---------------------------------------------------------------------------- */
 
-static uintptr_t ecam_fn(unsigned bus, unsigned dev, unsigned fn)
-{
-	return board.ecam_base +
-	       ((uintptr_t)bus << 20 | (uintptr_t)dev << 15 | (uintptr_t)fn << 12);
-}
-
-static int pci_cfg_read(void *ctx, uint32_t off, unsigned size, uint32_t *val)
-{
-	uintptr_t a = ((struct bm_dev *)ctx)->base + off;
-	if (off >= 256u || off % size != 0)
-		return -VIO_EINVAL;
-	*val = size == 1 ? bm_read8(a) : size == 2 ? bm_read16(a) : bm_read32(a);
-	return 0;
-}
-
-static int pci_cfg_write(void *ctx, uint32_t off, unsigned size, uint32_t val)
-{
-	uintptr_t a = ((struct bm_dev *)ctx)->base + off;
-	if (off >= 256u || off % size != 0)
-		return -VIO_EINVAL;
-	if (size == 1)
-		bm_write8(a, (uint8_t)val);
-	else if (size == 2)
-		bm_write16(a, (uint16_t)val);
-	else
-		bm_write32(a, val);
-	return 0;
-}
-
-/* BAR accesses go to the address the BAR was given (bus address = CPU
- * address on both boards); the front stays inside the sizes it was told. */
-static int pci_bar_addr(struct bm_dev *d, unsigned bar, uint64_t off, unsigned size, uintptr_t *a)
-{
-	if (bar >= VIO_PCI_NUM_BARS || !d->bars.bar[bar].assigned ||
-	    off + size > d->bars.bar[bar].size)
-		return -VIO_EINVAL;
-	*a = (uintptr_t)(d->bars.bar[bar].addr + off);
-	return 0;
-}
-
-static int pci_bar_read(void *ctx, unsigned bar, uint64_t off, unsigned size, uint32_t *val)
-{
-	uintptr_t a;
-	int rc = pci_bar_addr(ctx, bar, off, size, &a);
-	if (rc == 0)
-		*val = size == 1 ? bm_read8(a) : size == 2 ? bm_read16(a) : bm_read32(a);
-	return rc;
-}
-
-static int pci_bar_write(void *ctx, unsigned bar, uint64_t off, unsigned size, uint32_t val)
-{
-	uintptr_t a;
-	int rc = pci_bar_addr(ctx, bar, off, size, &a);
-	if (rc != 0)
-		return rc;
-	if (size == 1)
-		bm_write8(a, (uint8_t)val);
-	else if (size == 2)
-		bm_write16(a, (uint16_t)val);
-	else
-		bm_write32(a, val);
-	return 0;
-}
-
-static const struct vio_pci_bus pci_bus = {
-	.cfg_read = pci_cfg_read,
-	.cfg_write = pci_cfg_write,
-	.bar_read = pci_bar_read,
-	.bar_write = pci_bar_write,
-	.delay = bm_delay,
-};
-
-/* Bus 0 only (QEMU puts -device functions there). Each virtio function gets
- * its own PCI_SLICE of the memory window for its BARs. */
+/* Bus 0 only (QEMU puts -device functions there). The firmware's part, as
+ * no one assigned the BARs: each virtio function's BARs go next in the
+ * board's memory window, which vio_pci_front_assign_bars() advances. */
 static void scan_pci(void)
 {
-	uint64_t next = board.pci_mem_base;
+	struct vio_pci_window win = {.mem_base = board.pci_mem_base,
+				     .mem_size = board.pci_mem_size};
 	for (unsigned dev = 0; dev < 32; dev++) {
 		for (unsigned fn = 0; fn < 8 && ndevs < MAX_DEVS; fn++) {
 			struct bm_dev *d = &devs[ndevs];
-			d->pci = true;
-			d->base = ecam_fn(0, dev, fn);
-			uint16_t vendor = bm_read16(d->base + VIO_PCI_CFG_VENDOR_ID);
+			(void)vio_pci_ecam_fn_init(&d->fn, board.ecam_base, 0, dev, fn);
+			uint16_t vendor = vio_pci_ecam_vendor_id(&d->fn);
 			if (vendor == 0xffffu) {
 				if (fn == 0)
 					break; /* no device */
 				continue;
 			}
-			bool multi = fn == 0 &&
-				     (bm_read8(d->base + VIO_PCI_CFG_HEADER_TYPE) & 0x80u) != 0;
+			uint32_t hdr = 0;
+			(void)pci_bus.cfg_read(&d->fn, VIO_PCI_CFG_HEADER_TYPE, 1, &hdr);
 			if (vendor == VIO_PCI_VENDOR_ID) {
 				set_where(d, "pci 00:", dev, 2); /* "pci 00:dd" */
 				d->where[9] = '.';
 				d->where[10] = (char)('0' + fn);
 				d->where[11] = '\0';
-				/* The firmware's part: no one assigned the BARs. */
-				if (next + PCI_SLICE > board.pci_mem_base + board.pci_mem_size) {
-					bm_printf("%s: PCI memory window full\n", d->where);
-					return;
-				}
-				struct vio_pci_window win = {.mem_base = next,
-							     .mem_size = PCI_SLICE};
-				next += PCI_SLICE;
-				int rc = vio_pci_front_assign_bars(&pci_bus, d, &win, &d->bars);
-				struct vio_pci_front_config fc = {.queue_slots = 2};
-				for (unsigned b = 0; b < VIO_PCI_NUM_BARS; b++)
-					if (d->bars.bar[b].assigned)
-						fc.bar_size[b] = d->bars.bar[b].size;
+				struct vio_pci_front_config fc;
 				struct vio_pci_front *f;
+				int rc = vio_pci_front_assign_bars(&pci_bus, &d->fn, &win,
+								   &d->fn.bars);
+				vio_pci_ecam_front_config(&d->fn, 2, &fc);
 				if (rc == 0)
 					rc = vio_pci_front_probe(&f, d->front_mem,
-								 sizeof(d->front_mem), &pci_bus, d,
-								 &fc);
+								 sizeof(d->front_mem), &pci_bus,
+								 &d->fn, &fc);
 				if (rc != 0) {
 					bm_printf("%s: %s\n", d->where, vio_err_name(rc));
 				} else {
+					d->pci = true;
 					d->device_id = vio_pci_front_device_id(f);
 					vio_pci_front_drv_config(f, &d->dc);
 					bm_printf("%s: virtio device %u (PCI device %04x)\n",
@@ -405,8 +294,8 @@ static void scan_pci(void)
 					ndevs++;
 				}
 			}
-			if (fn == 0 && !multi)
-				break;
+			if (fn == 0 && (hdr & 0x80u) == 0)
+				break; /* not multi-function */
 		}
 	}
 }
@@ -487,35 +376,23 @@ static bool same(const unsigned char *a, const unsigned char *b, unsigned n, con
 /* Kick, then poll the used ring until our one request is back. */
 static int blk_complete(struct vio_drv *drv, struct vio_blk_drv *blk, const char *what)
 {
+	uint64_t end = deadline_ms(TIMEOUT_MS);
+	struct vio_blk_drv_req *done = NULL;
 	int rc = vio_drv_kick(drv, 0);
+	if (rc == 0)
+		rc = vio_drv_poll_used(drv, 0, UINT32_MAX, before_deadline, &end);
+	if (rc == 0)
+		rc = vio_blk_drv_get(blk, &done);
 	if (rc != 0) {
-		bm_printf("blk: %s: kick: %s\n", what, vio_err_name(rc));
+		bm_printf("blk: %s: %s\n", what, vio_err_name(rc));
 		return rc;
 	}
-	uint64_t end = deadline_ms(TIMEOUT_MS);
-	for (;;) {
-		struct vio_blk_drv_req *done;
-		rc = vio_blk_drv_get(blk, &done);
-		if (rc == 0 && done != &blk_req) {
-			bm_printf("blk: %s: an unknown request completed\n", what);
-			return -VIO_EDEVICE;
-		}
-		if (rc == 0 && done->status != VIO_BLK_S_OK) {
-			bm_printf("blk: %s: status %u\n", what, (unsigned)done->status);
-			return -VIO_EDEVICE;
-		}
-		if (rc == 0)
-			return 0;
-		if (rc != -VIO_EAGAIN) {
-			bm_printf("blk: %s: %s\n", what, vio_err_name(rc));
-			return rc;
-		}
-		if (expired(end)) {
-			bm_printf("blk: %s: no completion in %u ms (device status check: %s)\n",
-				  what, TIMEOUT_MS, vio_err_name(vio_drv_check_status(drv)));
-			return -VIO_ETIMEOUT;
-		}
+	if (done != &blk_req || done->status != VIO_BLK_S_OK) {
+		bm_printf("blk: %s: %s request, status %u\n", what,
+			  done == &blk_req ? "our" : "an unknown", (unsigned)done->status);
+		return -VIO_EDEVICE;
 	}
+	return 0;
 }
 
 static bool blk_run(struct vio_drv *drv, struct vio_blk_drv *blk, const struct vio_blk_info *info)
@@ -667,17 +544,12 @@ static bool rng_test(struct bm_dev *d)
 	while (ok && got < RNG_BUFS) {
 		void *tok;
 		uint32_t len;
-		rc = vio_rng_drv_get(&rng, &tok, &len);
-		if (rc == -VIO_EAGAIN) {
-			if (expired(end)) {
-				bm_printf("rng: %u of %u buffers back after %u ms\n", got, RNG_BUFS,
-					  TIMEOUT_MS);
-				ok = false;
-			}
-			continue;
-		}
+		rc = vio_drv_poll_used(drv, VIO_RNG_REQUESTQ, UINT32_MAX, before_deadline, &end);
+		if (rc == 0)
+			rc = vio_rng_drv_get(&rng, &tok, &len);
 		if (rc != 0) {
-			bm_printf("rng: %s\n", vio_err_name(rc));
+			bm_printf("rng: %u of %u buffers back: %s\n", got, RNG_BUFS,
+				  vio_err_name(rc));
 			ok = false;
 			break;
 		}
@@ -736,6 +608,10 @@ int main(void)
 {
 	bm_printf("libvirtio %s bare metal on %s: case %s\n", vio_version_string(), board.name,
 		  BM_CASE);
+	mmio_bus = vio_mmio_direct_bus;
+	mmio_bus.delay = bm_delay;
+	pci_bus = vio_pci_ecam_bus;
+	pci_bus.delay = bm_delay;
 	scan_mmio();
 	scan_pci();
 
