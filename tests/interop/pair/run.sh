@@ -75,7 +75,7 @@ run_case() {
 		fail "$name" "no OK line: $(tail -n 3 "$log" | tr '\n' ' ')"
 		return
 	fi
-	grep -E '^(ring|features|selftest)' "$log" | sed 's/^/   /'
+	grep -E '^(negotiated|ring|selftest)' "$log" | sed 's/^/   /'
 	pass "$name"
 }
 
