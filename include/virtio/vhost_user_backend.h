@@ -194,6 +194,22 @@ struct vio_vhost_user_backend_ops {
 	 * @param fd  The eventfd.
 	 */
 	void (*signal)(void *ctx, int fd);
+	/**
+	 * @brief Create shared memory of @p size bytes (a memfd) and map it
+	 *        shared, readable and writable (GET_INFLIGHT_FD's region).
+	 *        NULL: ::VIO_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD is not offered.
+	 *
+	 * The back end initialises the area, undoes the mapping with
+	 * `unmap(ctx, host, 0, size)` and hands @p fd to the caller of
+	 * vio_vhost_user_backend_handle() in the reply (or closes it with
+	 * close_fd() on failure).
+	 * @param ctx  The context.
+	 * @param size Bytes, ≥ 1.
+	 * @param fd   Receives the descriptor.
+	 * @param host Receives the mapping (page-aligned), zero-filled.
+	 * @return 0, or a negative code (the front end is told "no tracking").
+	 */
+	int (*create_shm)(void *ctx, uint64_t size, int *fd, void **host);
 };
 
 /** @brief How to build a back end. Zero-initialise, then fill in. */
@@ -204,6 +220,10 @@ struct vio_vhost_user_backend_config {
 	const struct vio_device_info *info;
 	const struct vio_vhost_user_backend_ops *ops; /**< The platform (referenced). */
 	void *ctx;				      /**< Passed to @c ops. */
+	/** Do not offer ::VIO_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD even though
+	 * the model could use it (it is offered when the model sets
+	 * ::vio_device_info::takes_resubmitted and @c ops has `create_shm`). */
+	bool no_inflight;
 };
 
 /**
@@ -250,13 +270,17 @@ void vio_vhost_user_backend_set_base_conv(struct vio_vhost_user_backend *be,
 /** @brief What the caller does after vio_vhost_user_backend_handle(). */
 struct vio_vhost_user_reply {
 	/** Send a reply: @c msg.hdr and @c msg.hdr.size bytes of @c msg.payload
-	 * (never file descriptors). */
+	 * (and @c fd if not -1). */
 	bool send;
 	/** Close the connection (after sending the reply, if any), then call
 	 * vio_vhost_user_backend_disconnect(). */
 	bool close;
 	/** The reply (meaningful when @c send; @c nfds is 0). */
 	struct vio_vhost_user_msg msg;
+	/** A descriptor to send with the reply (SCM_RIGHTS), or -1: the
+	 * GET_INFLIGHT_FD region. It is the caller's: close it once sent (or
+	 * if the reply cannot be sent). */
+	int fd;
 };
 
 /**
@@ -332,6 +356,18 @@ int vio_vhost_user_backend_kick(struct vio_vhost_user_backend *be, uint32_t q);
  * @return true if live.
  */
 bool vio_vhost_user_backend_ring_live(const struct vio_vhost_user_backend *be, uint32_t q);
+
+/**
+ * @brief How many chains live ring @p q found in flight in the inflight
+ *        region when it started (re-submitted to the model before the
+ *        ring's own chains), for logs and tests.
+ * @param be The back end.
+ * @param q  Queue index.
+ * @return The count (≥ 0) if the ring journals into a region.
+ * @retval -VIO_EAGAIN The ring is live without a region.
+ * @retval -VIO_EQUEUE_STATE No such queue, or not live.
+ */
+int vio_vhost_user_backend_inflight(const struct vio_vhost_user_backend *be, uint32_t q);
 
 #ifdef __cplusplus
 }
