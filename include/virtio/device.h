@@ -378,6 +378,7 @@ struct vio_device_queue_hooks {
 	/**
 	 * @brief Queue @p q is being released: the model stopped using it
 	 *        (its chains were dropped or pushed); vio_devq_fini() follows.
+	 *        Also after a `start` that failed.
 	 * @param ctx The context.
 	 * @param dev The device.
 	 * @param q   Queue index.

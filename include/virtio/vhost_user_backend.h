@@ -30,9 +30,9 @@
  * |---------|--------|
  * | GET_FEATURES | the device core's offer + ::VIO_VHOST_USER_F_PROTOCOL_FEATURES + ::VIO_VHOST_F_LOG_ALL |
  * | SET_FEATURES | drives the device core: driver feature words, ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK; refuses bits not offered |
- * | GET/SET_PROTOCOL_FEATURES | MQ, LOG_SHMFD, REPLY_ACK, CONFIG, RESET_DEVICE |
+ * | GET/SET_PROTOCOL_FEATURES | MQ, LOG_SHMFD, REPLY_ACK, CONFIG, RESET_DEVICE; INFLIGHT_SHMFD when the model sets ::vio_device_info::takes_resubmitted, the ops have `create_shm` and ::vio_vhost_user_backend_config::no_inflight is clear |
  * | GET_QUEUE_NUM | the device's queue count |
- * | SET_OWNER, RESET_OWNER, RESET_DEVICE | session start; stop every ring and reset the device |
+ * | SET_OWNER, RESET_OWNER, RESET_DEVICE | session start; stop every ring and reset the device (and start the inflight region over: nothing is in flight) |
  * | SET_MEM_TABLE | maps every region, gives the device core the region table (vio_device_set_mem_table()); live rings move to the new table at their position |
  * | SET_VRING_NUM / ADDR / BASE | the ring's configuration, kept until the ring starts; ADDR translates the front end's user addresses to guest-physical ones through the table |
  * | SET_VRING_KICK | starts the ring (the device core enables the queue at its base) |
@@ -41,7 +41,8 @@
  * | SET_VRING_CALL / ERR | the used-buffer and error eventfds |
  * | GET/SET_CONFIG | vio_device_config_read() / vio_device_config_write() |
  * | SET_LOG_BASE | maps the dirty log; with LOG_ALL every device write sets its page's bit |
- * | GET/SET_INFLIGHT_FD | not offered; answered as unsupported (see the source for where it plugs in) |
+ * | GET_INFLIGHT_FD | creates the region for the front end's `num_queues` × `queue_size` (`create_shm`, vio_vhost_user_inflight_init()), replies with its size and fd (::vio_vhost_user_reply::fd); on failure replies `mmap_size` 0 ("no tracking") |
+ * | SET_INFLIGHT_FD | checks (vio_vhost_user_inflight_check()) and maps the region, kept until replaced, `mmap_size` 0 or disconnect; refused while a ring is started |
  *
  * **Ring states** (vhost-user.rst "Ring states"). A ring is *stopped* until
  * SET_VRING_KICK (the back end starts it when the kick fd is installed; a
@@ -152,6 +153,19 @@ struct vio_vhost_user_backend;
 
 /** @brief Alignment of the memory given to vio_vhost_user_backend_init(). */
 #define VIO_VHOST_USER_BACKEND_MEM_ALIGN 8
+
+/**
+ * **Inflight tracking** (vhost_user_inflight.h, docs/vhost-user-inflight.md).
+ * With a region set (SET_INFLIGHT_FD), a ring that starts is attached to its
+ * part (vio_vhost_user_inflight_attach(), through the device core's queue
+ * hooks, ::vio_device_queue_hooks) instead of taking SET_VRING_BASE as is:
+ * when the part records chains in flight, the ring position comes from the
+ * part and the ring (a front end that lost the back end sends a stale
+ * base), and those chains reach the model first (vio_device_queue_pop()),
+ * in the order they were popped. Chains the model drops when a ring stops
+ * stay recorded for the next start. A disconnect keeps the record (the
+ * front end owns the region); RESET_DEVICE clears it.
+ */
 
 /**
  * @brief The platform, as the back end needs it. All members but
