@@ -1219,24 +1219,25 @@ static void test_vhost_user_backend_inflight_bringup_packed(void **state)
  * order); a new back end gets the region back with SET_INFLIGHT_FD, the
  * ring's stale SET_VRING_BASE, and re-submits exactly the requests not
  * completed: each completes once, none twice, none lost; the ring goes on. */
-static void crash_restart(bool packed)
+static void crash_restart(bool packed, uint16_t nq)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	fx_init(f, 1);
+	fx_init(f, nq);
+	const uint16_t q = (uint16_t)(nq - 1); /* the busy queue; the others idle */
 	bringup(f, packed);
-	io_roundtrip(f, 0, 0, 1); /* the ring moved before: 2 chains */
+	io_roundtrip(f, q, 0, 1); /* the ring moved before: 2 chains */
 	f->hold = true;
 	void *h[4];
 	for (unsigned i = 0; i < 4; i++)
-		h[i] = blk_submit(f, 0, true, 10 + i, (unsigned char)(0x10 * i));
+		h[i] = blk_submit(f, q, true, 10 + i, (unsigned char)(0x10 * i));
 	assert_int_equal(f->nheld, 4);
 	/* The second completes before the crash (out of order). */
 	vio_blk_mem_backend_ops.submit(&f->mb, f->held[1]);
 	void *tok;
 	uint32_t len;
-	assert_int_equal(vio_vq_get(f->vq[0], &tok, &len), 0);
+	assert_int_equal(vio_vq_get(f->vq[q], &tok, &len), 0);
 	assert_ptr_equal(tok, h[1]);
-	assert_int_equal(vio_vq_get(f->vq[0], &tok, &len), -VIO_EAGAIN);
+	assert_int_equal(vio_vq_get(f->vq[q], &tok, &len), -VIO_EAGAIN);
 	for (unsigned i = 0; i < 4; i++)
 		if (i != 1)
 			assert_int_equal(f->disk[(10 + i) * 512], 0); /* not written yet */
@@ -1245,13 +1246,16 @@ static void crash_restart(bool packed)
 	fx_backend(f);
 	/* QEMU 7.2: split, the used index in guest memory (3); packed, the
 	 * position of its last GET_VRING_BASE: here the initial one. */
-	uint32_t base = packed ? 0x80008000u : 3u;
-	reconnect(f, &base);
-	assert_int_equal(vio_vhost_user_backend_inflight(f->be, 0), 3);
+	uint32_t base[2] = {packed ? 0x80008000u : 0u, packed ? 0x80008000u : 3u};
+	base[q] = packed ? 0x80008000u : 3u;
+	reconnect(f, base);
+	if (nq > 1)
+		assert_int_equal(vio_vhost_user_backend_inflight(f->be, 0), 0);
+	assert_int_equal(vio_vhost_user_backend_inflight(f->be, q), 3);
 	bool seen[4] = {false, false, false, false};
 	seen[1] = true;
 	for (unsigned n = 0; n < 3; n++) {
-		assert_int_equal(vio_vq_get(f->vq[0], &tok, &len), 0);
+		assert_int_equal(vio_vq_get(f->vq[q], &tok, &len), 0);
 		unsigned i = 0;
 		while (i < 4 && tok != h[i])
 			i++;
@@ -1261,25 +1265,26 @@ static void crash_restart(bool packed)
 		assert_int_equal(len, 1);
 		assert_done_ok(h[i]);
 	}
-	assert_int_equal(vio_vq_get(f->vq[0], &tok, &len), -VIO_EAGAIN);
+	assert_int_equal(vio_vq_get(f->vq[q], &tok, &len), -VIO_EAGAIN);
 	for (unsigned i = 0; i < 4; i++)
 		assert_int_equal(f->disk[(10 + i) * 512], (unsigned char)(0x10 * i));
 	/* The ring goes on, and the next GET_VRING_BASE is exact. */
 	for (unsigned i = 0; i < 5; i++)
-		io_roundtrip(f, 0, 20 + i, (unsigned char)(0x70 + i));
+		io_roundtrip(f, q, 20 + i, (unsigned char)(0x70 + i));
 	/* 2 + 4 + 10 chains of 3 descriptors: packed, 48 slots = 3 laps
 	 * (slot 0, wrap counters 0). */
-	assert_int_equal(get_base(f, 0), packed ? 0u : 16u);
+	assert_int_equal(get_base(f, q), packed ? 0u : 16u);
 
 	/* A second crash with nothing in flight: the new back end starts from
 	 * the region's record (packed: the stale base is ignored). */
 	fx_crash(f);
 	fx_backend(f);
-	base = packed ? 0x80008000u : 16u;
-	reconnect(f, &base);
-	assert_int_equal(vio_vhost_user_backend_inflight(f->be, 0), 0);
-	io_roundtrip(f, 0, 30, 0x33);
-	assert_int_equal(vio_vq_get(f->vq[0], &tok, &len), -VIO_EAGAIN);
+	base[0] = packed ? 0x80008000u : 0u;
+	base[q] = packed ? 0x80008000u : 16u;
+	reconnect(f, base);
+	assert_int_equal(vio_vhost_user_backend_inflight(f->be, q), 0);
+	io_roundtrip(f, q, 30, 0x33);
+	assert_int_equal(vio_vq_get(f->vq[q], &tok, &len), -VIO_EAGAIN);
 	fx_fini(f);
 	free(f);
 }
@@ -1287,13 +1292,21 @@ static void crash_restart(bool packed)
 static void test_vhost_user_backend_inflight_crash_split(void **state)
 {
 	(void)state;
-	crash_restart(false);
+	crash_restart(false, 1);
 }
 
 static void test_vhost_user_backend_inflight_crash_packed(void **state)
 {
 	(void)state;
-	crash_restart(true);
+	crash_restart(true, 1);
+}
+
+/* The same on the second of two queues; the first, idle, comes back fresh. */
+static void test_vhost_user_backend_inflight_crash_two_queues(void **state)
+{
+	(void)state;
+	crash_restart(false, 2);
+	crash_restart(true, 2);
 }
 
 /* RESET_DEVICE forgets what was in flight: the region starts over. A
@@ -1448,6 +1461,7 @@ int main(void)
 		cmocka_unit_test(test_vhost_user_backend_inflight_bringup_packed),
 		cmocka_unit_test(test_vhost_user_backend_inflight_crash_split),
 		cmocka_unit_test(test_vhost_user_backend_inflight_crash_packed),
+		cmocka_unit_test(test_vhost_user_backend_inflight_crash_two_queues),
 		cmocka_unit_test(test_vhost_user_backend_inflight_reset),
 		cmocka_unit_test(test_vhost_user_backend_inflight_rejects),
 	};
