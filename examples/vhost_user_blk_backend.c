@@ -3,6 +3,7 @@
  * vhost_user_blk_backend: a vhost-user-blk back end serving a raw image file.
  *
  *   vhost_user_blk_backend --socket PATH --image FILE [--read-only] [--queues N]
+ *                          [--no-inflight]
  *
  * QEMU connects with
  *   -object memory-backend-memfd,id=mem0,size=512M,share=on
@@ -10,6 +11,11 @@
  *   -chardev socket,id=c0,path=PATH -device vhost-user-blk-pci,chardev=c0
  * and the guest sees a virtio-blk disk the size of FILE (rounded down to 512
  * bytes). Front ends are served one after another until SIGINT or SIGTERM.
+ * In-flight requests are recorded in QEMU's inflight region
+ * (VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD): a back end restarted on the same
+ * socket after a crash re-submits the requests the previous one had taken
+ * and not completed, and resumes packed rings where they were.
+ * --no-inflight does not offer it.
  * Without arguments, or with --help, it prints its usage and exits 0 (the
  * CTest smoke run).
  *
@@ -123,13 +129,13 @@ static void on_signal(int sig)
 static void usage(FILE *to)
 {
 	fprintf(to, "usage: vhost_user_blk_backend --socket PATH --image FILE [--read-only] "
-		    "[--queues N]\n");
+		    "[--queues N] [--no-inflight]\n");
 }
 
 int main(int argc, char **argv)
 {
 	const char *sock = NULL, *path = NULL;
-	bool ro = false;
+	bool ro = false, no_inflight = false;
 	unsigned long queues = 1;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
@@ -138,6 +144,8 @@ int main(int argc, char **argv)
 			path = argv[++i];
 		else if (strcmp(argv[i], "--read-only") == 0)
 			ro = true;
+		else if (strcmp(argv[i], "--no-inflight") == 0)
+			no_inflight = true;
 		else if (strcmp(argv[i], "--queues") == 0 && i + 1 < argc)
 			queues = strtoul(argv[++i], NULL, 0);
 		else if (strcmp(argv[i], "--help") == 0) {
@@ -199,6 +207,7 @@ int main(int argc, char **argv)
 	struct vio_vhost_user_server_config sc = {0};
 	sc.info = &info;
 	sc.socket_path = sock;
+	sc.no_inflight = no_inflight;
 	n = vio_vhost_user_server_mem_size(&sc);
 	void *srv_mem = n != 0 ? aligned_alloc(8, (n + 7u) & ~(size_t)7u) : NULL;
 	struct vio_vhost_user_server *srv;

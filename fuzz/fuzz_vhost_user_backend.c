@@ -8,7 +8,9 @@
  *
  * Input: one setup byte, then operations.
  *   setup: bit 0 two queues (else one); bit 1 a good bring-up first
- *          (features, memory table, ring 0 started; bit 2 packed).
+ *          (features, memory table, ring 0 started; bit 2 packed; bit 3
+ *          with INFLIGHT_SHMFD: GET_INFLIGHT_FD, SET_INFLIGHT_FD of the
+ *          region it returned, before the ring starts).
  *   op:    [kind] ...
  *     0 message: [req] [flags] [size: 2 bytes LE] [nfds] then `size`
  *       payload bytes (capped at the payload buffer); fds are fresh fake
@@ -20,12 +22,15 @@
  *     2 kick queue [q]
  *     3 the guest writes [v: 8 bytes] at guest RAM offset [off: 2 bytes]
  *     4 disconnect (every fd must be closed, every mapping undone)
+ *     5 the front end scribbles [v: 8 bytes] at inflight region offset
+ *       [off: 2 bytes] (the region survives disconnects, like QEMU's)
  *
  * Invariants (FZ_CHECK): a descriptor is closed exactly once and only after
  * it was handed over, never signalled after closing, only live RAM fds are
  * mapped, every mapping is undone by the end; a reply is never both sent and
  * the connection closed, its size fits its payload, a malformed message
- * always closes. Guest RAM is one heap block of exactly its size: any access
+ * always closes, a reply fd comes only with a sent reply and is a region
+ * the back end created (the harness closes it, as the server does). Guest RAM is one heap block of exactly its size: any access
  * outside it is an ASan report.
  */
 #include <stdlib.h>
@@ -41,14 +46,20 @@
 #define UVA0 0x7f0000000000ull
 #define MAXFD 4096
 #define DISK_SECTORS 16u
+#define SHM_SIZE 16384u
 
 enum {
 	FD_RAM = 1,
-	FD_EVENT = 2
+	FD_EVENT = 2,
+	FD_SHM = 3
 };
+
+struct fz_vu;
+static struct fz_vu *fz_vu_ctx;
 
 struct fz_vu {
 	unsigned char *ram;
+	unsigned char *shm; /* the one inflight region (every FD_SHM maps it) */
 	unsigned char kind[MAXFD];
 	unsigned char state[MAXFD]; /* 0 never used, 1 handed over, 2 closed */
 	int next;
@@ -59,9 +70,13 @@ static int fz_map(void *ctx, int fd, uint64_t offset, uint64_t size, void **host
 {
 	struct fz_vu *v = ctx;
 	FZ_CHECK(fd >= 0 && fd < MAXFD && v->state[fd] == 1);
-	if (v->kind[fd] != FD_RAM || offset > RAM_SIZE || size > RAM_SIZE - offset)
+	unsigned char *base = v->kind[fd] == FD_RAM   ? v->ram
+			      : v->kind[fd] == FD_SHM ? v->shm
+						      : NULL;
+	uint64_t cap = v->kind[fd] == FD_RAM ? RAM_SIZE : SHM_SIZE;
+	if (base == NULL || offset > cap || size > cap - offset)
 		return -VIO_EVHOST_SYS;
-	*host = v->ram + offset;
+	*host = base + offset;
 	v->maps++;
 	return 0;
 }
@@ -69,7 +84,8 @@ static int fz_map(void *ctx, int fd, uint64_t offset, uint64_t size, void **host
 static void fz_unmap(void *ctx, void *host, uint64_t offset, uint64_t size)
 {
 	struct fz_vu *v = ctx;
-	FZ_CHECK((unsigned char *)host == v->ram + offset && offset + size <= RAM_SIZE);
+	FZ_CHECK(((unsigned char *)host == v->ram + offset && offset + size <= RAM_SIZE) ||
+		 ((unsigned char *)host == v->shm + offset && offset + size <= SHM_SIZE));
 	v->maps--;
 	FZ_CHECK(v->maps >= 0);
 }
@@ -87,8 +103,6 @@ static void fz_signal(void *ctx, int fd)
 	FZ_CHECK(fd >= 0 && fd < MAXFD && v->state[fd] == 1);
 }
 
-static const struct vio_vhost_user_backend_ops fz_ops = {fz_map, fz_unmap, fz_close, fz_signal};
-
 static int new_fd(struct fz_vu *v, int kind)
 {
 	if (v->next >= MAXFD)
@@ -99,12 +113,44 @@ static int new_fd(struct fz_vu *v, int kind)
 	return fd;
 }
 
+/* A memfd: the region's pages, zeroed (a new region). */
+static int fz_create_shm(void *ctx, uint64_t size, int *fd, void **host)
+{
+	struct fz_vu *v = ctx;
+	FZ_CHECK(size > 0);
+	if (size > SHM_SIZE)
+		return -VIO_EVHOST_SYS;
+	int f = new_fd(v, FD_SHM);
+	if (f < 0)
+		return -VIO_EVHOST_SYS;
+	memset(v->shm, 0, SHM_SIZE);
+	*fd = f;
+	*host = v->shm;
+	v->maps++;
+	return 0;
+}
+
+static const struct vio_vhost_user_backend_ops fz_ops = {fz_map, fz_unmap, fz_close, fz_signal,
+							 fz_create_shm};
+
+static struct vio_vhost_user_inflight last_inflight; /* the last GET_INFLIGHT_FD reply */
+
 static void handle(struct vio_vhost_user_backend *be, const struct vio_vhost_user_msg *m)
 {
 	struct vio_vhost_user_reply out;
 	int check = vio_vhost_user_msg_check(m);
 	int rc = vio_vhost_user_backend_handle(be, m, &out);
 	FZ_CHECK(!(out.send && out.close));
+	FZ_CHECK(out.fd == -1 || out.send);
+	if (out.fd >= 0) {
+		struct fz_vu *v = fz_vu_ctx;
+		FZ_CHECK(out.fd < MAXFD && v->state[out.fd] == 1 && v->kind[out.fd] == FD_SHM);
+		FZ_CHECK(m->hdr.request == VIO_VHOST_USER_GET_INFLIGHT_FD && rc == 0);
+		FZ_CHECK(out.msg.payload.inflight.mmap_size > 0 &&
+			 out.msg.payload.inflight.mmap_size <= SHM_SIZE);
+		last_inflight = out.msg.payload.inflight;
+		v->state[out.fd] = 2; /* sent and closed */
+	}
 	if (check == -VIO_EVHOST_MSG || check == -VIO_EVHOST_FDS)
 		FZ_CHECK(out.close && rc == check);
 	if (out.send) {
@@ -181,6 +227,28 @@ static void shaped(struct fz_vu *v, struct vio_vhost_user_backend *be, uint32_t 
 		memcpy(m.payload.config.region, &x, sizeof(x));
 		m.hdr.size = 12u + m.payload.config.size;
 		break;
+	case VIO_VHOST_USER_GET_INFLIGHT_FD:
+		m.hdr.size = 24;
+		m.payload.inflight.num_queues = (uint16_t)(idx % 3u);
+		m.payload.inflight.queue_size = (uint16_t)(x >> 8);
+		if (x & 2u) /* QEMU's values */
+			m.payload.inflight.queue_size = 8;
+		break;
+	case VIO_VHOST_USER_SET_INFLIGHT_FD:
+		m.hdr.size = 24;
+		if (x & 2u) {
+			/* The region of the last GET_INFLIGHT_FD, as QEMU sends it
+			 * back (after a restart too). */
+			m.payload.inflight = last_inflight;
+		} else {
+			m.payload.inflight.mmap_size = (x >> 8) % (SHM_SIZE + 1u);
+			m.payload.inflight.mmap_offset = (x >> 24) & 0x3fu;
+			m.payload.inflight.num_queues = (uint16_t)idx;
+			m.payload.inflight.queue_size = (uint16_t)((x >> 32) & 0x3fu);
+		}
+		m.fds[0] = new_fd(v, FD_SHM);
+		m.nfds = m.fds[0] >= 0 ? 1u : 0u;
+		break;
 	case VIO_VHOST_USER_SET_LOG_BASE:
 		m.hdr.size = 16;
 		m.payload.log.mmap_size = (x >> 8) % (RAM_SIZE + 1u);
@@ -194,13 +262,21 @@ static void shaped(struct fz_vu *v, struct vio_vhost_user_backend *be, uint32_t 
 	handle(be, &m);
 }
 
-static void bringup(struct fz_vu *v, struct vio_vhost_user_backend *be, bool packed)
+static void bringup(struct fz_vu *v, struct vio_vhost_user_backend *be, bool packed, bool inflight)
 {
 	uint64_t f = (1ull << VIO_F_VERSION_1) | (1ull << VIO_VHOST_USER_F_PROTOCOL_FEATURES) |
 		     (1ull << VIO_F_EVENT_IDX) | (1ull << VIO_F_INDIRECT_DESC);
 	if (packed)
 		f |= 1ull << VIO_F_RING_PACKED;
+	if (inflight)
+		shaped(v, be, VIO_VHOST_USER_SET_PROTOCOL_FEATURES, 0,
+		       (1ull << VIO_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) |
+			       (1ull << VIO_VHOST_USER_PROTOCOL_F_REPLY_ACK));
 	shaped(v, be, VIO_VHOST_USER_SET_FEATURES, 0, f);
+	if (inflight) {
+		shaped(v, be, VIO_VHOST_USER_GET_INFLIGHT_FD, 1, 2);
+		shaped(v, be, VIO_VHOST_USER_SET_INFLIGHT_FD, 0, 2);
+	}
 	shaped(v, be, VIO_VHOST_USER_SET_MEM_TABLE, 0, 0);
 	shaped(v, be, VIO_VHOST_USER_SET_VRING_NUM, 0, 8u << 8);
 	shaped(v, be, VIO_VHOST_USER_SET_VRING_BASE, 0, packed ? 0x80008000ull << 8 : 0);
@@ -220,6 +296,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&v, 0, sizeof(v));
 	v.next = 3;
 	v.ram = calloc(1, RAM_SIZE);
+	v.shm = aligned_alloc(64, SHM_SIZE);
+	memset(v.shm, 0, SHM_SIZE);
+	memset(&last_inflight, 0, sizeof(last_inflight));
+	fz_vu_ctx = &v;
 	static unsigned char disk[DISK_SECTORS * 512];
 	struct vio_blk_mem_backend mb;
 	vio_blk_mem_backend_init(&mb, disk, sizeof(disk));
@@ -239,16 +319,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_CHECK(vio_blk_device_init(&bd, bd_mem, n, &bc) == 0);
 	struct vio_device_info info = {0};
 	vio_blk_device_info(bd, &info);
-	struct vio_vhost_user_backend_config cfg = {&info, &fz_ops, &v};
+	struct vio_vhost_user_backend_config cfg = {&info, &fz_ops, &v, false};
 	n = vio_vhost_user_backend_mem_size(&cfg);
 	void *be_mem = aligned_alloc(8, (n + 7u) & ~(size_t)7u);
 	struct vio_vhost_user_backend *be;
 	FZ_CHECK(vio_vhost_user_backend_init(&be, be_mem, n, &cfg) == 0);
 	if (setup & 2u)
-		bringup(&v, be, (setup & 4u) != 0);
+		bringup(&v, be, (setup & 4u) != 0, (setup & 8u) != 0);
 
 	for (unsigned ops = 0; ops < 256 && !fz_in_done(&in); ops++) {
-		switch (fz_u8(&in) % 5u) {
+		switch (fz_u8(&in) % 6u) {
 		case 0: {
 			struct vio_vhost_user_msg m;
 			memset(&m, 0, sizeof(m));
@@ -282,9 +362,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(v.ram + (off % (RAM_SIZE - 8u)), &x, 8);
 			break;
 		}
-		default:
+		case 4:
 			vio_vhost_user_backend_disconnect(be);
 			break;
+		default: {
+			uint16_t off = fz_u16(&in);
+			uint64_t x = fz_u64(&in);
+			memcpy(v.shm + (off % (SHM_SIZE - 8u)), &x, 8);
+			break;
+		}
 		}
 	}
 	vio_vhost_user_backend_disconnect(be);
@@ -294,5 +380,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(be_mem);
 	free(bd_mem);
 	free(v.ram);
+	free(v.shm);
+	fz_vu_ctx = NULL;
 	return 0;
 }

@@ -202,6 +202,9 @@ struct vio_blk_queue {
 	uint16_t segs_per_req;
 	uint16_t free_head;
 	uint16_t inflight;
+	int (*pop)(void *ctx, struct vio_blk_queue *q, struct vio_chain *chain,
+		   struct vio_chain_seg *segs, uint16_t max_segs);
+	void *pop_ctx;
 	/** @endcond */
 };
 
@@ -346,6 +349,23 @@ int vio_blk_dev_set_capacity(struct vio_blk_dev *dev, uint64_t capacity,
 int vio_blk_queue_init(struct vio_blk_queue *q, struct vio_blk_dev *dev, struct vio_devq *dq,
 		       struct vio_blk_req *reqs, uint16_t nreqs, struct vio_chain_seg *segs,
 		       uint16_t segs_per_req);
+
+/** @brief Where a request queue takes its chains from (see
+ *         vio_blk_queue_set_pop()): vio_devq_pop()'s contract. */
+typedef int (*vio_blk_pop_fn)(void *ctx, struct vio_blk_queue *q, struct vio_chain *chain,
+			      struct vio_chain_seg *segs, uint16_t max_segs);
+
+/**
+ * @brief Take chains through @p pop instead of vio_devq_pop() on the
+ *        queue's device queue, e.g. vio_device_queue_pop(), which hands out
+ *        chains a transport re-submits first. The chains must belong to the
+ *        same device queue (they are completed with vio_devq_push()).
+ * @param q   The queue (after vio_blk_queue_init(), which resets this).
+ * @param pop The source, or NULL for vio_devq_pop().
+ * @param ctx Passed to @p pop.
+ * @note Same thread as vio_blk_queue_process().
+ */
+void vio_blk_queue_set_pop(struct vio_blk_queue *q, vio_blk_pop_fn pop, void *ctx);
 
 /**
  * @brief Take every available request (while slots are free), answer the

@@ -249,6 +249,11 @@ struct vio_device_info {
 	void *mem_ctx;			   /**< Passed to @c mem_ops. */
 	/** Passed to every queue (vio_devq_config::take_long_chains). */
 	bool take_long_chains;
+	/** The model takes chains with vio_device_queue_pop() (not
+	 * vio_devq_pop() directly), so it serves the chains a transport
+	 * re-submits through ::vio_device_queue_hooks (e.g. vhost-user's
+	 * inflight region). A transport offers such a feature only if set. */
+	bool takes_resubmitted;
 };
 
 /** @brief What the core asks a transport to signal. */
@@ -324,6 +329,73 @@ int vio_device_init(struct vio_device **devp, void *mem, size_t mem_size,
  */
 void vio_device_set_transport(struct vio_device *dev, const struct vio_device_transport *t,
 			      void *ctx, const struct vio_features *supported);
+
+/**
+ * @brief A transport's part in starting and stopping a queue: for
+ *        transports that restore in-flight chains themselves (vhost-user's
+ *        inflight region, vhost_user_inflight.h). Every member is optional.
+ *
+ * Called on the control thread, inside vio_device_queue_set_ready() /
+ * vio_device_queue_enable_at() (start) and wherever the core releases a
+ * queue (stop: queue disable, queue reset, device reset); `resubmit` on the
+ * queue's thread, inside vio_device_queue_pop(). None may call the core's
+ * control functions.
+ */
+struct vio_device_queue_hooks {
+	/**
+	 * @brief Queue @p q's device queue was just created; the model has not
+	 *        seen it. Replaces the core's vio_devq_set_state(): the hook
+	 *        sets the position itself (from @p pos or its own record).
+	 * @param ctx The context given to vio_device_set_queue_hooks().
+	 * @param dev The device.
+	 * @param q   Queue index.
+	 * @param dq  The new device queue.
+	 * @param pos The position vio_device_queue_enable_at() was given, or
+	 *            NULL (vio_device_queue_set_ready(): the reset position).
+	 * @retval 0 Started; nothing to re-submit.
+	 * @retval 1 Started; chains to re-submit: vio_device_queue_pop() takes
+	 *         them through `resubmit` before popping the ring.
+	 * @retval <0 Refused: the queue is released and DEVICE_NEEDS_RESET is
+	 *         set (as for a position vio_devq_set_state() refuses).
+	 */
+	int (*start)(void *ctx, struct vio_device *dev, uint16_t q, struct vio_devq *dq,
+		     const struct vio_ring_state *pos);
+	/**
+	 * @brief The next chain to re-submit (after `start` returned 1).
+	 * @param ctx      The context.
+	 * @param dev      The device.
+	 * @param q        Queue index.
+	 * @param dq       The device queue.
+	 * @param chain    Receives the chain.
+	 * @param segs     Receives its segments.
+	 * @param max_segs Room in @p segs.
+	 * @return As vio_devq_pop(); -::VIO_EAGAIN: none left (the core then
+	 *         pops the ring, and does not call this again until the next
+	 *         `start`).
+	 */
+	int (*resubmit)(void *ctx, struct vio_device *dev, uint16_t q, struct vio_devq *dq,
+			struct vio_chain *chain, struct vio_chain_seg *segs, uint16_t max_segs);
+	/**
+	 * @brief Queue @p q is being released: the model stopped using it
+	 *        (its chains were dropped or pushed); vio_devq_fini() follows.
+	 *        Also after a `start` that failed.
+	 * @param ctx The context.
+	 * @param dev The device.
+	 * @param q   Queue index.
+	 * @param dq  The device queue.
+	 */
+	void (*stop)(void *ctx, struct vio_device *dev, uint16_t q, struct vio_devq *dq);
+};
+
+/**
+ * @brief Install (or, with @p h NULL, remove) the transport's queue hooks.
+ * @param dev The device.
+ * @param h   The hooks (referenced); NULL removes them.
+ * @param ctx Passed to @p h.
+ * @note Control thread, while no queue is enabled.
+ */
+void vio_device_set_queue_hooks(struct vio_device *dev, const struct vio_device_queue_hooks *h,
+				void *ctx);
 
 /** @name Identity and features (control thread unless stated)
  * @{ */
@@ -824,6 +896,36 @@ int vio_device_set_mem_table(struct vio_device *dev, const struct vio_mem_region
  * @return The device queue, or NULL.
  */
 struct vio_devq *vio_device_queue(struct vio_device *dev, uint32_t q);
+
+/**
+ * @brief Take the next chain of queue @p q: first the chains the
+ *        transport re-submits (::vio_device_queue_hooks::resubmit, in the
+ *        order a previous owner popped them), then vio_devq_pop().
+ *
+ * A model that sets ::vio_device_info::takes_resubmitted pops with this.
+ * Queue thread, like vio_devq_pop().
+ * @param dev      The device.
+ * @param q        Queue index (enabled).
+ * @param chain    Receives the chain; complete it with vio_devq_push() or
+ *                 vio_device_queue_push().
+ * @param segs     Receives its segments.
+ * @param max_segs Room in @p segs.
+ * @retval 0 A chain.
+ * @retval -VIO_EQUEUE_STATE The queue is not enabled.
+ * @retval <0 As vio_devq_pop() (-::VIO_EAGAIN: nothing available), or the
+ *         hook's error for a re-submitted chain.
+ */
+int vio_device_queue_pop(struct vio_device *dev, uint32_t q, struct vio_chain *chain,
+			 struct vio_chain_seg *segs, uint16_t max_segs);
+
+/**
+ * @brief True while queue @p q has re-submitted chains not yet taken
+ *        (vio_device_queue_pop() returns them before the ring's).
+ * @param dev The device.
+ * @param q   Queue index.
+ * @return true if chains wait to be re-submitted.
+ */
+bool vio_device_queue_resubmitting(const struct vio_device *dev, uint32_t q);
 
 /**
  * @brief Send a used buffer notification for queue @p q now (through the

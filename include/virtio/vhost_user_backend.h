@@ -30,9 +30,9 @@
  * |---------|--------|
  * | GET_FEATURES | the device core's offer + ::VIO_VHOST_USER_F_PROTOCOL_FEATURES + ::VIO_VHOST_F_LOG_ALL |
  * | SET_FEATURES | drives the device core: driver feature words, ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK; refuses bits not offered |
- * | GET/SET_PROTOCOL_FEATURES | MQ, LOG_SHMFD, REPLY_ACK, CONFIG, RESET_DEVICE |
+ * | GET/SET_PROTOCOL_FEATURES | MQ, LOG_SHMFD, REPLY_ACK, CONFIG, RESET_DEVICE; INFLIGHT_SHMFD when the model sets ::vio_device_info::takes_resubmitted, the ops have `create_shm` and ::vio_vhost_user_backend_config::no_inflight is clear |
  * | GET_QUEUE_NUM | the device's queue count |
- * | SET_OWNER, RESET_OWNER, RESET_DEVICE | session start; stop every ring and reset the device |
+ * | SET_OWNER, RESET_OWNER, RESET_DEVICE | session start; stop every ring and reset the device (and start the inflight region over: nothing is in flight) |
  * | SET_MEM_TABLE | maps every region, gives the device core the region table (vio_device_set_mem_table()); live rings move to the new table at their position |
  * | SET_VRING_NUM / ADDR / BASE | the ring's configuration, kept until the ring starts; ADDR translates the front end's user addresses to guest-physical ones through the table |
  * | SET_VRING_KICK | starts the ring (the device core enables the queue at its base) |
@@ -41,7 +41,8 @@
  * | SET_VRING_CALL / ERR | the used-buffer and error eventfds |
  * | GET/SET_CONFIG | vio_device_config_read() / vio_device_config_write() |
  * | SET_LOG_BASE | maps the dirty log; with LOG_ALL every device write sets its page's bit |
- * | GET/SET_INFLIGHT_FD | not offered; answered as unsupported (see the source for where it plugs in) |
+ * | GET_INFLIGHT_FD | creates the region for the front end's `num_queues` × `queue_size` (`create_shm`, vio_vhost_user_inflight_init()), replies with its size and fd (::vio_vhost_user_reply::fd); on failure replies `mmap_size` 0 ("no tracking") |
+ * | SET_INFLIGHT_FD | checks (vio_vhost_user_inflight_check()) and maps the region, kept until replaced, `mmap_size` 0 or disconnect; refused while a ring is started |
  *
  * **Ring states** (vhost-user.rst "Ring states"). A ring is *stopped* until
  * SET_VRING_KICK (the back end starts it when the kick fd is installed; a
@@ -154,6 +155,19 @@ struct vio_vhost_user_backend;
 #define VIO_VHOST_USER_BACKEND_MEM_ALIGN 8
 
 /**
+ * **Inflight tracking** (vhost_user_inflight.h, docs/vhost-user-inflight.md).
+ * With a region set (SET_INFLIGHT_FD), a ring that starts is attached to its
+ * part (vio_vhost_user_inflight_attach(), through the device core's queue
+ * hooks, ::vio_device_queue_hooks) instead of taking SET_VRING_BASE as is:
+ * when the part records chains in flight, the ring position comes from the
+ * part and the ring (a front end that lost the back end sends a stale
+ * base), and those chains reach the model first (vio_device_queue_pop()),
+ * in the order they were popped. Chains the model drops when a ring stops
+ * stay recorded for the next start. A disconnect keeps the record (the
+ * front end owns the region); RESET_DEVICE clears it.
+ */
+
+/**
  * @brief The platform, as the back end needs it. All members but
  *        @c signal are required. Called on the back end's thread, from
  *        inside the back-end call that needs them.
@@ -194,6 +208,22 @@ struct vio_vhost_user_backend_ops {
 	 * @param fd  The eventfd.
 	 */
 	void (*signal)(void *ctx, int fd);
+	/**
+	 * @brief Create shared memory of @p size bytes (a memfd) and map it
+	 *        shared, readable and writable (GET_INFLIGHT_FD's region).
+	 *        NULL: ::VIO_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD is not offered.
+	 *
+	 * The back end initialises the area, undoes the mapping with
+	 * `unmap(ctx, host, 0, size)` and hands @p fd to the caller of
+	 * vio_vhost_user_backend_handle() in the reply (or closes it with
+	 * close_fd() on failure).
+	 * @param ctx  The context.
+	 * @param size Bytes, ≥ 1.
+	 * @param fd   Receives the descriptor.
+	 * @param host Receives the mapping (page-aligned), zero-filled.
+	 * @return 0, or a negative code (the front end is told "no tracking").
+	 */
+	int (*create_shm)(void *ctx, uint64_t size, int *fd, void **host);
 };
 
 /** @brief How to build a back end. Zero-initialise, then fill in. */
@@ -204,6 +234,10 @@ struct vio_vhost_user_backend_config {
 	const struct vio_device_info *info;
 	const struct vio_vhost_user_backend_ops *ops; /**< The platform (referenced). */
 	void *ctx;				      /**< Passed to @c ops. */
+	/** Do not offer ::VIO_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD even though
+	 * the model could use it (it is offered when the model sets
+	 * ::vio_device_info::takes_resubmitted and @c ops has `create_shm`). */
+	bool no_inflight;
 };
 
 /**
@@ -250,13 +284,17 @@ void vio_vhost_user_backend_set_base_conv(struct vio_vhost_user_backend *be,
 /** @brief What the caller does after vio_vhost_user_backend_handle(). */
 struct vio_vhost_user_reply {
 	/** Send a reply: @c msg.hdr and @c msg.hdr.size bytes of @c msg.payload
-	 * (never file descriptors). */
+	 * (and @c fd if not -1). */
 	bool send;
 	/** Close the connection (after sending the reply, if any), then call
 	 * vio_vhost_user_backend_disconnect(). */
 	bool close;
 	/** The reply (meaningful when @c send; @c nfds is 0). */
 	struct vio_vhost_user_msg msg;
+	/** A descriptor to send with the reply (SCM_RIGHTS), or -1: the
+	 * GET_INFLIGHT_FD region. It is the caller's: close it once sent (or
+	 * if the reply cannot be sent). */
+	int fd;
 };
 
 /**
@@ -332,6 +370,18 @@ int vio_vhost_user_backend_kick(struct vio_vhost_user_backend *be, uint32_t q);
  * @return true if live.
  */
 bool vio_vhost_user_backend_ring_live(const struct vio_vhost_user_backend *be, uint32_t q);
+
+/**
+ * @brief How many chains live ring @p q found in flight in the inflight
+ *        region when it started (re-submitted to the model before the
+ *        ring's own chains), for logs and tests.
+ * @param be The back end.
+ * @param q  Queue index.
+ * @return The count (≥ 0) if the ring journals into a region.
+ * @retval -VIO_EAGAIN The ring is live without a region.
+ * @retval -VIO_EQUEUE_STATE No such queue, or not live.
+ */
+int vio_vhost_user_backend_inflight(const struct vio_vhost_user_backend *be, uint32_t q);
 
 #ifdef __cplusplus
 }

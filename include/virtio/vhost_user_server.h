@@ -73,6 +73,9 @@ struct vio_vhost_user_server_config {
 	 * (e.g. from a service manager; the server owns it), or -1 for none
 	 * (front ends only through vio_vhost_user_server_adopt()). */
 	int listen_fd;
+	/** Do not offer VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD (as
+	 * ::vio_vhost_user_backend_config::no_inflight). */
+	bool no_inflight;
 };
 
 /**

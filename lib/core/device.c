@@ -138,6 +138,13 @@ void vio_device_set_transport(struct vio_device *dev, const struct vio_device_tr
 	vio__device_compute_offer(dev);
 }
 
+void vio_device_set_queue_hooks(struct vio_device *dev, const struct vio_device_queue_hooks *h,
+				void *ctx)
+{
+	dev->qhooks = h;
+	dev->qhctx = ctx;
+}
+
 uint32_t vio_device_id(const struct vio_device *dev)
 {
 	return dev->device_id;

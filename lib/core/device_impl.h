@@ -24,6 +24,7 @@ struct vio__devq_slot {
 	uint16_t notify_off;
 	atomic_uint_least16_t vector; /* read by transports from any thread */
 	bool ready;
+	bool resubmit; /* hooks->resubmit has chains (queue thread once enabled) */
 };
 
 struct vio_device {
@@ -31,6 +32,8 @@ struct vio_device {
 	void *ctx;
 	const struct vio_device_transport *tops;
 	void *tctx;
+	const struct vio_device_queue_hooks *qhooks;
+	void *qhctx;
 
 	void *config;
 	uint32_t config_size;

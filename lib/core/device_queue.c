@@ -8,24 +8,30 @@ void vio__device_slot_reset(struct vio__devq_slot *s)
 {
 	s->dq = NULL;
 	s->ready = false;
+	s->resubmit = false;
 	s->size = s->max;
 	s->addr[0] = s->addr[1] = s->addr[2] = 0;
 	atomic_store_explicit(&s->vector, VIO_DEVICE_NO_VECTOR, memory_order_relaxed);
 }
 
 /* Release slot @s's device queue (the model no longer uses it). */
-static void slot_release(struct vio__devq_slot *s)
+static void slot_release(struct vio_device *dev, struct vio__devq_slot *s)
 {
-	if (s->dq != NULL)
+	if (s->dq != NULL) {
+		const struct vio_device_queue_hooks *h = dev->qhooks;
+		if (h != NULL && h->stop != NULL)
+			h->stop(dev->qhctx, dev, (uint16_t)(s - dev->q), s->dq);
 		vio_devq_fini(s->dq);
+	}
 	s->dq = NULL;
 	s->ready = false;
+	s->resubmit = false;
 }
 
 void vio__device_queues_reset(struct vio_device *dev)
 {
 	for (uint16_t i = 0; i < dev->num_queues; i++) {
-		slot_release(&dev->q[i]);
+		slot_release(dev, &dev->q[i]);
 		vio__device_slot_reset(&dev->q[i]);
 	}
 }
@@ -135,16 +141,20 @@ static int queue_enable(struct vio_device *dev, uint32_t q, const struct vio_rin
 		vio_device_set_needs_reset(dev);
 		return rc;
 	}
-	if (pos != NULL) {
+	const struct vio_device_queue_hooks *h = dev->qhooks;
+	if (h != NULL && h->start != NULL)
+		rc = h->start(dev->qhctx, dev, (uint16_t)q, s->dq, pos);
+	else if (pos != NULL)
 		rc = vio_devq_set_state(s->dq, pos);
-		if (rc < 0) {
-			/* The position does not fit the ring in guest memory:
-			 * as unusable as a bad address. */
-			slot_release(s);
-			vio_device_set_needs_reset(dev);
-			return rc;
-		}
+	if (rc < 0) {
+		/* The position does not fit the ring in guest memory (or the
+		 * transport's record of it is unusable): as unusable as a bad
+		 * address. */
+		slot_release(dev, s);
+		vio_device_set_needs_reset(dev);
+		return rc;
 	}
+	s->resubmit = h != NULL && rc > 0 && h->resubmit != NULL;
 	if (dev->active && dev->ops != NULL && dev->ops->queue_enable != NULL) {
 		rc = dev->ops->queue_enable(dev->ctx, dev, (uint16_t)q);
 		if (rc < 0) {
@@ -161,7 +171,7 @@ static void queue_stop(struct vio_device *dev, uint32_t q)
 	struct vio__devq_slot *s = &dev->q[q];
 	if (s->ready && dev->active && dev->ops != NULL && dev->ops->queue_stop != NULL)
 		dev->ops->queue_stop(dev->ctx, dev, (uint16_t)q);
-	slot_release(s);
+	slot_release(dev, s);
 }
 
 int vio_device_queue_set_ready(struct vio_device *dev, uint32_t q, bool ready)
@@ -268,6 +278,31 @@ struct vio_devq *vio_device_queue(struct vio_device *dev, uint32_t q)
 {
 	struct vio__devq_slot *s = vio__dev_slot(dev, q);
 	return s != NULL ? s->dq : NULL;
+}
+
+int vio_device_queue_pop(struct vio_device *dev, uint32_t q, struct vio_chain *chain,
+			 struct vio_chain_seg *segs, uint16_t max_segs)
+{
+	struct vio__devq_slot *s = vio__dev_slot(dev, q);
+	if (s == NULL || s->dq == NULL)
+		return -VIO_EQUEUE_STATE;
+	if (s->resubmit) {
+		const struct vio_device_queue_hooks *h = dev->qhooks;
+		int rc = h != NULL && h->resubmit != NULL
+				 ? h->resubmit(dev->qhctx, dev, (uint16_t)q, s->dq, chain, segs,
+					       max_segs)
+				 : -VIO_EAGAIN;
+		if (rc != -VIO_EAGAIN)
+			return rc;
+		s->resubmit = false;
+	}
+	return vio_devq_pop(s->dq, chain, segs, max_segs);
+}
+
+bool vio_device_queue_resubmitting(const struct vio_device *dev, uint32_t q)
+{
+	const struct vio__devq_slot *s = vio__dev_slot(dev, q);
+	return s != NULL && s->resubmit;
 }
 
 void vio_device_queue_interrupt(struct vio_device *dev, uint32_t q)

@@ -216,9 +216,17 @@ int vio_blk_queue_init(struct vio_blk_queue *q, struct vio_blk_dev *dev, struct 
 	q->segs = segs;
 	q->nreqs = nreqs;
 	q->segs_per_req = segs_per_req;
+	q->pop = NULL;
+	q->pop_ctx = NULL;
 	VIO_MEMSET(reqs, 0, (size_t)nreqs * sizeof(*reqs));
 	vio_blk_queue_reset(q);
 	return 0;
+}
+
+void vio_blk_queue_set_pop(struct vio_blk_queue *q, vio_blk_pop_fn pop, void *ctx)
+{
+	q->pop = pop;
+	q->pop_ctx = ctx;
 }
 
 static void slot_free(struct vio_blk_queue *q, struct vio_blk_req *req)
@@ -500,7 +508,8 @@ int vio_blk_queue_process(struct vio_blk_queue *q)
 		uint16_t slot = q->free_head;
 		struct vio_blk_req *req = &q->reqs[slot];
 		struct vio_chain_seg *segs = &q->segs[(size_t)slot * q->segs_per_req];
-		int rc = vio_devq_pop(q->dq, &req->chain, segs, q->segs_per_req);
+		int rc = q->pop != NULL ? q->pop(q->pop_ctx, q, &req->chain, segs, q->segs_per_req)
+					: vio_devq_pop(q->dq, &req->chain, segs, q->segs_per_req);
 		if (rc == -VIO_EAGAIN)
 			break;
 		if (rc == -VIO_ENOSPC)

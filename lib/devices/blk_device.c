@@ -174,6 +174,8 @@ void vio_blk_device_info(struct vio_blk_device *bd, struct vio_device_info *info
 	/* A chain longer than the segment array is answered with IOERR
 	 * instead of failing the queue (blk_dev.h). */
 	info->take_long_chains = true;
+	/* Pops through vio_device_queue_pop(): serves re-submitted chains. */
+	info->takes_resubmitted = true;
 }
 
 /* ---- Queue threads ---------------------------------------------------------- */
@@ -202,7 +204,7 @@ int vio_blk_device_process(struct vio_blk_device *bd, uint16_t q)
 		/* Re-arm, then look again: a buffer made available between the
 		 * last pop and the re-arm did not kick (§2.7.10 "enable,
 		 * re-check"). */
-		if (vio_devq_enable_notify(dq))
+		if (vio_devq_enable_notify(dq) && !vio_device_queue_resubmitting(dev, q))
 			return taken;
 		/* Every slot in flight (a backend that completes later): the
 		 * rest waits for the call after its completions. */
@@ -222,6 +224,14 @@ static void queue_down(struct vio_blk_device *bd, uint16_t q)
 	}
 }
 
+/* The chains of queue q: re-submitted ones first (vio_device_queue_pop()). */
+static int pop_cb(void *ctx, struct vio_blk_queue *bq, struct vio_chain *chain,
+		  struct vio_chain_seg *segs, uint16_t max_segs)
+{
+	struct vio_blk_device *bd = ctx;
+	return vio_device_queue_pop(bd->a.dev, (uint32_t)(bq - bd->bq), chain, segs, max_segs);
+}
+
 static int queue_up(struct vio_blk_device *bd, struct vio_device *dev, uint16_t q)
 {
 	struct vio_devq *dq = vio_device_queue(dev, q);
@@ -232,6 +242,7 @@ static int queue_up(struct vio_blk_device *bd, struct vio_device *dev, uint16_t 
 				    bd->segs + first * bd->segs_per_req, bd->segs_per_req);
 	if (rc != 0)
 		return rc;
+	vio_blk_queue_set_pop(&bd->bq[q], pop_cb, bd);
 	bd->a.q[q].inited = true;
 	vio__adapter_start(&bd->a, q);
 	return 0;

@@ -17,16 +17,18 @@
 #include <virtio/spec.h>
 #include <virtio/vhost_user.h>
 #include <virtio/vhost_user_backend.h>
+#include <virtio/vhost_user_inflight.h>
 
 #define ALIGN8(n) (((size_t)(n) + 7u) & ~(size_t)7u)
 #define BIT64(n) ((uint64_t)1 << (n))
 
-/* Protocol features this back end implements. INFLIGHT_SHMFD is not one of
- * them yet: see GET/SET_INFLIGHT_FD in dispatch(). */
+/* Protocol features this back end implements; INFLIGHT_SHMFD in addition
+ * when the device model takes re-submitted chains (offered_protocol()). */
 #define OFFERED_PROTOCOL                                                                           \
 	(BIT64(VIO_VHOST_USER_PROTOCOL_F_MQ) | BIT64(VIO_VHOST_USER_PROTOCOL_F_LOG_SHMFD) |        \
 	 BIT64(VIO_VHOST_USER_PROTOCOL_F_REPLY_ACK) | BIT64(VIO_VHOST_USER_PROTOCOL_F_CONFIG) |    \
 	 BIT64(VIO_VHOST_USER_PROTOCOL_F_RESET_DEVICE))
+#define INFLIGHT_BIT BIT64(VIO_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD)
 
 /* Feature bits that are vhost's, not the virtio device's. */
 #define VHOST_BITS (BIT64(VIO_VHOST_USER_F_PROTOCOL_FEATURES) | BIT64(VIO_VHOST_F_LOG_ALL))
@@ -46,6 +48,9 @@ struct ring {
 	bool kick_nofd;
 	bool enabled;
 	bool live; /* the device core's queue is enabled */
+	/* Journal into the inflight region while the device queue exists. */
+	struct vio_vhost_user_inflight_queue *iq;
+	uint16_t resubmitted; /* chains the last attach found in flight */
 };
 
 /* One mapped region of a memory table. */
@@ -79,6 +84,17 @@ struct vio_vhost_user_backend {
 	unsigned char *log;  /* the dirty bitmap, or NULL */
 	uint64_t log_size;   /* bytes */
 	uint64_t log_offset; /* for unmap */
+
+	/* INFLIGHT_SHMFD: offered at all; the SET_INFLIGHT_FD mapping. */
+	bool inflight_ok;
+	unsigned char *iq_mem; /* nq x iq_size bytes: each ring's journal object */
+	size_t iq_size;
+	struct {
+		unsigned char *host; /* NULL: none */
+		uint64_t size, offset;
+		uint16_t num_queues, queue_size;
+		enum vio_ring_format fmt;
+	} infl;
 };
 
 /* ---- Memory and sizes ------------------------------------------------------ */
@@ -87,7 +103,36 @@ static bool cfg_ok(const struct vio_vhost_user_backend_config *cfg)
 {
 	return cfg != NULL && cfg->info != NULL && cfg->ops != NULL && cfg->ops->map != NULL &&
 	       cfg->ops->unmap != NULL && cfg->ops->close_fd != NULL &&
-	       cfg->info->num_queues <= VIO_VHOST_USER_MAX_QUEUES;
+	       cfg->info->num_queues <= VIO_VHOST_USER_MAX_QUEUES &&
+	       (cfg->info->num_queues == 0 || cfg->info->queue_max != NULL);
+}
+
+/* INFLIGHT_SHMFD is offered when the model serves re-submitted chains,
+ * the platform can create shared memory, and the embedder did not opt out. */
+static bool inflight_ok(const struct vio_vhost_user_backend_config *cfg)
+{
+	return cfg->info->takes_resubmitted && cfg->ops->create_shm != NULL && !cfg->no_inflight &&
+	       cfg->info->num_queues > 0;
+}
+
+/* Private memory of one ring's journal object: enough for either format at
+ * the largest queue. 0 without inflight. */
+static size_t iq_size(const struct vio_vhost_user_backend_config *cfg)
+{
+	if (!inflight_ok(cfg))
+		return 0;
+	size_t m = 0;
+	for (uint16_t q = 0; q < cfg->info->num_queues; q++) {
+		size_t a =
+			vio_vhost_user_inflight_mem_size(VIO_RING_SPLIT, cfg->info->queue_max[q]);
+		size_t b =
+			vio_vhost_user_inflight_mem_size(VIO_RING_PACKED, cfg->info->queue_max[q]);
+		if (a > m)
+			m = a;
+		if (b > m)
+			m = b;
+	}
+	return ALIGN8(m);
 }
 
 static size_t rings_offset(void)
@@ -95,9 +140,14 @@ static size_t rings_offset(void)
 	return ALIGN8(sizeof(struct vio_vhost_user_backend));
 }
 
-static size_t device_offset(uint16_t nq)
+static size_t iq_offset(uint16_t nq)
 {
 	return rings_offset() + ALIGN8(sizeof(struct ring) * nq);
+}
+
+static size_t device_offset(const struct vio_vhost_user_backend_config *cfg)
+{
+	return iq_offset(cfg->info->num_queues) + (size_t)cfg->info->num_queues * iq_size(cfg);
 }
 
 /* The device description with the back end's memory hooks. */
@@ -122,7 +172,7 @@ size_t vio_vhost_user_backend_mem_size(const struct vio_vhost_user_backend_confi
 	size_t dev = vio_device_mem_size(&info);
 	if (dev == 0)
 		return 0;
-	return device_offset(info.num_queues) + dev;
+	return device_offset(cfg) + dev;
 }
 
 /* ---- The device core's transport hooks -------------------------------------- */
@@ -158,6 +208,77 @@ static void t_reset(void *ctx)
 }
 
 static const struct vio_device_transport be_transport = {t_interrupt, t_reset};
+
+/* ---- Inflight: the device core's queue hooks ---------------------------------- */
+
+static bool packed(const struct vio_vhost_user_backend *be);
+
+/* Queue q's device queue exists: journal it into its part of the region
+ * (which also sets the position, from the region when chains were in
+ * flight), or just set the position without a region. */
+static int h_start(void *ctx, struct vio_device *dev, uint16_t q, struct vio_devq *dq,
+		   const struct vio_ring_state *pos)
+{
+	(void)dev;
+	struct vio_vhost_user_backend *be = ctx;
+	struct ring *r = &be->rings[q];
+	r->iq = NULL;
+	r->resubmitted = 0;
+	if (be->infl.host == NULL || q >= be->infl.num_queues)
+		return pos != NULL ? vio_devq_set_state(dq, pos) : 0;
+	enum vio_ring_format fmt = packed(be) ? VIO_RING_PACKED : VIO_RING_SPLIT;
+	if (fmt != be->infl.fmt)
+		return -VIO_EINFLIGHT_HEADER; /* features changed since SET_INFLIGHT_FD */
+	uint64_t part_len = 0;
+	void *part = vio_vhost_user_inflight_queue_region(be->infl.host, be->infl.size, fmt,
+							  be->infl.queue_size, q, &part_len);
+	if (part == NULL)
+		return -VIO_EINFLIGHT_HEADER;
+	struct vio_vhost_user_inflight_info info;
+	int rc = vio_vhost_user_inflight_attach(&r->iq, be->iq_mem + (size_t)q * be->iq_size,
+						be->iq_size, part, part_len, dq, pos, &info);
+	if (rc != 0) {
+		r->iq = NULL;
+		return rc;
+	}
+	r->resubmitted = info.resubmit;
+	return info.resubmit > 0 ? 1 : 0;
+}
+
+static int h_resubmit(void *ctx, struct vio_device *dev, uint16_t q, struct vio_devq *dq,
+		      struct vio_chain *chain, struct vio_chain_seg *segs, uint16_t max_segs)
+{
+	(void)dev;
+	struct vio_vhost_user_backend *be = ctx;
+	struct ring *r = &be->rings[q];
+	if (r->iq == NULL)
+		return -VIO_EAGAIN;
+	return vio_vhost_user_inflight_resubmit(r->iq, dq, chain, segs, max_segs);
+}
+
+static void h_stop(void *ctx, struct vio_device *dev, uint16_t q, struct vio_devq *dq)
+{
+	(void)dev;
+	struct vio_vhost_user_backend *be = ctx;
+	struct ring *r = &be->rings[q];
+	if (r->iq == NULL)
+		return;
+	/* Chains the model dropped stay in flight: detach refuses then, and
+	 * vio_devq_fini() follows anyway; the region keeps them for the next
+	 * attach. */
+	(void)vio_vhost_user_inflight_detach(r->iq, dq);
+	r->iq = NULL;
+}
+
+static const struct vio_device_queue_hooks be_hooks = {h_start, h_resubmit, h_stop};
+
+static void inflight_unmap(struct vio_vhost_user_backend *be)
+{
+	if (be->infl.host != NULL)
+		be->ops->unmap(be->ctx, be->infl.host, be->infl.offset, be->infl.size);
+	be->infl.host = NULL;
+	be->infl.size = 0;
+}
 
 /* ---- Dirty log ------------------------------------------------------------- */
 
@@ -236,14 +357,18 @@ int vio_vhost_user_backend_init(struct vio_vhost_user_backend **bep, void *mem, 
 	be->rings = (struct ring *)(void *)(base + rings_offset());
 	for (uint16_t q = 0; q < be->nq; q++)
 		ring_clear(&be->rings[q]);
+	be->inflight_ok = inflight_ok(cfg);
+	be->iq_size = iq_size(cfg);
+	be->iq_mem = base + iq_offset(be->nq);
 	struct vio_device_info info = device_info(cfg, be);
-	size_t off = device_offset(be->nq);
+	size_t off = device_offset(cfg);
 	int rc = vio_device_init(&be->dev, base + off, mem_size - off, &info);
 	if (rc != 0)
 		return rc;
 	/* vhost-user carries none of the transport-dependent bits
 	 * (notification data, queue reset, SR-IOV, admin queues). */
 	vio_device_set_transport(be->dev, &be_transport, be, NULL);
+	vio_device_set_queue_hooks(be->dev, &be_hooks, be);
 	*bep = be;
 	return 0;
 }
@@ -270,6 +395,11 @@ static uint64_t offered_device_bits(const struct vio_vhost_user_backend *be)
 		     ((uint64_t)vio_device_offered_word(be->dev, 1) << 32);
 	f &= ~(BIT64(VIO_F_ACCESS_PLATFORM) | BIT64(VIO_F_SUSPEND) | VHOST_BITS);
 	return f;
+}
+
+static uint64_t offered_protocol(const struct vio_vhost_user_backend *be)
+{
+	return OFFERED_PROTOCOL | (be->inflight_ok ? INFLIGHT_BIT : 0);
 }
 
 static bool packed(const struct vio_vhost_user_backend *be)
@@ -832,6 +962,87 @@ static int set_log_base(struct vio_vhost_user_backend *be, const struct vio_vhos
 	return 0;
 }
 
+/* GET_INFLIGHT_FD: a new region of the size the front end's queues need,
+ * initialised, handed over as an fd (the reply's). The back end keeps
+ * nothing: the front end sends the region back with SET_INFLIGHT_FD. Every
+ * failure is still answered (mmap_size 0: "no tracking"), since the front
+ * end waits for the payload. */
+static int get_inflight_fd(struct vio_vhost_user_backend *be, const struct vio_vhost_user_msg *m,
+			   struct vio_vhost_user_reply *out)
+{
+	const struct vio_vhost_user_inflight *in = &m->payload.inflight;
+	struct vio_vhost_user_inflight *rep = &out->msg.payload.inflight;
+	out->send = true;
+	out->msg.hdr.size = (uint32_t)sizeof(*rep);
+	rep->num_queues = in->num_queues;
+	rep->queue_size = in->queue_size;
+	if ((be->protocol & INFLIGHT_BIT) == 0 || !be->features_set)
+		return -VIO_EVHOST_ORDER; /* the format is known once the features are */
+	enum vio_ring_format fmt = packed(be) ? VIO_RING_PACKED : VIO_RING_SPLIT;
+	uint64_t size = vio_vhost_user_inflight_size(fmt, in->num_queues, in->queue_size);
+	if (in->num_queues > be->nq || size == 0)
+		return -VIO_EINFLIGHT_HEADER;
+	int fd = -1;
+	void *host = NULL;
+	int rc = be->ops->create_shm(be->ctx, size, &fd, &host);
+	if (rc == 0 && (host == NULL || fd < 0))
+		rc = -VIO_EVHOST_SYS;
+	if (rc != 0)
+		return rc;
+	rc = vio_vhost_user_inflight_init(host, size, fmt, in->num_queues, in->queue_size);
+	be->ops->unmap(be->ctx, host, 0, size);
+	if (rc != 0) {
+		be->ops->close_fd(be->ctx, fd);
+		return rc;
+	}
+	rep->mmap_size = size;
+	rep->mmap_offset = 0;
+	out->fd = fd;
+	return 0;
+}
+
+/* SET_INFLIGHT_FD: map the region and keep it; rings starting from now on
+ * journal into it (h_start). */
+static int set_inflight_fd(struct vio_vhost_user_backend *be, const struct vio_vhost_user_msg *m)
+{
+	const struct vio_vhost_user_inflight *in = &m->payload.inflight;
+	if ((be->protocol & INFLIGHT_BIT) == 0 || !be->features_set)
+		return -VIO_EVHOST_ORDER;
+	for (uint16_t q = 0; q < be->nq; q++)
+		if (be->rings[q].started)
+			return -VIO_EVHOST_ORDER; /* live rings journal into the old one */
+	if (in->mmap_size == 0) {
+		inflight_unmap(be); /* no tracking */
+		return 0;
+	}
+	enum vio_ring_format fmt = packed(be) ? VIO_RING_PACKED : VIO_RING_SPLIT;
+	int rc = vio_vhost_user_inflight_check(in, fmt, be->nq);
+	if (rc != 0)
+		return rc;
+	if (in->mmap_offset + in->mmap_size < in->mmap_offset || in->mmap_size > SIZE_MAX)
+		return -VIO_EINFLIGHT_HEADER;
+	void *host = NULL;
+	rc = be->ops->map(be->ctx, m->fds[0], in->mmap_offset, in->mmap_size, &host);
+	if (rc == 0 && host == NULL)
+		rc = -VIO_EVHOST_SYS;
+	if (rc != 0)
+		return rc;
+	if (((uintptr_t)host & 7u) != 0) {
+		/* The parts hold 64-bit fields: an offset that misaligns them
+		 * is refused. */
+		be->ops->unmap(be->ctx, host, in->mmap_offset, in->mmap_size);
+		return -VIO_EINFLIGHT_HEADER;
+	}
+	inflight_unmap(be);
+	be->infl.host = host;
+	be->infl.size = in->mmap_size;
+	be->infl.offset = in->mmap_offset;
+	be->infl.num_queues = in->num_queues;
+	be->infl.queue_size = in->queue_size;
+	be->infl.fmt = fmt;
+	return 0;
+}
+
 static void fill_u64(struct vio_vhost_user_reply *out, uint64_t v)
 {
 	out->send = true;
@@ -852,10 +1063,10 @@ static int dispatch(struct vio_vhost_user_backend *be, const struct vio_vhost_us
 	case VIO_VHOST_USER_SET_FEATURES:
 		return set_features(be, m->payload.u64);
 	case VIO_VHOST_USER_GET_PROTOCOL_FEATURES:
-		fill_u64(out, OFFERED_PROTOCOL);
+		fill_u64(out, offered_protocol(be));
 		return 0;
 	case VIO_VHOST_USER_SET_PROTOCOL_FEATURES:
-		if ((m->payload.u64 & ~(uint64_t)OFFERED_PROTOCOL) != 0)
+		if ((m->payload.u64 & ~offered_protocol(be)) != 0)
 			return -VIO_EFEATURES;
 		be->protocol = m->payload.u64;
 		return 0;
@@ -870,6 +1081,12 @@ static int dispatch(struct vio_vhost_user_backend *be, const struct vio_vhost_us
 		 * reading. RESET_DEVICE: rings and device to their initial
 		 * state; the session (memory table, protocol features) stays. */
 		device_reset(be);
+		/* Nothing is in flight after a reset: the region starts over
+		 * (uninitialised parts, as GET_INFLIGHT_FD hands them out). */
+		if (be->infl.host != NULL)
+			(void)vio_vhost_user_inflight_init(be->infl.host, be->infl.size,
+							   be->infl.fmt, be->infl.num_queues,
+							   be->infl.queue_size);
 		return 0;
 	case VIO_VHOST_USER_SET_MEM_TABLE:
 		return set_mem_table(be, m);
@@ -898,13 +1115,9 @@ static int dispatch(struct vio_vhost_user_backend *be, const struct vio_vhost_us
 	case VIO_VHOST_USER_SET_CONFIG:
 		return set_config(be, m);
 	case VIO_VHOST_USER_GET_INFLIGHT_FD:
+		return get_inflight_fd(be, m, out);
 	case VIO_VHOST_USER_SET_INFLIGHT_FD:
-		/* INFLIGHT_SHMFD is not offered. To plug it in: offer the bit
-		 * in OFFERED_PROTOCOL, answer GET_INFLIGHT_FD with the region
-		 * (and its fd) and keep SET_INFLIGHT_FD's mapping here, and
-		 * re-submit its chains in ring_try_start() after the queue is
-		 * enabled at its base (vio_devq_repop*()). */
-		return -VIO_EVHOST_UNSUPPORTED;
+		return set_inflight_fd(be, m);
 	default:
 		return -VIO_EVHOST_UNSUPPORTED;
 	}
@@ -915,6 +1128,7 @@ int vio_vhost_user_backend_handle(struct vio_vhost_user_backend *be,
 				  struct vio_vhost_user_reply *out)
 {
 	VIO_MEMSET(out, 0, sizeof(*out));
+	out->fd = -1;
 	out->msg.hdr.request = m->hdr.request;
 	out->msg.hdr.flags = VIO_VHOST_USER_VERSION | VIO_VHOST_USER_FLAG_REPLY;
 	bool kept = false;
@@ -930,6 +1144,9 @@ int vio_vhost_user_backend_handle(struct vio_vhost_user_backend *be,
 		be->ops->close_fd(be->ctx, m->fds[i]);
 	if (out->close) {
 		out->send = false;
+		if (out->fd >= 0)
+			be->ops->close_fd(be->ctx, out->fd);
+		out->fd = -1;
 		return rc;
 	}
 	if (out->send)
@@ -952,6 +1169,9 @@ void vio_vhost_user_backend_disconnect(struct vio_vhost_user_backend *be)
 		table_unmap(be, &be->tab[be->cur]);
 	be->have_table = false;
 	log_unmap(be);
+	/* The region is the front end's: what is recorded in it stays (a
+	 * front end that reconnects hands it back). */
+	inflight_unmap(be);
 	be->protocol = 0;
 }
 
@@ -982,4 +1202,13 @@ int vio_vhost_user_backend_kick(struct vio_vhost_user_backend *be, uint32_t q)
 bool vio_vhost_user_backend_ring_live(const struct vio_vhost_user_backend *be, uint32_t q)
 {
 	return q < be->nq && be->rings[q].live;
+}
+
+int vio_vhost_user_backend_inflight(const struct vio_vhost_user_backend *be, uint32_t q)
+{
+	if (q >= be->nq || !be->rings[q].live)
+		return -VIO_EQUEUE_STATE;
+	if (be->rings[q].iq == NULL)
+		return -VIO_EAGAIN;
+	return be->rings[q].resubmitted;
 }

@@ -5,6 +5,7 @@
  * device is served inline from the kicks. */
 #define _GNU_SOURCE /* MSG_CMSG_CLOEXEC, eventfd */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -86,7 +87,33 @@ static void p_signal(void *ctx, int fd)
 	while (n < 0 && errno == EINTR);
 }
 
-static const struct vio_vhost_user_backend_ops posix_ops = {p_map, p_unmap, p_close, p_signal};
+/* GET_INFLIGHT_FD's region: a memfd (sealed against shrinking: the front
+ * end and a restarted back end map it whole), mapped shared. */
+static int p_create_shm(void *ctx, uint64_t size, int *fd, void **host)
+{
+	(void)ctx;
+	if (size == 0 || size > (uint64_t)INT64_MAX || size > SIZE_MAX)
+		return -VIO_EVHOST_SYS;
+	int f = memfd_create("vio-vhost-inflight", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (f < 0)
+		return -VIO_EVHOST_SYS;
+	if (ftruncate(f, (off_t)size) != 0 ||
+	    fcntl(f, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
+		(void)close(f);
+		return -VIO_EVHOST_SYS;
+	}
+	void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+	if (p == MAP_FAILED) {
+		(void)close(f);
+		return -VIO_EVHOST_SYS;
+	}
+	*fd = f;
+	*host = p;
+	return 0;
+}
+
+static const struct vio_vhost_user_backend_ops posix_ops = {p_map, p_unmap, p_close, p_signal,
+							    p_create_shm};
 
 /* ---- Setup ------------------------------------------------------------------------ */
 
@@ -98,7 +125,7 @@ static size_t backend_offset(void)
 static struct vio_vhost_user_backend_config
 backend_config(const struct vio_vhost_user_server_config *cfg, struct vio_vhost_user_server *s)
 {
-	struct vio_vhost_user_backend_config bc = {cfg->info, &posix_ops, s};
+	struct vio_vhost_user_backend_config bc = {cfg->info, &posix_ops, s, cfg->no_inflight};
 	return bc;
 }
 
@@ -250,7 +277,7 @@ static int recv_all(int fd, void *buf, size_t len, struct vio_vhost_user_msg *m)
 
 /* The reply: header and payload are apart in struct vio_vhost_user_msg
  * (the payload union is 8-aligned), one gathered send on the wire. */
-static int send_reply(int fd, const struct vio_vhost_user_msg *m)
+static int send_reply(int fd, const struct vio_vhost_user_msg *m, int send_fd)
 {
 	struct iovec iov[2] = {{(void *)&m->hdr, sizeof(m->hdr)},
 			       {(void *)m->payload.raw, m->hdr.size}};
@@ -259,12 +286,29 @@ static int send_reply(int fd, const struct vio_vhost_user_msg *m)
 	memset(&mh, 0, sizeof(mh));
 	mh.msg_iov = iov;
 	mh.msg_iovlen = 2;
+	union {
+		struct cmsghdr h;
+		unsigned char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	if (send_fd >= 0) {
+		/* The fd goes with the first byte. */
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.b;
+		mh.msg_controllen = sizeof(ctl.b);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &send_fd, sizeof(int));
+	}
 	while (left > 0) {
 		ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return -1;
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
 		left -= (size_t)n;
 		/* A short send (rare on a Unix socket): skip what went out. */
 		size_t done = (size_t)n;
@@ -298,8 +342,10 @@ static void serve_message(struct vio_vhost_user_server *s)
 	struct vio_vhost_user_reply out;
 	/* From here the back end owns every fd in m. */
 	(void)vio_vhost_user_backend_handle(s->be, &m, &out);
-	if (out.send && send_reply(s->conn_fd, &out.msg) != 0)
+	if (out.send && send_reply(s->conn_fd, &out.msg, out.fd) != 0)
 		out.close = true;
+	if (out.fd >= 0)
+		(void)close(out.fd); /* sent (the front end has its own) or not */
 	if (out.close)
 		disconnect(s);
 }

@@ -463,6 +463,114 @@ static void test_device_queue_enable_at_packed(void **state)
 	enable_at(true);
 }
 
+/* Queue hooks (a transport restoring chains in flight): start replaces the
+ * core's set_state and may announce chains to re-submit; vio_device_queue_pop()
+ * takes those first, passes the hook's errors through, and pops the ring
+ * once the hook says -VIO_EAGAIN; stop runs before every release. */
+struct hooks_rec {
+	unsigned starts, resubmits, stops;
+	int start_rc;
+	int resubmit_rc[4]; /* results of successive resubmit calls */
+	bool had_pos;
+	struct vio_devq *last_dq;
+};
+
+static int h_start(void *ctx, struct vio_device *dev, uint16_t q, struct vio_devq *dq,
+		   const struct vio_ring_state *pos)
+{
+	struct hooks_rec *h = ctx;
+	(void)dev;
+	assert_int_equal(q, 0);
+	h->starts++;
+	h->had_pos = pos != NULL;
+	h->last_dq = dq;
+	if (pos != NULL && h->start_rc >= 0)
+		assert_int_equal(vio_devq_set_state(dq, pos), 0);
+	return h->start_rc;
+}
+
+static int h_resubmit(void *ctx, struct vio_device *dev, uint16_t q, struct vio_devq *dq,
+		      struct vio_chain *chain, struct vio_chain_seg *segs, uint16_t max_segs)
+{
+	struct hooks_rec *h = ctx;
+	(void)dev, (void)q, (void)chain, (void)segs, (void)max_segs;
+	assert_ptr_equal(dq, h->last_dq);
+	return h->resubmit_rc[h->resubmits++ % 4u];
+}
+
+static void h_stop(void *ctx, struct vio_device *dev, uint16_t q, struct vio_devq *dq)
+{
+	struct hooks_rec *h = ctx;
+	(void)dev, (void)q;
+	assert_ptr_equal(dq, h->last_dq);
+	h->stops++;
+}
+
+static void test_device_queue_hooks(void **state)
+{
+	(void)state;
+	struct vio_features f = want_features(false);
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, 1, 8, &f);
+	r->model.serve_on_notify = false;
+	static const struct vio_device_queue_hooks hooks = {h_start, h_resubmit, h_stop};
+	struct hooks_rec h = {0};
+	h.start_rc = 1;
+	h.resubmit_rc[0] = -VIO_ENOSPC;
+	h.resubmit_rc[1] = -VIO_EAGAIN;
+	vio_device_set_queue_hooks(r->dev, &hooks, &h);
+	assert_int_equal(rig_bringup(r, &f, 8), ST_LIVE);
+	assert_int_equal(h.starts, 1);
+	assert_false(h.had_pos);
+	assert_true(vio_device_queue_resubmitting(r->dev, 0));
+	assert_false(vio_device_queue_resubmitting(r->dev, 1));
+	struct vio_chain c;
+	struct vio_chain_seg segs[4];
+	assert_int_equal(vio_device_queue_pop(r->dev, 1, &c, segs, 4), -VIO_EQUEUE_STATE);
+	assert_int_equal(rig_submit(r, 0, 2, 3, r), 0);
+	/* The hook's error passes through; the chain stays to be re-submitted. */
+	assert_int_equal(vio_device_queue_pop(r->dev, 0, &c, segs, 4), -VIO_ENOSPC);
+	assert_true(vio_device_queue_resubmitting(r->dev, 0));
+	/* None left: the ring's chain. */
+	assert_int_equal(vio_device_queue_pop(r->dev, 0, &c, segs, 4), 0);
+	assert_false(vio_device_queue_resubmitting(r->dev, 0));
+	assert_int_equal(h.resubmits, 2);
+	assert_int_equal(vio_device_queue_pop(r->dev, 0, &c, segs, 4), -VIO_EAGAIN);
+	assert_int_equal(h.resubmits, 2);
+	assert_int_equal(vio_device_queue_push(r->dev, 0, &c, 3), 0);
+	void *tok;
+	uint32_t len;
+	assert_int_equal(rig_collect(r, 0, &tok, &len), 0);
+	assert_int_equal(len, 3);
+
+	/* Disable: stop before the release; enable_at hands the position. */
+	struct vio_ring_state st;
+	assert_int_equal(vio_device_queue_get_state(r->dev, 0, &st), 0);
+	assert_int_equal(vio_device_queue_set_ready(r->dev, 0, false), 0);
+	assert_int_equal(h.stops, 1);
+	h.start_rc = 0;
+	assert_int_equal(vio_device_queue_enable_at(r->dev, 0, &st), 0);
+	assert_int_equal(h.starts, 2);
+	assert_true(h.had_pos);
+	assert_false(vio_device_queue_resubmitting(r->dev, 0));
+	struct vio_ring_state now;
+	assert_int_equal(vio_device_queue_get_state(r->dev, 0, &now), 0);
+	assert_int_equal(now.avail_idx, st.avail_idx);
+
+	/* A start the hook refuses: released (stop runs), DEVICE_NEEDS_RESET. */
+	assert_int_equal(vio_device_queue_set_ready(r->dev, 0, false), 0);
+	assert_int_equal(h.stops, 2);
+	h.start_rc = -VIO_EINFLIGHT_LINK;
+	assert_int_equal(vio_device_queue_enable_at(r->dev, 0, &st), -VIO_EINFLIGHT_LINK);
+	assert_int_equal(h.stops, 3);
+	assert_false(vio_device_queue_ready(r->dev, 0));
+	assert_null(vio_device_queue(r->dev, 0));
+	assert_true((vio_device_status(r->dev) & VIO_STATUS_DEVICE_NEEDS_RESET) != 0);
+	vio_device_set_queue_hooks(r->dev, NULL, NULL);
+	rig_fini(r);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_device_set_mem_table),
 		cmocka_unit_test(test_device_queue_enable_at_split),
 		cmocka_unit_test(test_device_queue_enable_at_packed),
+		cmocka_unit_test(test_device_queue_hooks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

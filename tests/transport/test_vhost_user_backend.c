@@ -37,8 +37,12 @@ enum fd_kind {
 	FD_NONE,
 	FD_RAM,
 	FD_LOG,
-	FD_EVENT
+	FD_EVENT,
+	FD_SHM
 };
+
+#define SHM_SIZE (64u * 1024u)
+#define HOLD_MAX 16
 
 struct fx {
 	unsigned char *ram;
@@ -51,6 +55,18 @@ struct fx {
 	void *be_mem;
 	uint16_t nq;
 	bool packed;
+	bool no_inflight; /* fx_init: config no_inflight */
+	bool no_shm;	  /* fx_init: ops without create_shm */
+	/* The inflight region: one memfd's pages, which the front end keeps
+	 * across a back-end restart. */
+	unsigned char *shm;
+	uint64_t shm_size; /* bytes created (0: none yet) */
+	unsigned shm_creates;
+	bool shm_fail;
+	/* The blk backend: hold requests (in flight) instead of serving them. */
+	bool hold;
+	struct vio_blk_req *held[HOLD_MAX];
+	unsigned nheld;
 	/* Fake fds. */
 	int next_fd;
 	unsigned char kind[MAXFD];
@@ -72,8 +88,13 @@ static int fake_map(void *ctx, int fd, uint64_t offset, uint64_t size, void **ho
 	struct fx *f = ctx;
 	assert_true(fd >= 0 && fd < MAXFD);
 	assert_int_equal(f->state[fd], 1); /* only a live fd is mapped */
-	unsigned char *buf = f->kind[fd] == FD_RAM ? f->ram : f->kind[fd] == FD_LOG ? f->log : NULL;
-	uint64_t cap = f->kind[fd] == FD_RAM ? RAM_SIZE : LOG_SIZE;
+	unsigned char *buf = f->kind[fd] == FD_RAM   ? f->ram
+			     : f->kind[fd] == FD_LOG ? f->log
+			     : f->kind[fd] == FD_SHM ? f->shm
+						     : NULL;
+	uint64_t cap = f->kind[fd] == FD_RAM   ? RAM_SIZE
+		       : f->kind[fd] == FD_LOG ? LOG_SIZE
+					       : SHM_SIZE;
 	if (buf == NULL || offset > cap || size > cap - offset)
 		return -VIO_EVHOST_SYS;
 	*host = buf + offset;
@@ -107,9 +128,6 @@ static void fake_signal(void *ctx, int fd)
 	f->signals[fd]++;
 }
 
-static const struct vio_vhost_user_backend_ops fake_ops = {fake_map, fake_unmap, fake_close,
-							   fake_signal};
-
 static int new_fd(struct fx *f, enum fd_kind k)
 {
 	int fd = f->next_fd++;
@@ -118,6 +136,43 @@ static int new_fd(struct fx *f, enum fd_kind k)
 	f->state[fd] = 1;
 	return fd;
 }
+
+/* A memfd: the same pages every time (the test keeps one region). */
+static int fake_create_shm(void *ctx, uint64_t size, int *fd, void **host)
+{
+	struct fx *f = ctx;
+	if (f->shm_fail || size > SHM_SIZE)
+		return -VIO_EVHOST_SYS;
+	memset(f->shm, 0, SHM_SIZE);
+	f->shm_size = size;
+	f->shm_creates++;
+	*fd = new_fd(f, FD_SHM);
+	*host = f->shm;
+	f->maps++;
+	return 0;
+}
+
+static const struct vio_vhost_user_backend_ops fake_ops = {fake_map, fake_unmap, fake_close,
+							   fake_signal, fake_create_shm};
+static const struct vio_vhost_user_backend_ops fake_ops_noshm = {fake_map, fake_unmap, fake_close,
+								 fake_signal, NULL};
+
+/* The blk backend: the in-memory disk, or (f->hold) keep the request in
+ * flight until the test completes it (or the back end "crashes"). */
+static struct fx *blk_fx;
+
+static void hold_submit(void *ctx, struct vio_blk_req *req)
+{
+	struct fx *f = blk_fx;
+	if (f->hold) {
+		assert_true(f->nheld < HOLD_MAX);
+		f->held[f->nheld++] = req;
+		return;
+	}
+	vio_blk_mem_backend_ops.submit(ctx, req);
+}
+
+static const struct vio_blk_backend_ops hold_ops = {hold_submit};
 
 /* Every fd handed over was closed (after a disconnect). */
 static void assert_no_fd_leak(struct fx *f)
@@ -169,23 +224,17 @@ static void *r1_alloc(struct fx *f, size_t n)
 
 /* ---- Fixture ------------------------------------------------------------------ */
 
-static void fx_init(struct fx *f, uint16_t nq)
+/* The back end and its blk device (a new "process"): RAM, disk and the
+ * inflight region stay. */
+static void fx_backend(struct fx *f)
 {
-	memset(f, 0, sizeof(*f));
-	f->next_fd = 3;
-	f->nq = nq;
-	assert_int_equal(posix_memalign((void **)&f->ram, 4096, RAM_SIZE), 0);
-	assert_int_equal(posix_memalign((void **)&f->log, 4096, LOG_SIZE), 0);
-	memset(f->ram, 0, RAM_SIZE);
-	memset(f->log, 0, LOG_SIZE);
-	vio_blk_mem_backend_init(&f->mb, f->disk, sizeof(f->disk));
 	struct vio_blk_device_config bc = {0};
 	bc.desc.capacity = SECTORS;
 	bc.desc.seg_max = 8;
 	bc.desc.flush = true;
 	bc.desc.config_wce = true;
-	bc.desc.num_queues = nq;
-	bc.backend = &vio_blk_mem_backend_ops;
+	bc.desc.num_queues = f->nq;
+	bc.backend = &hold_ops;
 	bc.backend_ctx = &f->mb;
 	bc.queue_max = 64;
 	size_t n = vio_blk_device_mem_size(&bc);
@@ -193,7 +242,8 @@ static void fx_init(struct fx *f, uint16_t nq)
 	assert_int_equal(vio_blk_device_init(&f->bd, f->bd_mem, n, &bc), 0);
 	struct vio_device_info info = {0};
 	vio_blk_device_info(f->bd, &info);
-	struct vio_vhost_user_backend_config cfg = {&info, &fake_ops, f};
+	struct vio_vhost_user_backend_config cfg = {&info, f->no_shm ? &fake_ops_noshm : &fake_ops,
+						    f, f->no_inflight};
 	n = vio_vhost_user_backend_mem_size(&cfg);
 	assert_true(n > 0);
 	assert_int_equal(posix_memalign(&f->be_mem, 8, n), 0);
@@ -201,6 +251,45 @@ static void fx_init(struct fx *f, uint16_t nq)
 	assert_int_equal(vio_vhost_user_backend_init(&f->be, f->be_mem, n, &cfg), 0);
 	for (unsigned q = 0; q < MAXQ; q++)
 		f->call[q] = f->err[q] = f->kick[q] = -1;
+}
+
+static void fx_init_opt(struct fx *f, uint16_t nq, bool no_inflight, bool no_shm)
+{
+	memset(f, 0, sizeof(*f));
+	blk_fx = f;
+	f->next_fd = 3;
+	f->nq = nq;
+	f->no_inflight = no_inflight;
+	f->no_shm = no_shm;
+	assert_int_equal(posix_memalign((void **)&f->ram, 4096, RAM_SIZE), 0);
+	assert_int_equal(posix_memalign((void **)&f->log, 4096, LOG_SIZE), 0);
+	assert_int_equal(posix_memalign((void **)&f->shm, 4096, SHM_SIZE), 0);
+	memset(f->ram, 0, RAM_SIZE);
+	memset(f->log, 0, LOG_SIZE);
+	memset(f->shm, 0, SHM_SIZE);
+	vio_blk_mem_backend_init(&f->mb, f->disk, sizeof(f->disk));
+	fx_backend(f);
+}
+
+static void fx_init(struct fx *f, uint16_t nq)
+{
+	fx_init_opt(f, nq, false, false);
+}
+
+/* The back end process dies: the kernel closes its fds and drops its
+ * mappings; its memory is gone without any cleanup. */
+static void fx_crash(struct fx *f)
+{
+	for (int fd = 0; fd < f->next_fd; fd++)
+		if (f->state[fd] == 1)
+			f->state[fd] = 2;
+	f->maps = f->unmaps = 0;
+	memset(f->be_mem, 0xa5, 64); /* nothing of it is used again */
+	free(f->be_mem);
+	free(f->bd_mem);
+	f->be_mem = f->bd_mem = NULL;
+	f->nheld = 0;
+	f->hold = false;
 }
 
 static void fx_fini(struct fx *f)
@@ -213,6 +302,8 @@ static void fx_fini(struct fx *f)
 	free(f->bd_mem);
 	free(f->ram);
 	free(f->log);
+	free(f->shm);
+	blk_fx = NULL;
 }
 
 /* ---- Messages ------------------------------------------------------------------ */
@@ -352,10 +443,10 @@ static void start_ring(struct fx *f, uint16_t q, uint32_t base)
 	assert_true(vio_vhost_user_backend_ring_live(f->be, q));
 }
 
-/* QEMU's vhost-user-blk bring-up (interop notes order), then every ring. */
-static void bringup(struct fx *f, bool packed)
+/* QEMU's vhost-user-blk connection handshake (interop notes order), up to
+ * the guest's DRIVER_OK. */
+static void handshake(struct fx *f)
 {
-	f->packed = packed;
 	uint64_t feat = get_u64(f, VIO_VHOST_USER_GET_FEATURES);
 	assert_true(feat & (1ull << VIO_VHOST_USER_F_PROTOCOL_FEATURES));
 	assert_true(feat & (1ull << VIO_VHOST_F_LOG_ALL));
@@ -371,7 +462,9 @@ static void bringup(struct fx *f, bool packed)
 			      (1ull << VIO_VHOST_USER_PROTOCOL_F_CONFIG) |
 			      (1ull << VIO_VHOST_USER_PROTOCOL_F_LOG_SHMFD);
 	assert_int_equal(proto & need, need);
-	assert_false(proto & (1ull << VIO_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD));
+	/* Inflight tracking: offered for blk unless configured off. */
+	assert_int_equal((proto >> VIO_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) & 1u,
+			 !f->no_inflight && !f->no_shm);
 	assert_int_equal(
 		send_msg(f, VIO_VHOST_USER_SET_PROTOCOL_FEATURES, 0, &proto, 8, NULL, 0, NULL), 0);
 	assert_int_equal(get_u64(f, VIO_VHOST_USER_GET_QUEUE_NUM), f->nq);
@@ -395,9 +488,52 @@ static void bringup(struct fx *f, bool packed)
 	uint64_t cap;
 	memcpy(&cap, out.msg.payload.config.region, 8);
 	assert_int_equal(vio_le64_raw_to_cpu(cap), SECTORS);
+}
+
+static struct vio_vhost_user_inflight infl_msg; /* the region as the front end keeps it */
+
+/* QEMU's vhost_user_blk_start(): with INFLIGHT_SHMFD, GET_INFLIGHT_FD the
+ * first time (@get), then SET_INFLIGHT_FD with the region it keeps. */
+static void inflight_fd(struct fx *f, bool get)
+{
+	if (f->no_inflight || f->no_shm)
+		return;
+	if (get) {
+		struct vio_vhost_user_inflight q = {0, 0, f->nq, QSIZE};
+		struct vio_vhost_user_reply out;
+		assert_int_equal(send_msg(f, VIO_VHOST_USER_GET_INFLIGHT_FD, 0, &q, sizeof(q), NULL,
+					  0, &out),
+				 0);
+		assert_true(out.send);
+		assert_int_equal(out.msg.hdr.size, sizeof(q));
+		infl_msg = out.msg.payload.inflight;
+		assert_int_equal(
+			infl_msg.mmap_size,
+			vio_vhost_user_inflight_size(f->packed ? VIO_RING_PACKED : VIO_RING_SPLIT,
+						     f->nq, QSIZE));
+		assert_int_equal(infl_msg.mmap_offset, 0);
+		assert_int_equal(infl_msg.num_queues, f->nq);
+		assert_int_equal(infl_msg.queue_size, QSIZE);
+		assert_true(out.fd >= 0 && out.fd < MAXFD);
+		assert_int_equal(f->kind[out.fd], FD_SHM);
+		assert_int_equal(f->state[out.fd], 1);
+		f->state[out.fd] = 2; /* the server sent and closed it */
+	}
+	int fd = new_fd(f, FD_SHM); /* QEMU's copy */
+	assert_int_equal(
+		acked(f, VIO_VHOST_USER_SET_INFLIGHT_FD, &infl_msg, sizeof(infl_msg), &fd, 1), 0);
+	assert_int_equal(f->state[fd], 2); /* mapped, then closed */
+}
+
+/* QEMU's bring-up, then every ring. */
+static void bringup(struct fx *f, bool packed)
+{
+	f->packed = packed;
+	handshake(f);
 	/* The guest sets DRIVER_OK. */
 	uint64_t w = want_features(f);
 	assert_int_equal(acked(f, VIO_VHOST_USER_SET_FEATURES, &w, 8, NULL, 0), 0);
+	inflight_fd(f, true);
 	assert_int_equal(mem_table_ack(f), 0);
 	for (uint16_t q = 0; q < f->nq; q++) {
 		guest_queue(f, q);
@@ -801,10 +937,21 @@ static void test_vhost_user_backend_rejects_malformed(void **state)
 	assert_int_equal(acked(f, VIO_VHOST_USER_SET_BACKEND_REQ_FD, NULL, 0, &e, 1),
 			 VIO_EVHOST_UNSUPPORTED);
 	assert_int_equal(f->state[e], 2);
-	/* Inflight tracking is not offered. */
-	struct vio_vhost_user_inflight inf = {0};
-	assert_int_equal(acked(f, VIO_VHOST_USER_GET_INFLIGHT_FD, &inf, sizeof(inf), NULL, 0),
-			 VIO_EVHOST_UNSUPPORTED);
+	/* Inflight tracking not negotiated: GET_INFLIGHT_FD still gets its
+	 * payload (mmap_size 0, no fd: "no tracking"), SET_INFLIGHT_FD fails
+	 * and its fd is closed. */
+	struct vio_vhost_user_inflight inf = {0, 0, 2, QSIZE};
+	assert_int_equal(send_msg(f, VIO_VHOST_USER_GET_INFLIGHT_FD, VIO_VHOST_USER_FLAG_NEED_REPLY,
+				  &inf, sizeof(inf), NULL, 0, &out),
+			 -VIO_EVHOST_ORDER);
+	assert_true(out.send);
+	assert_int_equal(out.msg.hdr.size, sizeof(inf));
+	assert_int_equal(out.msg.payload.inflight.mmap_size, 0);
+	assert_int_equal(out.fd, -1);
+	e = new_fd(f, FD_SHM);
+	assert_int_equal(acked(f, VIO_VHOST_USER_SET_INFLIGHT_FD, &inf, sizeof(inf), &e, 1),
+			 VIO_EVHOST_ORDER);
+	assert_int_equal(f->state[e], 2);
 	/* After all this the back end still serves a front end. */
 	bringup(f, false);
 	io_roundtrip(f, 1, 2, 9);
@@ -857,7 +1004,7 @@ static void test_vhost_user_backend_rejects_out_of_order(void **state)
 	assert_int_equal(acked(f, VIO_VHOST_USER_SET_FEATURES, &w, 8, NULL, 0), VIO_EFEATURES);
 	w = 1ull << VIO_F_ACCESS_PLATFORM | (1ull << VIO_F_VERSION_1);
 	assert_int_equal(acked(f, VIO_VHOST_USER_SET_FEATURES, &w, 8, NULL, 0), VIO_EFEATURES);
-	w = 1ull << VIO_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD;
+	w = 1ull << VIO_VHOST_USER_PROTOCOL_F_BACKEND_REQ;
 	assert_int_equal(acked(f, VIO_VHOST_USER_SET_PROTOCOL_FEATURES, &w, 8, NULL, 0),
 			 VIO_EFEATURES);
 	/* Without VERSION_1 the device core refuses FEATURES_OK. */
@@ -972,10 +1119,10 @@ static void test_vhost_user_backend_mem_table_replaced_live(void **state)
 	fx_init(f, 1);
 	bringup(f, false);
 	io_roundtrip(f, 0, 1, 1);
-	unsigned maps = f->maps;
+	unsigned maps = f->maps, unmaps = f->unmaps;
 	assert_int_equal(mem_table_ack(f), 0);
 	assert_int_equal(f->maps, maps + 2);
-	assert_int_equal(f->unmaps, maps); /* the old table is gone */
+	assert_int_equal(f->unmaps, unmaps + 2); /* the old table is gone */
 	assert_true(vio_vhost_user_backend_ring_live(f->be, 0));
 	io_roundtrip(f, 0, 2, 2);
 	assert_int_equal(get_base(f, 0), 4);
@@ -986,6 +1133,316 @@ static void test_vhost_user_backend_mem_table_replaced_live(void **state)
 	assert_false(vio_device_is_live(vio_vhost_user_backend_device(f->be)));
 	fx_fini(f);
 	free(f);
+}
+
+/* ---- Tests: inflight tracking (INFLIGHT_SHMFD) ------------------------------------- */
+
+/* Put a one-sector blk request on queue @q and kick; do not wait. */
+static void *blk_submit(struct fx *f, uint16_t q, bool write, uint64_t sector, unsigned char seed)
+{
+	struct vio_blk_req_hdr *h = r1_alloc(f, sizeof(*h));
+	uint8_t *status = r1_alloc(f, 1);
+	unsigned char *buf = r1_alloc(f, 512);
+	h->type = vio_le32_make(write ? VIO_BLK_T_OUT : VIO_BLK_T_IN);
+	h->reserved = vio_le32_make(0);
+	h->sector = vio_le64_make(sector);
+	*status = 0xff;
+	for (unsigned i = 0; i < 512; i++)
+		buf[i] = (unsigned char)(seed + i);
+	struct vio_sg sg[3] = {{h, sizeof(*h)}, {buf, 512}, {status, 1}};
+	assert_int_equal(vio_vq_add(f->vq[q], sg, write ? 2 : 1, write ? 1 : 2, h), 0);
+	if (vio_vq_kick_prepare(f->vq[q]))
+		assert_int_equal(vio_vhost_user_backend_kick(f->be, q), 0);
+	return h;
+}
+
+/* The request at token @h completed with status OK. */
+static void assert_done_ok(void *h)
+{
+	const uint8_t *status = (const uint8_t *)h + sizeof(struct vio_blk_req_hdr);
+	status = (const uint8_t *)(((uintptr_t)status + 15u) & ~(uintptr_t)15u);
+	assert_int_equal(*status, VIO_BLK_S_OK);
+}
+
+/* Same queue, same memory, a reconnecting QEMU: the handshake, the
+ * features, SET_INFLIGHT_FD with the region it kept, the memory table and
+ * every ring at @base (what QEMU 7.2 sends: split, the used index in guest
+ * memory; packed, a stale value). The guest's queues stay. */
+static void reconnect(struct fx *f, const uint32_t *base)
+{
+	handshake(f);
+	uint64_t w = want_features(f);
+	assert_int_equal(acked(f, VIO_VHOST_USER_SET_FEATURES, &w, 8, NULL, 0), 0);
+	inflight_fd(f, false);
+	assert_int_equal(mem_table_ack(f), 0);
+	for (uint16_t q = 0; q < f->nq; q++)
+		start_ring(f, q, base[q]);
+}
+
+static void inflight_bringup(bool packed)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	fx_init(f, 2);
+	bringup(f, packed);
+	assert_int_equal(f->shm_creates, 1);
+	for (uint16_t q = 0; q < 2; q++) {
+		assert_int_equal(vio_vhost_user_backend_inflight(f->be, q), 0);
+		/* The part is version 1 once its ring started. */
+		void *part = vio_vhost_user_inflight_queue_region(
+			f->shm, f->shm_size, packed ? VIO_RING_PACKED : VIO_RING_SPLIT, QSIZE, q,
+			NULL);
+		assert_non_null(part);
+		uint16_t version;
+		memcpy(&version, (unsigned char *)part + 8, 2);
+		assert_int_equal(version, 1);
+	}
+	for (unsigned i = 0; i < 6; i++)
+		io_roundtrip(f, (uint16_t)(i & 1u), i, (unsigned char)i);
+	assert_int_equal(vio_vhost_user_backend_inflight(f->be, 2), -VIO_EQUEUE_STATE);
+	fx_fini(f);
+	free(f);
+}
+
+static void test_vhost_user_backend_inflight_bringup_split(void **state)
+{
+	(void)state;
+	inflight_bringup(false);
+}
+
+static void test_vhost_user_backend_inflight_bringup_packed(void **state)
+{
+	(void)state;
+	inflight_bringup(true);
+}
+
+/* The back end dies with requests in flight (one of them completed out of
+ * order); a new back end gets the region back with SET_INFLIGHT_FD, the
+ * ring's stale SET_VRING_BASE, and re-submits exactly the requests not
+ * completed: each completes once, none twice, none lost; the ring goes on. */
+static void crash_restart(bool packed, uint16_t nq)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	fx_init(f, nq);
+	const uint16_t q = (uint16_t)(nq - 1); /* the busy queue; the others idle */
+	bringup(f, packed);
+	io_roundtrip(f, q, 0, 1); /* the ring moved before: 2 chains */
+	f->hold = true;
+	void *h[4];
+	for (unsigned i = 0; i < 4; i++)
+		h[i] = blk_submit(f, q, true, 10 + i, (unsigned char)(0x10 * i));
+	assert_int_equal(f->nheld, 4);
+	/* The second completes before the crash (out of order). */
+	vio_blk_mem_backend_ops.submit(&f->mb, f->held[1]);
+	void *tok;
+	uint32_t len;
+	assert_int_equal(vio_vq_get(f->vq[q], &tok, &len), 0);
+	assert_ptr_equal(tok, h[1]);
+	assert_int_equal(vio_vq_get(f->vq[q], &tok, &len), -VIO_EAGAIN);
+	for (unsigned i = 0; i < 4; i++)
+		if (i != 1)
+			assert_int_equal(f->disk[(10 + i) * 512], 0); /* not written yet */
+
+	fx_crash(f);
+	fx_backend(f);
+	/* QEMU 7.2: split, the used index in guest memory (3); packed, the
+	 * position of its last GET_VRING_BASE: here the initial one. */
+	uint32_t base[2] = {packed ? 0x80008000u : 0u, packed ? 0x80008000u : 3u};
+	base[q] = packed ? 0x80008000u : 3u;
+	reconnect(f, base);
+	if (nq > 1)
+		assert_int_equal(vio_vhost_user_backend_inflight(f->be, 0), 0);
+	assert_int_equal(vio_vhost_user_backend_inflight(f->be, q), 3);
+	bool seen[4] = {false, false, false, false};
+	seen[1] = true;
+	for (unsigned n = 0; n < 3; n++) {
+		assert_int_equal(vio_vq_get(f->vq[q], &tok, &len), 0);
+		unsigned i = 0;
+		while (i < 4 && tok != h[i])
+			i++;
+		assert_true(i < 4);
+		assert_false(seen[i]); /* exactly once */
+		seen[i] = true;
+		assert_int_equal(len, 1);
+		assert_done_ok(h[i]);
+	}
+	assert_int_equal(vio_vq_get(f->vq[q], &tok, &len), -VIO_EAGAIN);
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(f->disk[(10 + i) * 512], (unsigned char)(0x10 * i));
+	/* The ring goes on, and the next GET_VRING_BASE is exact. */
+	for (unsigned i = 0; i < 5; i++)
+		io_roundtrip(f, q, 20 + i, (unsigned char)(0x70 + i));
+	/* 2 + 4 + 10 chains of 3 descriptors: packed, 48 slots = 3 laps
+	 * (slot 0, wrap counters 0). */
+	assert_int_equal(get_base(f, q), packed ? 0u : 16u);
+
+	/* A second crash with nothing in flight: the new back end starts from
+	 * the region's record (packed: the stale base is ignored). */
+	fx_crash(f);
+	fx_backend(f);
+	base[0] = packed ? 0x80008000u : 0u;
+	base[q] = packed ? 0x80008000u : 16u;
+	reconnect(f, base);
+	assert_int_equal(vio_vhost_user_backend_inflight(f->be, q), 0);
+	io_roundtrip(f, q, 30, 0x33);
+	assert_int_equal(vio_vq_get(f->vq[q], &tok, &len), -VIO_EAGAIN);
+	fx_fini(f);
+	free(f);
+}
+
+static void test_vhost_user_backend_inflight_crash_split(void **state)
+{
+	(void)state;
+	crash_restart(false, 1);
+}
+
+static void test_vhost_user_backend_inflight_crash_packed(void **state)
+{
+	(void)state;
+	crash_restart(true, 1);
+}
+
+/* The same on the second of two queues; the first, idle, comes back fresh. */
+static void test_vhost_user_backend_inflight_crash_two_queues(void **state)
+{
+	(void)state;
+	crash_restart(false, 2);
+	crash_restart(true, 2);
+}
+
+/* RESET_DEVICE forgets what was in flight: the region starts over. A
+ * disconnect keeps it (the front end may come back). */
+static void test_vhost_user_backend_inflight_reset(void **state)
+{
+	(void)state;
+	struct fx *f = calloc(1, sizeof(*f));
+	fx_init(f, 1);
+	bringup(f, true);
+	f->hold = true;
+	(void)blk_submit(f, 0, false, 3, 0);
+	assert_int_equal(f->nheld, 1);
+	/* A clean disconnect (QEMU closed the socket): the chain stays
+	 * recorded; a reconnect re-submits it. */
+	vio_vhost_user_backend_disconnect(f->be);
+	f->hold = false;
+	f->nheld = 0;
+	uint32_t base = 0x80008000u;
+	reconnect(f, &base);
+	assert_int_equal(vio_vhost_user_backend_inflight(f->be, 0), 1);
+	void *tok;
+	uint32_t len;
+	assert_int_equal(vio_vq_get(f->vq[0], &tok, &len), 0);
+	assert_int_equal(len, 513);
+	f->hold = true;
+	(void)blk_submit(f, 0, false, 4, 0);
+	assert_int_equal(f->nheld, 1);
+	assert_int_equal(acked(f, VIO_VHOST_USER_RESET_DEVICE, NULL, 0, NULL, 0), 0);
+	f->hold = false;
+	f->nheld = 0;
+	/* The region is uninitialised again. */
+	uint16_t version = 7;
+	memcpy(&version, f->shm + 8, 2);
+	assert_int_equal(version, 0);
+	fx_fini(f);
+	free(f);
+}
+
+/* Hostile or inconsistent inflight messages: each refused, fds closed,
+ * nothing mapped; the back end still serves afterwards. */
+static void test_vhost_user_backend_inflight_rejects(void **state)
+{
+	(void)state;
+	struct fx *f = calloc(1, sizeof(*f));
+	fx_init(f, 2);
+	f->packed = false;
+	handshake(f);
+	struct vio_vhost_user_inflight q = {0, 0, 2, QSIZE};
+	struct vio_vhost_user_reply out;
+	/* Before SET_FEATURES the format is unknown: "no tracking". */
+	assert_int_equal(
+		send_msg(f, VIO_VHOST_USER_GET_INFLIGHT_FD, 0, &q, sizeof(q), NULL, 0, &out),
+		-VIO_EVHOST_ORDER);
+	assert_true(out.send);
+	assert_int_equal(out.msg.payload.inflight.mmap_size, 0);
+	assert_int_equal(out.fd, -1);
+	uint64_t w = want_features(f);
+	assert_int_equal(acked(f, VIO_VHOST_USER_SET_FEATURES, &w, 8, NULL, 0), 0);
+	/* More queues than the device has; a queue size of 0 or above 32768. */
+	const struct vio_vhost_user_inflight bad[3] = {
+		{0, 0, 3, QSIZE}, {0, 0, 2, 0}, {0, 0, 2, 40000}};
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(send_msg(f, VIO_VHOST_USER_GET_INFLIGHT_FD, 0, &bad[i],
+					  sizeof(bad[i]), NULL, 0, &out),
+				 -VIO_EINFLIGHT_HEADER);
+		assert_int_equal(out.msg.payload.inflight.mmap_size, 0);
+		assert_int_equal(out.fd, -1);
+	}
+	/* The platform cannot create the memory. */
+	f->shm_fail = true;
+	assert_int_equal(
+		send_msg(f, VIO_VHOST_USER_GET_INFLIGHT_FD, 0, &q, sizeof(q), NULL, 0, &out),
+		-VIO_EVHOST_SYS);
+	assert_int_equal(out.msg.payload.inflight.mmap_size, 0);
+	assert_int_equal(out.fd, -1);
+	f->shm_fail = false;
+	inflight_fd(f, true);
+	/* SET_INFLIGHT_FD: a size too small for its queues, too many queues,
+	 * a range outside the fd, a misaligned offset. */
+	struct vio_vhost_user_inflight s = infl_msg;
+	s.mmap_size -= 1;
+	struct vio_vhost_user_inflight s2 = infl_msg;
+	s2.num_queues = 3;
+	struct vio_vhost_user_inflight s3 = infl_msg;
+	s3.mmap_offset = SHM_SIZE;
+	struct vio_vhost_user_inflight s4 = infl_msg;
+	s4.mmap_offset = 4;
+	s4.mmap_size = infl_msg.mmap_size;
+	const struct vio_vhost_user_inflight *sb[4] = {&s, &s2, &s3, &s4};
+	const uint64_t want[4] = {VIO_EINFLIGHT_HEADER, VIO_EINFLIGHT_HEADER, VIO_EVHOST_SYS,
+				  VIO_EINFLIGHT_HEADER};
+	unsigned maps = f->maps, unmaps = f->unmaps;
+	for (unsigned i = 0; i < 4; i++) {
+		int fd = new_fd(f, FD_SHM);
+		assert_int_equal(
+			acked(f, VIO_VHOST_USER_SET_INFLIGHT_FD, sb[i], sizeof(*sb[i]), &fd, 1),
+			want[i]);
+		assert_int_equal(f->state[fd], 2);
+	}
+	assert_int_equal(f->maps - maps, f->unmaps - unmaps);
+	/* The rings: a queue larger than the region's part fails the ring. */
+	assert_int_equal(mem_table_ack(f), 0);
+	guest_queue(f, 0);
+	guest_queue(f, 1);
+	assert_int_equal(vring_state(f, VIO_VHOST_USER_SET_VRING_NUM, 0, QSIZE * 2), 0);
+	assert_int_equal(set_addr(f, 0, 0, 0), 0);
+	int k = new_fd(f, FD_EVENT);
+	assert_int_equal(vring_fd(f, VIO_VHOST_USER_SET_VRING_KICK, 0, k), 0);
+	assert_int_equal(vring_state(f, VIO_VHOST_USER_SET_VRING_ENABLE, 0, 1),
+			 VIO_EINFLIGHT_HEADER);
+	assert_false(vio_vhost_user_backend_ring_live(f->be, 0));
+	/* A started ring: SET_INFLIGHT_FD is refused. */
+	int fd = new_fd(f, FD_SHM);
+	assert_int_equal(
+		acked(f, VIO_VHOST_USER_SET_INFLIGHT_FD, &infl_msg, sizeof(infl_msg), &fd, 1),
+		VIO_EVHOST_ORDER);
+	assert_int_equal(f->state[fd], 2);
+	fx_fini(f);
+	free(f);
+
+	/* Configured off, or no shared memory on the platform: not offered,
+	 * refused, and the back end works without it. */
+	for (unsigned i = 0; i < 2; i++) {
+		f = calloc(1, sizeof(*f));
+		fx_init_opt(f, 1, i == 0, i == 1);
+		bringup(f, i == 1);
+		w = 1ull << VIO_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD;
+		assert_int_equal(acked(f, VIO_VHOST_USER_SET_PROTOCOL_FEATURES, &w, 8, NULL, 0),
+				 VIO_EFEATURES);
+		assert_int_equal(vio_vhost_user_backend_inflight(f->be, 0), -VIO_EAGAIN);
+		io_roundtrip(f, 0, 1, 2);
+		assert_int_equal(f->shm_creates, 0);
+		fx_fini(f);
+		free(f);
+	}
 }
 
 int main(void)
@@ -1000,6 +1457,13 @@ int main(void)
 		cmocka_unit_test(test_vhost_user_backend_rejects_malformed),
 		cmocka_unit_test(test_vhost_user_backend_rejects_out_of_order),
 		cmocka_unit_test(test_vhost_user_backend_mem_table_replaced_live),
+		cmocka_unit_test(test_vhost_user_backend_inflight_bringup_split),
+		cmocka_unit_test(test_vhost_user_backend_inflight_bringup_packed),
+		cmocka_unit_test(test_vhost_user_backend_inflight_crash_split),
+		cmocka_unit_test(test_vhost_user_backend_inflight_crash_packed),
+		cmocka_unit_test(test_vhost_user_backend_inflight_crash_two_queues),
+		cmocka_unit_test(test_vhost_user_backend_inflight_reset),
+		cmocka_unit_test(test_vhost_user_backend_inflight_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -54,6 +55,8 @@ struct fe {
 	void *vq_mem[2];
 	void *ring[2][3];
 	int kick[2], call[2];
+	int inflight_fd; /* the GET_INFLIGHT_FD region, as QEMU keeps it */
+	struct vio_vhost_user_inflight inflight;
 };
 
 /* ---- The server --------------------------------------------------------------- */
@@ -107,7 +110,7 @@ static void turn(struct srv *v)
 static void fe_connect(struct fe *f, struct srv *v)
 {
 	memset(f, 0, sizeof(*f));
-	f->memfd = f->kick[0] = f->kick[1] = f->call[0] = f->call[1] = -1;
+	f->memfd = f->kick[0] = f->kick[1] = f->call[0] = f->call[1] = f->inflight_fd = -1;
 	f->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(f->sock >= 0);
 	struct sockaddr_un a = {0};
@@ -142,6 +145,9 @@ static void fe_close(struct fe *f)
 	if (f->memfd >= 0)
 		close(f->memfd);
 	f->memfd = -1;
+	if (f->inflight_fd >= 0)
+		close(f->inflight_fd);
+	f->inflight_fd = -1;
 }
 
 /* The server notices the front end is gone. */
@@ -299,6 +305,46 @@ static void ring(struct srv *v, struct fe *f, uint16_t q)
 	assert_int_equal(acked(v, f, VIO_VHOST_USER_SET_VRING_ENABLE, &st, 8, NULL, 0), 0);
 }
 
+/* GET_INFLIGHT_FD: the reply carries the region's memfd (SCM_RIGHTS),
+ * sized as the payload says; then SET_INFLIGHT_FD hands it back. */
+static void inflight(struct srv *v, struct fe *f)
+{
+	struct vio_vhost_user_inflight q = {0, 0, v->nq, QSIZE};
+	send_msg(f, VIO_VHOST_USER_GET_INFLIGHT_FD, 0, &q, sizeof(q), NULL, 0);
+	turn(v);
+	unsigned char buf[12 + 24];
+	struct iovec iov = {buf, sizeof(buf)};
+	union {
+		struct cmsghdr c;
+		unsigned char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct msghdr mh = {0};
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.b;
+	mh.msg_controllen = sizeof(ctl.b);
+	assert_int_equal(recvmsg(f->sock, &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC),
+			 (ssize_t)sizeof(buf));
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	assert_non_null(c);
+	assert_int_equal(c->cmsg_type, SCM_RIGHTS);
+	memcpy(&f->inflight_fd, CMSG_DATA(c), sizeof(int));
+	struct vio_vhost_user_hdr h;
+	memcpy(&h, buf, 12);
+	assert_int_equal(h.request, VIO_VHOST_USER_GET_INFLIGHT_FD);
+	assert_int_equal(h.size, 24);
+	memcpy(&f->inflight, buf + 12, 24);
+	assert_int_equal(f->inflight.mmap_size,
+			 vio_vhost_user_inflight_size(VIO_RING_SPLIT, v->nq, QSIZE));
+	assert_int_equal(f->inflight.mmap_offset, 0);
+	struct stat st;
+	assert_int_equal(fstat(f->inflight_fd, &st), 0);
+	assert_int_equal((uint64_t)st.st_size, f->inflight.mmap_size);
+	assert_int_equal(
+		acked(v, f, VIO_VHOST_USER_SET_INFLIGHT_FD, &f->inflight, 24, &f->inflight_fd, 1),
+		0);
+}
+
 /* QEMU's order (interop notes): queries, then at DRIVER_OK features, memory, rings. */
 static void bringup(struct srv *v, struct fe *f)
 {
@@ -322,6 +368,8 @@ static void bringup(struct srv *v, struct fe *f)
 	assert_int_equal(vio_le64_raw_to_cpu(cap), SECTORS);
 	uint64_t w = FEATURES | (v->nq > 1 ? 1ull << VIO_BLK_F_MQ : 0);
 	assert_int_equal(acked(v, f, VIO_VHOST_USER_SET_FEATURES, &w, 8, NULL, 0), 0);
+	if (proto & (1ull << VIO_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD))
+		inflight(v, f);
 	memory(v, f);
 	for (uint16_t q = 0; q < v->nq; q++)
 		ring(v, f, q);
@@ -521,6 +569,19 @@ static void test_vhost_user_server_no_fd_leak(void **state)
 		for (int kind = 0; kind <= 8; kind++)
 			if (kind != 1 && kind != 2) /* the 1 s timeouts are covered above */
 				hostile(v, kind);
+	assert_int_equal(count_fds(), before);
+	/* Good sessions with inflight regions: each region's fd is sent and
+	 * closed by the server, the SET_INFLIGHT_FD one mapped and closed, the
+	 * mapping undone at disconnect. */
+	for (int round = 0; round < 3; round++) {
+		struct fe f;
+		fe_connect(&f, v);
+		bringup(v, &f);
+		assert_true(f.inflight_fd >= 0);
+		io(v, &f, 0, 1, 7);
+		fe_close(&f);
+		expect_dropped(v, NULL, vio_vhost_user_server_sessions(v->s) + 1);
+	}
 	assert_int_equal(count_fds(), before);
 	srv_fini(v);
 	free(v);
