@@ -311,6 +311,7 @@ static void take_held(struct fx *f, unsigned i)
 static void dev_push(struct fx *f, const unsigned *idx, unsigned n, bool resub)
 {
 	struct vio_used u[QSIZE];
+	memset(u, 0, sizeof(u)); /* gcc -O2: "may be used uninitialized" */
 	for (unsigned i = 0; i < n; i++) {
 		const struct held *h = &f->h[idx[i]];
 		u[i] = (struct vio_used){&h->c, resub ? RESUB_LEN(h->k) : ORIG_LEN(h->k)};
@@ -591,8 +592,9 @@ static void crash_everywhere(struct fx *f, bool in_order)
 	assert_true(total > 10);
 	recover_and_check(f, "no crash");
 	env_fini(f);
-	unsigned seen_points = 0;
-	for (unsigned at = 1; at <= total; at++) {
+	/* volatile: live across the longjmp of a simulated crash. */
+	volatile unsigned seen_points = 0;
+	for (volatile unsigned at = 1; at <= total; at++) {
 		env_init(f, in_order);
 		f->crash_at = at;
 		if (setjmp(f->jb) == 0) {
@@ -632,10 +634,10 @@ static void test_inflight_crash_every_boundary_in_order(void **state)
 static void test_inflight_crash_inside_steps(void **state)
 {
 	struct fx *f = *state;
-	for (unsigned variant = 0; variant < 3; variant++) {
+	for (volatile unsigned variant = 0; variant < 3; variant++) {
 		/* Crash at the first push_end: the batch (one chain) is
 		 * published, push_end has not run. */
-		for (unsigned probe = 1;; probe++) {
+		for (volatile unsigned probe = 1;; probe++) {
 			env_init(f, false);
 			f->crash_at = probe;
 			if (setjmp(f->jb) == 0)
@@ -716,9 +718,9 @@ static void test_inflight_random_crashes(void **state)
 	unsigned rounds = (unsigned)loop_env_count("VIO_TEST_ROUNDS", 150);
 	for (unsigned round = 0; round < rounds; round++) {
 		/* VIO_TEST_SEED names one round's seed (the one a failure prints). */
-		uint64_t seed = from_env
-					? seed0
-					: loop_mix(seed0, round * 2u + (f->fmt == VIO_RING_PACKED));
+		volatile uint64_t seed =
+			from_env ? seed0
+				 : loop_mix(seed0, round * 2u + (f->fmt == VIO_RING_PACKED));
 		if (from_env && round > 0)
 			break;
 		struct loop_rng r;
@@ -730,7 +732,7 @@ static void test_inflight_random_crashes(void **state)
 		env_init(f, in_order);
 		/* Several lives: each crashes somewhere, the next recovers. */
 		unsigned lives = 1 + loop_rng_below(&r, 3);
-		for (unsigned life = 0; life < lives; life++) {
+		for (volatile unsigned life = 0; life < lives; life++) {
 			f->crash_at = f->events + 1 + loop_rng_below(&r, 60);
 			if (setjmp(f->jb) == 0)
 				random_ops(f, &r, 80);

@@ -13,8 +13,7 @@
 #
 # Other knobs (environment):
 #   VIO_LINUX_CASES    cases to run (default: "read write mq packed ro rebind
-#                      rebind-packed restart"; restart-packed joins them when
-#                      the back end's INFLIGHT_SHMFD support lands)
+#                      rebind-packed restart restart-packed")
 #   VIO_LINUX_TIMEOUT  seconds per boot (default 75; the restart cases get twice)
 #   VIO_LINUX_STALL    restart cases: seconds without guest progress after the
 #                      restart that make a failure (default 20)
@@ -39,7 +38,7 @@ build=$(cd "$1" 2>/dev/null && pwd) || build=$1
 mkdir -p "$2" || exit 1
 work=$(cd "$2" && pwd)
 backend=${VIO_INTEROP_BACKEND:-ours}
-cases=${VIO_LINUX_CASES:-read write mq packed ro rebind rebind-packed restart}
+cases=${VIO_LINUX_CASES:-read write mq packed ro rebind rebind-packed restart restart-packed}
 boot_timeout=${VIO_LINUX_TIMEOUT:-75}
 cache=${VIO_INTEROP_CACHE:-$work/cache}
 mkdir -p "$cache"
