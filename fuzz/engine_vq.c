@@ -420,7 +420,7 @@ static void vq_complete(struct fz_vq *v, struct fz_in *in)
 		k->state = FZ_TOK_DONE;
 		v->fq_tok[at] = batch[i];
 		/* §2.7.9 / §2.8.9: earlier buffers of a batch count as fully used. */
-		v->fq_len[at] = i + 1 < nb ? k->in_bytes : v->f->expect_len(len, mode);
+		v->fq_len[at] = i + 1 < nb ? k->in_bytes : v->f->expect_len(len, mode, k->in_bytes);
 	}
 	if (visible)
 		v->fq_pend = 0;

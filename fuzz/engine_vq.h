@@ -60,8 +60,9 @@ struct fz_vq_fmt {
 	 * to the driver now. */
 	bool (*write_used)(struct fz_vq *v, uint16_t id, uint32_t len, uint8_t mode, unsigned nbuf,
 			   unsigned ndesc);
-	/* The length the driver must report for what write_used wrote. */
-	uint32_t (*expect_len)(uint32_t len, uint8_t mode);
+	/* The length the driver must report for what write_used wrote, for a
+	 * buffer with @in_bytes device-writable bytes. */
+	uint32_t (*expect_len)(uint32_t len, uint8_t mode, uint32_t in_bytes);
 	void (*publish)(struct fz_vq *v, struct fz_in *in);
 	void (*event)(struct fz_vq *v, struct fz_in *in);
 	/* -1: no expectation; 0/1: what kick_prepare must return. */

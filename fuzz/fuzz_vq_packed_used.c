@@ -93,9 +93,11 @@ static bool packed_write_used(struct fz_vq *v, uint16_t id, uint32_t len, uint8_
 	return true;
 }
 
-static uint32_t packed_expect_len(uint32_t len, uint8_t mode)
+static uint32_t packed_expect_len(uint32_t len, uint8_t mode, uint32_t in_bytes)
 {
-	return (mode & FZ_CM_NO_WRITE) ? 0 : len; /* §2.8.4: len counts with WRITE */
+	/* §2.8.4: len counts with WRITE; without it, it still counts for a
+	 * buffer with writable parts (QEMU never sets WRITE in used ones). */
+	return (mode & FZ_CM_NO_WRITE) && in_bytes == 0 ? 0 : len;
 }
 
 /* Move the device's used position anywhere. */

@@ -78,8 +78,9 @@ static bool split_write_used(struct fz_vq *v, uint16_t id, uint32_t len, uint8_t
 	return true;
 }
 
-static uint32_t split_expect_len(uint32_t len, uint8_t mode)
+static uint32_t split_expect_len(uint32_t len, uint8_t mode, uint32_t in_bytes)
 {
+	(void)in_bytes;
 	(void)mode;
 	return len;
 }
