@@ -65,6 +65,10 @@
 #define MAX_CHAIN 3u	   /* segments of the longest shape */
 #define IDLE_YIELD 64u	   /* empty polls before sched_yield() */
 #define STALL_SECONDS 10.0 /* two-thread run without progress: fail */
+/* Blocks one thread writes and the other reads are aligned to, and padded
+ * to, a pair of cache lines (x86 prefetches lines in pairs), so that no
+ * other data shares their lines. */
+#define CACHE_PAIR 128u
 
 /* ------------------------------------------------------------------------ */
 /* The device's view of driver memory                                       */
@@ -207,7 +211,7 @@ static int pair_init(struct pair *p, enum vio_ring_format format, enum shape sha
 		vc.device_area = (unsigned char *)vc.driver_area + vio_packed_event_size();
 	}
 	p->bufs = alloc_zeroed(4096, (size_t)size * SLOT_BYTES);
-	p->segs = calloc(size, sizeof(*p->segs));
+	p->segs = alloc_zeroed(CACHE_PAIR, (size_t)size * sizeof(*p->segs));
 	if (p->bufs == NULL || p->segs == NULL)
 		return -1;
 	if (shape == SHAPE_3DESC_INDIRECT) {
@@ -224,8 +228,9 @@ static int pair_init(struct pair *p, enum vio_ring_format format, enum shape sha
 		memtab_add(&p->mt, p->indirect_pool, (size_t)size * MAX_CHAIN * 16, VIO_MAP_READ);
 
 	size_t vsz = vio_vq_mem_size(&vc), dsz = vio_devq_mem_size(format, size);
-	p->vq_mem = alloc_zeroed(64, vsz);
-	p->dq_mem = alloc_zeroed(64, dsz);
+	/* The driver's and the device's private state never share a line. */
+	p->vq_mem = alloc_zeroed(CACHE_PAIR, vsz);
+	p->dq_mem = alloc_zeroed(CACHE_PAIR, dsz);
 	if (vsz == 0 || dsz == 0 || p->vq_mem == NULL || p->dq_mem == NULL)
 		return -1;
 	int rc = vio_vq_init(&p->vq, p->vq_mem, vsz, &vc);
@@ -419,7 +424,11 @@ struct tt_ctx {
 static void *tt_device(void *arg)
 {
 	struct tt_ctx *t = arg;
-	struct vio_devq *dq = t->p->dq;
+	/* In locals, as in rtt_device(). */
+	struct vio_devq *const dq = t->p->dq;
+	struct vio_chain_seg *const segs = t->p->segs;
+	const uint16_t max_segs = t->p->size;
+	unsigned long batches = 0, intrs = 0;
 	unsigned idle = 0;
 
 	vio_devq_disable_notify(dq); /* the device polls */
@@ -430,7 +439,7 @@ static void *tt_device(void *arg)
 		struct vio_chain ch;
 		unsigned n = 0;
 		int rc;
-		while ((rc = vio_devq_pop(dq, &ch, t->p->segs, t->p->size)) == 0) {
+		while ((rc = vio_devq_pop(dq, &ch, segs, max_segs)) == 0) {
 			rc = vio_devq_push(dq, &ch, ch.in_bytes);
 			if (rc != 0)
 				break;
@@ -438,17 +447,19 @@ static void *tt_device(void *arg)
 		}
 		if (rc != -VIO_EAGAIN) {
 			atomic_store(&t->dev_err, rc);
-			return NULL;
+			break;
 		}
 		if (n != 0) {
-			t->dev_batches++;
-			t->dev_intrs += vio_devq_needs_notify(dq);
+			batches++;
+			intrs += vio_devq_needs_notify(dq);
 			idle = 0;
 		} else if (++idle == IDLE_YIELD) {
 			idle = 0;
 			sched_yield();
 		}
 	}
+	t->dev_batches = batches;
+	t->dev_intrs = intrs;
 	return NULL;
 }
 
@@ -456,36 +467,41 @@ static void *tt_device(void *arg)
  * taken, or a negative value on failure. */
 static double two_thread(struct pair *p, unsigned long ops)
 {
-	struct tt_ctx t;
-	memset(&t, 0, sizeof(t));
-	t.p = p;
-	atomic_init(&t.ready, false);
-	atomic_init(&t.go, false);
-	atomic_init(&t.stop, false);
-	atomic_init(&t.dev_err, 0);
+	/* The shared context in blocks of its own, as in ringtest_run(). */
+	struct tt_ctx *tp = alloc_zeroed(CACHE_PAIR, sizeof(*tp));
+	if (tp == NULL)
+		return -1;
+	tp->p = p;
+	atomic_init(&tp->ready, false);
+	atomic_init(&tp->go, false);
+	atomic_init(&tp->stop, false);
+	atomic_init(&tp->dev_err, 0);
 
 	uint16_t n = p->size;
 	uint16_t *free_stack = malloc(n * sizeof(*free_stack));
-	if (free_stack == NULL)
+	if (free_stack == NULL) {
+		free(tp);
 		return -1;
+	}
 	for (uint16_t i = 0; i < n; i++)
 		free_stack[i] = (uint16_t)(n - 1u - i);
 	unsigned nfree = n;
 
 	pthread_t dev;
-	if (pthread_create(&dev, NULL, tt_device, &t) != 0) {
+	if (pthread_create(&dev, NULL, tt_device, tp) != 0) {
 		free(free_stack);
+		free(tp);
 		return -1;
 	}
 	vio_vq_disable_intr(p->vq); /* the driver polls */
-	while (!atomic_load(&t.ready))
+	while (!atomic_load(&tp->ready))
 		sched_yield();
 
 	unsigned long sent = 0, done = 0, idle = 0;
 	const char *why = NULL;
 	int err = 0;
 	double t0 = now(), idle_since = t0;
-	atomic_store(&t.go, true);
+	atomic_store(&tp->go, true);
 	while (done < ops) {
 		bool progress = false;
 		while (sent < ops && nfree > 0) {
@@ -530,9 +546,9 @@ static double two_thread(struct pair *p, unsigned long ops)
 		}
 		if (++idle % IDLE_YIELD == 0) {
 			sched_yield();
-			if (atomic_load(&t.dev_err) != 0) {
+			if (atomic_load(&tp->dev_err) != 0) {
 				why = "device thread";
-				err = atomic_load(&t.dev_err);
+				err = atomic_load(&tp->dev_err);
 				goto out;
 			}
 			double tn = now();
@@ -546,13 +562,14 @@ static double two_thread(struct pair *p, unsigned long ops)
 	}
 out:;
 	double secs = now() - t0;
-	atomic_store(&t.stop, true);
+	atomic_store(&tp->stop, true);
 	pthread_join(dev, NULL);
 	free(free_stack);
-	if (why == NULL && atomic_load(&t.dev_err) != 0) {
+	if (why == NULL && atomic_load(&tp->dev_err) != 0) {
 		why = "device thread";
-		err = atomic_load(&t.dev_err);
+		err = atomic_load(&tp->dev_err);
 	}
+	free(tp);
 	if (why != NULL) {
 		fprintf(stderr, "bench_ring: two-thread run: %s: %s\n", why,
 			err != 0 ? vio_err_name(err) : "");
@@ -596,16 +613,20 @@ struct rtt_ctx {
 static void *rtt_device(void *arg)
 {
 	struct rtt_ctx *t = arg;
-	struct vio_devq *dq = t->p->dq;
-	struct vio_chain_seg *segs = t->p->segs;
-	uint16_t max_segs = t->p->size;
+	/* Everything the loop needs in locals: the calls could change *t, so
+	 * the compiler would reload t->bufs on every poll, a load from a line
+	 * the driver thread owns. */
+	struct vio_devq *const dq = t->p->dq;
+	struct vio_chain_seg *const segs = t->p->segs;
+	const uint16_t max_segs = t->p->size;
+	const unsigned long bufs = t->bufs;
 	unsigned long done = 0;
 
 	pin_self(cpu_b);
 	atomic_store(&t->ready, true);
 	while (!atomic_load(&t->go))
 		;
-	while (done < t->bufs) {
+	while (done < bufs) {
 		struct vio_chain ch;
 		int rc = vio_devq_pop(dq, &ch, segs, max_segs);
 		if (rc == -VIO_EAGAIN)
@@ -624,18 +645,23 @@ static void *rtt_device(void *arg)
 /* One ringtest-style run of @bufs buffers; seconds, or negative on failure. */
 static double ringtest_run(struct pair *p, unsigned long bufs)
 {
-	struct rtt_ctx t;
-	memset(&t, 0, sizeof(t));
-	t.p = p;
-	t.bufs = bufs;
-	atomic_init(&t.ready, false);
-	atomic_init(&t.go, false);
-	atomic_init(&t.dev_err, 0);
+	/* The shared context in blocks of its own (CACHE_PAIR), not on the
+	 * driver's stack next to the locals it writes on every buffer. */
+	struct rtt_ctx *tp = alloc_zeroed(CACHE_PAIR, sizeof(*tp));
+	if (tp == NULL)
+		return -1;
+	tp->p = p;
+	tp->bufs = bufs;
+	atomic_init(&tp->ready, false);
+	atomic_init(&tp->go, false);
+	atomic_init(&tp->dev_err, 0);
 
 	uint16_t n = p->size;
 	uint16_t *free_stack = malloc(n * sizeof(*free_stack));
-	if (free_stack == NULL)
+	if (free_stack == NULL) {
+		free(tp);
 		return -1;
+	}
 	for (uint16_t i = 0; i < n; i++)
 		free_stack[i] = (uint16_t)(n - 1u - i);
 	unsigned nfree = n;
@@ -644,19 +670,20 @@ static double ringtest_run(struct pair *p, unsigned long bufs)
 	vio_vq_disable_intr(p->vq);
 	vio_devq_disable_notify(p->dq);
 	pthread_t dev;
-	if (pthread_create(&dev, NULL, rtt_device, &t) != 0) {
+	if (pthread_create(&dev, NULL, rtt_device, tp) != 0) {
 		free(free_stack);
+		free(tp);
 		return -1;
 	}
 	pin_self(cpu_a);
-	while (!atomic_load(&t.ready))
+	while (!atomic_load(&tp->ready))
 		;
 
 	unsigned long started = 0, completed = 0;
 	const char *why = NULL;
 	int err = 0;
 	double t0 = now();
-	atomic_store(&t.go, true);
+	atomic_store(&tp->go, true);
 	while (completed < bufs) {
 		if (started < bufs && nfree > 0) {
 			struct vio_sg sg[MAX_CHAIN];
@@ -688,9 +715,9 @@ static double ringtest_run(struct pair *p, unsigned long bufs)
 			why = "vio_vq_get";
 			err = rc;
 			break;
-		} else if (atomic_load_explicit(&t.dev_err, memory_order_relaxed) != 0) {
+		} else if (atomic_load_explicit(&tp->dev_err, memory_order_relaxed) != 0) {
 			why = "device thread";
-			err = atomic_load(&t.dev_err);
+			err = atomic_load(&tp->dev_err);
 			break;
 		}
 	}
@@ -701,6 +728,7 @@ static double ringtest_run(struct pair *p, unsigned long bufs)
 	}
 	pthread_join(dev, NULL);
 	free(free_stack);
+	free(tp);
 	if (why != NULL) {
 		fprintf(stderr, "bench_ring: ringtest run: %s: %s\n", why,
 			err != 0 ? vio_err_name(err) : "");
