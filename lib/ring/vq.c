@@ -252,40 +252,40 @@ VIO_NOINLINE static int add_general(struct vio_vq *vq, const struct vio_sg *sg, 
 	return vio__vq_packed_add(vq, sg, out, in, token);
 }
 
-/* Split direct chains of several segments: a leaf of its own, so the loop
- * does not make the one-segment path spill registers. */
-VIO_NOINLINE static int add_split_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
-					unsigned in, void *token)
+/* Everything but the one-segment fast paths: the direct-chain fast paths,
+ * then the general add. Out of line, so that vio_vq_add() itself needs no
+ * saved registers. */
+VIO_NOINLINE static int add_multi(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+				  unsigned in, void *token)
 {
-	if (vio_likely(vio__vq_split_addn(vq, sg, out, out + in, token) == 0))
-		return 0;
-	return add_general(vq, sg, out, in, token);
-}
-
-VIO_NOINLINE static int add_packed_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
-					 unsigned in, void *token)
-{
-	if (vio_likely(vio__vq_packed_addn(vq, sg, out, out + in, token) == 0))
-		return 0;
+	unsigned total = out + in;
+	if (vio_likely(vio__vq_direct_ok(vq, sg, out, total, token))) {
+		/* (A one-segment chain that gets here is not direct_ok: no
+		 * slot free, or indirect_min 1.) */
+		if (vio_likely(vq->hot == VIO__HOT_SPLIT)) {
+			if (vio_likely(vio__vq_split_addn(vq, sg, out, total, token) == 0))
+				return 0;
+		} else if (vq->hot == VIO__HOT_PACKED) {
+			if (vio_likely(vio__vq_packed_addn(vq, sg, out, total, token) == 0))
+				return 0;
+		}
+	}
 	return add_general(vq, sg, out, in, token);
 }
 
 int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in, void *token)
 {
-	unsigned total = out + in;
-	if (vio_likely(vio__vq_direct_ok(vq, sg, out, total, token))) {
-		if (vio_likely(vq->hot == VIO__HOT_SPLIT)) {
-			if (vio_likely(total == 1))
-				return vio__vq_split_add1(vq, sg, in, token);
-			return add_split_chain(vq, sg, out, in, token);
-		}
-		if (vq->hot == VIO__HOT_PACKED) {
-			if (vio_likely(total == 1))
-				return vio__vq_packed_add1(vq, sg, in, token);
-			return add_packed_chain(vq, sg, out, in, token);
-		}
+	/* One segment: out + in is 1 without wrapping (summed in 64 bits),
+	 * token and sg given, a slot free, and vq->hot1 says the queue takes
+	 * the fast path with a one-segment chain direct: everything
+	 * vio__vq_direct_ok() asks of a one-segment chain. */
+	if (vio_likely((uint64_t)out + in == 1 && token != NULL && sg != NULL)) {
+		if (vio_likely(vq->hot1 == VIO__HOT_SPLIT && vq->num_free != 0))
+			return vio__vq_split_add1(vq, sg, in, token);
+		if (vq->hot1 == VIO__HOT_PACKED && vq->num_free != 0)
+			return vio__vq_packed_add1(vq, sg, in, token);
 	}
-	return add_general(vq, sg, out, in, token);
+	return add_multi(vq, sg, out, in, token);
 }
 
 VIO_NOINLINE static bool kick_general(struct vio_vq *vq)

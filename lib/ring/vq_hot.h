@@ -28,30 +28,30 @@ static inline bool vio__vq_direct_ok(const struct vio_vq *vq, const struct vio_s
 
 /* ---- split ---------------------------------------------------------------- */
 
+/* One segment, @in 0 (device-readable) or 1 (device-writable), into the
+ * free slot at free_head (the caller checked one is free). The descriptor's
+ * next field is not written: without NEXT the device ignores it (§2.7.5). */
 static VIO_ALWAYS_INLINE int vio__vq_split_add1(struct vio_vq *vq, const struct vio_sg *sg,
 						unsigned in, void *token)
 {
 	struct vio__vq_split *s = &vq->u.split;
 	uint16_t head = vq->free_head;
 	struct vio__vq_slot *hs = &vq->slot[head];
-	uint16_t next = hs->next;
 	uint32_t len = sg->len;
 	struct vio_split_desc *d = &s->desc[head];
 
 	d->addr = vio_le64_make((uint64_t)(uintptr_t)sg->addr);
 	d->len = vio_le32_make(len);
-	d->flags = vio_le16_make((uint16_t)(in != 0 ? VIO_DESC_F_WRITE : 0));
-	d->next = vio_le16_make(next);
+	d->flags = vio_le16_make((uint16_t)(in * VIO_DESC_F_WRITE));
 	VIO_CACHE_CLEAN(d, sizeof(*d));
 	hs->token = token;
-	hs->in_bytes = in != 0 ? len : 0;
+	hs->in_bytes = len & (0u - in);
 	hs->ndesc = 1;
-	vq->free_head = next;
+	vq->free_head = hs->next;
 	vq->num_free--;
 	vq->outstanding++;
-	vq->avail_moved++;
 
-	uint16_t idx = s->avail_idx;
+	uint32_t idx = s->avail_idx;
 	vio_le16 *entry = &s->avail_ring[idx & vq->mask];
 	VIO_WRITE_ONCE(entry->raw, vio_le16_make(head).raw);
 	VIO_CACHE_CLEAN(entry, sizeof(*entry));
@@ -59,65 +59,89 @@ static VIO_ALWAYS_INLINE int vio__vq_split_add1(struct vio_vq *vq, const struct 
 	s->avail_idx = idx;
 	/* Release: descriptor and entry before the index (as publish() in
 	 * vq_split.c; pairs with the device's acquire load of avail->idx). */
-	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make(idx).raw);
+	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make((uint16_t)idx).raw);
 	VIO_CACHE_CLEAN(&s->avail->idx, sizeof(s->avail->idx));
 	return 0;
 }
 
+/* One descriptor of a split chain, with its next link. */
+static VIO_ALWAYS_INLINE void vio__vq_split_put(struct vio_split_desc *d, const struct vio_sg *g,
+						uint16_t flags, uint16_t next)
+{
+	d->addr = vio_le64_make((uint64_t)(uintptr_t)g->addr);
+	d->len = vio_le32_make(g->len);
+	d->flags = vio_le16_make(flags);
+	d->next = vio_le16_make(next);
+	VIO_CACHE_CLEAN(d, sizeof(*d));
+}
+
+/* A non-head descriptor of a direct chain at free slot @i: written, the
+ * slot marked mid-chain (a used id naming it is told apart from a stale
+ * one; the general add undoes the marks when it fails). Returns the next
+ * free slot. */
+static VIO_ALWAYS_INLINE uint16_t vio__vq_split_link(struct vio_vq *vq, struct vio_split_desc *desc,
+						     uint16_t i, const struct vio_sg *g,
+						     uint16_t flags)
+{
+	struct vio__vq_slot *sl = &vq->slot[i];
+	uint16_t next = sl->next;
+	vio__vq_split_put(&desc[i], g, flags, next);
+	sl->token = VIO__MIDCHAIN;
+	return next;
+}
+
 /* A direct chain of @total > 1 segments (vio__vq_direct_ok()); the shadow
  * slots keep what get needs, the rest of vio__vq_split_add's bookkeeping
- * (len/flags shadows, records) exists only with DMA hooks. 1: the lengths
- * sum to 2^32 or more; nothing is published and the general add, which
- * rewrites the same slots, reports it. */
+ * (len/flags shadows, records) exists only with DMA hooks. Every link is
+ * written with NEXT, the readable ones first, then the writable ones, and
+ * the last descriptor's flags are rewritten without NEXT (nothing is
+ * published before the available index moves). 1: the lengths sum to
+ * 2^32 or more; nothing is published and the general add, which rewrites
+ * the same slots, reports it. */
 static VIO_ALWAYS_INLINE int vio__vq_split_addn(struct vio_vq *vq, const struct vio_sg *sg,
 						unsigned out, unsigned total, void *token)
 {
 	struct vio__vq_split *s = &vq->u.split;
 	struct vio_split_desc *desc = s->desc;
-	uint16_t head = vq->free_head, i = head;
-	uint64_t all = 0, in_bytes = 0;
+	const uint16_t head = vq->free_head;
+	struct vio__vq_slot *hs = &vq->slot[head];
+	uint16_t i = hs->next, last = head;
+	uint64_t all = sg[0].len, out_bytes;
+	unsigned n;
 
-	for (unsigned n = 0; n < total; n++) {
-		struct vio__vq_slot *sl = &vq->slot[i];
-		uint32_t len = sg[n].len;
-		bool write = n >= out;
-		uint16_t next = sl->next;
-		all += len;
-		if (write)
-			in_bytes += len;
-		struct vio_split_desc *d = &desc[i];
-		d->addr = vio_le64_make((uint64_t)(uintptr_t)sg[n].addr);
-		d->len = vio_le32_make(len);
-		d->flags = vio_le16_make((uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
-						    (write ? VIO_DESC_F_WRITE : 0)));
-		d->next = vio_le16_make(next);
-		VIO_CACHE_CLEAN(d, sizeof(*d));
-		/* Mid-chain slots are marked (a used id naming one is told
-		 * apart from a stale one); the general add undoes the marks
-		 * when it fails. */
-		if (n != 0)
-			sl->token = VIO__MIDCHAIN;
-		i = next;
+	vio__vq_split_put(&desc[head], &sg[0],
+			  (uint16_t)(VIO_DESC_F_NEXT | (out == 0 ? VIO_DESC_F_WRITE : 0)), i);
+	for (n = 1; n < out; n++) {
+		last = i;
+		all += sg[n].len;
+		i = vio__vq_split_link(vq, desc, i, &sg[n], VIO_DESC_F_NEXT);
 	}
+	out_bytes = out != 0 ? all : 0;
+	for (; n < total; n++) {
+		last = i;
+		all += sg[n].len;
+		i = vio__vq_split_link(vq, desc, i, &sg[n], VIO_DESC_F_NEXT | VIO_DESC_F_WRITE);
+	}
+	/* The chain ends here: writable unless it has no writable part. */
+	desc[last].flags = vio_le16_make((uint16_t)(total > out ? VIO_DESC_F_WRITE : 0));
+	VIO_CACHE_CLEAN(&desc[last].flags, sizeof(desc[last].flags));
 	if (vio_unlikely(all > UINT32_MAX))
 		return 1;
-	struct vio__vq_slot *hs = &vq->slot[head];
 	hs->token = token;
-	hs->in_bytes = (uint32_t)in_bytes;
+	hs->in_bytes = (uint32_t)(all - out_bytes);
 	hs->ndesc = (uint16_t)total;
 	vq->free_head = i;
 	vq->num_free = (uint16_t)(vq->num_free - total);
 	vq->outstanding++;
-	vq->avail_moved++;
 
-	uint16_t idx = s->avail_idx;
+	uint32_t idx = s->avail_idx;
 	vio_le16 *entry = &s->avail_ring[idx & vq->mask];
 	VIO_WRITE_ONCE(entry->raw, vio_le16_make(head).raw);
 	VIO_CACHE_CLEAN(entry, sizeof(*entry));
 	idx++;
 	s->avail_idx = idx;
 	/* Release: the chain and the entry before the index. */
-	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make(idx).raw);
+	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make((uint16_t)idx).raw);
 	VIO_CACHE_CLEAN(&s->avail->idx, sizeof(s->avail->idx));
 	return 0;
 }
@@ -126,24 +150,25 @@ static VIO_ALWAYS_INLINE int vio__vq_split_addn(struct vio_vq *vq, const struct 
 static VIO_ALWAYS_INLINE bool vio__vq_split_kick1(struct vio_vq *vq)
 {
 	struct vio__vq_split *s = &vq->u.split;
-	uint16_t old = s->kicked_idx, new_idx = s->avail_idx;
-	bool many = vq->avail_moved >= 0xffffu;
+	uint32_t old = s->kicked_idx, new_idx = s->avail_idx;
+	/* Buffers added since the last kick_prepare, in 32 bits: 0 only if
+	 * none, and at least 0xffff when the 16-bit indices cannot tell. */
+	uint32_t moved = new_idx - old;
 
 	/* Full fence: avail->idx before the device's suppression fields
 	 * (pairs with the fence in vio_devq_enable_notify()). */
 	VIO_MB();
 	s->kicked_idx = new_idx;
-	vq->avail_moved = 0;
 	if (!vq->event_idx) {
 		VIO_CACHE_INVALIDATE(&s->used->flags, sizeof(s->used->flags));
 		uint16_t flags = vio_le16_get((vio_le16){VIO_READ_ONCE(s->used->flags.raw)});
-		return (old != new_idx || many) && (flags & VIO_USED_F_NO_NOTIFY) == 0;
+		return moved != 0 && (flags & VIO_USED_F_NO_NOTIFY) == 0;
 	}
-	if (many)
+	if (moved >= 0xffffu)
 		return true;
 	VIO_CACHE_INVALIDATE(s->avail_event, sizeof(*s->avail_event));
 	uint16_t ev = vio_le16_get((vio_le16){VIO_READ_ONCE(s->avail_event->raw)});
-	return vio_need_event(ev, new_idx, old);
+	return vio_need_event(ev, (uint16_t)new_idx, (uint16_t)old);
 }
 
 /* 1: not the fast case, nothing changed (the general get redoes it all). */
@@ -238,8 +263,33 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_add1(struct vio_vq *vq, const struct
 	return 0;
 }
 
+/* One descriptor of a packed list, all but its flags. */
+static VIO_ALWAYS_INLINE void vio__vq_packed_put(struct vio_packed_desc *d, const struct vio_sg *g,
+						 uint16_t id)
+{
+	d->addr = vio_le64_make((uint64_t)(uintptr_t)g->addr);
+	d->len = vio_le32_make(g->len);
+	d->id = vio_le16_make(id); /* §2.8.7: the id counts in the last one */
+}
+
+/* Advance (@slot, @wrap) by one slot of a ring of @size, flipping @af,
+ * the AVAIL/USED pair that marks a descriptor available, at each wrap. */
+static VIO_ALWAYS_INLINE void vio__vq_packed_step(uint16_t *slot, bool *wrap, uint16_t *af,
+						  uint16_t size)
+{
+	if (++*slot == size) {
+		*slot = 0;
+		*wrap = !*wrap;
+		*af ^= (uint16_t)(VIO_DESC_F_AVAIL | VIO_DESC_F_USED);
+	}
+}
+
 /* A list of @total > 1 direct descriptors (vio__vq_direct_ok()) in the
- * ring slots from next_avail, the head's flags written last. 1: the
+ * ring slots from next_avail. The head's flags are written last; every
+ * other descriptor is written with NEXT (readable ones first, then the
+ * writable ones) and the last one's flags are rewritten without it (the
+ * device reads none of them before the head's flags). @af is the
+ * AVAIL/USED pair of the current lap, flipped at each wrap. 1: the
  * lengths sum to 2^32 or more; the head is not published and the general
  * add, which rewrites the same slots, withdraws them and reports it. */
 static VIO_ALWAYS_INLINE int vio__vq_packed_addn(struct vio_vq *vq, const struct vio_sg *sg,
@@ -248,40 +298,46 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_addn(struct vio_vq *vq, const struct
 	struct vio__vq_packed *p = &vq->u.packed;
 	struct vio_packed_desc *desc = p->desc;
 	const uint16_t id = vq->free_head, head = p->next_avail, size = vq->size;
-	const bool wrap0 = p->avail_wrap;
-	uint16_t slot = head, head_flags = 0;
-	bool wrap = wrap0;
-	uint64_t all = 0, in_bytes = 0;
+	bool wrap = p->avail_wrap;
+	uint16_t af = vio__packed_avail_flags(wrap);
+	const uint16_t head_flags =
+		(uint16_t)(VIO_DESC_F_NEXT | (out == 0 ? VIO_DESC_F_WRITE : 0) | af);
+	uint16_t slot = head, last, last_af;
+	uint64_t all = sg[0].len, out_bytes;
+	unsigned n;
 
-	for (unsigned n = 0; n < total; n++) {
-		uint32_t len = sg[n].len;
-		bool write = n >= out;
-		all += len;
-		if (write)
-			in_bytes += len;
-		uint16_t flags =
-			(uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
-				   (write ? VIO_DESC_F_WRITE : 0) | vio__packed_avail_flags(wrap));
+	vio__vq_packed_put(&desc[head], &sg[0], id);
+	VIO_CACHE_CLEAN(&desc[head], sizeof(desc[head]));
+	for (n = 1; n < out; n++) {
+		vio__vq_packed_step(&slot, &wrap, &af, size);
 		struct vio_packed_desc *d = &desc[slot];
-		d->addr = vio_le64_make((uint64_t)(uintptr_t)sg[n].addr);
-		d->len = vio_le32_make(len);
-		d->id = vio_le16_make(id); /* §2.8.7: the id counts in the last one */
-		if (n == 0)
-			head_flags = flags;
-		else
-			d->flags = vio_le16_make(flags);
+		all += sg[n].len;
+		vio__vq_packed_put(d, &sg[n], id);
+		d->flags = vio_le16_make((uint16_t)(VIO_DESC_F_NEXT | af));
 		VIO_CACHE_CLEAN(d, sizeof(*d));
-		if (++slot == size) {
-			slot = 0;
-			wrap = !wrap;
-		}
 	}
+	out_bytes = out != 0 ? all : 0;
+	for (; n < total; n++) {
+		vio__vq_packed_step(&slot, &wrap, &af, size);
+		struct vio_packed_desc *d = &desc[slot];
+		all += sg[n].len;
+		vio__vq_packed_put(d, &sg[n], id);
+		d->flags = vio_le16_make((uint16_t)(VIO_DESC_F_NEXT | VIO_DESC_F_WRITE | af));
+		VIO_CACHE_CLEAN(d, sizeof(*d));
+	}
+	last = slot;
+	last_af = af;
+	vio__vq_packed_step(&slot, &wrap, &af, size);
+	/* The list ends here: writable unless it has no writable part. */
+	desc[last].flags =
+		vio_le16_make((uint16_t)((total > out ? VIO_DESC_F_WRITE : 0) | last_af));
+	VIO_CACHE_CLEAN(&desc[last].flags, sizeof(desc[last].flags));
 	if (vio_unlikely(all > UINT32_MAX))
 		return 1;
 	struct vio__vq_slot *s = &vq->slot[id];
 	vq->free_head = s->next;
 	s->token = token;
-	s->in_bytes = (uint32_t)in_bytes;
+	s->in_bytes = (uint32_t)(all - out_bytes);
 	s->ndesc = (uint16_t)total;
 	vq->num_free = (uint16_t)(vq->num_free - total);
 	vq->outstanding++;

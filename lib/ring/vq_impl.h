@@ -51,8 +51,11 @@ struct vio__vq_split {
 	struct vio_split_used *used;
 	struct vio_split_used_elem *used_ring;
 	vio_le16 *avail_event;
-	uint16_t avail_idx;   /* next available index to publish (free-running) */
-	uint16_t kicked_idx;  /* avail_idx at the last kick_prepare */
+	/* Buffers made available, free-running in 32 bits: the ring's
+	 * available index is its low 16 bits, and avail_idx - kicked_idx is
+	 * what the kick decision spans (more than 0xffff must notify). */
+	uint32_t avail_idx;
+	uint32_t kicked_idx;  /* avail_idx at the last kick_prepare */
 	uint16_t last_used;   /* next used index to consume (free-running) */
 	uint16_t used_seen;   /* device's used idx as last read (validated) */
 	uint16_t avail_flags; /* shadow of avail->flags */
@@ -78,9 +81,9 @@ struct vio_vq {
 	uint16_t num_free;    /* free descriptor slots */
 	uint16_t free_head;   /* split: first free descriptor; packed: first free id */
 	uint16_t outstanding; /* buffers the device holds */
-	/* Positions the driver's notification index moved since the last
-	 * kick_prepare: what the event arithmetic spans (split: available ring
-	 * entries, one per buffer; packed: ring slots, one per descriptor). */
+	/* Packed: ring slots (one per descriptor) the driver's position moved
+	 * since the last kick_prepare, what the event arithmetic spans. (Split
+	 * counts in u.split.avail_idx - u.split.kicked_idx.) */
 	uint32_t avail_moved;
 	uint16_t detach_cursor; /* where detach_unused resumes its scan */
 	/* IN_ORDER (§2.7.9, §2.8.9): outstanding buffers form a FIFO through
@@ -92,6 +95,9 @@ struct vio_vq {
 	uint32_t io_len;    /* the length that used entry reported */
 	bool event_idx;
 	bool in_order;
+	/* vq->hot, or VIO__HOT_OFF when a one-segment chain goes indirect
+	 * (indirect_min 1): the add fast path's one test of the queue. */
+	uint8_t hot1;
 	bool get_slow; /* in_order or a release hook: get takes its out-of-line path */
 	bool notification_data;
 	int broken;  /* 0, or the negative peer error that broke the queue */
@@ -135,6 +141,7 @@ static inline void vio__vq_hot_update(struct vio_vq *vq)
 		vq->hot = VIO__HOT_OFF;
 	else
 		vq->hot = vq->format == VIO_RING_SPLIT ? VIO__HOT_SPLIT : VIO__HOT_PACKED;
+	vq->hot1 = vq->indirect_min > 1 ? vq->hot : (uint8_t)VIO__HOT_OFF;
 }
 
 /* Record a device error: the queue stays broken until reset. */
@@ -143,6 +150,7 @@ static inline int vio__vq_fail(struct vio_vq *vq, int err)
 	if (vq->broken == 0)
 		vq->broken = err;
 	vq->hot = VIO__HOT_OFF;
+	vq->hot1 = VIO__HOT_OFF;
 	return err;
 }
 
