@@ -10,8 +10,10 @@ const char vio__midchain_marker = 0;
  * slots, hence the slack). */
 _Static_assert(offsetof(struct vio_vq, slot) + 8 <= VIO_VQ_MEM_BASE,
 	       "struct vio_vq outgrew VIO_VQ_MEM_BASE");
-_Static_assert(sizeof(struct vio__vq_slot) <= VIO_VQ_MEM_PER_SLOT,
-	       "struct vio__vq_slot outgrew VIO_VQ_MEM_PER_SLOT");
+_Static_assert(sizeof(struct vio__vq_slot) + sizeof(struct vio__vq_cold) <= VIO_VQ_MEM_PER_SLOT,
+	       "struct vio__vq_slot + vio__vq_cold outgrew VIO_VQ_MEM_PER_SLOT");
+_Static_assert(_Alignof(struct vio__vq_cold) <= _Alignof(struct vio__vq_slot),
+	       "the cold array follows the slots unpadded");
 _Static_assert(sizeof(struct vio__vq_rec) <= VIO_VQ_MEM_PER_REC,
 	       "struct vio__vq_rec outgrew VIO_VQ_MEM_PER_REC");
 _Static_assert(_Alignof(struct vio_vq) <= VIO_VQ_MEM_ALIGN &&
@@ -157,8 +159,11 @@ int vio_vq_init(struct vio_vq **vqp, void *mem, size_t mem_size, const struct vi
 			vq->dma = cfg->dma_ops;
 	}
 	vq->dma_ctx = cfg->dma_ctx;
+	vq->cold = (struct vio__vq_cold *)(void *)&vq->slot[vq->size];
 	if (vq->release != NULL) {
-		size_t off = offsetof(struct vio_vq, slot) + (size_t)vq->size * sizeof(vq->slot[0]);
+		size_t off = offsetof(struct vio_vq, slot) +
+			     (size_t)vq->size * sizeof(vq->slot[0]) +
+			     (size_t)vq->size * sizeof(vq->cold[0]);
 		off = (off + 7u) & ~(size_t)7u;
 		vq->rec = (struct vio__vq_rec *)(void *)((unsigned char *)mem + off);
 		if (indirect)

@@ -20,14 +20,23 @@ extern const char vio__midchain_marker;
 
 /* Driver-private shadow of one descriptor slot (split) or buffer id (packed).
  * The device can rewrite the shared descriptor table at any time, so
- * everything needed to reclaim a chain is kept here. */
+ * everything needed to reclaim a chain is kept here. 16 bytes on 64-bit
+ * hosts, as large as a descriptor: the hot paths index both with one
+ * shift. What only some configurations need is in struct vio__vq_cold. */
 struct vio__vq_slot {
-	void *token;	    /* head: caller's token; split mid-chain: VIO__MIDCHAIN; free: NULL */
-	uint32_t in_bytes;  /* head: writable bytes offered (bound for the used length) */
-	uint32_t len;	    /* shadow of the descriptor's len */
-	uint16_t next;	    /* split: chain / free-list link; packed: free-id link */
-	uint16_t flags;	    /* shadow of the descriptor's flags */
-	uint16_t ndesc;	    /* head: ring slots the buffer occupies */
+	void *token;	   /* head: caller's token; split mid-chain: VIO__MIDCHAIN; free: NULL
+			    * (or, freed by a fast get, the old token) */
+	uint32_t in_bytes; /* head: writable bytes offered (bound for the used length) */
+	uint16_t next;	   /* split: chain / free-list link; packed: free-id link */
+	uint16_t ndesc;	   /* head: ring slots the buffer occupies; else 0 */
+};
+
+/* The rest of a slot's bookkeeping, in a side array (vq->cold, after the
+ * slots) that the plain hot paths never touch. */
+struct vio__vq_cold {
+	uint32_t len; /* split: shadow of the descriptor's len (read with a release hook) */
+	uint16_t
+		flags; /* split: shadow of the descriptor's flags; packed: INDIRECT (release hook) */
 	uint16_t fifo_next; /* IN_ORDER: the buffer added after this one */
 	uint16_t rec;	    /* packed, with a release hook: first record of a direct list */
 };
@@ -87,7 +96,7 @@ struct vio_vq {
 	uint32_t avail_moved;
 	uint16_t detach_cursor; /* where detach_unused resumes its scan */
 	/* IN_ORDER (§2.7.9, §2.8.9): outstanding buffers form a FIFO through
-	 * slot[].fifo_next; one used entry may complete several of them. */
+	 * cold[].fifo_next; one used entry may complete several of them. */
 	uint16_t io_oldest; /* head/id of the oldest outstanding buffer */
 	uint16_t io_newest; /* head/id of the newest outstanding buffer */
 	uint16_t io_left;   /* buffers of the current used batch not yet returned */
@@ -122,6 +131,7 @@ struct vio_vq {
 	 * entries). NULL without. */
 	struct vio__vq_rec *rec;
 	struct vio__vq_rec *irec;
+	struct vio__vq_cold *cold; /* size entries, after slot[] */
 	uint16_t rec_free;
 	struct vio_vq_config cfg; /* kept for reset */
 
@@ -281,7 +291,7 @@ static inline void vio__vq_in_order_added(struct vio_vq *vq, uint16_t id)
 	if (vq->outstanding == 0)
 		vq->io_oldest = id;
 	else
-		vq->slot[vq->io_newest].fifo_next = id;
+		vq->cold[vq->io_newest].fifo_next = id;
 	vq->io_newest = id;
 }
 
@@ -293,7 +303,7 @@ static inline uint16_t vio__vq_in_order_batch(const struct vio_vq *vq, uint16_t 
 	for (uint16_t k = 1; k <= vq->outstanding; k++) {
 		if (h == id)
 			return k;
-		h = vq->slot[h].fifo_next;
+		h = vq->cold[h].fifo_next;
 	}
 	return 0;
 }
@@ -307,7 +317,7 @@ static inline uint16_t vio__vq_in_order_take(struct vio_vq *vq, void **token, ui
 	struct vio__vq_slot *s = &vq->slot[h];
 	*token = s->token;
 	*len = h == vq->io_last ? vq->io_len : s->in_bytes;
-	vq->io_oldest = s->fifo_next;
+	vq->io_oldest = vq->cold[h].fifo_next;
 	vq->io_left--;
 	return h;
 }

@@ -115,12 +115,14 @@ static void withdraw(struct vio_vq *vq, uint16_t head, unsigned n)
 /* With a release hook: buffer slot @s keeps whether it is indirect (its
  * records are then in irec) or else takes its ndesc records off the free
  * list, where add wrote them in list order. */
-VIO_NOINLINE static void take_recs(struct vio_vq *vq, struct vio__vq_slot *s, uint16_t head_flags)
+VIO_NOINLINE static void take_recs(struct vio_vq *vq, uint16_t id, uint16_t head_flags)
 {
-	s->flags = (uint16_t)(head_flags & VIO_DESC_F_INDIRECT);
-	if (s->flags != 0)
+	const struct vio__vq_slot *s = &vq->slot[id];
+	struct vio__vq_cold *c = &vq->cold[id];
+	c->flags = (uint16_t)(head_flags & VIO_DESC_F_INDIRECT);
+	if (c->flags != 0)
 		return;
-	s->rec = vq->rec_free;
+	c->rec = vq->rec_free;
 	uint16_t r = vq->rec_free;
 	for (uint16_t k = 0; k < s->ndesc; k++)
 		r = vq->rec[r].next;
@@ -141,7 +143,7 @@ static inline void publish(struct vio_vq *vq, uint16_t id, uint16_t head, uint16
 	s->in_bytes = in_bytes;
 	s->ndesc = ndesc;
 	if (vio_unlikely(vq->rec != NULL))
-		take_recs(vq, s, head_flags);
+		take_recs(vq, id, head_flags);
 	vq->num_free = (uint16_t)(vq->num_free - ndesc);
 	vq->outstanding++;
 	vq->avail_moved += ndesc; /* one ring slot per descriptor */
@@ -279,19 +281,20 @@ bool vio__vq_packed_kick_prepare(struct vio_vq *vq)
  * its direct records to the free list. */
 VIO_NOINLINE static void release_buffer(struct vio_vq *vq, uint16_t id)
 {
-	struct vio__vq_slot *s = &vq->slot[id];
-	if (s->flags & VIO_DESC_F_INDIRECT) {
+	const struct vio__vq_slot *s = &vq->slot[id];
+	const struct vio__vq_cold *c = &vq->cold[id];
+	if (c->flags & VIO_DESC_F_INDIRECT) {
 		vio__vq_release_indirect(vq, id, vio__vq_irec(vq, id)->len / 16u, true);
 		return;
 	}
-	uint16_t tail = s->rec;
+	uint16_t tail = c->rec;
 	vio__vq_rec_release(vq, &vq->rec[tail]);
 	for (uint16_t k = 1; k < s->ndesc; k++) {
 		tail = vq->rec[tail].next;
 		vio__vq_rec_release(vq, &vq->rec[tail]);
 	}
 	vq->rec[tail].next = vq->rec_free;
-	vq->rec_free = s->rec;
+	vq->rec_free = c->rec;
 }
 
 /* Return buffer @id to the free-id list; the caller releases its

@@ -43,7 +43,7 @@ void vio__vq_split_init(struct vio_vq *vq)
 }
 
 /* Write one descriptor into the shared table and its private shadow. */
-static inline void put_desc(struct vio_split_desc *d, struct vio__vq_slot *sh, uint64_t addr,
+static inline void put_desc(struct vio_split_desc *d, struct vio__vq_cold *sh, uint64_t addr,
 			    uint32_t len, uint16_t flags, uint16_t next)
 {
 	d->addr = vio_le64_make(addr);
@@ -57,7 +57,7 @@ static inline void put_desc(struct vio_split_desc *d, struct vio__vq_slot *sh, u
 
 /* put_desc() for a descriptor without NEXT: its next field is left as it
  * is, since the device ignores it (§2.7.5: next is used only with NEXT). */
-static inline void put_desc1(struct vio_split_desc *d, struct vio__vq_slot *sh, uint64_t addr,
+static inline void put_desc1(struct vio_split_desc *d, struct vio__vq_cold *sh, uint64_t addr,
 			     uint32_t len, uint16_t flags)
 {
 	d->addr = vio_le64_make(addr);
@@ -168,7 +168,8 @@ static int add_indirect(struct vio_vq *vq, const struct vio_sg *sg, unsigned out
 	int rc = fill_indirect(vq, head, sg, out, total, &taddr, &l);
 	if (rc < 0)
 		return rc;
-	put_desc(&s->desc[head], hs, taddr, (uint32_t)(total * 16u), VIO_DESC_F_INDIRECT, 0);
+	put_desc(&s->desc[head], &vq->cold[head], taddr, (uint32_t)(total * 16u),
+		 VIO_DESC_F_INDIRECT, 0);
 	vq->free_head = hs->next;
 	publish(vq, head, 1, (uint32_t)l.in, token);
 	return 0;
@@ -198,7 +199,7 @@ static int add_direct(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 		vio__vq_len_add(&l, sg[n].len, n >= out);
 		uint16_t flags = (uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
 					    (n >= out ? VIO_DESC_F_WRITE : 0));
-		put_desc(&s->desc[i], sl, addr, sg[n].len, flags, sl->next);
+		put_desc(&s->desc[i], &vq->cold[i], addr, sg[n].len, flags, sl->next);
 		/* Non-head slots are marked so that a used id naming one is
 		 * told apart from a stale one. */
 		if (n != 0)
@@ -241,7 +242,7 @@ int vio__vq_split_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 	if (vio_unlikely(c.rc < 0))
 		return c.rc;
 	uint64_t addr = c.addr;
-	put_desc1(&s->desc[head], hs, addr, sg[0].len, in != 0 ? VIO_DESC_F_WRITE : 0);
+	put_desc1(&s->desc[head], &vq->cold[head], addr, sg[0].len, in != 0 ? VIO_DESC_F_WRITE : 0);
 	vq->free_head = hs->next;
 	publish(vq, head, 1, in != 0 ? sg[0].len : 0, token);
 	return 0;
@@ -271,16 +272,16 @@ static inline int refresh_used(struct vio_vq *vq)
  * (the descriptors may have been rewritten by the device). */
 VIO_NOINLINE static void release_chain(struct vio_vq *vq, uint16_t head)
 {
-	struct vio__vq_slot *hs = &vq->slot[head];
-	if (hs->flags & VIO_DESC_F_INDIRECT) {
-		vio__vq_release_indirect(vq, head, hs->len / 16u, true);
+	const struct vio__vq_cold *hc = &vq->cold[head];
+	if (hc->flags & VIO_DESC_F_INDIRECT) {
+		vio__vq_release_indirect(vq, head, hc->len / 16u, true);
 		return;
 	}
 	/* The shadow flags say where the chain ends (reclaim() relinks only
 	 * its last slot, whose flags have no NEXT, and clears ndesc). */
 	for (uint16_t i = head;; i = vq->slot[i].next) {
 		vio__vq_rec_release(vq, &vq->rec[i]);
-		if ((vq->slot[i].flags & VIO_DESC_F_NEXT) == 0)
+		if ((vq->cold[i].flags & VIO_DESC_F_NEXT) == 0)
 			break;
 	}
 }
