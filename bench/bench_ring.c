@@ -382,13 +382,16 @@ bench_batch_loop(struct rt_ctx *c, unsigned long iters)
 		if (rc != 0)
 			break;
 		intrs += vio_devq_needs_notify(c->dq);
-		for (k = 0; k < BATCH && rc == 0; k++) {
-			void *tok;
-			uint32_t len;
-			rc = vio_vq_get(c->vq, &tok, &len);
-			if (rc == 0 && (tok != c->token || len != c->in_bytes))
-				rc = 1;
+		void *tok[BATCH];
+		uint32_t len[BATCH];
+		int got = vio_vq_get_batch(c->vq, tok, len, BATCH);
+		if (got != (int)BATCH) {
+			rc = got < 0 ? got : 1;
+			break;
 		}
+		for (k = 0; k < BATCH && rc == 0; k++)
+			if (tok[k] != c->token || len[k] != c->in_bytes)
+				rc = 1;
 		if (rc != 0)
 			break;
 	}

@@ -245,6 +245,41 @@ uint32_t vio_vq_notify_data(const struct vio_vq *vq);
 int vio_vq_get(struct vio_vq *vq, void **token, uint32_t *len);
 
 /**
+ * @brief Reap up to @p max completed buffers in one call.
+ *
+ * Returns the buffers that @p max calls of vio_vq_get() would return, in
+ * the same order, stopping where vio_vq_get() would not return 0, and
+ * cheaper: the device's index is read once for all the completions it
+ * shows. With EVENT_IDX the request for the next completion (used_event,
+ * or the packed driver event) is written once, after the last buffer
+ * taken, with the value the last vio_vq_get() would leave, and before any
+ * look at the ring that ends the batch for want of completions, so no
+ * notification can be missed.
+ *
+ * @param vq     The queue.
+ * @param tokens Receives the tokens, @p max entries at most.
+ * @param lens   Receives the bytes written into each buffer's writable part.
+ * @param max    The most buffers to return (at least 1).
+ * @return The number of buffers returned (1 .. @p max, at most the queue
+ *         size) or, if none was, a negative code as vio_vq_get() returns it:
+ * @retval -VIO_EAGAIN Nothing completed.
+ * @retval -VIO_EBROKEN The queue is broken.
+ * @retval -VIO_EINVAL @p max is 0.
+ * @retval -VIO_EUSED_JUMP The used index moved past the outstanding buffers.
+ * @retval -VIO_EUSED_ID A used id beyond the queue size.
+ * @retval -VIO_EUSED_MIDCHAIN A used id inside a chain (split).
+ * @retval -VIO_EUSED_STALE A used id that is not outstanding.
+ * @retval -VIO_EUSED_LEN A length above the writable bytes offered.
+ * @note A device error found after k > 0 buffers were taken: the call
+ *       returns k (those buffers are the caller's, as if returned by
+ *       vio_vq_get()), the queue is broken with that error
+ *       (vio_vq_broken_reason()), and the next call returns -::VIO_EBROKEN.
+ *       Calls `release` for each conversion of each returned buffer. Same
+ *       thread rules as vio_vq_get().
+ */
+int vio_vq_get_batch(struct vio_vq *vq, void **tokens, uint32_t *lens, unsigned max);
+
+/**
  * @brief True if the device has completed buffers not yet reaped (false if broken).
  * @param vq The queue.
  * @return true if completions are waiting.

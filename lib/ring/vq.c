@@ -342,6 +342,29 @@ int vio_vq_get(struct vio_vq *vq, void **token, uint32_t *len)
 	return get_general(vq, token, len);
 }
 
+int vio_vq_get_batch(struct vio_vq *vq, void **tokens, uint32_t *lens, unsigned max)
+{
+	unsigned k = 0;
+	bool more = true;
+
+	if (vio_unlikely(max == 0))
+		return -VIO_EINVAL;
+	if (vio_likely(vq->hot == VIO__HOT_SPLIT))
+		k = vio__vq_split_get_batch(vq, tokens, lens, max, &more);
+	else if (vq->hot == VIO__HOT_PACKED)
+		k = vio__vq_packed_get_batch(vq, tokens, lens, max, &more);
+	if (vio_unlikely(more)) {
+		/* No fast loop for this queue, or an entry it leaves to the
+		 * general get, which returns it or reports the violation. */
+		for (; k < max; k++) {
+			int rc = vio_vq_get(vq, &tokens[k], &lens[k]);
+			if (rc != 0)
+				return k != 0 ? (int)k : rc;
+		}
+	}
+	return k != 0 ? (int)k : -VIO_EAGAIN;
+}
+
 bool vio_vq_has_used(const struct vio_vq *vq)
 {
 	if (vq->broken)

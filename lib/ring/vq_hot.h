@@ -226,6 +226,88 @@ static VIO_ALWAYS_INLINE int vio__vq_split_get1(struct vio_vq *vq, void **token,
 	return 0;
 }
 
+/* vio_vq_get_batch()'s split loop: up to @max buffers, as that many
+ * vio__vq_split_get1() calls would return them, except that used_event is
+ * written only before the used index is read again and at the end (the
+ * value the last get would leave): every look at the index that can end
+ * the batch comes after the request for the next completion and a full
+ * fence, as with single gets. Returns the count; *@more is true when it
+ * stopped at an entry the general get must judge (nothing of it taken). */
+static VIO_ALWAYS_INLINE unsigned vio__vq_split_get_batch(struct vio_vq *vq, void **tokens,
+							  uint32_t *lens, unsigned max, bool *more)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	struct vio__vq_slot *const slot = vq->slot;
+	const uint16_t size = vq->size, mask = vq->mask;
+	uint16_t last = s->last_used, seen = s->used_seen;
+	uint16_t free = vq->free_head, nfree = vq->num_free, busy = vq->outstanding;
+	bool asked = true; /* used_event already asks for the entry at last */
+	unsigned k = 0;
+
+	*more = false;
+	while (k < max) {
+		if (last == seen) {
+			if (!asked) {
+				asked = true;
+				if (s->used_event_on) {
+					VIO_WRITE_ONCE(s->used_event->raw, vio_le16_make(last).raw);
+					VIO_CACHE_CLEAN(s->used_event, sizeof(*s->used_event));
+					VIO_MB();
+				}
+			}
+			VIO_CACHE_INVALIDATE(&s->used->idx, sizeof(s->used->idx));
+			uint16_t idx = vio_le16_get((vio_le16){VIO_LOAD_ACQUIRE(s->used->idx.raw)});
+			if (idx == last)
+				break;
+			if ((uint16_t)(idx - last) > busy) {
+				*more = true; /* the general get fails the queue */
+				break;
+			}
+			seen = idx;
+			s->used_seen = seen;
+		}
+		struct vio_split_used_elem *e = &s->used_ring[last & mask];
+		VIO_CACHE_INVALIDATE(e, sizeof(*e));
+		uint32_t id = vio_le32_get((vio_le32){VIO_READ_ONCE(e->id.raw)});
+		uint32_t wlen = vio_le32_get((vio_le32){VIO_READ_ONCE(e->len.raw)});
+		if (id >= size) {
+			*more = true;
+			break;
+		}
+		struct vio__vq_slot *hs = &slot[id];
+		uint16_t n = hs->ndesc;
+		if (n == 0 || wlen > hs->in_bytes) {
+			*more = true;
+			break;
+		}
+		tokens[k] = hs->token;
+		lens[k] = wlen;
+		hs->ndesc = 0;
+		uint16_t tail = (uint16_t)id;
+		for (uint16_t j = 1; j < n; j++) {
+			tail = slot[tail].next;
+			slot[tail].token = NULL;
+		}
+		slot[tail].next = free;
+		free = (uint16_t)id;
+		nfree = (uint16_t)(nfree + n);
+		busy--;
+		last++;
+		k++;
+		asked = false;
+	}
+	vq->free_head = free;
+	vq->num_free = nfree;
+	vq->outstanding = busy;
+	s->last_used = last;
+	if (!asked && s->used_event_on) {
+		VIO_WRITE_ONCE(s->used_event->raw, vio_le16_make(last).raw);
+		VIO_CACHE_CLEAN(s->used_event, sizeof(*s->used_event));
+		VIO_MB();
+	}
+	return k;
+}
+
 /* ---- packed --------------------------------------------------------------- */
 
 static VIO_ALWAYS_INLINE int vio__vq_packed_add1(struct vio_vq *vq, const struct vio_sg *sg,
@@ -242,19 +324,19 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_add1(struct vio_vq *vq, const struct
 	d->len = vio_le32_make(len);
 	d->id = vio_le16_make(id);
 	VIO_CACHE_CLEAN(d, sizeof(*d));
-	uint16_t flags =
-		(uint16_t)((in != 0 ? VIO_DESC_F_WRITE : 0) | vio__packed_avail_flags(wrap));
+	uint16_t flags = (uint16_t)(in * VIO_DESC_F_WRITE | p->avail_mark);
 	vq->free_head = s->next;
 	s->token = token;
-	s->in_bytes = in != 0 ? len : 0;
+	s->in_bytes = len & (0u - in);
 	s->ndesc = 1;
 	vq->num_free--;
 	vq->outstanding++;
 	vq->avail_moved++;
 	uint16_t slot = (uint16_t)(head + 1u);
-	if (slot == vq->size) {
+	if (vio_unlikely(slot == vq->size)) {
 		slot = 0;
 		p->avail_wrap = !wrap;
+		p->avail_mark ^= (uint16_t)(VIO_DESC_F_AVAIL | VIO_DESC_F_USED);
 	}
 	p->next_avail = slot;
 	/* §2.8.21.1: flags last, with release (as publish() in vq_packed.c). */
@@ -299,7 +381,7 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_addn(struct vio_vq *vq, const struct
 	struct vio_packed_desc *desc = p->desc;
 	const uint16_t id = vq->free_head, head = p->next_avail, size = vq->size;
 	bool wrap = p->avail_wrap;
-	uint16_t af = vio__packed_avail_flags(wrap);
+	uint16_t af = p->avail_mark;
 	const uint16_t head_flags =
 		(uint16_t)(VIO_DESC_F_NEXT | (out == 0 ? VIO_DESC_F_WRITE : 0) | af);
 	uint16_t slot = head, last, last_af;
@@ -344,6 +426,7 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_addn(struct vio_vq *vq, const struct
 	vq->avail_moved += total; /* one ring slot per descriptor */
 	p->next_avail = slot;
 	p->avail_wrap = wrap;
+	p->avail_mark = af;
 	/* §2.8.21.1: the head last, with release (as publish() in vq_packed.c). */
 	VIO_STORE_RELEASE(desc[head].flags.raw, vio_le16_make(head_flags).raw);
 	VIO_CACHE_CLEAN(&desc[head].flags, sizeof(desc[head].flags));
@@ -365,9 +448,11 @@ static VIO_ALWAYS_INLINE bool vio__vq_packed_kick1(struct vio_vq *vq)
 		return false;
 	VIO_CACHE_INVALIDATE(p->device, sizeof(*p->device));
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->flags.raw)) & 3u;
-	if (flags == VIO_RING_EVENT_FLAGS_DISABLE)
-		return false;
-	if (flags != VIO_RING_EVENT_FLAGS_DESC || !vq->event_idx || added >= vq->size)
+	/* kick_ev is DESC only with EVENT_IDX: otherwise (ENABLE, or DESC
+	 * without EVENT_IDX, or the reserved value) notify unless DISABLE. */
+	if (flags != p->kick_ev)
+		return flags != VIO_RING_EVENT_FLAGS_DISABLE;
+	if (added >= vq->size)
 		return true; /* the event arithmetic spans less than a lap */
 	uint16_t off_wrap = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->off_wrap.raw));
 	return vio__packed_need_event(off_wrap, vq->size, p->next_avail, p->avail_wrap, added);
@@ -387,7 +472,8 @@ static VIO_ALWAYS_INLINE bool vio__vq_packed_peek_used(const struct vio_vq *vq, 
 	/* Acquire: id and len after the flags that mark the slot used.
 	 * Pairs with the device's release store of those flags. */
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(d->flags.raw));
-	if (!vio__packed_is_used(flags, p->used_wrap))
+	/* vio__packed_is_used(flags, used_wrap): both bits equal to it. */
+	if ((flags & (VIO_DESC_F_AVAIL | VIO_DESC_F_USED)) != p->used_mark)
 		return false;
 	*id = vio_le16_raw_to_cpu(VIO_READ_ONCE(d->id.raw));
 	*wlen = vio_le32_raw_to_cpu(VIO_READ_ONCE(d->len.raw));
@@ -432,6 +518,7 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_get1(struct vio_vq *vq, void **token
 	if (slot >= vq->size) {
 		slot -= vq->size;
 		p->used_wrap = !p->used_wrap;
+		p->used_mark ^= (uint16_t)(VIO_DESC_F_AVAIL | VIO_DESC_F_USED);
 	}
 	p->last_used = (uint16_t)slot;
 	s->token = NULL;
@@ -448,6 +535,88 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_get1(struct vio_vq *vq, void **token
 		VIO_MB();
 	}
 	return 0;
+}
+
+/* vio_vq_get_batch()'s packed loop, as vio__vq_split_get_batch(): the
+ * event position (with EVENT_IDX) is written only before a look at the
+ * next slot that finds nothing used, which is then repeated, and at the
+ * end. */
+static VIO_ALWAYS_INLINE unsigned vio__vq_packed_get_batch(struct vio_vq *vq, void **tokens,
+							   uint32_t *lens, unsigned max, bool *more)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	struct vio__vq_slot *const slots = vq->slot;
+	const struct vio_packed_desc *const desc = p->desc;
+	const uint16_t size = vq->size;
+	const uint16_t flip = VIO_DESC_F_AVAIL | VIO_DESC_F_USED;
+	const bool ask = p->event_flags == VIO_RING_EVENT_FLAGS_DESC;
+	uint16_t last = p->last_used, mark = p->used_mark;
+	bool wrap = p->used_wrap;
+	uint16_t free = vq->free_head, nfree = vq->num_free, busy = vq->outstanding;
+	bool asked = true; /* the event already names last */
+	unsigned k = 0;
+
+	*more = false;
+	while (k < max) {
+		const struct vio_packed_desc *d = &desc[last];
+		VIO_CACHE_INVALIDATE(d, sizeof(*d));
+		/* Acquire: id and len after the flags (as vio__vq_packed_peek_used()). */
+		uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(d->flags.raw));
+		if ((flags & flip) != mark) {
+			if (asked || !ask)
+				break;
+			/* Ask for the next one, then look again. */
+			asked = true;
+			uint16_t ow =
+				(uint16_t)(last | ((unsigned)wrap << VIO_RING_EVENT_WRAP_SHIFT));
+			VIO_WRITE_ONCE(p->driver->off_wrap.raw, vio_le16_make(ow).raw);
+			VIO_CACHE_CLEAN(&p->driver->off_wrap, sizeof(p->driver->off_wrap));
+			VIO_MB();
+			continue;
+		}
+		uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(d->id.raw));
+		uint32_t wlen = vio_le32_raw_to_cpu(VIO_READ_ONCE(d->len.raw));
+		if (id >= size) {
+			*more = true;
+			break;
+		}
+		struct vio__vq_slot *s = &slots[id];
+		wlen = vio__vq_packed_used_len(wlen, (flags & VIO_DESC_F_WRITE) != 0, s->in_bytes);
+		if (s->token == NULL || wlen > s->in_bytes) {
+			*more = true;
+			break;
+		}
+		tokens[k] = s->token;
+		lens[k] = wlen;
+		uint16_t n = s->ndesc;
+		uint32_t pos = (uint32_t)last + n;
+		if (pos >= size) {
+			pos -= size;
+			wrap = !wrap;
+			mark ^= flip;
+		}
+		last = (uint16_t)pos;
+		s->token = NULL;
+		s->next = free;
+		free = id;
+		nfree = (uint16_t)(nfree + n);
+		busy--;
+		k++;
+		asked = false;
+	}
+	vq->free_head = free;
+	vq->num_free = nfree;
+	vq->outstanding = busy;
+	p->last_used = last;
+	p->used_wrap = wrap;
+	p->used_mark = mark;
+	if (!asked && ask) {
+		uint16_t ow = (uint16_t)(last | ((unsigned)wrap << VIO_RING_EVENT_WRAP_SHIFT));
+		VIO_WRITE_ONCE(p->driver->off_wrap.raw, vio_le16_make(ow).raw);
+		VIO_CACHE_CLEAN(&p->driver->off_wrap, sizeof(p->driver->off_wrap));
+		VIO_MB();
+	}
+	return k;
 }
 
 #endif /* VIO_LIB_RING_VQ_HOT_H */

@@ -80,6 +80,11 @@ struct vio__vq_packed {
 	uint16_t event_flags;		 /* shadow of driver->flags */
 	bool avail_wrap;		 /* driver ring wrap counter */
 	bool used_wrap;			 /* wrap counter expected on the next used descriptor */
+	uint16_t avail_mark;		 /* vio__packed_avail_flags(avail_wrap), kept with it */
+	uint16_t used_mark;		 /* vio__packed_used_flags(used_wrap), kept with it */
+	/* VIO_RING_EVENT_FLAGS_DESC with EVENT_IDX, else a value the two
+	 * flag bits never take: kick_prepare's one test for the event rule. */
+	uint16_t kick_ev;
 };
 
 struct vio_vq {

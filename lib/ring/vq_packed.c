@@ -21,6 +21,9 @@ void vio__vq_packed_init(struct vio_vq *vq)
 	p->last_used = 0;
 	p->avail_wrap = true; /* §2.8.1: wrap counters start at 1 */
 	p->used_wrap = true;
+	p->avail_mark = vio__packed_avail_flags(true);
+	p->used_mark = vio__packed_used_flags(true);
+	p->kick_ev = vq->event_idx ? VIO_RING_EVENT_FLAGS_DESC : 0xffffu;
 	p->event_flags = VIO_RING_EVENT_FLAGS_ENABLE;
 
 	VIO_MEMSET(p->desc, 0, vio_packed_desc_size(vq->size));
@@ -149,6 +152,7 @@ static inline void publish(struct vio_vq *vq, uint16_t id, uint16_t head, uint16
 	vq->avail_moved += ndesc; /* one ring slot per descriptor */
 	p->next_avail = slot;
 	p->avail_wrap = wrap;
+	p->avail_mark = vio__packed_avail_flags(wrap);
 
 	/* §2.8.21.1: the head is made available last. Release: the whole list
 	 * is visible before its first descriptor's flags. Pairs with the
@@ -260,8 +264,7 @@ int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 	uint64_t addr = c.addr;
 	uint16_t id = vq->free_head, head = p->next_avail, slot = head;
 	bool wrap = p->avail_wrap;
-	uint16_t flags = (uint16_t)((in != 0 ? VIO_DESC_F_WRITE : 0) |
-				    vio__packed_avail_flags(p->avail_wrap));
+	uint16_t flags = (uint16_t)((in != 0 ? VIO_DESC_F_WRITE : 0) | p->avail_mark);
 	struct vio_packed_desc *d = &p->desc[head];
 	d->addr = vio_le64_make(addr);
 	d->len = vio_le32_make(sg[0].len);
@@ -339,6 +342,7 @@ static inline void reap(struct vio_vq *vq, uint16_t id)
 	/* §2.8.7 / §2.8.9: the device skips the rest of the list (and, in
 	 * order, of the batch); so do we, from our own record of its size. */
 	vio__packed_advance(&p->last_used, &p->used_wrap, vq->slot[id].ndesc, vq->size);
+	p->used_mark = vio__packed_used_flags(p->used_wrap);
 	reclaim(vq, id);
 
 	if (p->event_flags == VIO_RING_EVENT_FLAGS_DESC && vq->io_left == 0) {
