@@ -292,7 +292,9 @@ static uint32_t seg_len(struct fz_in *in, uint8_t lmode)
 	}
 }
 
-static void vq_add(struct fz_vq *v, struct fz_in *in)
+/* @batch: through vio_vq_add_batch() (one buffer), which must give what
+ * vio_vq_add() gives. */
+static void vq_add(struct fz_vq *v, struct fz_in *in, bool batch)
 {
 	static struct vio_sg sg[FZ_VQ_MAX_SEGS];
 	uint8_t bo = fz_u8(in), bi = fz_u8(in), lmode = fz_u8(in);
@@ -327,7 +329,16 @@ static void vq_add(struct fz_vq *v, struct fz_in *in)
 
 	unsigned conv_live = v->m->conv_live;
 	v->m->conv_tag = t;
-	int rc = vio_vq_add(v->vq, sg, out, inn, tok_ptr(t));
+	int rc;
+	if (batch) {
+		void *tp = tok_ptr(t);
+		rc = vio_vq_add_batch(v->vq, sg, out, inn, &tp, 1);
+		FZ_CHECK(rc != 0);
+		if (rc == 1)
+			rc = 0;
+	} else {
+		rc = vio_vq_add(v->vq, sg, out, inn, tok_ptr(t));
+	}
 	v->m->conv_tag = FZ_TAG_RINGS - 1u;
 	bool injected = v->m->to_device_failed != failed;
 	if (fz_trace())
@@ -589,7 +600,7 @@ int fz_vq_run(const struct fz_vq_fmt *f, const uint8_t *data, size_t size)
 		switch (op) {
 		case FZ_VQ_ADD:
 		case FZ_VQ_ADD2:
-			vq_add(v, &in);
+			vq_add(v, &in, op == FZ_VQ_ADD2);
 			break;
 		case FZ_VQ_GET:
 			if (!v->quiesced)

@@ -208,6 +208,36 @@ void vio_vq_ring_addrs_release(const struct vio_vq *vq, uint64_t desc, uint64_t 
 int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in, void *token);
 
 /**
+ * @brief Make @p n buffers available in one call, each of @p out
+ *        device-readable segments followed by @p in device-writable ones.
+ *
+ * Buffer k takes the @p out + @p in segments from `sg[k * (out + in)]` and
+ * token `tokens[k]`: the same as vio_vq_add() for k = 0, 1, ... in order,
+ * stopping at the first that would fail, and cheaper: one-segment buffers
+ * are written in one loop and (split) published with one store of the
+ * available index.
+ *
+ * @param vq     The queue.
+ * @param sg     `n * (out + in)` segments; only read during the call.
+ * @param out    Device-readable segments per buffer.
+ * @param in     Device-writable segments per buffer.
+ * @param tokens @p n non-NULL tokens, as vio_vq_add() takes them.
+ * @param n      Buffers to add (at least 1).
+ * @return The number of buffers published (1 .. @p n) or, if none was, a
+ *         negative code as vio_vq_add() returns it for the first buffer:
+ * @retval -VIO_EINVAL @p n is 0, @p tokens NULL, or vio_vq_add()'s reasons.
+ * @retval -VIO_ENOSPC Not enough free descriptors for the first buffer.
+ * @retval -VIO_EBROKEN The queue is broken.
+ * @retval <0 A `to_device` error (vio_vq_add()).
+ * @note A buffer that cannot be added after k > 0 were: the call returns k,
+ *       the rest is not added and nothing of it was published; adding
+ *       buffer k alone with vio_vq_add() tells why. Calls `to_device` as
+ *       vio_vq_add() does for each buffer. Same thread rules as vio_vq_add().
+ */
+int vio_vq_add_batch(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
+		     void *const *tokens, unsigned n);
+
+/**
  * @brief After adding, decide whether the device needs an available-buffer
  *        notification (honours VIO_USED_F_NO_NOTIFY, `avail_event` with
  *        EVENT_IDX, and the packed device event suppression).

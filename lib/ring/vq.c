@@ -293,6 +293,30 @@ int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigne
 	return add_multi(vq, sg, out, in, token);
 }
 
+int vio_vq_add_batch(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
+		     void *const *tokens, unsigned n)
+{
+	unsigned k = 0;
+
+	if (vio_unlikely(n == 0 || tokens == NULL))
+		return -VIO_EINVAL;
+	/* One segment each, as vio_vq_add() decides it (a NULL token or a full
+	 * ring stops the loop; the general add below reports it). */
+	if (vio_likely((uint64_t)out + in == 1 && sg != NULL)) {
+		if (vio_likely(vq->hot1 == VIO__HOT_SPLIT))
+			k = vio__vq_split_add_batch1(vq, sg, in, tokens, n);
+		else if (vq->hot1 == VIO__HOT_PACKED)
+			k = vio__vq_packed_add_batch1(vq, sg, in, tokens, n);
+	}
+	size_t per = (size_t)out + in;
+	for (; k < n; k++) {
+		int rc = vio_vq_add(vq, sg != NULL ? sg + per * k : NULL, out, in, tokens[k]);
+		if (rc != 0)
+			return k != 0 ? (int)k : rc;
+	}
+	return (int)k;
+}
+
 VIO_NOINLINE static bool kick_general(struct vio_vq *vq)
 {
 	if (vio_unlikely(vq->broken))

@@ -146,6 +146,60 @@ static VIO_ALWAYS_INLINE int vio__vq_split_addn(struct vio_vq *vq, const struct 
 	return 0;
 }
 
+/* vio_vq_add_batch()'s split loop for one-segment buffers (@in 0 or 1):
+ * up to @n of them, each as vio__vq_split_add1() writes it, the available
+ * index published once after the last. Stops before a NULL token, a NULL
+ * segment array or a full ring (the caller's general add reports those).
+ * Returns the count. */
+static VIO_ALWAYS_INLINE unsigned vio__vq_split_add_batch1(struct vio_vq *vq,
+							   const struct vio_sg *sg, unsigned in,
+							   void *const *tokens, unsigned n)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	struct vio_split_desc *const desc = s->desc;
+	vio_le16 *const ring = s->avail_ring;
+	struct vio__vq_slot *const slot = vq->slot;
+	const uint16_t mask = vq->mask;
+	const uint16_t wflag = (uint16_t)(in * VIO_DESC_F_WRITE);
+	const uint32_t inmask = 0u - in;
+	unsigned m = n < vq->num_free ? n : vq->num_free, k;
+	uint16_t head = vq->free_head;
+	uint32_t idx = s->avail_idx;
+
+	for (k = 0; k < m; k++) {
+		void *token = tokens[k];
+		if (vio_unlikely(token == NULL))
+			break;
+		const struct vio_sg *g = &sg[k];
+		struct vio_split_desc *d = &desc[head];
+		struct vio__vq_slot *hs = &slot[head];
+		uint32_t len = g->len;
+		d->addr = vio_le64_make((uint64_t)(uintptr_t)g->addr);
+		d->len = vio_le32_make(len);
+		d->flags = vio_le16_make(wflag);
+		VIO_CACHE_CLEAN(d, sizeof(*d));
+		hs->token = token;
+		hs->in_bytes = len & inmask;
+		hs->ndesc = 1;
+		vio_le16 *entry = &ring[idx & mask];
+		VIO_WRITE_ONCE(entry->raw, vio_le16_make(head).raw);
+		VIO_CACHE_CLEAN(entry, sizeof(*entry));
+		idx++;
+		head = hs->next;
+	}
+	if (k == 0)
+		return 0;
+	vq->free_head = head;
+	vq->num_free = (uint16_t)(vq->num_free - k);
+	vq->outstanding = (uint16_t)(vq->outstanding + k);
+	s->avail_idx = idx;
+	/* Release: every descriptor and entry above before the index that
+	 * publishes them all (pairs with the device's acquire load). */
+	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make((uint16_t)idx).raw);
+	VIO_CACHE_CLEAN(&s->avail->idx, sizeof(s->avail->idx));
+	return k;
+}
+
 /* The whole of vio__vq_split_kick_prepare() (it has no slow case). */
 static VIO_ALWAYS_INLINE bool vio__vq_split_kick1(struct vio_vq *vq)
 {
@@ -431,6 +485,55 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_addn(struct vio_vq *vq, const struct
 	VIO_STORE_RELEASE(desc[head].flags.raw, vio_le16_make(head_flags).raw);
 	VIO_CACHE_CLEAN(&desc[head].flags, sizeof(desc[head].flags));
 	return 0;
+}
+
+/* vio_vq_add_batch()'s packed loop for one-segment buffers, as
+ * vio__vq_split_add_batch1(): each buffer made available by its own flags
+ * (stored last, with release), in ring order. */
+static VIO_ALWAYS_INLINE unsigned vio__vq_packed_add_batch1(struct vio_vq *vq,
+							    const struct vio_sg *sg, unsigned in,
+							    void *const *tokens, unsigned n)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	struct vio_packed_desc *const desc = p->desc;
+	struct vio__vq_slot *const slots = vq->slot;
+	const uint16_t size = vq->size;
+	const uint16_t wflag = (uint16_t)(in * VIO_DESC_F_WRITE);
+	const uint32_t inmask = 0u - in;
+	unsigned m = n < vq->num_free ? n : vq->num_free, k;
+	uint16_t id = vq->free_head, slot = p->next_avail, mark = p->avail_mark;
+	bool wrap = p->avail_wrap;
+
+	for (k = 0; k < m; k++) {
+		void *token = tokens[k];
+		if (vio_unlikely(token == NULL))
+			break;
+		const struct vio_sg *g = &sg[k];
+		struct vio_packed_desc *d = &desc[slot];
+		struct vio__vq_slot *s = &slots[id];
+		uint32_t len = g->len;
+		d->addr = vio_le64_make((uint64_t)(uintptr_t)g->addr);
+		d->len = vio_le32_make(len);
+		d->id = vio_le16_make(id);
+		VIO_CACHE_CLEAN(d, sizeof(*d));
+		s->token = token;
+		s->in_bytes = len & inmask;
+		s->ndesc = 1;
+		uint16_t flags = (uint16_t)(wflag | mark);
+		id = s->next;
+		vio__vq_packed_step(&slot, &wrap, &mark, size);
+		/* §2.8.21.1: flags last, with release (as publish() in vq_packed.c). */
+		VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
+		VIO_CACHE_CLEAN(&d->flags, sizeof(d->flags));
+	}
+	vq->free_head = id;
+	vq->num_free = (uint16_t)(vq->num_free - k);
+	vq->outstanding = (uint16_t)(vq->outstanding + k);
+	vq->avail_moved += k;
+	p->next_avail = slot;
+	p->avail_wrap = wrap;
+	p->avail_mark = mark;
+	return k;
 }
 
 /* The whole of vio__vq_packed_kick_prepare() (it has no slow case). */

@@ -504,6 +504,138 @@ static void test_add_single_indirect_min_1(void **state)
 	assert_int_equal(d.len, 16);
 }
 
+/* ---- vio_vq_add_batch ---------------------------------------------------- */
+
+/* How many buffers the device can see (split: the available index; packed:
+ * available heads from its position on), taking none. */
+static unsigned dev_visible(struct fx *f)
+{
+	if (is_split(f))
+		return (uint16_t)(raw_split_avail_idx_get(&f->r) - f->r.dev_avail);
+	struct raw_ring save = f->r;
+	unsigned n = 0;
+	uint16_t id, nd;
+	while (n < QSIZE && raw_packed_avail_next(&f->r, &id, &nd) == 0)
+		n++;
+	f->r = save;
+	return n;
+}
+
+/* One-segment buffers in batches: what the device sees and gets back is
+ * what single adds give, around the ring many times. */
+static void test_add_batch_single_segments(void **state)
+{
+	struct fx *f = *state;
+	struct vio_sg sg[QSIZE];
+	void *tok[QSIZE];
+	for (unsigned round = 0; round < 40; round++) {
+		unsigned n = 1 + round % QSIZE, in = round % 2;
+		for (unsigned k = 0; k < n; k++) {
+			sg[k] = (struct vio_sg){f->buf[k], 8 + k};
+			tok[k] = f->buf[k];
+		}
+		assert_int_equal(vio_vq_add_batch(f->vq, sg, 1 - in, in, tok, n), (int)n);
+		assert_int_equal(dev_visible(f), n);
+		assert_int_equal(vio_vq_num_free(f->vq), QSIZE - n);
+		assert_true(vio_vq_kick_prepare(f->vq));
+		for (unsigned k = 0; k < n; k++) {
+			uint16_t slot = is_split(f)
+						? raw_split_avail_entry_get(&f->r, f->r.dev_avail)
+						: f->r.dev_avail;
+			struct raw_desc d;
+			raw_desc_get(f->r.desc, slot, f->fmt, &d);
+			assert_int_equal(d.addr, (uint64_t)(uintptr_t)f->buf[k]);
+			assert_int_equal(d.len, 8 + k);
+			assert_int_equal(d.flags & (VIO_DESC_F_NEXT | VIO_DESC_F_WRITE |
+						    VIO_DESC_F_INDIRECT),
+					 in ? VIO_DESC_F_WRITE : 0);
+			uint16_t nd, id = dev_take(f, &nd);
+			dev_used(f, id, nd, in ? 8 + k : 0);
+		}
+		void *t[QSIZE];
+		uint32_t l[QSIZE];
+		assert_int_equal(vio_vq_get_batch(f->vq, t, l, QSIZE), (int)n);
+		for (unsigned k = 0; k < n; k++) {
+			assert_ptr_equal(t[k], f->buf[k]);
+			assert_int_equal(l[k], in ? 8 + k : 0);
+		}
+	}
+}
+
+/* Where a batch stops: a NULL token in the middle or a full ring returns
+ * the count before it, with nothing of the rest published; the same at
+ * the first buffer returns vio_vq_add()'s error. */
+static void test_add_batch_stops(void **state)
+{
+	struct fx *f = *state;
+	struct vio_sg sg[QSIZE + 4];
+	void *tok[QSIZE + 4];
+	for (unsigned k = 0; k < QSIZE + 4; k++) {
+		sg[k] = (struct vio_sg){f->buf[k], 16};
+		tok[k] = f->buf[k];
+	}
+	assert_err(vio_vq_add_batch(f->vq, sg, 0, 1, tok, 0), -VIO_EINVAL);
+	assert_err(vio_vq_add_batch(f->vq, sg, 0, 1, NULL, 4), -VIO_EINVAL);
+	assert_err(vio_vq_add_batch(f->vq, NULL, 0, 1, tok, 4), -VIO_EINVAL);
+	assert_err(vio_vq_add_batch(f->vq, sg, UINT_MAX, 2, tok, 4), -VIO_EINVAL);
+	tok[3] = NULL;
+	assert_int_equal(vio_vq_add_batch(f->vq, sg, 0, 1, tok, 6), 3);
+	assert_int_equal(dev_visible(f), 3);
+	assert_int_equal(vio_vq_num_free(f->vq), QSIZE - 3);
+	assert_err(vio_vq_add_batch(f->vq, sg + 3, 0, 1, tok + 3, 3), -VIO_EINVAL);
+	tok[3] = f->buf[3];
+	assert_int_equal(vio_vq_add_batch(f->vq, sg + 3, 0, 1, tok + 3, QSIZE), QSIZE - 3);
+	assert_int_equal(dev_visible(f), QSIZE);
+	assert_int_equal(vio_vq_num_free(f->vq), 0);
+	assert_err(vio_vq_add_batch(f->vq, sg, 0, 1, tok, 2), -VIO_ENOSPC);
+	assert_true(vio_vq_kick_prepare(f->vq));
+	/* Every buffer comes back once, in order. */
+	for (unsigned k = 0; k < QSIZE; k++) {
+		uint16_t nd, id = dev_take(f, &nd);
+		dev_used(f, id, nd, 16);
+	}
+	void *t[QSIZE];
+	uint32_t l[QSIZE];
+	assert_int_equal(vio_vq_get_batch(f->vq, t, l, QSIZE), QSIZE);
+	for (unsigned k = 0; k < QSIZE; k++)
+		assert_ptr_equal(t[k], f->buf[k]);
+	assert_int_equal(vio_vq_fail(f->vq, -VIO_ECOMPLETION), -VIO_ECOMPLETION);
+	assert_err(vio_vq_add_batch(f->vq, sg, 0, 1, tok, 2), -VIO_EBROKEN);
+}
+
+/* Chains of three (the loop over vio_vq_add()), and one-segment buffers on
+ * a queue with a release hook (no fast loop): the same results. */
+static void test_add_batch_general(void **state)
+{
+	struct fx *f = *state;
+	for (int cfg = 0; cfg < 2; cfg++) {
+		fx_init(f, NULL, 0, cfg ? &release_ops : NULL);
+		unsigned per = cfg ? 1 : 3, n = QSIZE / per;
+		struct vio_sg sg[QSIZE];
+		void *tok[QSIZE];
+		for (unsigned k = 0; k < n; k++) {
+			tok[k] = f->buf[k];
+			for (unsigned j = 0; j < per; j++)
+				sg[k * per + j] = (struct vio_sg){f->buf[k] + 16 * j, 16};
+		}
+		assert_int_equal(vio_vq_add_batch(f->vq, sg, 1, per - 1, tok, n + 1), (int)n);
+		assert_int_equal(dev_visible(f), n);
+		for (unsigned k = 0; k < n; k++) {
+			uint16_t nd, id = dev_take(f, &nd);
+			assert_int_equal(nd, is_split(f) ? 1 : per);
+			dev_used(f, id, nd, 16u * (per - 1));
+		}
+		void *t[QSIZE];
+		uint32_t l[QSIZE];
+		assert_int_equal(vio_vq_get_batch(f->vq, t, l, QSIZE), (int)n);
+		for (unsigned k = 0; k < n; k++) {
+			assert_ptr_equal(t[k], f->buf[k]);
+			assert_int_equal(l[k], 16u * (per - 1));
+		}
+	}
+	assert_int_equal(f->releases, QSIZE);
+}
+
 /* ---- kick_prepare -------------------------------------------------------- */
 
 /* More than 0xffff buffers without a kick_prepare: the 16-bit indices can
@@ -546,13 +678,14 @@ static void test_kick_after_many_adds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		BOTH(test_batch_order_and_lengths), BOTH(test_batch_edges),
-		BOTH(test_batch_hostile_id),	    BOTH(test_batch_hostile_len),
-		BOTH(test_batch_hostile_twice),	    SPLIT(test_batch_hostile_midchain),
-		SPLIT(test_batch_hostile_jump),	    BOTH(test_batch_slow_configuration),
-		BOTH(test_batch_event_writes),	    BOTH(test_add_single_checks),
-		BOTH(test_add_single_descriptor),   BOTH(test_add_single_indirect_min_1),
-		BOTH(test_kick_after_many_adds),
+		BOTH(test_batch_order_and_lengths),   BOTH(test_batch_edges),
+		BOTH(test_batch_hostile_id),	      BOTH(test_batch_hostile_len),
+		BOTH(test_batch_hostile_twice),	      SPLIT(test_batch_hostile_midchain),
+		SPLIT(test_batch_hostile_jump),	      BOTH(test_batch_slow_configuration),
+		BOTH(test_batch_event_writes),	      BOTH(test_add_single_checks),
+		BOTH(test_add_single_descriptor),     BOTH(test_add_single_indirect_min_1),
+		BOTH(test_add_batch_single_segments), BOTH(test_add_batch_stops),
+		BOTH(test_add_batch_general),	      BOTH(test_kick_after_many_adds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
