@@ -611,9 +611,10 @@ static void test_add_batch_general(void **state)
 	for (int cfg = 0; cfg < 2; cfg++) {
 		fx_init(f, NULL, 0, cfg ? &release_ops : NULL);
 		unsigned per = cfg ? 1 : 3, n = QSIZE / per;
-		struct vio_sg sg[QSIZE];
-		void *tok[QSIZE];
-		for (unsigned k = 0; k < n; k++) {
+		/* n + 1 buffers offered: the last one does not fit. */
+		struct vio_sg sg[3 * (QSIZE + 1)];
+		void *tok[QSIZE + 1];
+		for (unsigned k = 0; k <= n; k++) {
 			tok[k] = f->buf[k];
 			for (unsigned j = 0; j < per; j++)
 				sg[k * per + j] = (struct vio_sg){f->buf[k] + 16 * j, 16};
