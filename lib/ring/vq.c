@@ -257,8 +257,8 @@ VIO_NOINLINE static int add_general(struct vio_vq *vq, const struct vio_sg *sg, 
 	return vio__vq_packed_add(vq, sg, out, in, token);
 }
 
-/* Everything but the one-segment fast paths: the direct-chain fast paths,
- * then the general add. Out of line, so that vio_vq_add() itself needs no
+/* Everything but the one-segment fast paths: the direct-chain and
+ * indirect-table fast paths, then the general add. Out of line, so that vio_vq_add() itself needs no
  * saved registers. */
 VIO_NOINLINE static int add_multi(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 				  unsigned in, void *token)
@@ -273,6 +273,13 @@ VIO_NOINLINE static int add_multi(struct vio_vq *vq, const struct vio_sg *sg, un
 		} else if (vq->hot == VIO__HOT_PACKED) {
 			if (vio_likely(vio__vq_packed_addn(vq, sg, out, total, token) == 0))
 				return 0;
+		}
+	} else if (vq->hot != VIO__HOT_OFF && vio__vq_indirect_ok(vq, sg, out, total, token)) {
+		if (vq->hot == VIO__HOT_SPLIT) {
+			if (vio_likely(vio__vq_split_addi(vq, sg, out, total, token) == 0))
+				return 0;
+		} else if (vio_likely(vio__vq_packed_addi(vq, sg, out, total, token) == 0)) {
+			return 0;
 		}
 	}
 	return add_general(vq, sg, out, in, token);

@@ -146,6 +146,75 @@ static VIO_ALWAYS_INLINE int vio__vq_split_addn(struct vio_vq *vq, const struct 
 	return 0;
 }
 
+/* A chain the indirect fast paths take: token and sg given, @total = out +
+ * in segments (not wrapping), one ring slot free, and the chain goes into
+ * an indirect table (vio__vq_want_indirect()). */
+static inline bool vio__vq_indirect_ok(const struct vio_vq *vq, const struct vio_sg *sg,
+				       unsigned out, unsigned total, const void *token)
+{
+	return total >= out && vq->num_free != 0 && vio__vq_want_indirect(vq, total) &&
+	       token != NULL && sg != NULL;
+}
+
+/* A split chain in the indirect table of its head slot
+ * (vio__vq_indirect_ok()), as add_indirect() in vq_split.c writes it
+ * without DMA hooks: entries linked k -> k + 1, readable ones first; the
+ * last one's flags and link rewritten (nothing is published before the
+ * available index moves). 1: the lengths sum to 2^32 or more; nothing is
+ * published and the general add reports it. */
+static VIO_ALWAYS_INLINE int vio__vq_split_addi(struct vio_vq *vq, const struct vio_sg *sg,
+						unsigned out, unsigned total, void *token)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	const uint16_t head = vq->free_head;
+	struct vio__vq_slot *hs = &vq->slot[head];
+	struct vio_split_desc *tbl = vio__vq_indirect_table(vq, head);
+	uint64_t all = 0, out_bytes;
+	unsigned n;
+
+	for (n = 0; n < out; n++) {
+		all += sg[n].len;
+		vio__vq_split_put(&tbl[n], &sg[n], VIO_DESC_F_NEXT, (uint16_t)(n + 1));
+	}
+	out_bytes = all;
+	for (; n < total; n++) {
+		all += sg[n].len;
+		vio__vq_split_put(&tbl[n], &sg[n], VIO_DESC_F_NEXT | VIO_DESC_F_WRITE,
+				  (uint16_t)(n + 1));
+	}
+	struct vio_split_desc *lastd = &tbl[total - 1];
+	lastd->flags = vio_le16_make((uint16_t)(total > out ? VIO_DESC_F_WRITE : 0));
+	lastd->next = vio_le16_make(0);
+	if (vio_unlikely(all > UINT32_MAX))
+		return 1;
+	uint32_t tlen = (uint32_t)(total * 16u);
+	/* The table is complete before the descriptor that points at it. */
+	VIO_CACHE_CLEAN(tbl, tlen);
+	struct vio_split_desc *d = &s->desc[head];
+	d->addr = vio_le64_make((uint64_t)(uintptr_t)tbl);
+	d->len = vio_le32_make(tlen);
+	d->flags = vio_le16_make(VIO_DESC_F_INDIRECT);
+	d->next = vio_le16_make(0);
+	VIO_CACHE_CLEAN(d, sizeof(*d));
+	hs->token = token;
+	hs->in_bytes = (uint32_t)(all - out_bytes);
+	hs->ndesc = 1;
+	vq->free_head = hs->next;
+	vq->num_free--;
+	vq->outstanding++;
+
+	uint32_t idx = s->avail_idx;
+	vio_le16 *entry = &s->avail_ring[idx & vq->mask];
+	VIO_WRITE_ONCE(entry->raw, vio_le16_make(head).raw);
+	VIO_CACHE_CLEAN(entry, sizeof(*entry));
+	idx++;
+	s->avail_idx = idx;
+	/* Release: table, descriptor and entry before the index. */
+	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make((uint16_t)idx).raw);
+	VIO_CACHE_CLEAN(&s->avail->idx, sizeof(s->avail->idx));
+	return 0;
+}
+
 /* vio_vq_add_batch()'s split loop for one-segment buffers (@in 0 or 1):
  * up to @n of them, each as vio__vq_split_add1() writes it, the available
  * index published once after the last. Stops before a NULL token, a NULL
@@ -484,6 +553,63 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_addn(struct vio_vq *vq, const struct
 	/* §2.8.21.1: the head last, with release (as publish() in vq_packed.c). */
 	VIO_STORE_RELEASE(desc[head].flags.raw, vio_le16_make(head_flags).raw);
 	VIO_CACHE_CLEAN(&desc[head].flags, sizeof(desc[head].flags));
+	return 0;
+}
+
+/* A packed list in the indirect table of its buffer id
+ * (vio__vq_indirect_ok()), as add_indirect() in vq_packed.c writes it
+ * without DMA hooks (§2.8.6.1: only WRITE inside the table), then one ring
+ * descriptor, its flags last. 1: the lengths sum to 2^32 or more; nothing
+ * is published and the general add reports it. */
+static VIO_ALWAYS_INLINE int vio__vq_packed_addi(struct vio_vq *vq, const struct vio_sg *sg,
+						 unsigned out, unsigned total, void *token)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	const uint16_t id = vq->free_head, head = p->next_avail;
+	struct vio_packed_desc *tbl = vio__vq_indirect_table(vq, id);
+	uint64_t all = 0, out_bytes;
+	unsigned n;
+
+	for (n = 0; n < out; n++) {
+		all += sg[n].len;
+		vio__vq_packed_put(&tbl[n], &sg[n], 0);
+		tbl[n].flags = vio_le16_make(0);
+	}
+	out_bytes = all;
+	for (; n < total; n++) {
+		all += sg[n].len;
+		vio__vq_packed_put(&tbl[n], &sg[n], 0);
+		tbl[n].flags = vio_le16_make(VIO_DESC_F_WRITE);
+	}
+	if (vio_unlikely(all > UINT32_MAX))
+		return 1;
+	uint32_t tlen = (uint32_t)(total * 16u);
+	/* The table is complete before the descriptor that points at it. */
+	VIO_CACHE_CLEAN(tbl, tlen);
+	struct vio_packed_desc *d = &p->desc[head];
+	d->addr = vio_le64_make((uint64_t)(uintptr_t)tbl);
+	d->len = vio_le32_make(tlen);
+	d->id = vio_le16_make(id);
+	VIO_CACHE_CLEAN(d, sizeof(*d));
+	uint16_t flags = (uint16_t)(VIO_DESC_F_INDIRECT | p->avail_mark);
+	struct vio__vq_slot *s = &vq->slot[id];
+	vq->free_head = s->next;
+	s->token = token;
+	s->in_bytes = (uint32_t)(all - out_bytes);
+	s->ndesc = 1;
+	vq->num_free--;
+	vq->outstanding++;
+	vq->avail_moved++;
+	uint16_t slot = head;
+	bool wrap = p->avail_wrap;
+	uint16_t mark = p->avail_mark;
+	vio__vq_packed_step(&slot, &wrap, &mark, vq->size);
+	p->next_avail = slot;
+	p->avail_wrap = wrap;
+	p->avail_mark = mark;
+	/* §2.8.21.1: flags last, with release (as publish() in vq_packed.c). */
+	VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
+	VIO_CACHE_CLEAN(&d->flags, sizeof(d->flags));
 	return 0;
 }
 
