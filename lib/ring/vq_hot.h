@@ -291,7 +291,9 @@ static VIO_ALWAYS_INLINE bool vio__vq_split_kick1(struct vio_vq *vq)
 		return true;
 	VIO_CACHE_INVALIDATE(s->avail_event, sizeof(*s->avail_event));
 	uint16_t ev = vio_le16_get((vio_le16){VIO_READ_ONCE(s->avail_event->raw)});
-	return vio_need_event(ev, (uint16_t)new_idx, (uint16_t)old);
+	/* vio_need_event(ev, new, old): its (uint16_t)(new - old) is moved,
+	 * below 0xffff here. */
+	return (uint16_t)((uint16_t)new_idx - ev - 1u) < moved;
 }
 
 /* 1: not the fast case, nothing changed (the general get redoes it all). */
@@ -326,15 +328,21 @@ static VIO_ALWAYS_INLINE int vio__vq_split_get1(struct vio_vq *vq, void **token,
 		return 1;
 	*token = hs->token;
 	*len = wlen;
-	hs->ndesc = 0;
 	/* As reclaim() in vq_split.c: the chain's private links, never the
-	 * shared descriptors, lead to its tail. */
-	uint16_t tail = (uint16_t)id;
-	for (uint16_t k = 1; k < n; k++) {
-		tail = vq->slot[tail].next;
-		vq->slot[tail].token = NULL;
+	 * shared descriptors, lead to its tail. One slot: its link and ndesc
+	 * side by side, one store. */
+	if (vio_likely(n == 1)) {
+		hs->next = vq->free_head;
+		hs->ndesc = 0;
+	} else {
+		hs->ndesc = 0;
+		uint16_t tail = (uint16_t)id;
+		for (uint16_t k = 1; k < n; k++) {
+			tail = vq->slot[tail].next;
+			vq->slot[tail].token = NULL;
+		}
+		vq->slot[tail].next = vq->free_head;
 	}
-	vq->slot[tail].next = vq->free_head;
 	vq->free_head = (uint16_t)id;
 	vq->num_free = (uint16_t)(vq->num_free + n);
 	vq->outstanding--;
@@ -681,10 +689,11 @@ static VIO_ALWAYS_INLINE bool vio__vq_packed_kick1(struct vio_vq *vq)
 	 * without EVENT_IDX, or the reserved value) notify unless DISABLE. */
 	if (flags != p->kick_ev)
 		return flags != VIO_RING_EVENT_FLAGS_DISABLE;
-	if (added >= vq->size)
+	const uint16_t size = vq->size;
+	if (added >= size)
 		return true; /* the event arithmetic spans less than a lap */
 	uint16_t off_wrap = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->off_wrap.raw));
-	return vio__packed_need_event(off_wrap, vq->size, p->next_avail, p->avail_wrap, added);
+	return vio__packed_need_event(off_wrap, size, p->next_avail, p->avail_wrap, added);
 }
 
 /* The used descriptor at last_used, read once, not yet validated: false if
