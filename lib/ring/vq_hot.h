@@ -372,14 +372,13 @@ static VIO_ALWAYS_INLINE unsigned vio__vq_split_get_batch(struct vio_vq *vq, voi
 	const uint16_t size = vq->size, mask = vq->mask;
 	uint16_t last = s->last_used, seen = s->used_seen;
 	uint16_t free = vq->free_head, nfree = vq->num_free, busy = vq->outstanding;
-	bool asked = true; /* used_event already asks for the entry at last */
-	unsigned k = 0;
+	unsigned k = 0, asked = 0; /* used_event asks for the entry at last when k == asked */
 
 	*more = false;
 	while (k < max) {
 		if (last == seen) {
-			if (!asked) {
-				asked = true;
+			if (k != asked) {
+				asked = k;
 				if (s->used_event_on) {
 					VIO_WRITE_ONCE(s->used_event->raw, vio_le16_make(last).raw);
 					VIO_CACHE_CLEAN(s->used_event, sizeof(*s->used_event));
@@ -413,25 +412,29 @@ static VIO_ALWAYS_INLINE unsigned vio__vq_split_get_batch(struct vio_vq *vq, voi
 		}
 		tokens[k] = hs->token;
 		lens[k] = wlen;
-		hs->ndesc = 0;
-		uint16_t tail = (uint16_t)id;
-		for (uint16_t j = 1; j < n; j++) {
-			tail = slot[tail].next;
-			slot[tail].token = NULL;
+		if (vio_likely(n == 1)) {
+			hs->next = free;
+			hs->ndesc = 0;
+		} else {
+			hs->ndesc = 0;
+			uint16_t tail = (uint16_t)id;
+			for (uint16_t j = 1; j < n; j++) {
+				tail = slot[tail].next;
+				slot[tail].token = NULL;
+			}
+			slot[tail].next = free;
 		}
-		slot[tail].next = free;
 		free = (uint16_t)id;
 		nfree = (uint16_t)(nfree + n);
 		busy--;
 		last++;
 		k++;
-		asked = false;
 	}
 	vq->free_head = free;
 	vq->num_free = nfree;
 	vq->outstanding = busy;
 	s->last_used = last;
-	if (!asked && s->used_event_on) {
+	if (k != asked && s->used_event_on) {
 		VIO_WRITE_ONCE(s->used_event->raw, vio_le16_make(last).raw);
 		VIO_CACHE_CLEAN(s->used_event, sizeof(*s->used_event));
 		VIO_MB();
@@ -791,8 +794,7 @@ static VIO_ALWAYS_INLINE unsigned vio__vq_packed_get_batch(struct vio_vq *vq, vo
 	uint16_t last = p->last_used, mark = p->used_mark;
 	bool wrap = p->used_wrap;
 	uint16_t free = vq->free_head, nfree = vq->num_free, busy = vq->outstanding;
-	bool asked = true; /* the event already names last */
-	unsigned k = 0;
+	unsigned k = 0, asked = 0; /* the event names last when k == asked */
 
 	*more = false;
 	while (k < max) {
@@ -801,10 +803,10 @@ static VIO_ALWAYS_INLINE unsigned vio__vq_packed_get_batch(struct vio_vq *vq, vo
 		/* Acquire: id and len after the flags (as vio__vq_packed_peek_used()). */
 		uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(d->flags.raw));
 		if ((flags & flip) != mark) {
-			if (asked || !ask)
+			if (k == asked || !ask)
 				break;
 			/* Ask for the next one, then look again. */
-			asked = true;
+			asked = k;
 			uint16_t ow =
 				(uint16_t)(last | ((unsigned)wrap << VIO_RING_EVENT_WRAP_SHIFT));
 			VIO_WRITE_ONCE(p->driver->off_wrap.raw, vio_le16_make(ow).raw);
@@ -840,7 +842,6 @@ static VIO_ALWAYS_INLINE unsigned vio__vq_packed_get_batch(struct vio_vq *vq, vo
 		nfree = (uint16_t)(nfree + n);
 		busy--;
 		k++;
-		asked = false;
 	}
 	vq->free_head = free;
 	vq->num_free = nfree;
@@ -848,7 +849,7 @@ static VIO_ALWAYS_INLINE unsigned vio__vq_packed_get_batch(struct vio_vq *vq, vo
 	p->last_used = last;
 	p->used_wrap = wrap;
 	p->used_mark = mark;
-	if (!asked && ask) {
+	if (k != asked && ask) {
 		uint16_t ow = (uint16_t)(last | ((unsigned)wrap << VIO_RING_EVENT_WRAP_SHIFT));
 		VIO_WRITE_ONCE(p->driver->off_wrap.raw, vio_le16_make(ow).raw);
 		VIO_CACHE_CLEAN(&p->driver->off_wrap, sizeof(p->driver->off_wrap));
