@@ -358,8 +358,9 @@ bench_rt_loop(struct rt_ctx *c, unsigned long iters)
 
 unsigned long bench_batch_loop(struct rt_ctx *c, unsigned long iters);
 
-/* BATCH buffers in flight per iteration: BATCH adds, one kick_prepare,
- * BATCH pops and pushes, one needs_notify, BATCH gets. Returns the
+/* BATCH buffers in flight per iteration: one vio_vq_add_batch of BATCH,
+ * one kick_prepare, BATCH pops and pushes, one needs_notify, one
+ * vio_vq_get_batch of BATCH. Returns the
  * iterations completed (see c->err). */
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((noinline, noclone))
@@ -371,12 +372,22 @@ bench_batch_loop(struct rt_ctx *c, unsigned long iters)
 {
 	unsigned long kicks = 0, intrs = 0, i;
 	int rc = 0;
+	/* The batch's segments and tokens: BATCH copies of the one buffer. */
+	const unsigned per = c->out + c->in;
+	struct vio_sg sgs[BATCH * MAX_CHAIN];
+	void *toks[BATCH];
+	for (unsigned k = 0; k < BATCH; k++) {
+		toks[k] = c->token;
+		for (unsigned j = 0; j < per; j++)
+			sgs[k * per + j] = c->sg[j];
+	}
 	for (i = 0; i < iters; i++) {
 		unsigned k;
-		for (k = 0; k < BATCH && rc == 0; k++)
-			rc = vio_vq_add(c->vq, c->sg, c->out, c->in, c->token);
-		if (rc != 0)
+		int added = vio_vq_add_batch(c->vq, sgs, c->out, c->in, toks, BATCH);
+		if (added != (int)BATCH) {
+			rc = added < 0 ? added : 1;
 			break;
+		}
 		kicks += vio_vq_kick_prepare(c->vq);
 		for (k = 0; k < BATCH && rc == 0; k++) {
 			struct vio_chain ch;
@@ -387,13 +398,16 @@ bench_batch_loop(struct rt_ctx *c, unsigned long iters)
 		if (rc != 0)
 			break;
 		intrs += vio_devq_needs_notify(c->dq);
-		for (k = 0; k < BATCH && rc == 0; k++) {
-			void *tok;
-			uint32_t len;
-			rc = vio_vq_get(c->vq, &tok, &len);
-			if (rc == 0 && (tok != c->token || len != c->in_bytes))
-				rc = 1;
+		void *tok[BATCH];
+		uint32_t len[BATCH];
+		int got = vio_vq_get_batch(c->vq, tok, len, BATCH);
+		if (got != (int)BATCH) {
+			rc = got < 0 ? got : 1;
+			break;
 		}
+		for (k = 0; k < BATCH && rc == 0; k++)
+			if (tok[k] != c->token || len[k] != c->in_bytes)
+				rc = 1;
 		if (rc != 0)
 			break;
 	}

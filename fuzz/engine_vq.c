@@ -166,6 +166,59 @@ static void vq_get(struct fz_vq *v)
 	}
 }
 
+/* vio_vq_get_batch() of up to @max: each buffer it returns is checked as
+ * vq_get() checks one; a violation after some buffers latches the reason
+ * the queue records. Returns the buffers returned. */
+static unsigned vq_get_batch(struct fz_vq *v, unsigned max)
+{
+	void *token[FZ_VQ_BATCH];
+	uint32_t len[FZ_VQ_BATCH];
+	unsigned conv_live = v->m->conv_live;
+	int rc = vio_vq_get_batch(v->vq, token, len, max);
+	if (fz_trace())
+		fprintf(stderr, "  get_batch max %u rc %d\n", max, rc);
+	if (rc <= 0) {
+		FZ_CHECK(rc < 0 && fz_get_rc_ok(rc));
+		if (v->reason != 0) {
+			FZ_CHECK(rc == -VIO_EBROKEN);
+			return 0;
+		}
+		FZ_CHECK(rc != -VIO_EBROKEN);
+		if (v->honest && rc == -VIO_EAGAIN)
+			FZ_CHECK(fq_visible(v) == 0);
+		FZ_CHECK(v->m->conv_live == conv_live);
+		vq_latch(v, rc);
+		return 0;
+	}
+	FZ_CHECK(v->reason == 0);
+	FZ_CHECK((unsigned)rc <= max);
+	unsigned released = 0;
+	for (int i = 0; i < rc; i++) {
+		unsigned t = vq_take_token(v, token[i], FZ_TOK_RET);
+		const struct fz_tok *k = &v->tok[t];
+		released += k->nconv;
+		FZ_CHECK(len[i] <= k->in_bytes);
+		if (v->honest) {
+			FZ_CHECK(fq_visible(v) > 0);
+			unsigned at = v->fq_head++ % FZ_VQ_FIFO;
+			FZ_CHECK(v->fq_tok[at] == t);
+			FZ_CHECK(v->fq_len[at] == len[i]);
+		}
+		v->gets++;
+		fz_packed_advance(&v->drv_last, &v->drv_last_wrap, k->ndesc, v->size);
+	}
+	/* Only the returned buffers' conversions were released. */
+	FZ_CHECK(v->m->conv_live == conv_live - released);
+	/* Fewer than asked for: nothing more completed, or a violation that
+	 * broke the queue (vq.h), the same one a single get would report. */
+	int br = vio_vq_broken_reason(v->vq);
+	if (br != 0) {
+		FZ_CHECK((unsigned)rc < max);
+		vq_latch(v, br);
+	}
+	return (unsigned)rc;
+}
+
 /* Detach until the queue says there is nothing left; then everything the
  * driver had outstanding came back exactly once. */
 static void vq_detach_all(struct fz_vq *v)
@@ -239,7 +292,9 @@ static uint32_t seg_len(struct fz_in *in, uint8_t lmode)
 	}
 }
 
-static void vq_add(struct fz_vq *v, struct fz_in *in)
+/* @batch: through vio_vq_add_batch() (one buffer), which must give what
+ * vio_vq_add() gives. */
+static void vq_add(struct fz_vq *v, struct fz_in *in, bool batch)
 {
 	static struct vio_sg sg[FZ_VQ_MAX_SEGS];
 	uint8_t bo = fz_u8(in), bi = fz_u8(in), lmode = fz_u8(in);
@@ -274,7 +329,16 @@ static void vq_add(struct fz_vq *v, struct fz_in *in)
 
 	unsigned conv_live = v->m->conv_live;
 	v->m->conv_tag = t;
-	int rc = vio_vq_add(v->vq, sg, out, inn, tok_ptr(t));
+	int rc;
+	if (batch) {
+		void *tp = tok_ptr(t);
+		rc = vio_vq_add_batch(v->vq, sg, out, inn, &tp, 1);
+		FZ_CHECK(rc != 0);
+		if (rc == 1)
+			rc = 0;
+	} else {
+		rc = vio_vq_add(v->vq, sg, out, inn, tok_ptr(t));
+	}
 	v->m->conv_tag = FZ_TAG_RINGS - 1u;
 	bool injected = v->m->to_device_failed != failed;
 	if (fz_trace())
@@ -536,17 +600,19 @@ int fz_vq_run(const struct fz_vq_fmt *f, const uint8_t *data, size_t size)
 		switch (op) {
 		case FZ_VQ_ADD:
 		case FZ_VQ_ADD2:
-			vq_add(v, &in);
+			vq_add(v, &in, op == FZ_VQ_ADD2);
 			break;
 		case FZ_VQ_GET:
 			if (!v->quiesced)
 				vq_get(v);
 			break;
 		case FZ_VQ_GET_ALL:
+			/* In batches (vio_vq_get_batch()) of a size the state
+			 * picks, 1 to FZ_VQ_BATCH, so the existing inputs keep
+			 * their meaning. */
 			for (unsigned k = 0; k <= v->size + 1u && !v->quiesced; k++) {
-				unsigned before = v->gets;
-				vq_get(v);
-				if (v->gets == before)
+				unsigned max = 1u + (v->gets * 7u + v->adds) % FZ_VQ_BATCH;
+				if (vq_get_batch(v, max) == 0 || v->reason != 0)
 					break;
 			}
 			break;

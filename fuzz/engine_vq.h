@@ -40,6 +40,7 @@ struct fz_tok {
 #define FZ_VQ_DATA_LEN 4096
 #define FZ_VQ_MAX_SEGS 600
 #define FZ_VQ_FIFO 1024
+#define FZ_VQ_BATCH 8 /* most buffers one FZ_VQ_GET_ALL batch asks for */
 
 struct fz_vq;
 

@@ -208,6 +208,36 @@ void vio_vq_ring_addrs_release(const struct vio_vq *vq, uint64_t desc, uint64_t 
 int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in, void *token);
 
 /**
+ * @brief Make @p n buffers available in one call, each of @p out
+ *        device-readable segments followed by @p in device-writable ones.
+ *
+ * Buffer k takes the @p out + @p in segments from `sg[k * (out + in)]` and
+ * token `tokens[k]`: the same as vio_vq_add() for k = 0, 1, ... in order,
+ * stopping at the first that would fail, and cheaper: one-segment buffers
+ * are written in one loop and (split) published with one store of the
+ * available index.
+ *
+ * @param vq     The queue.
+ * @param sg     `n * (out + in)` segments; only read during the call.
+ * @param out    Device-readable segments per buffer.
+ * @param in     Device-writable segments per buffer.
+ * @param tokens @p n non-NULL tokens, as vio_vq_add() takes them.
+ * @param n      Buffers to add (at least 1).
+ * @return The number of buffers published (1 .. @p n) or, if none was, a
+ *         negative code as vio_vq_add() returns it for the first buffer:
+ * @retval -VIO_EINVAL @p n is 0, @p tokens NULL, or vio_vq_add()'s reasons.
+ * @retval -VIO_ENOSPC Not enough free descriptors for the first buffer.
+ * @retval -VIO_EBROKEN The queue is broken.
+ * @retval <0 A `to_device` error (vio_vq_add()).
+ * @note A buffer that cannot be added after k > 0 were: the call returns k,
+ *       the rest is not added and nothing of it was published; adding
+ *       buffer k alone with vio_vq_add() tells why. Calls `to_device` as
+ *       vio_vq_add() does for each buffer. Same thread rules as vio_vq_add().
+ */
+int vio_vq_add_batch(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
+		     void *const *tokens, unsigned n);
+
+/**
  * @brief After adding, decide whether the device needs an available-buffer
  *        notification (honours VIO_USED_F_NO_NOTIFY, `avail_event` with
  *        EVENT_IDX, and the packed device event suppression).
@@ -243,6 +273,41 @@ uint32_t vio_vq_notify_data(const struct vio_vq *vq);
  *       returning (so a bounce buffer has been copied back).
  */
 int vio_vq_get(struct vio_vq *vq, void **token, uint32_t *len);
+
+/**
+ * @brief Reap up to @p max completed buffers in one call.
+ *
+ * Returns the buffers that @p max calls of vio_vq_get() would return, in
+ * the same order, stopping where vio_vq_get() would not return 0, and
+ * cheaper: the device's index is read once for all the completions it
+ * shows. With EVENT_IDX the request for the next completion (used_event,
+ * or the packed driver event) is written once, after the last buffer
+ * taken, with the value the last vio_vq_get() would leave, and before any
+ * look at the ring that ends the batch for want of completions, so no
+ * notification can be missed.
+ *
+ * @param vq     The queue.
+ * @param tokens Receives the tokens, @p max entries at most.
+ * @param lens   Receives the bytes written into each buffer's writable part.
+ * @param max    The most buffers to return (at least 1).
+ * @return The number of buffers returned (1 .. @p max, at most the queue
+ *         size) or, if none was, a negative code as vio_vq_get() returns it:
+ * @retval -VIO_EAGAIN Nothing completed.
+ * @retval -VIO_EBROKEN The queue is broken.
+ * @retval -VIO_EINVAL @p max is 0.
+ * @retval -VIO_EUSED_JUMP The used index moved past the outstanding buffers.
+ * @retval -VIO_EUSED_ID A used id beyond the queue size.
+ * @retval -VIO_EUSED_MIDCHAIN A used id inside a chain (split).
+ * @retval -VIO_EUSED_STALE A used id that is not outstanding.
+ * @retval -VIO_EUSED_LEN A length above the writable bytes offered.
+ * @note A device error found after k > 0 buffers were taken: the call
+ *       returns k (those buffers are the caller's, as if returned by
+ *       vio_vq_get()), the queue is broken with that error
+ *       (vio_vq_broken_reason()), and the next call returns -::VIO_EBROKEN.
+ *       Calls `release` for each conversion of each returned buffer. Same
+ *       thread rules as vio_vq_get().
+ */
+int vio_vq_get_batch(struct vio_vq *vq, void **tokens, uint32_t *lens, unsigned max);
 
 /**
  * @brief True if the device has completed buffers not yet reaped (false if broken).

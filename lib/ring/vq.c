@@ -10,8 +10,10 @@ const char vio__midchain_marker = 0;
  * slots, hence the slack). */
 _Static_assert(offsetof(struct vio_vq, slot) + 8 <= VIO_VQ_MEM_BASE,
 	       "struct vio_vq outgrew VIO_VQ_MEM_BASE");
-_Static_assert(sizeof(struct vio__vq_slot) <= VIO_VQ_MEM_PER_SLOT,
-	       "struct vio__vq_slot outgrew VIO_VQ_MEM_PER_SLOT");
+_Static_assert(sizeof(struct vio__vq_slot) + sizeof(struct vio__vq_cold) <= VIO_VQ_MEM_PER_SLOT,
+	       "struct vio__vq_slot + vio__vq_cold outgrew VIO_VQ_MEM_PER_SLOT");
+_Static_assert(_Alignof(struct vio__vq_cold) <= _Alignof(struct vio__vq_slot),
+	       "the cold array follows the slots unpadded");
 _Static_assert(sizeof(struct vio__vq_rec) <= VIO_VQ_MEM_PER_REC,
 	       "struct vio__vq_rec outgrew VIO_VQ_MEM_PER_REC");
 _Static_assert(_Alignof(struct vio_vq) <= VIO_VQ_MEM_ALIGN &&
@@ -157,8 +159,11 @@ int vio_vq_init(struct vio_vq **vqp, void *mem, size_t mem_size, const struct vi
 			vq->dma = cfg->dma_ops;
 	}
 	vq->dma_ctx = cfg->dma_ctx;
+	vq->cold = (struct vio__vq_cold *)(void *)&vq->slot[vq->size];
 	if (vq->release != NULL) {
-		size_t off = offsetof(struct vio_vq, slot) + (size_t)vq->size * sizeof(vq->slot[0]);
+		size_t off = offsetof(struct vio_vq, slot) +
+			     (size_t)vq->size * sizeof(vq->slot[0]) +
+			     (size_t)vq->size * sizeof(vq->cold[0]);
 		off = (off + 7u) & ~(size_t)7u;
 		vq->rec = (struct vio__vq_rec *)(void *)((unsigned char *)mem + off);
 		if (indirect)
@@ -252,40 +257,71 @@ VIO_NOINLINE static int add_general(struct vio_vq *vq, const struct vio_sg *sg, 
 	return vio__vq_packed_add(vq, sg, out, in, token);
 }
 
-/* Split direct chains of several segments: a leaf of its own, so the loop
- * does not make the one-segment path spill registers. */
-VIO_NOINLINE static int add_split_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
-					unsigned in, void *token)
+/* Everything but the one-segment fast paths: the direct-chain and
+ * indirect-table fast paths, then the general add. Out of line, so that vio_vq_add() itself needs no
+ * saved registers. */
+VIO_NOINLINE static int add_multi(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+				  unsigned in, void *token)
 {
-	if (vio_likely(vio__vq_split_addn(vq, sg, out, out + in, token) == 0))
-		return 0;
-	return add_general(vq, sg, out, in, token);
-}
-
-VIO_NOINLINE static int add_packed_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
-					 unsigned in, void *token)
-{
-	if (vio_likely(vio__vq_packed_addn(vq, sg, out, out + in, token) == 0))
-		return 0;
+	unsigned total = out + in;
+	if (vio_likely(vio__vq_direct_ok(vq, sg, out, total, token))) {
+		/* (A one-segment chain that gets here is not direct_ok: no
+		 * slot free, or indirect_min 1.) */
+		if (vio_likely(vq->hot == VIO__HOT_SPLIT)) {
+			if (vio_likely(vio__vq_split_addn(vq, sg, out, total, token) == 0))
+				return 0;
+		} else if (vq->hot == VIO__HOT_PACKED) {
+			if (vio_likely(vio__vq_packed_addn(vq, sg, out, total, token) == 0))
+				return 0;
+		}
+	} else if (vq->hot != VIO__HOT_OFF && vio__vq_indirect_ok(vq, sg, out, total, token)) {
+		if (vq->hot == VIO__HOT_SPLIT) {
+			if (vio_likely(vio__vq_split_addi(vq, sg, out, total, token) == 0))
+				return 0;
+		} else if (vio_likely(vio__vq_packed_addi(vq, sg, out, total, token) == 0)) {
+			return 0;
+		}
+	}
 	return add_general(vq, sg, out, in, token);
 }
 
 int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in, void *token)
 {
-	unsigned total = out + in;
-	if (vio_likely(vio__vq_direct_ok(vq, sg, out, total, token))) {
-		if (vio_likely(vq->hot == VIO__HOT_SPLIT)) {
-			if (vio_likely(total == 1))
-				return vio__vq_split_add1(vq, sg, in, token);
-			return add_split_chain(vq, sg, out, in, token);
-		}
-		if (vq->hot == VIO__HOT_PACKED) {
-			if (vio_likely(total == 1))
-				return vio__vq_packed_add1(vq, sg, in, token);
-			return add_packed_chain(vq, sg, out, in, token);
-		}
+	/* One segment: out + in is 1 without wrapping (summed in 64 bits),
+	 * token and sg given, a slot free, and vq->hot1 says the queue takes
+	 * the fast path with a one-segment chain direct: everything
+	 * vio__vq_direct_ok() asks of a one-segment chain. */
+	if (vio_likely((uint64_t)out + in == 1 && token != NULL && sg != NULL)) {
+		if (vio_likely(vq->hot1 == VIO__HOT_SPLIT && vq->num_free != 0))
+			return vio__vq_split_add1(vq, sg, in, token);
+		if (vq->hot1 == VIO__HOT_PACKED && vq->num_free != 0)
+			return vio__vq_packed_add1(vq, sg, in, token);
 	}
-	return add_general(vq, sg, out, in, token);
+	return add_multi(vq, sg, out, in, token);
+}
+
+int vio_vq_add_batch(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
+		     void *const *tokens, unsigned n)
+{
+	unsigned k = 0;
+
+	if (vio_unlikely(n == 0 || tokens == NULL))
+		return -VIO_EINVAL;
+	/* One segment each, as vio_vq_add() decides it (a NULL token or a full
+	 * ring stops the loop; the general add below reports it). */
+	if (vio_likely((uint64_t)out + in == 1 && sg != NULL)) {
+		if (vio_likely(vq->hot1 == VIO__HOT_SPLIT))
+			k = vio__vq_split_add_batch1(vq, sg, in, tokens, n);
+		else if (vq->hot1 == VIO__HOT_PACKED)
+			k = vio__vq_packed_add_batch1(vq, sg, in, tokens, n);
+	}
+	size_t per = (size_t)out + in;
+	for (; k < n; k++) {
+		int rc = vio_vq_add(vq, sg != NULL ? sg + per * k : NULL, out, in, tokens[k]);
+		if (rc != 0)
+			return k != 0 ? (int)k : rc;
+	}
+	return (int)k;
 }
 
 VIO_NOINLINE static bool kick_general(struct vio_vq *vq)
@@ -335,6 +371,29 @@ int vio_vq_get(struct vio_vq *vq, void **token, uint32_t *len)
 	if (vio_likely(rc <= 0))
 		return rc;
 	return get_general(vq, token, len);
+}
+
+int vio_vq_get_batch(struct vio_vq *vq, void **tokens, uint32_t *lens, unsigned max)
+{
+	unsigned k = 0;
+	bool more = true;
+
+	if (vio_unlikely(max == 0))
+		return -VIO_EINVAL;
+	if (vio_likely(vq->hot == VIO__HOT_SPLIT))
+		k = vio__vq_split_get_batch(vq, tokens, lens, max, &more);
+	else if (vq->hot == VIO__HOT_PACKED)
+		k = vio__vq_packed_get_batch(vq, tokens, lens, max, &more);
+	if (vio_unlikely(more)) {
+		/* No fast loop for this queue, or an entry it leaves to the
+		 * general get, which returns it or reports the violation. */
+		for (; k < max; k++) {
+			int rc = vio_vq_get(vq, &tokens[k], &lens[k]);
+			if (rc != 0)
+				return k != 0 ? (int)k : rc;
+		}
+	}
+	return k != 0 ? (int)k : -VIO_EAGAIN;
 }
 
 bool vio_vq_has_used(const struct vio_vq *vq)

@@ -28,30 +28,30 @@ static inline bool vio__vq_direct_ok(const struct vio_vq *vq, const struct vio_s
 
 /* ---- split ---------------------------------------------------------------- */
 
+/* One segment, @in 0 (device-readable) or 1 (device-writable), into the
+ * free slot at free_head (the caller checked one is free). The descriptor's
+ * next field is not written: without NEXT the device ignores it (§2.7.5). */
 static VIO_ALWAYS_INLINE int vio__vq_split_add1(struct vio_vq *vq, const struct vio_sg *sg,
 						unsigned in, void *token)
 {
 	struct vio__vq_split *s = &vq->u.split;
 	uint16_t head = vq->free_head;
 	struct vio__vq_slot *hs = &vq->slot[head];
-	uint16_t next = hs->next;
 	uint32_t len = sg->len;
 	struct vio_split_desc *d = &s->desc[head];
 
 	d->addr = vio_le64_make((uint64_t)(uintptr_t)sg->addr);
 	d->len = vio_le32_make(len);
-	d->flags = vio_le16_make((uint16_t)(in != 0 ? VIO_DESC_F_WRITE : 0));
-	d->next = vio_le16_make(next);
+	d->flags = vio_le16_make((uint16_t)(in * VIO_DESC_F_WRITE));
 	VIO_CACHE_CLEAN(d, sizeof(*d));
 	hs->token = token;
-	hs->in_bytes = in != 0 ? len : 0;
+	hs->in_bytes = len & (0u - in);
 	hs->ndesc = 1;
-	vq->free_head = next;
+	vq->free_head = hs->next;
 	vq->num_free--;
 	vq->outstanding++;
-	vq->avail_moved++;
 
-	uint16_t idx = s->avail_idx;
+	uint32_t idx = s->avail_idx;
 	vio_le16 *entry = &s->avail_ring[idx & vq->mask];
 	VIO_WRITE_ONCE(entry->raw, vio_le16_make(head).raw);
 	VIO_CACHE_CLEAN(entry, sizeof(*entry));
@@ -59,91 +59,241 @@ static VIO_ALWAYS_INLINE int vio__vq_split_add1(struct vio_vq *vq, const struct 
 	s->avail_idx = idx;
 	/* Release: descriptor and entry before the index (as publish() in
 	 * vq_split.c; pairs with the device's acquire load of avail->idx). */
-	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make(idx).raw);
+	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make((uint16_t)idx).raw);
 	VIO_CACHE_CLEAN(&s->avail->idx, sizeof(s->avail->idx));
 	return 0;
 }
 
+/* One descriptor of a split chain, with its next link. */
+static VIO_ALWAYS_INLINE void vio__vq_split_put(struct vio_split_desc *d, const struct vio_sg *g,
+						uint16_t flags, uint16_t next)
+{
+	d->addr = vio_le64_make((uint64_t)(uintptr_t)g->addr);
+	d->len = vio_le32_make(g->len);
+	d->flags = vio_le16_make(flags);
+	d->next = vio_le16_make(next);
+	VIO_CACHE_CLEAN(d, sizeof(*d));
+}
+
+/* A non-head descriptor of a direct chain at free slot @i: written, the
+ * slot marked mid-chain (a used id naming it is told apart from a stale
+ * one; the general add undoes the marks when it fails). Returns the next
+ * free slot. */
+static VIO_ALWAYS_INLINE uint16_t vio__vq_split_link(struct vio_vq *vq, struct vio_split_desc *desc,
+						     uint16_t i, const struct vio_sg *g,
+						     uint16_t flags)
+{
+	struct vio__vq_slot *sl = &vq->slot[i];
+	uint16_t next = sl->next;
+	vio__vq_split_put(&desc[i], g, flags, next);
+	sl->token = VIO__MIDCHAIN;
+	return next;
+}
+
 /* A direct chain of @total > 1 segments (vio__vq_direct_ok()); the shadow
  * slots keep what get needs, the rest of vio__vq_split_add's bookkeeping
- * (len/flags shadows, records) exists only with DMA hooks. 1: the lengths
- * sum to 2^32 or more; nothing is published and the general add, which
- * rewrites the same slots, reports it. */
+ * (len/flags shadows, records) exists only with DMA hooks. Every link is
+ * written with NEXT, the readable ones first, then the writable ones, and
+ * the last descriptor's flags are rewritten without NEXT (nothing is
+ * published before the available index moves). 1: the lengths sum to
+ * 2^32 or more; nothing is published and the general add, which rewrites
+ * the same slots, reports it. */
 static VIO_ALWAYS_INLINE int vio__vq_split_addn(struct vio_vq *vq, const struct vio_sg *sg,
 						unsigned out, unsigned total, void *token)
 {
 	struct vio__vq_split *s = &vq->u.split;
 	struct vio_split_desc *desc = s->desc;
-	uint16_t head = vq->free_head, i = head;
-	uint64_t all = 0, in_bytes = 0;
+	const uint16_t head = vq->free_head;
+	struct vio__vq_slot *hs = &vq->slot[head];
+	uint16_t i = hs->next, last = head;
+	uint64_t all = sg[0].len, out_bytes;
+	unsigned n;
 
-	for (unsigned n = 0; n < total; n++) {
-		struct vio__vq_slot *sl = &vq->slot[i];
-		uint32_t len = sg[n].len;
-		bool write = n >= out;
-		uint16_t next = sl->next;
-		all += len;
-		if (write)
-			in_bytes += len;
-		struct vio_split_desc *d = &desc[i];
-		d->addr = vio_le64_make((uint64_t)(uintptr_t)sg[n].addr);
-		d->len = vio_le32_make(len);
-		d->flags = vio_le16_make((uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
-						    (write ? VIO_DESC_F_WRITE : 0)));
-		d->next = vio_le16_make(next);
-		VIO_CACHE_CLEAN(d, sizeof(*d));
-		/* Mid-chain slots are marked (a used id naming one is told
-		 * apart from a stale one); the general add undoes the marks
-		 * when it fails. */
-		if (n != 0)
-			sl->token = VIO__MIDCHAIN;
-		i = next;
+	vio__vq_split_put(&desc[head], &sg[0],
+			  (uint16_t)(VIO_DESC_F_NEXT | (out == 0 ? VIO_DESC_F_WRITE : 0)), i);
+	for (n = 1; n < out; n++) {
+		last = i;
+		all += sg[n].len;
+		i = vio__vq_split_link(vq, desc, i, &sg[n], VIO_DESC_F_NEXT);
 	}
+	out_bytes = out != 0 ? all : 0;
+	for (; n < total; n++) {
+		last = i;
+		all += sg[n].len;
+		i = vio__vq_split_link(vq, desc, i, &sg[n], VIO_DESC_F_NEXT | VIO_DESC_F_WRITE);
+	}
+	/* The chain ends here: writable unless it has no writable part. */
+	desc[last].flags = vio_le16_make((uint16_t)(total > out ? VIO_DESC_F_WRITE : 0));
+	VIO_CACHE_CLEAN(&desc[last].flags, sizeof(desc[last].flags));
 	if (vio_unlikely(all > UINT32_MAX))
 		return 1;
-	struct vio__vq_slot *hs = &vq->slot[head];
 	hs->token = token;
-	hs->in_bytes = (uint32_t)in_bytes;
+	hs->in_bytes = (uint32_t)(all - out_bytes);
 	hs->ndesc = (uint16_t)total;
 	vq->free_head = i;
 	vq->num_free = (uint16_t)(vq->num_free - total);
 	vq->outstanding++;
-	vq->avail_moved++;
 
-	uint16_t idx = s->avail_idx;
+	uint32_t idx = s->avail_idx;
 	vio_le16 *entry = &s->avail_ring[idx & vq->mask];
 	VIO_WRITE_ONCE(entry->raw, vio_le16_make(head).raw);
 	VIO_CACHE_CLEAN(entry, sizeof(*entry));
 	idx++;
 	s->avail_idx = idx;
 	/* Release: the chain and the entry before the index. */
-	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make(idx).raw);
+	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make((uint16_t)idx).raw);
 	VIO_CACHE_CLEAN(&s->avail->idx, sizeof(s->avail->idx));
 	return 0;
+}
+
+/* A chain the indirect fast paths take: token and sg given, @total = out +
+ * in segments (not wrapping), one ring slot free, and the chain goes into
+ * an indirect table (vio__vq_want_indirect()). */
+static inline bool vio__vq_indirect_ok(const struct vio_vq *vq, const struct vio_sg *sg,
+				       unsigned out, unsigned total, const void *token)
+{
+	return total >= out && vq->num_free != 0 && vio__vq_want_indirect(vq, total) &&
+	       token != NULL && sg != NULL;
+}
+
+/* A split chain in the indirect table of its head slot
+ * (vio__vq_indirect_ok()), as add_indirect() in vq_split.c writes it
+ * without DMA hooks: entries linked k -> k + 1, readable ones first; the
+ * last one's flags and link rewritten (nothing is published before the
+ * available index moves). 1: the lengths sum to 2^32 or more; nothing is
+ * published and the general add reports it. */
+static VIO_ALWAYS_INLINE int vio__vq_split_addi(struct vio_vq *vq, const struct vio_sg *sg,
+						unsigned out, unsigned total, void *token)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	const uint16_t head = vq->free_head;
+	struct vio__vq_slot *hs = &vq->slot[head];
+	struct vio_split_desc *tbl = vio__vq_indirect_table(vq, head);
+	uint64_t all = 0, out_bytes;
+	unsigned n;
+
+	for (n = 0; n < out; n++) {
+		all += sg[n].len;
+		vio__vq_split_put(&tbl[n], &sg[n], VIO_DESC_F_NEXT, (uint16_t)(n + 1));
+	}
+	out_bytes = all;
+	for (; n < total; n++) {
+		all += sg[n].len;
+		vio__vq_split_put(&tbl[n], &sg[n], VIO_DESC_F_NEXT | VIO_DESC_F_WRITE,
+				  (uint16_t)(n + 1));
+	}
+	struct vio_split_desc *lastd = &tbl[total - 1];
+	lastd->flags = vio_le16_make((uint16_t)(total > out ? VIO_DESC_F_WRITE : 0));
+	lastd->next = vio_le16_make(0);
+	if (vio_unlikely(all > UINT32_MAX))
+		return 1;
+	uint32_t tlen = (uint32_t)(total * 16u);
+	/* The table is complete before the descriptor that points at it. */
+	VIO_CACHE_CLEAN(tbl, tlen);
+	struct vio_split_desc *d = &s->desc[head];
+	d->addr = vio_le64_make((uint64_t)(uintptr_t)tbl);
+	d->len = vio_le32_make(tlen);
+	d->flags = vio_le16_make(VIO_DESC_F_INDIRECT);
+	d->next = vio_le16_make(0);
+	VIO_CACHE_CLEAN(d, sizeof(*d));
+	hs->token = token;
+	hs->in_bytes = (uint32_t)(all - out_bytes);
+	hs->ndesc = 1;
+	vq->free_head = hs->next;
+	vq->num_free--;
+	vq->outstanding++;
+
+	uint32_t idx = s->avail_idx;
+	vio_le16 *entry = &s->avail_ring[idx & vq->mask];
+	VIO_WRITE_ONCE(entry->raw, vio_le16_make(head).raw);
+	VIO_CACHE_CLEAN(entry, sizeof(*entry));
+	idx++;
+	s->avail_idx = idx;
+	/* Release: table, descriptor and entry before the index. */
+	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make((uint16_t)idx).raw);
+	VIO_CACHE_CLEAN(&s->avail->idx, sizeof(s->avail->idx));
+	return 0;
+}
+
+/* vio_vq_add_batch()'s split loop for one-segment buffers (@in 0 or 1):
+ * up to @n of them, each as vio__vq_split_add1() writes it, the available
+ * index published once after the last. Stops before a NULL token, a NULL
+ * segment array or a full ring (the caller's general add reports those).
+ * Returns the count. */
+static VIO_ALWAYS_INLINE unsigned vio__vq_split_add_batch1(struct vio_vq *vq,
+							   const struct vio_sg *sg, unsigned in,
+							   void *const *tokens, unsigned n)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	struct vio_split_desc *const desc = s->desc;
+	vio_le16 *const ring = s->avail_ring;
+	struct vio__vq_slot *const slot = vq->slot;
+	const uint16_t mask = vq->mask;
+	const uint16_t wflag = (uint16_t)(in * VIO_DESC_F_WRITE);
+	const uint32_t inmask = 0u - in;
+	unsigned m = n < vq->num_free ? n : vq->num_free, k;
+	uint16_t head = vq->free_head;
+	uint32_t idx = s->avail_idx;
+
+	for (k = 0; k < m; k++) {
+		void *token = tokens[k];
+		if (vio_unlikely(token == NULL))
+			break;
+		const struct vio_sg *g = &sg[k];
+		struct vio_split_desc *d = &desc[head];
+		struct vio__vq_slot *hs = &slot[head];
+		uint32_t len = g->len;
+		d->addr = vio_le64_make((uint64_t)(uintptr_t)g->addr);
+		d->len = vio_le32_make(len);
+		d->flags = vio_le16_make(wflag);
+		VIO_CACHE_CLEAN(d, sizeof(*d));
+		hs->token = token;
+		hs->in_bytes = len & inmask;
+		hs->ndesc = 1;
+		vio_le16 *entry = &ring[idx & mask];
+		VIO_WRITE_ONCE(entry->raw, vio_le16_make(head).raw);
+		VIO_CACHE_CLEAN(entry, sizeof(*entry));
+		idx++;
+		head = hs->next;
+	}
+	if (k == 0)
+		return 0;
+	vq->free_head = head;
+	vq->num_free = (uint16_t)(vq->num_free - k);
+	vq->outstanding = (uint16_t)(vq->outstanding + k);
+	s->avail_idx = idx;
+	/* Release: every descriptor and entry above before the index that
+	 * publishes them all (pairs with the device's acquire load). */
+	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make((uint16_t)idx).raw);
+	VIO_CACHE_CLEAN(&s->avail->idx, sizeof(s->avail->idx));
+	return k;
 }
 
 /* The whole of vio__vq_split_kick_prepare() (it has no slow case). */
 static VIO_ALWAYS_INLINE bool vio__vq_split_kick1(struct vio_vq *vq)
 {
 	struct vio__vq_split *s = &vq->u.split;
-	uint16_t old = s->kicked_idx, new_idx = s->avail_idx;
-	bool many = vq->avail_moved >= 0xffffu;
+	uint32_t old = s->kicked_idx, new_idx = s->avail_idx;
+	/* Buffers added since the last kick_prepare, in 32 bits: 0 only if
+	 * none, and at least 0xffff when the 16-bit indices cannot tell. */
+	uint32_t moved = new_idx - old;
 
 	/* Full fence: avail->idx before the device's suppression fields
 	 * (pairs with the fence in vio_devq_enable_notify()). */
 	VIO_MB();
 	s->kicked_idx = new_idx;
-	vq->avail_moved = 0;
 	if (!vq->event_idx) {
 		VIO_CACHE_INVALIDATE(&s->used->flags, sizeof(s->used->flags));
 		uint16_t flags = vio_le16_get((vio_le16){VIO_READ_ONCE(s->used->flags.raw)});
-		return (old != new_idx || many) && (flags & VIO_USED_F_NO_NOTIFY) == 0;
+		return moved != 0 && (flags & VIO_USED_F_NO_NOTIFY) == 0;
 	}
-	if (many)
+	if (moved >= 0xffffu)
 		return true;
 	VIO_CACHE_INVALIDATE(s->avail_event, sizeof(*s->avail_event));
 	uint16_t ev = vio_le16_get((vio_le16){VIO_READ_ONCE(s->avail_event->raw)});
-	return vio_need_event(ev, new_idx, old);
+	/* vio_need_event(ev, new, old): its (uint16_t)(new - old) is moved,
+	 * below 0xffff here. */
+	return (uint16_t)((uint16_t)new_idx - ev - 1u) < moved;
 }
 
 /* 1: not the fast case, nothing changed (the general get redoes it all). */
@@ -178,15 +328,21 @@ static VIO_ALWAYS_INLINE int vio__vq_split_get1(struct vio_vq *vq, void **token,
 		return 1;
 	*token = hs->token;
 	*len = wlen;
-	hs->ndesc = 0;
 	/* As reclaim() in vq_split.c: the chain's private links, never the
-	 * shared descriptors, lead to its tail. */
-	uint16_t tail = (uint16_t)id;
-	for (uint16_t k = 1; k < n; k++) {
-		tail = vq->slot[tail].next;
-		vq->slot[tail].token = NULL;
+	 * shared descriptors, lead to its tail. One slot: its link and ndesc
+	 * side by side, one store. */
+	if (vio_likely(n == 1)) {
+		hs->next = vq->free_head;
+		hs->ndesc = 0;
+	} else {
+		hs->ndesc = 0;
+		uint16_t tail = (uint16_t)id;
+		for (uint16_t k = 1; k < n; k++) {
+			tail = vq->slot[tail].next;
+			vq->slot[tail].token = NULL;
+		}
+		vq->slot[tail].next = vq->free_head;
 	}
-	vq->slot[tail].next = vq->free_head;
 	vq->free_head = (uint16_t)id;
 	vq->num_free = (uint16_t)(vq->num_free + n);
 	vq->outstanding--;
@@ -199,6 +355,91 @@ static VIO_ALWAYS_INLINE int vio__vq_split_get1(struct vio_vq *vq, void **token,
 		VIO_MB();
 	}
 	return 0;
+}
+
+/* vio_vq_get_batch()'s split loop: up to @max buffers, as that many
+ * vio__vq_split_get1() calls would return them, except that used_event is
+ * written only before the used index is read again and at the end (the
+ * value the last get would leave): every look at the index that can end
+ * the batch comes after the request for the next completion and a full
+ * fence, as with single gets. Returns the count; *@more is true when it
+ * stopped at an entry the general get must judge (nothing of it taken). */
+static VIO_ALWAYS_INLINE unsigned vio__vq_split_get_batch(struct vio_vq *vq, void **tokens,
+							  uint32_t *lens, unsigned max, bool *more)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	struct vio__vq_slot *const slot = vq->slot;
+	const uint16_t size = vq->size, mask = vq->mask;
+	uint16_t last = s->last_used, seen = s->used_seen;
+	uint16_t free = vq->free_head, nfree = vq->num_free, busy = vq->outstanding;
+	unsigned k = 0, asked = 0; /* used_event asks for the entry at last when k == asked */
+
+	*more = false;
+	while (k < max) {
+		if (last == seen) {
+			if (k != asked) {
+				asked = k;
+				if (s->used_event_on) {
+					VIO_WRITE_ONCE(s->used_event->raw, vio_le16_make(last).raw);
+					VIO_CACHE_CLEAN(s->used_event, sizeof(*s->used_event));
+					VIO_MB();
+				}
+			}
+			VIO_CACHE_INVALIDATE(&s->used->idx, sizeof(s->used->idx));
+			uint16_t idx = vio_le16_get((vio_le16){VIO_LOAD_ACQUIRE(s->used->idx.raw)});
+			if (idx == last)
+				break;
+			if ((uint16_t)(idx - last) > busy) {
+				*more = true; /* the general get fails the queue */
+				break;
+			}
+			seen = idx;
+			s->used_seen = seen;
+		}
+		struct vio_split_used_elem *e = &s->used_ring[last & mask];
+		VIO_CACHE_INVALIDATE(e, sizeof(*e));
+		uint32_t id = vio_le32_get((vio_le32){VIO_READ_ONCE(e->id.raw)});
+		uint32_t wlen = vio_le32_get((vio_le32){VIO_READ_ONCE(e->len.raw)});
+		if (id >= size) {
+			*more = true;
+			break;
+		}
+		struct vio__vq_slot *hs = &slot[id];
+		uint16_t n = hs->ndesc;
+		if (n == 0 || wlen > hs->in_bytes) {
+			*more = true;
+			break;
+		}
+		tokens[k] = hs->token;
+		lens[k] = wlen;
+		if (vio_likely(n == 1)) {
+			hs->next = free;
+			hs->ndesc = 0;
+		} else {
+			hs->ndesc = 0;
+			uint16_t tail = (uint16_t)id;
+			for (uint16_t j = 1; j < n; j++) {
+				tail = slot[tail].next;
+				slot[tail].token = NULL;
+			}
+			slot[tail].next = free;
+		}
+		free = (uint16_t)id;
+		nfree = (uint16_t)(nfree + n);
+		busy--;
+		last++;
+		k++;
+	}
+	vq->free_head = free;
+	vq->num_free = nfree;
+	vq->outstanding = busy;
+	s->last_used = last;
+	if (k != asked && s->used_event_on) {
+		VIO_WRITE_ONCE(s->used_event->raw, vio_le16_make(last).raw);
+		VIO_CACHE_CLEAN(s->used_event, sizeof(*s->used_event));
+		VIO_MB();
+	}
+	return k;
 }
 
 /* ---- packed --------------------------------------------------------------- */
@@ -217,19 +458,19 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_add1(struct vio_vq *vq, const struct
 	d->len = vio_le32_make(len);
 	d->id = vio_le16_make(id);
 	VIO_CACHE_CLEAN(d, sizeof(*d));
-	uint16_t flags =
-		(uint16_t)((in != 0 ? VIO_DESC_F_WRITE : 0) | vio__packed_avail_flags(wrap));
+	uint16_t flags = (uint16_t)(in * VIO_DESC_F_WRITE | p->avail_mark);
 	vq->free_head = s->next;
 	s->token = token;
-	s->in_bytes = in != 0 ? len : 0;
+	s->in_bytes = len & (0u - in);
 	s->ndesc = 1;
 	vq->num_free--;
 	vq->outstanding++;
 	vq->avail_moved++;
 	uint16_t slot = (uint16_t)(head + 1u);
-	if (slot == vq->size) {
+	if (vio_unlikely(slot == vq->size)) {
 		slot = 0;
 		p->avail_wrap = !wrap;
+		p->avail_mark ^= (uint16_t)(VIO_DESC_F_AVAIL | VIO_DESC_F_USED);
 	}
 	p->next_avail = slot;
 	/* §2.8.21.1: flags last, with release (as publish() in vq_packed.c). */
@@ -238,8 +479,33 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_add1(struct vio_vq *vq, const struct
 	return 0;
 }
 
+/* One descriptor of a packed list, all but its flags. */
+static VIO_ALWAYS_INLINE void vio__vq_packed_put(struct vio_packed_desc *d, const struct vio_sg *g,
+						 uint16_t id)
+{
+	d->addr = vio_le64_make((uint64_t)(uintptr_t)g->addr);
+	d->len = vio_le32_make(g->len);
+	d->id = vio_le16_make(id); /* §2.8.7: the id counts in the last one */
+}
+
+/* Advance (@slot, @wrap) by one slot of a ring of @size, flipping @af,
+ * the AVAIL/USED pair that marks a descriptor available, at each wrap. */
+static VIO_ALWAYS_INLINE void vio__vq_packed_step(uint16_t *slot, bool *wrap, uint16_t *af,
+						  uint16_t size)
+{
+	if (++*slot == size) {
+		*slot = 0;
+		*wrap = !*wrap;
+		*af ^= (uint16_t)(VIO_DESC_F_AVAIL | VIO_DESC_F_USED);
+	}
+}
+
 /* A list of @total > 1 direct descriptors (vio__vq_direct_ok()) in the
- * ring slots from next_avail, the head's flags written last. 1: the
+ * ring slots from next_avail. The head's flags are written last; every
+ * other descriptor is written with NEXT (readable ones first, then the
+ * writable ones) and the last one's flags are rewritten without it (the
+ * device reads none of them before the head's flags). @af is the
+ * AVAIL/USED pair of the current lap, flipped at each wrap. 1: the
  * lengths sum to 2^32 or more; the head is not published and the general
  * add, which rewrites the same slots, withdraws them and reports it. */
 static VIO_ALWAYS_INLINE int vio__vq_packed_addn(struct vio_vq *vq, const struct vio_sg *sg,
@@ -248,50 +514,163 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_addn(struct vio_vq *vq, const struct
 	struct vio__vq_packed *p = &vq->u.packed;
 	struct vio_packed_desc *desc = p->desc;
 	const uint16_t id = vq->free_head, head = p->next_avail, size = vq->size;
-	const bool wrap0 = p->avail_wrap;
-	uint16_t slot = head, head_flags = 0;
-	bool wrap = wrap0;
-	uint64_t all = 0, in_bytes = 0;
+	bool wrap = p->avail_wrap;
+	uint16_t af = p->avail_mark;
+	const uint16_t head_flags =
+		(uint16_t)(VIO_DESC_F_NEXT | (out == 0 ? VIO_DESC_F_WRITE : 0) | af);
+	uint16_t slot = head, last, last_af;
+	uint64_t all = sg[0].len, out_bytes;
+	unsigned n;
 
-	for (unsigned n = 0; n < total; n++) {
-		uint32_t len = sg[n].len;
-		bool write = n >= out;
-		all += len;
-		if (write)
-			in_bytes += len;
-		uint16_t flags =
-			(uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
-				   (write ? VIO_DESC_F_WRITE : 0) | vio__packed_avail_flags(wrap));
+	vio__vq_packed_put(&desc[head], &sg[0], id);
+	VIO_CACHE_CLEAN(&desc[head], sizeof(desc[head]));
+	for (n = 1; n < out; n++) {
+		vio__vq_packed_step(&slot, &wrap, &af, size);
 		struct vio_packed_desc *d = &desc[slot];
-		d->addr = vio_le64_make((uint64_t)(uintptr_t)sg[n].addr);
-		d->len = vio_le32_make(len);
-		d->id = vio_le16_make(id); /* §2.8.7: the id counts in the last one */
-		if (n == 0)
-			head_flags = flags;
-		else
-			d->flags = vio_le16_make(flags);
+		all += sg[n].len;
+		vio__vq_packed_put(d, &sg[n], id);
+		d->flags = vio_le16_make((uint16_t)(VIO_DESC_F_NEXT | af));
 		VIO_CACHE_CLEAN(d, sizeof(*d));
-		if (++slot == size) {
-			slot = 0;
-			wrap = !wrap;
-		}
 	}
+	out_bytes = out != 0 ? all : 0;
+	for (; n < total; n++) {
+		vio__vq_packed_step(&slot, &wrap, &af, size);
+		struct vio_packed_desc *d = &desc[slot];
+		all += sg[n].len;
+		vio__vq_packed_put(d, &sg[n], id);
+		d->flags = vio_le16_make((uint16_t)(VIO_DESC_F_NEXT | VIO_DESC_F_WRITE | af));
+		VIO_CACHE_CLEAN(d, sizeof(*d));
+	}
+	last = slot;
+	last_af = af;
+	vio__vq_packed_step(&slot, &wrap, &af, size);
+	/* The list ends here: writable unless it has no writable part. */
+	desc[last].flags =
+		vio_le16_make((uint16_t)((total > out ? VIO_DESC_F_WRITE : 0) | last_af));
+	VIO_CACHE_CLEAN(&desc[last].flags, sizeof(desc[last].flags));
 	if (vio_unlikely(all > UINT32_MAX))
 		return 1;
 	struct vio__vq_slot *s = &vq->slot[id];
 	vq->free_head = s->next;
 	s->token = token;
-	s->in_bytes = (uint32_t)in_bytes;
+	s->in_bytes = (uint32_t)(all - out_bytes);
 	s->ndesc = (uint16_t)total;
 	vq->num_free = (uint16_t)(vq->num_free - total);
 	vq->outstanding++;
 	vq->avail_moved += total; /* one ring slot per descriptor */
 	p->next_avail = slot;
 	p->avail_wrap = wrap;
+	p->avail_mark = af;
 	/* §2.8.21.1: the head last, with release (as publish() in vq_packed.c). */
 	VIO_STORE_RELEASE(desc[head].flags.raw, vio_le16_make(head_flags).raw);
 	VIO_CACHE_CLEAN(&desc[head].flags, sizeof(desc[head].flags));
 	return 0;
+}
+
+/* A packed list in the indirect table of its buffer id
+ * (vio__vq_indirect_ok()), as add_indirect() in vq_packed.c writes it
+ * without DMA hooks (§2.8.6.1: only WRITE inside the table), then one ring
+ * descriptor, its flags last. 1: the lengths sum to 2^32 or more; nothing
+ * is published and the general add reports it. */
+static VIO_ALWAYS_INLINE int vio__vq_packed_addi(struct vio_vq *vq, const struct vio_sg *sg,
+						 unsigned out, unsigned total, void *token)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	const uint16_t id = vq->free_head, head = p->next_avail;
+	struct vio_packed_desc *tbl = vio__vq_indirect_table(vq, id);
+	uint64_t all = 0, out_bytes;
+	unsigned n;
+
+	for (n = 0; n < out; n++) {
+		all += sg[n].len;
+		vio__vq_packed_put(&tbl[n], &sg[n], 0);
+		tbl[n].flags = vio_le16_make(0);
+	}
+	out_bytes = all;
+	for (; n < total; n++) {
+		all += sg[n].len;
+		vio__vq_packed_put(&tbl[n], &sg[n], 0);
+		tbl[n].flags = vio_le16_make(VIO_DESC_F_WRITE);
+	}
+	if (vio_unlikely(all > UINT32_MAX))
+		return 1;
+	uint32_t tlen = (uint32_t)(total * 16u);
+	/* The table is complete before the descriptor that points at it. */
+	VIO_CACHE_CLEAN(tbl, tlen);
+	struct vio_packed_desc *d = &p->desc[head];
+	d->addr = vio_le64_make((uint64_t)(uintptr_t)tbl);
+	d->len = vio_le32_make(tlen);
+	d->id = vio_le16_make(id);
+	VIO_CACHE_CLEAN(d, sizeof(*d));
+	uint16_t flags = (uint16_t)(VIO_DESC_F_INDIRECT | p->avail_mark);
+	struct vio__vq_slot *s = &vq->slot[id];
+	vq->free_head = s->next;
+	s->token = token;
+	s->in_bytes = (uint32_t)(all - out_bytes);
+	s->ndesc = 1;
+	vq->num_free--;
+	vq->outstanding++;
+	vq->avail_moved++;
+	uint16_t slot = head;
+	bool wrap = p->avail_wrap;
+	uint16_t mark = p->avail_mark;
+	vio__vq_packed_step(&slot, &wrap, &mark, vq->size);
+	p->next_avail = slot;
+	p->avail_wrap = wrap;
+	p->avail_mark = mark;
+	/* §2.8.21.1: flags last, with release (as publish() in vq_packed.c). */
+	VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
+	VIO_CACHE_CLEAN(&d->flags, sizeof(d->flags));
+	return 0;
+}
+
+/* vio_vq_add_batch()'s packed loop for one-segment buffers, as
+ * vio__vq_split_add_batch1(): each buffer made available by its own flags
+ * (stored last, with release), in ring order. */
+static VIO_ALWAYS_INLINE unsigned vio__vq_packed_add_batch1(struct vio_vq *vq,
+							    const struct vio_sg *sg, unsigned in,
+							    void *const *tokens, unsigned n)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	struct vio_packed_desc *const desc = p->desc;
+	struct vio__vq_slot *const slots = vq->slot;
+	const uint16_t size = vq->size;
+	const uint16_t wflag = (uint16_t)(in * VIO_DESC_F_WRITE);
+	const uint32_t inmask = 0u - in;
+	unsigned m = n < vq->num_free ? n : vq->num_free, k;
+	uint16_t id = vq->free_head, slot = p->next_avail, mark = p->avail_mark;
+	bool wrap = p->avail_wrap;
+
+	for (k = 0; k < m; k++) {
+		void *token = tokens[k];
+		if (vio_unlikely(token == NULL))
+			break;
+		const struct vio_sg *g = &sg[k];
+		struct vio_packed_desc *d = &desc[slot];
+		struct vio__vq_slot *s = &slots[id];
+		uint32_t len = g->len;
+		d->addr = vio_le64_make((uint64_t)(uintptr_t)g->addr);
+		d->len = vio_le32_make(len);
+		d->id = vio_le16_make(id);
+		VIO_CACHE_CLEAN(d, sizeof(*d));
+		s->token = token;
+		s->in_bytes = len & inmask;
+		s->ndesc = 1;
+		uint16_t flags = (uint16_t)(wflag | mark);
+		id = s->next;
+		vio__vq_packed_step(&slot, &wrap, &mark, size);
+		/* §2.8.21.1: flags last, with release (as publish() in vq_packed.c). */
+		VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
+		VIO_CACHE_CLEAN(&d->flags, sizeof(d->flags));
+	}
+	vq->free_head = id;
+	vq->num_free = (uint16_t)(vq->num_free - k);
+	vq->outstanding = (uint16_t)(vq->outstanding + k);
+	vq->avail_moved += k;
+	p->next_avail = slot;
+	p->avail_wrap = wrap;
+	p->avail_mark = mark;
+	return k;
 }
 
 /* The whole of vio__vq_packed_kick_prepare() (it has no slow case). */
@@ -309,12 +688,15 @@ static VIO_ALWAYS_INLINE bool vio__vq_packed_kick1(struct vio_vq *vq)
 		return false;
 	VIO_CACHE_INVALIDATE(p->device, sizeof(*p->device));
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->flags.raw)) & 3u;
-	if (flags == VIO_RING_EVENT_FLAGS_DISABLE)
-		return false;
-	if (flags != VIO_RING_EVENT_FLAGS_DESC || !vq->event_idx || added >= vq->size)
+	/* kick_ev is DESC only with EVENT_IDX: otherwise (ENABLE, or DESC
+	 * without EVENT_IDX, or the reserved value) notify unless DISABLE. */
+	if (flags != p->kick_ev)
+		return flags != VIO_RING_EVENT_FLAGS_DISABLE;
+	const uint16_t size = vq->size;
+	if (added >= size)
 		return true; /* the event arithmetic spans less than a lap */
 	uint16_t off_wrap = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->off_wrap.raw));
-	return vio__packed_need_event(off_wrap, vq->size, p->next_avail, p->avail_wrap, added);
+	return vio__packed_need_event(off_wrap, size, p->next_avail, p->avail_wrap, added);
 }
 
 /* The used descriptor at last_used, read once, not yet validated: false if
@@ -331,7 +713,8 @@ static VIO_ALWAYS_INLINE bool vio__vq_packed_peek_used(const struct vio_vq *vq, 
 	/* Acquire: id and len after the flags that mark the slot used.
 	 * Pairs with the device's release store of those flags. */
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(d->flags.raw));
-	if (!vio__packed_is_used(flags, p->used_wrap))
+	/* vio__packed_is_used(flags, used_wrap): both bits equal to it. */
+	if ((flags & (VIO_DESC_F_AVAIL | VIO_DESC_F_USED)) != p->used_mark)
 		return false;
 	*id = vio_le16_raw_to_cpu(VIO_READ_ONCE(d->id.raw));
 	*wlen = vio_le32_raw_to_cpu(VIO_READ_ONCE(d->len.raw));
@@ -376,6 +759,7 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_get1(struct vio_vq *vq, void **token
 	if (slot >= vq->size) {
 		slot -= vq->size;
 		p->used_wrap = !p->used_wrap;
+		p->used_mark ^= (uint16_t)(VIO_DESC_F_AVAIL | VIO_DESC_F_USED);
 	}
 	p->last_used = (uint16_t)slot;
 	s->token = NULL;
@@ -392,6 +776,86 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_get1(struct vio_vq *vq, void **token
 		VIO_MB();
 	}
 	return 0;
+}
+
+/* vio_vq_get_batch()'s packed loop, as vio__vq_split_get_batch(): the
+ * event position (with EVENT_IDX) is written only before a look at the
+ * next slot that finds nothing used, which is then repeated, and at the
+ * end. */
+static VIO_ALWAYS_INLINE unsigned vio__vq_packed_get_batch(struct vio_vq *vq, void **tokens,
+							   uint32_t *lens, unsigned max, bool *more)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	struct vio__vq_slot *const slots = vq->slot;
+	const struct vio_packed_desc *const desc = p->desc;
+	const uint16_t size = vq->size;
+	const uint16_t flip = VIO_DESC_F_AVAIL | VIO_DESC_F_USED;
+	const bool ask = p->event_flags == VIO_RING_EVENT_FLAGS_DESC;
+	uint16_t last = p->last_used, mark = p->used_mark;
+	bool wrap = p->used_wrap;
+	uint16_t free = vq->free_head, nfree = vq->num_free, busy = vq->outstanding;
+	unsigned k = 0, asked = 0; /* the event names last when k == asked */
+
+	*more = false;
+	while (k < max) {
+		const struct vio_packed_desc *d = &desc[last];
+		VIO_CACHE_INVALIDATE(d, sizeof(*d));
+		/* Acquire: id and len after the flags (as vio__vq_packed_peek_used()). */
+		uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(d->flags.raw));
+		if ((flags & flip) != mark) {
+			if (k == asked || !ask)
+				break;
+			/* Ask for the next one, then look again. */
+			asked = k;
+			uint16_t ow =
+				(uint16_t)(last | ((unsigned)wrap << VIO_RING_EVENT_WRAP_SHIFT));
+			VIO_WRITE_ONCE(p->driver->off_wrap.raw, vio_le16_make(ow).raw);
+			VIO_CACHE_CLEAN(&p->driver->off_wrap, sizeof(p->driver->off_wrap));
+			VIO_MB();
+			continue;
+		}
+		uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(d->id.raw));
+		uint32_t wlen = vio_le32_raw_to_cpu(VIO_READ_ONCE(d->len.raw));
+		if (id >= size) {
+			*more = true;
+			break;
+		}
+		struct vio__vq_slot *s = &slots[id];
+		wlen = vio__vq_packed_used_len(wlen, (flags & VIO_DESC_F_WRITE) != 0, s->in_bytes);
+		if (s->token == NULL || wlen > s->in_bytes) {
+			*more = true;
+			break;
+		}
+		tokens[k] = s->token;
+		lens[k] = wlen;
+		uint16_t n = s->ndesc;
+		uint32_t pos = (uint32_t)last + n;
+		if (pos >= size) {
+			pos -= size;
+			wrap = !wrap;
+			mark ^= flip;
+		}
+		last = (uint16_t)pos;
+		s->token = NULL;
+		s->next = free;
+		free = id;
+		nfree = (uint16_t)(nfree + n);
+		busy--;
+		k++;
+	}
+	vq->free_head = free;
+	vq->num_free = nfree;
+	vq->outstanding = busy;
+	p->last_used = last;
+	p->used_wrap = wrap;
+	p->used_mark = mark;
+	if (k != asked && ask) {
+		uint16_t ow = (uint16_t)(last | ((unsigned)wrap << VIO_RING_EVENT_WRAP_SHIFT));
+		VIO_WRITE_ONCE(p->driver->off_wrap.raw, vio_le16_make(ow).raw);
+		VIO_CACHE_CLEAN(&p->driver->off_wrap, sizeof(p->driver->off_wrap));
+		VIO_MB();
+	}
+	return k;
 }
 
 #endif /* VIO_LIB_RING_VQ_HOT_H */

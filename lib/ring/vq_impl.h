@@ -20,14 +20,23 @@ extern const char vio__midchain_marker;
 
 /* Driver-private shadow of one descriptor slot (split) or buffer id (packed).
  * The device can rewrite the shared descriptor table at any time, so
- * everything needed to reclaim a chain is kept here. */
+ * everything needed to reclaim a chain is kept here. 16 bytes on 64-bit
+ * hosts, as large as a descriptor: the hot paths index both with one
+ * shift. What only some configurations need is in struct vio__vq_cold. */
 struct vio__vq_slot {
-	void *token;	    /* head: caller's token; split mid-chain: VIO__MIDCHAIN; free: NULL */
-	uint32_t in_bytes;  /* head: writable bytes offered (bound for the used length) */
-	uint32_t len;	    /* shadow of the descriptor's len */
-	uint16_t next;	    /* split: chain / free-list link; packed: free-id link */
-	uint16_t flags;	    /* shadow of the descriptor's flags */
-	uint16_t ndesc;	    /* head: ring slots the buffer occupies */
+	void *token;	   /* head: caller's token; split mid-chain: VIO__MIDCHAIN; free: NULL
+			    * (or, freed by a fast get, the old token) */
+	uint32_t in_bytes; /* head: writable bytes offered (bound for the used length) */
+	uint16_t next;	   /* split: chain / free-list link; packed: free-id link */
+	uint16_t ndesc;	   /* head: ring slots the buffer occupies; else 0 */
+};
+
+/* The rest of a slot's bookkeeping, in a side array (vq->cold, after the
+ * slots) that the plain hot paths never touch. */
+struct vio__vq_cold {
+	uint32_t len; /* split: shadow of the descriptor's len (read with a release hook) */
+	uint16_t
+		flags; /* split: shadow of the descriptor's flags; packed: INDIRECT (release hook) */
 	uint16_t fifo_next; /* IN_ORDER: the buffer added after this one */
 	uint16_t rec;	    /* packed, with a release hook: first record of a direct list */
 };
@@ -51,8 +60,11 @@ struct vio__vq_split {
 	struct vio_split_used *used;
 	struct vio_split_used_elem *used_ring;
 	vio_le16 *avail_event;
-	uint16_t avail_idx;   /* next available index to publish (free-running) */
-	uint16_t kicked_idx;  /* avail_idx at the last kick_prepare */
+	/* Buffers made available, free-running in 32 bits: the ring's
+	 * available index is its low 16 bits, and avail_idx - kicked_idx is
+	 * what the kick decision spans (more than 0xffff must notify). */
+	uint32_t avail_idx;
+	uint32_t kicked_idx;  /* avail_idx at the last kick_prepare */
 	uint16_t last_used;   /* next used index to consume (free-running) */
 	uint16_t used_seen;   /* device's used idx as last read (validated) */
 	uint16_t avail_flags; /* shadow of avail->flags */
@@ -68,6 +80,11 @@ struct vio__vq_packed {
 	uint16_t event_flags;		 /* shadow of driver->flags */
 	bool avail_wrap;		 /* driver ring wrap counter */
 	bool used_wrap;			 /* wrap counter expected on the next used descriptor */
+	uint16_t avail_mark;		 /* vio__packed_avail_flags(avail_wrap), kept with it */
+	uint16_t used_mark;		 /* vio__packed_used_flags(used_wrap), kept with it */
+	/* VIO_RING_EVENT_FLAGS_DESC with EVENT_IDX, else a value the two
+	 * flag bits never take: kick_prepare's one test for the event rule. */
+	uint16_t kick_ev;
 };
 
 struct vio_vq {
@@ -78,13 +95,13 @@ struct vio_vq {
 	uint16_t num_free;    /* free descriptor slots */
 	uint16_t free_head;   /* split: first free descriptor; packed: first free id */
 	uint16_t outstanding; /* buffers the device holds */
-	/* Positions the driver's notification index moved since the last
-	 * kick_prepare: what the event arithmetic spans (split: available ring
-	 * entries, one per buffer; packed: ring slots, one per descriptor). */
+	/* Packed: ring slots (one per descriptor) the driver's position moved
+	 * since the last kick_prepare, what the event arithmetic spans. (Split
+	 * counts in u.split.avail_idx - u.split.kicked_idx.) */
 	uint32_t avail_moved;
 	uint16_t detach_cursor; /* where detach_unused resumes its scan */
 	/* IN_ORDER (§2.7.9, §2.8.9): outstanding buffers form a FIFO through
-	 * slot[].fifo_next; one used entry may complete several of them. */
+	 * cold[].fifo_next; one used entry may complete several of them. */
 	uint16_t io_oldest; /* head/id of the oldest outstanding buffer */
 	uint16_t io_newest; /* head/id of the newest outstanding buffer */
 	uint16_t io_left;   /* buffers of the current used batch not yet returned */
@@ -92,6 +109,9 @@ struct vio_vq {
 	uint32_t io_len;    /* the length that used entry reported */
 	bool event_idx;
 	bool in_order;
+	/* vq->hot, or VIO__HOT_OFF when a one-segment chain goes indirect
+	 * (indirect_min 1): the add fast path's one test of the queue. */
+	uint8_t hot1;
 	bool get_slow; /* in_order or a release hook: get takes its out-of-line path */
 	bool notification_data;
 	int broken;  /* 0, or the negative peer error that broke the queue */
@@ -116,6 +136,7 @@ struct vio_vq {
 	 * entries). NULL without. */
 	struct vio__vq_rec *rec;
 	struct vio__vq_rec *irec;
+	struct vio__vq_cold *cold; /* size entries, after slot[] */
 	uint16_t rec_free;
 	struct vio_vq_config cfg; /* kept for reset */
 
@@ -135,6 +156,7 @@ static inline void vio__vq_hot_update(struct vio_vq *vq)
 		vq->hot = VIO__HOT_OFF;
 	else
 		vq->hot = vq->format == VIO_RING_SPLIT ? VIO__HOT_SPLIT : VIO__HOT_PACKED;
+	vq->hot1 = vq->indirect_min > 1 ? vq->hot : (uint8_t)VIO__HOT_OFF;
 }
 
 /* Record a device error: the queue stays broken until reset. */
@@ -143,6 +165,7 @@ static inline int vio__vq_fail(struct vio_vq *vq, int err)
 	if (vq->broken == 0)
 		vq->broken = err;
 	vq->hot = VIO__HOT_OFF;
+	vq->hot1 = VIO__HOT_OFF;
 	return err;
 }
 
@@ -273,7 +296,7 @@ static inline void vio__vq_in_order_added(struct vio_vq *vq, uint16_t id)
 	if (vq->outstanding == 0)
 		vq->io_oldest = id;
 	else
-		vq->slot[vq->io_newest].fifo_next = id;
+		vq->cold[vq->io_newest].fifo_next = id;
 	vq->io_newest = id;
 }
 
@@ -285,7 +308,7 @@ static inline uint16_t vio__vq_in_order_batch(const struct vio_vq *vq, uint16_t 
 	for (uint16_t k = 1; k <= vq->outstanding; k++) {
 		if (h == id)
 			return k;
-		h = vq->slot[h].fifo_next;
+		h = vq->cold[h].fifo_next;
 	}
 	return 0;
 }
@@ -299,7 +322,7 @@ static inline uint16_t vio__vq_in_order_take(struct vio_vq *vq, void **token, ui
 	struct vio__vq_slot *s = &vq->slot[h];
 	*token = s->token;
 	*len = h == vq->io_last ? vq->io_len : s->in_bytes;
-	vq->io_oldest = s->fifo_next;
+	vq->io_oldest = vq->cold[h].fifo_next;
 	vq->io_left--;
 	return h;
 }

@@ -21,6 +21,9 @@ void vio__vq_packed_init(struct vio_vq *vq)
 	p->last_used = 0;
 	p->avail_wrap = true; /* §2.8.1: wrap counters start at 1 */
 	p->used_wrap = true;
+	p->avail_mark = vio__packed_avail_flags(true);
+	p->used_mark = vio__packed_used_flags(true);
+	p->kick_ev = vq->event_idx ? VIO_RING_EVENT_FLAGS_DESC : 0xffffu;
 	p->event_flags = VIO_RING_EVENT_FLAGS_ENABLE;
 
 	VIO_MEMSET(p->desc, 0, vio_packed_desc_size(vq->size));
@@ -115,12 +118,14 @@ static void withdraw(struct vio_vq *vq, uint16_t head, unsigned n)
 /* With a release hook: buffer slot @s keeps whether it is indirect (its
  * records are then in irec) or else takes its ndesc records off the free
  * list, where add wrote them in list order. */
-VIO_NOINLINE static void take_recs(struct vio_vq *vq, struct vio__vq_slot *s, uint16_t head_flags)
+VIO_NOINLINE static void take_recs(struct vio_vq *vq, uint16_t id, uint16_t head_flags)
 {
-	s->flags = (uint16_t)(head_flags & VIO_DESC_F_INDIRECT);
-	if (s->flags != 0)
+	const struct vio__vq_slot *s = &vq->slot[id];
+	struct vio__vq_cold *c = &vq->cold[id];
+	c->flags = (uint16_t)(head_flags & VIO_DESC_F_INDIRECT);
+	if (c->flags != 0)
 		return;
-	s->rec = vq->rec_free;
+	c->rec = vq->rec_free;
 	uint16_t r = vq->rec_free;
 	for (uint16_t k = 0; k < s->ndesc; k++)
 		r = vq->rec[r].next;
@@ -141,12 +146,13 @@ static inline void publish(struct vio_vq *vq, uint16_t id, uint16_t head, uint16
 	s->in_bytes = in_bytes;
 	s->ndesc = ndesc;
 	if (vio_unlikely(vq->rec != NULL))
-		take_recs(vq, s, head_flags);
+		take_recs(vq, id, head_flags);
 	vq->num_free = (uint16_t)(vq->num_free - ndesc);
 	vq->outstanding++;
 	vq->avail_moved += ndesc; /* one ring slot per descriptor */
 	p->next_avail = slot;
 	p->avail_wrap = wrap;
+	p->avail_mark = vio__packed_avail_flags(wrap);
 
 	/* §2.8.21.1: the head is made available last. Release: the whole list
 	 * is visible before its first descriptor's flags. Pairs with the
@@ -258,8 +264,7 @@ int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 	uint64_t addr = c.addr;
 	uint16_t id = vq->free_head, head = p->next_avail, slot = head;
 	bool wrap = p->avail_wrap;
-	uint16_t flags = (uint16_t)((in != 0 ? VIO_DESC_F_WRITE : 0) |
-				    vio__packed_avail_flags(p->avail_wrap));
+	uint16_t flags = (uint16_t)((in != 0 ? VIO_DESC_F_WRITE : 0) | p->avail_mark);
 	struct vio_packed_desc *d = &p->desc[head];
 	d->addr = vio_le64_make(addr);
 	d->len = vio_le32_make(sg[0].len);
@@ -279,19 +284,20 @@ bool vio__vq_packed_kick_prepare(struct vio_vq *vq)
  * its direct records to the free list. */
 VIO_NOINLINE static void release_buffer(struct vio_vq *vq, uint16_t id)
 {
-	struct vio__vq_slot *s = &vq->slot[id];
-	if (s->flags & VIO_DESC_F_INDIRECT) {
+	const struct vio__vq_slot *s = &vq->slot[id];
+	const struct vio__vq_cold *c = &vq->cold[id];
+	if (c->flags & VIO_DESC_F_INDIRECT) {
 		vio__vq_release_indirect(vq, id, vio__vq_irec(vq, id)->len / 16u, true);
 		return;
 	}
-	uint16_t tail = s->rec;
+	uint16_t tail = c->rec;
 	vio__vq_rec_release(vq, &vq->rec[tail]);
 	for (uint16_t k = 1; k < s->ndesc; k++) {
 		tail = vq->rec[tail].next;
 		vio__vq_rec_release(vq, &vq->rec[tail]);
 	}
 	vq->rec[tail].next = vq->rec_free;
-	vq->rec_free = s->rec;
+	vq->rec_free = c->rec;
 }
 
 /* Return buffer @id to the free-id list; the caller releases its
@@ -336,6 +342,7 @@ static inline void reap(struct vio_vq *vq, uint16_t id)
 	/* §2.8.7 / §2.8.9: the device skips the rest of the list (and, in
 	 * order, of the batch); so do we, from our own record of its size. */
 	vio__packed_advance(&p->last_used, &p->used_wrap, vq->slot[id].ndesc, vq->size);
+	p->used_mark = vio__packed_used_flags(p->used_wrap);
 	reclaim(vq, id);
 
 	if (p->event_flags == VIO_RING_EVENT_FLAGS_DESC && vq->io_left == 0) {

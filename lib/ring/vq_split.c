@@ -43,13 +43,26 @@ void vio__vq_split_init(struct vio_vq *vq)
 }
 
 /* Write one descriptor into the shared table and its private shadow. */
-static inline void put_desc(struct vio_split_desc *d, struct vio__vq_slot *sh, uint64_t addr,
+static inline void put_desc(struct vio_split_desc *d, struct vio__vq_cold *sh, uint64_t addr,
 			    uint32_t len, uint16_t flags, uint16_t next)
 {
 	d->addr = vio_le64_make(addr);
 	d->len = vio_le32_make(len);
 	d->flags = vio_le16_make(flags);
 	d->next = vio_le16_make(next);
+	VIO_CACHE_CLEAN(d, sizeof(*d)); /* before publish() makes it available */
+	sh->len = len;
+	sh->flags = flags;
+}
+
+/* put_desc() for a descriptor without NEXT: its next field is left as it
+ * is, since the device ignores it (§2.7.5: next is used only with NEXT). */
+static inline void put_desc1(struct vio_split_desc *d, struct vio__vq_cold *sh, uint64_t addr,
+			     uint32_t len, uint16_t flags)
+{
+	d->addr = vio_le64_make(addr);
+	d->len = vio_le32_make(len);
+	d->flags = vio_le16_make(flags);
 	VIO_CACHE_CLEAN(d, sizeof(*d)); /* before publish() makes it available */
 	sh->len = len;
 	sh->flags = flags;
@@ -125,8 +138,9 @@ static inline void publish(struct vio_vq *vq, uint16_t head, uint16_t ndesc, uin
 	hs->ndesc = ndesc;
 	vq->num_free = (uint16_t)(vq->num_free - ndesc);
 	vq->outstanding++;
-	vq->avail_moved++; /* one available ring entry per buffer */
 
+	/* One available ring entry per buffer (avail_idx also counts what the
+	 * kick decision spans). */
 	vio_le16 *entry = &s->avail_ring[s->avail_idx & vq->mask];
 	VIO_WRITE_ONCE(entry->raw, vio_le16_make(head).raw);
 	VIO_CACHE_CLEAN(entry, sizeof(*entry));
@@ -135,7 +149,7 @@ static inline void publish(struct vio_vq *vq, uint16_t head, uint16_t ndesc, uin
 	 * the index that publishes them. Pairs with the device's acquire load
 	 * of avail->idx (devq_split.c). The index itself is then written back
 	 * for a non-coherent device. */
-	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make(s->avail_idx).raw);
+	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make((uint16_t)s->avail_idx).raw);
 	VIO_CACHE_CLEAN(&s->avail->idx, sizeof(s->avail->idx));
 }
 
@@ -154,7 +168,8 @@ static int add_indirect(struct vio_vq *vq, const struct vio_sg *sg, unsigned out
 	int rc = fill_indirect(vq, head, sg, out, total, &taddr, &l);
 	if (rc < 0)
 		return rc;
-	put_desc(&s->desc[head], hs, taddr, (uint32_t)(total * 16u), VIO_DESC_F_INDIRECT, 0);
+	put_desc(&s->desc[head], &vq->cold[head], taddr, (uint32_t)(total * 16u),
+		 VIO_DESC_F_INDIRECT, 0);
 	vq->free_head = hs->next;
 	publish(vq, head, 1, (uint32_t)l.in, token);
 	return 0;
@@ -184,7 +199,7 @@ static int add_direct(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 		vio__vq_len_add(&l, sg[n].len, n >= out);
 		uint16_t flags = (uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
 					    (n >= out ? VIO_DESC_F_WRITE : 0));
-		put_desc(&s->desc[i], sl, addr, sg[n].len, flags, sl->next);
+		put_desc(&s->desc[i], &vq->cold[i], addr, sg[n].len, flags, sl->next);
 		/* Non-head slots are marked so that a used id naming one is
 		 * told apart from a stale one. */
 		if (n != 0)
@@ -227,7 +242,7 @@ int vio__vq_split_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 	if (vio_unlikely(c.rc < 0))
 		return c.rc;
 	uint64_t addr = c.addr;
-	put_desc(&s->desc[head], hs, addr, sg[0].len, in != 0 ? VIO_DESC_F_WRITE : 0, hs->next);
+	put_desc1(&s->desc[head], &vq->cold[head], addr, sg[0].len, in != 0 ? VIO_DESC_F_WRITE : 0);
 	vq->free_head = hs->next;
 	publish(vq, head, 1, in != 0 ? sg[0].len : 0, token);
 	return 0;
@@ -257,16 +272,16 @@ static inline int refresh_used(struct vio_vq *vq)
  * (the descriptors may have been rewritten by the device). */
 VIO_NOINLINE static void release_chain(struct vio_vq *vq, uint16_t head)
 {
-	struct vio__vq_slot *hs = &vq->slot[head];
-	if (hs->flags & VIO_DESC_F_INDIRECT) {
-		vio__vq_release_indirect(vq, head, hs->len / 16u, true);
+	const struct vio__vq_cold *hc = &vq->cold[head];
+	if (hc->flags & VIO_DESC_F_INDIRECT) {
+		vio__vq_release_indirect(vq, head, hc->len / 16u, true);
 		return;
 	}
 	/* The shadow flags say where the chain ends (reclaim() relinks only
 	 * its last slot, whose flags have no NEXT, and clears ndesc). */
 	for (uint16_t i = head;; i = vq->slot[i].next) {
 		vio__vq_rec_release(vq, &vq->rec[i]);
-		if ((vq->slot[i].flags & VIO_DESC_F_NEXT) == 0)
+		if ((vq->cold[i].flags & VIO_DESC_F_NEXT) == 0)
 			break;
 	}
 }
@@ -449,7 +464,7 @@ bool vio__vq_split_enable_intr(struct vio_vq *vq, bool delayed)
 
 	if (delayed && vq->event_idx) {
 		/* Wait for about three quarters of the outstanding buffers. */
-		uint16_t pending = (uint16_t)(s->avail_idx - s->last_used);
+		uint16_t pending = (uint16_t)((uint16_t)s->avail_idx - s->last_used);
 		ev = (uint16_t)(s->last_used + (uint16_t)((pending * 3u) / 4u));
 	}
 	s->avail_flags &= (uint16_t)~VIO_AVAIL_F_NO_INTERRUPT;
@@ -498,5 +513,5 @@ int vio__vq_split_detach_unused(struct vio_vq *vq, void **token)
 uint32_t vio__vq_split_notify_data(const struct vio_vq *vq)
 {
 	/* §2.9: the full 16-bit available index travels in next_off/next_wrap. */
-	return vio_notify_data_make(vq->index, vq->u.split.avail_idx, false);
+	return vio_notify_data_make(vq->index, (uint16_t)vq->u.split.avail_idx, false);
 }
