@@ -25,6 +25,7 @@ static void new_generation(struct vio_devq *q, uint16_t inflight)
 {
 	q->broken = 0;
 	q->gen++;
+	vio__devq_chain_templates(q);
 	q->inflight_count = inflight;
 	q->repop_left = inflight;
 	VIO_MEMSET(q->inflight, 0, (size_t)q->size * sizeof(uint16_t));
@@ -54,7 +55,7 @@ static void set_regions(struct vio_devq *q, const struct vio_mem_region *r, uint
 	q->regions = n != 0 ? r : no_regions;
 	q->nregions = n;
 	q->last_region = 0;
-	q->hint = q->regions[0];
+	vio__devq_set_hint(q, &q->regions[0]);
 	q->last_table_region = 0;
 }
 
@@ -215,20 +216,32 @@ VIO_NOINLINE static int pop_split_chain(struct vio_devq *q, struct vio_chain *ch
 	return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
 }
 
-VIO_NOINLINE static int pop_split(struct vio_devq *q, struct vio_chain *chain,
-				  struct vio_chain_seg *segs, uint16_t max_segs)
+/* The split fast path handed over with @rc (VIO__POP_*): the head at
+ * last_avail is read again (and validated again). */
+VIO_NOINLINE static int pop_split_slow(struct vio_devq *q, struct vio_chain *chain,
+				       struct vio_chain_seg *segs, uint16_t max_segs, int rc)
 {
-	uint16_t head = 0;
-	int rc = vio__devq_split_pop1(q, chain, segs, max_segs, &head);
-	if (vio_likely(rc <= 0))
-		return rc;
+	if (rc == VIO__POP_GENERAL)
+		return pop_general(q, chain, segs, max_segs);
+	struct vio__devq_split *s = &q->u.split;
+	uint16_t head =
+		vio_le16_raw_to_cpu(VIO_READ_ONCE(s->avail_ring[s->last_avail & q->mask].raw));
+	if (head >= q->size)
+		return pop_general(q, chain, segs, max_segs);
 	/* Without a region table every buffer goes through the map callback:
 	 * the chain loop could not take it. */
 	if (rc == VIO__POP_CHAIN && q->hint.size != 0)
 		return pop_split_chain(q, chain, segs, max_segs, head);
-	if (rc >= VIO__POP_CHAIN)
-		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
-	return pop_general(q, chain, segs, max_segs);
+	return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
+}
+
+static VIO_ALWAYS_INLINE int pop_split(struct vio_devq *q, struct vio_chain *chain,
+				       struct vio_chain_seg *segs, uint16_t max_segs)
+{
+	int rc = vio__devq_split_pop1(q, chain, segs, max_segs);
+	if (vio_likely(rc <= 0))
+		return rc;
+	return pop_split_slow(q, chain, segs, max_segs, rc);
 }
 
 VIO_NOINLINE static int pop_packed_chain(struct vio_devq *q, struct vio_chain *chain,
@@ -240,16 +253,30 @@ VIO_NOINLINE static int pop_packed_chain(struct vio_devq *q, struct vio_chain *c
 	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
 }
 
+/* The packed fast path handed over with @rc (VIO__POP_*): the head flags
+ * are read again (and validated again). */
+VIO_NOINLINE static int pop_packed_slow(struct vio_devq *q, struct vio_chain *chain,
+					struct vio_chain_seg *segs, uint16_t max_segs, int rc)
+{
+	struct vio__devq_packed *p = &q->u.packed;
+	const struct vio_packed_desc *pd = &p->desc[p->last_avail];
+	VIO_CACHE_INVALIDATE(pd, sizeof(*pd));
+	uint16_t head_flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(pd->flags.raw));
+	if (!vio__packed_is_avail(head_flags, p->avail_wrap))
+		return -VIO_EAGAIN;
+	if (rc == VIO__POP_CHAIN && q->hint.size != 0 &&
+	    (head_flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) == VIO_DESC_F_NEXT)
+		return pop_packed_chain(q, chain, segs, max_segs, head_flags);
+	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
+}
+
 VIO_NOINLINE static int pop_packed(struct vio_devq *q, struct vio_chain *chain,
 				   struct vio_chain_seg *segs, uint16_t max_segs)
 {
-	uint16_t head_flags = 0;
-	int rc = vio__devq_packed_pop1(q, chain, segs, max_segs, &head_flags);
+	int rc = vio__devq_packed_pop1(q, chain, segs, max_segs);
 	if (vio_likely(rc <= 0))
 		return rc;
-	if (rc == VIO__POP_CHAIN && q->hint.size != 0)
-		return pop_packed_chain(q, chain, segs, max_segs, head_flags);
-	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
+	return pop_packed_slow(q, chain, segs, max_segs, rc);
 }
 
 int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,

@@ -16,18 +16,6 @@
 #include "devq_impl.h"
 #include "packed_event.h"
 
-/* One direct descriptor (@id, @addr, @len, @write) inside q->hint, with room
- * for a segment: fill in the chain. False: not the fast case. */
-static VIO_ALWAYS_INLINE bool vio__devq_single1(struct vio_devq *q, struct vio_chain *c,
-						struct vio_chain_seg *segs, uint16_t max_segs,
-						uint16_t id, uint64_t addr, uint32_t len,
-						bool write)
-{
-	if (vio_unlikely(max_segs == 0))
-		return false;
-	return vio__chain_single_fast(q, c, segs, id, addr, len, write);
-}
-
 /* ---- split ---------------------------------------------------------------- */
 
 /* Results of the pop fast paths besides 0 (popped) and -VIO_EAGAIN. */
@@ -37,10 +25,13 @@ enum {
 	VIO__POP_AT = 3,      /* hand over at *at: split head / packed head flags */
 };
 
-/* 0 popped, -VIO_EAGAIN nothing new, else a VIO__POP_* hand-over. */
+/* 0 popped, -VIO_EAGAIN nothing new, else a VIO__POP_* hand-over (nothing
+ * changed but the validated avail_seen; VIO__POP_AT / VIO__POP_CHAIN: the
+ * head at last_avail is in range). A leaf that keeps little live at once:
+ * the arguments stay in their registers for the caller's tail call to the
+ * general code, so no callee-saved register is needed. */
 static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio_chain *chain,
-						  struct vio_chain_seg *segs, uint16_t max_segs,
-						  uint16_t *at)
+						  struct vio_chain_seg *segs, uint16_t max_segs)
 {
 	struct vio__devq_split *s = &q->u.split;
 	uint16_t last = s->last_avail;
@@ -65,7 +56,6 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 	uint16_t head = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->avail_ring[last & q->mask].raw));
 	if (head >= q->size)
 		return VIO__POP_GENERAL; /* it fails the queue */
-	*at = head;
 	if (q->inflight[head] != 0)
 		return VIO__POP_AT;
 	/* Each field read once; next is not needed without NEXT. */
@@ -75,12 +65,24 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 		return (flags & (uint16_t) ~(VIO_DESC_F_WRITE | VIO_DESC_F_NEXT)) == 0
 			       ? VIO__POP_CHAIN
 			       : VIO__POP_AT;
+	/* flags is 0 or VIO_DESC_F_WRITE (2): w is the direction. */
+	const size_t w = (size_t)(flags >> 1);
 	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
 	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
-	if (!vio__chain_single_fast(q, chain, segs, head, addr, len, flags != 0))
+	/* The caller's array (max_segs > 0): stored now so that addr needs no
+	 * register of its own; a hand-over leaves segs[0] to the general code,
+	 * which writes segments before it knows a chain is good anyway. */
+	segs->addr = addr;
+	/* Inside q->hint, which grants the direction (hint_room is 0 where
+	 * it does not). Regions do not wrap, so in range means no overflow. */
+	uint64_t off = addr - q->hint.guest_addr, room = q->hint_room[w];
+	if (off >= room || len == 0 || len > room - off)
 		return VIO__POP_AT;
+	segs->ptr = (unsigned char *)q->hint.host + off;
+	vio__seg_tail(segs, len, w != 0);
+	vio__chain_fill1(q, chain, segs, head, head, len, w != 0);
 	q->inflight[head] = VIO__INFLIGHT;
-	s->last_avail = (uint16_t)(last + 1u);
+	s->last_avail++;
 	return 0;
 }
 
@@ -207,16 +209,15 @@ static VIO_ALWAYS_INLINE bool vio__devq_split_notify1(struct vio_devq *q)
 
 /* ---- packed --------------------------------------------------------------- */
 
-/* 0 popped, -VIO_EAGAIN nothing new, else VIO__POP_AT or VIO__POP_CHAIN
- * (a list of direct descriptors, vio__devq_packed_popn()) with the head
- * flags in *at. */
+/* 0 popped, -VIO_EAGAIN nothing new, else VIO__POP_AT or VIO__POP_CHAIN (a
+ * list of direct descriptors, vio__devq_packed_popn()); nothing changed.
+ * The caller reads the head flags again to hand over. A leaf like
+ * vio__devq_split_pop1(). */
 static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vio_chain *chain,
-						   struct vio_chain_seg *segs, uint16_t max_segs,
-						   uint16_t *at)
+						   struct vio_chain_seg *segs, uint16_t max_segs)
 {
 	struct vio__devq_packed *p = &q->u.packed;
-	uint16_t slot = p->last_avail;
-	const struct vio_packed_desc *pd = &p->desc[slot];
+	const struct vio_packed_desc *pd = &p->desc[p->last_avail];
 
 	/* Acquire: the descriptor after the flags that publish it (pairs
 	 * with the driver's release store of those flags). */
@@ -224,20 +225,27 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vi
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(pd->flags.raw));
 	if (!vio__packed_is_avail(flags, p->avail_wrap))
 		return -VIO_EAGAIN;
-	*at = flags;
 	if ((flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) != 0)
 		return (flags & VIO_DESC_F_INDIRECT) == 0 ? VIO__POP_CHAIN : VIO__POP_AT;
-	struct vio__desc d;
-	vio__desc_read_aligned(pd, true, &d);
-	uint16_t id = d.next_or_id;
-	if (id >= q->size || q->inflight[id] != 0 ||
-	    !vio__devq_single1(q, chain, segs, max_segs, id, d.addr, d.len,
-			       (flags & VIO_DESC_F_WRITE) != 0))
+	if (max_segs == 0)
 		return VIO__POP_AT;
-	chain->head = slot;
+	uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
+	if (id >= q->size || q->inflight[id] != 0)
+		return VIO__POP_AT;
+	const size_t w = (size_t)((flags >> 1) & 1u); /* VIO_DESC_F_WRITE */
+	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
+	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
+	/* As in vio__devq_split_pop1(). */
+	segs->addr = addr;
+	uint64_t off = addr - q->hint.guest_addr, room = q->hint_room[w];
+	if (off >= room || len == 0 || len > room - off)
+		return VIO__POP_AT;
+	segs->ptr = (unsigned char *)q->hint.host + off;
+	vio__seg_tail(segs, len, w != 0);
+	uint16_t slot = p->last_avail;
+	vio__chain_fill1(q, chain, segs, id, slot, len, w != 0);
 	q->inflight[id] = VIO__INFLIGHT;
-	slot++;
-	if (slot == q->size) {
+	if (++slot == q->size) {
 		slot = 0;
 		p->avail_wrap = !p->avail_wrap;
 	}
