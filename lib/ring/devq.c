@@ -370,12 +370,32 @@ VIO_NOINLINE static int push_general(struct vio_devq *q, const struct vio_chain 
 	return push_one(q, chain, written, false);
 }
 
+/* The push fast path applies: q->hot on, and @chain pushable without
+ * mappings to release. The hot state, the generation and the MAPPED flag
+ * are one compare of the chain's (flags, head, gen) word with q->push_key. */
+static VIO_ALWAYS_INLINE bool push_fast_ok(const struct vio_devq *q, const struct vio_chain *c,
+					   uint32_t written)
+{
+	if (vio_unlikely(c == NULL))
+		return false;
+	if (VIO__CHAIN_COMPOSED) {
+		uint64_t w;
+		VIO_MEMCPY(&w, &c->flags, sizeof(w));
+		if ((w & VIO__PUSH_MASK) != q->push_key)
+			return false;
+	} else if (q->hot == VIO__HOT_OFF || c->gen != q->gen ||
+		   (c->flags & VIO_CHAIN_MAPPED) != 0) {
+		return false;
+	}
+	return c->id < q->size && (q->inflight[c->id] & VIO__INFLIGHT) != 0 &&
+	       written <= c->in_bytes;
+}
+
 int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t written)
 {
 	/* Fast: a healthy queue without write log, a chain of this
 	 * generation in flight, no mappings to release. */
-	if (vio_likely(q->hot != VIO__HOT_OFF && pushable(q, chain, written) &&
-		       (chain->flags & VIO_CHAIN_MAPPED) == 0)) {
+	if (vio_likely(push_fast_ok(q, chain, written))) {
 		uint16_t id = chain->id;
 		if (vio_likely(q->hot == VIO__HOT_SPLIT)) {
 			q->inflight[id] = 0;

@@ -134,6 +134,11 @@ struct vio_devq {
 	 * readable [0] / writable [1] segment; flags, head, gen with head 0. */
 	uint64_t one_ids[2];
 	uint64_t one_gen;
+	/* What a chain's (flags, head, gen) word masked with VIO__PUSH_MASK
+	 * equals when vio_devq_push() may take its fast path: no MAPPED flag,
+	 * this generation, and q->hot on; a value no masked word has while
+	 * q->hot is off (vio__devq_hot_update(), vio__devq_fail()). */
+	uint64_t push_key;
 	uint32_t last_table_region; /* indirect tables */
 	const struct vio_mem_ops *mem_ops;
 	void *mem_ctx;
@@ -169,12 +174,19 @@ static inline void vio__devq_chain_templates(struct vio_devq *q)
 /* Recompute q->hot (VIO__HOT_*) after init, reset, restore, a break or a
  * journal change: off when broken, with a write log or with a journal (the
  * fast paths report to neither). */
+/* The bits of a chain's (flags, head, gen) word the push fast path tests,
+ * and the push_key while q->hot is off: flag 0x8000 is outside the mask. */
+#define VIO__PUSH_MASK vio__mem64_16_16_32(VIO_CHAIN_MAPPED, 0, 0xffffffffu)
+#define VIO__PUSH_KEY_OFF vio__mem64_16_16_32(0x8000u, 0, 0)
+
 static inline void vio__devq_hot_update(struct vio_devq *q)
 {
 	if (q->broken != 0 || q->log_write != NULL || q->journal != NULL)
 		q->hot = VIO__HOT_OFF;
 	else
 		q->hot = q->format == VIO_RING_SPLIT ? VIO__HOT_SPLIT : VIO__HOT_PACKED;
+	q->push_key =
+		q->hot != VIO__HOT_OFF ? vio__mem64_16_16_32(0, 0, q->gen) : VIO__PUSH_KEY_OFF;
 }
 
 static inline int vio__devq_fail(struct vio_devq *q, int err)
@@ -182,6 +194,7 @@ static inline int vio__devq_fail(struct vio_devq *q, int err)
 	if (q->broken == 0)
 		q->broken = err;
 	q->hot = VIO__HOT_OFF;
+	q->push_key = VIO__PUSH_KEY_OFF;
 	return err;
 }
 
