@@ -262,7 +262,7 @@ VIO_NOINLINE static int pop_packed_slow(struct vio_devq *q, struct vio_chain *ch
 	const struct vio_packed_desc *pd = &p->desc[p->last_avail];
 	VIO_CACHE_INVALIDATE(pd, sizeof(*pd));
 	uint16_t head_flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(pd->flags.raw));
-	if (!vio__packed_is_avail(head_flags, p->avail_wrap))
+	if (!vio__packed_avail_at(p, head_flags))
 		return -VIO_EAGAIN;
 	if (rc == VIO__POP_CHAIN && q->hint.size != 0 &&
 	    (head_flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) == VIO_DESC_F_NEXT)

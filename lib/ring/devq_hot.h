@@ -223,7 +223,7 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vi
 	 * with the driver's release store of those flags). */
 	VIO_CACHE_INVALIDATE(pd, sizeof(*pd));
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(pd->flags.raw));
-	if (!vio__packed_is_avail(flags, p->avail_wrap))
+	if (!vio__packed_avail_at(p, flags))
 		return -VIO_EAGAIN;
 	if ((flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) != 0)
 		return (flags & VIO_DESC_F_INDIRECT) == 0 ? VIO__POP_CHAIN : VIO__POP_AT;
@@ -247,7 +247,7 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vi
 	q->inflight[id] = VIO__INFLIGHT;
 	if (++slot == q->size) {
 		slot = 0;
-		p->avail_wrap = !p->avail_wrap;
+		p->avail_mark ^= VIO__PACKED_MARK_FLIP;
 	}
 	p->last_avail = slot;
 	q->inflight_count++;
@@ -328,7 +328,7 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_popn(struct vio_devq *q, struct vi
 	chain->segs = segs;
 	q->inflight[id] = (uint16_t)(VIO__INFLIGHT | (n - 1u));
 	if (slot <= start)
-		p->avail_wrap = !p->avail_wrap; /* n <= size: at most one lap */
+		p->avail_mark ^= VIO__PACKED_MARK_FLIP; /* n <= size: at most one lap */
 	p->last_avail = (uint16_t)slot;
 	q->inflight_count++;
 	return 0;
@@ -342,12 +342,11 @@ static VIO_ALWAYS_INLINE void vio__devq_packed_put_used(struct vio_devq *q, uint
 	uint16_t at = p->used_idx;
 	struct vio_packed_desc *d = &p->desc_rw[at];
 	/* §2.8.4: WRITE in a used descriptor says data was written. */
-	uint16_t flags = (uint16_t)(vio__packed_used_flags(p->used_wrap) |
-				    (len != 0 ? VIO_DESC_F_WRITE : 0));
+	uint16_t flags = (uint16_t)(p->used_mark | (len != 0 ? VIO_DESC_F_WRITE : 0));
 	VIO_WRITE_ONCE(d->id.raw, vio_le16_make(id).raw);
 	VIO_WRITE_ONCE(d->len.raw, vio_le32_make(len).raw);
 	VIO_CACHE_CLEAN(d, sizeof(*d));
-	vio__packed_advance(&p->used_idx, &p->used_wrap, ndesc, q->size);
+	vio__packed_advance_mark(&p->used_idx, &p->used_mark, ndesc, q->size);
 	p->pushed += ndesc;
 	/* Release: id and len before the flags. Pairs with the driver's
 	 * acquire load of the flags. */
@@ -376,7 +375,14 @@ static VIO_ALWAYS_INLINE bool vio__devq_packed_notify1(struct vio_devq *q)
 	if (flags != VIO_RING_EVENT_FLAGS_DESC || !q->event_idx || pushed >= q->size)
 		return true;
 	uint16_t off_wrap = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->driver->off_wrap.raw));
-	return vio__packed_need_event(off_wrap, q->size, p->used_idx, p->used_wrap, pushed);
+	/* vio__packed_need_event() with the wrap counter as used_mark: its
+	 * USED bit (bit 15) is the counter, where off_wrap keeps its own. */
+	uint16_t off = (uint16_t)(off_wrap & 0x7fffu);
+	if (off >= q->size)
+		return true; /* nonsense from the peer: err towards notifying */
+	if (((off_wrap ^ p->used_mark) & VIO_DESC_F_USED) != 0)
+		off = (uint16_t)(off - q->size);
+	return vio_need_event(off, p->used_idx, (uint16_t)(p->used_idx - pushed));
 }
 
 #endif /* VIO_LIB_RING_DEVQ_HOT_H */

@@ -74,8 +74,14 @@ struct vio__devq_packed {
 	struct vio_packed_event *device;       /* ours (written) */
 	uint16_t last_avail;		       /* next slot to look at */
 	uint16_t used_idx;		       /* next slot to write a used descriptor to */
-	bool avail_wrap;      /* wrap counter an available descriptor at last_avail carries */
-	bool used_wrap;	      /* our ring wrap counter for used descriptors */
+	/* The wrap counters as the AVAIL|USED flag pair they mean (so that a
+	 * test or a used descriptor's flags need no arithmetic): avail_mark is
+	 * the pair a descriptor available at last_avail carries
+	 * (vio__packed_avail_flags() of the driver's wrap counter), used_mark
+	 * the pair our used descriptors get (vio__packed_used_flags()).
+	 * Each flips by VIO__PACKED_MARK_FLIP with its wrap counter. */
+	uint16_t avail_mark;
+	uint16_t used_mark;
 	uint16_t event_flags; /* shadow of device->flags */
 	uint32_t pushed;      /* ring slots used since the last needs_notify */
 };
@@ -169,6 +175,39 @@ static inline void vio__devq_chain_templates(struct vio_devq *q)
 	q->one_ids[0] = vio__mem64_16x4(0, 1, 1, 1);
 	q->one_ids[1] = vio__mem64_16x4(0, 1, 1, 0);
 	q->one_gen = vio__mem64_16_16_32(0, 0, q->gen);
+}
+
+/* ---- Packed positions (slot, wrap counter as a flag pair) ---------------- */
+
+#define VIO__PACKED_MARKS (VIO_DESC_F_AVAIL | VIO_DESC_F_USED)
+#define VIO__PACKED_MARK_FLIP VIO__PACKED_MARKS
+
+static inline bool vio__packed_avail_wrap(const struct vio__devq_packed *p)
+{
+	return (p->avail_mark & VIO_DESC_F_AVAIL) != 0;
+}
+
+static inline bool vio__packed_used_wrap(const struct vio__devq_packed *p)
+{
+	return p->used_mark != 0;
+}
+
+/* @flags (a descriptor's) mark it available at last_avail. */
+static inline bool vio__packed_avail_at(const struct vio__devq_packed *p, uint16_t flags)
+{
+	return (flags & VIO__PACKED_MARKS) == p->avail_mark;
+}
+
+/* Advance (@slot, @mark) by @n slots (n <= size). */
+static inline void vio__packed_advance_mark(uint16_t *slot, uint16_t *mark, uint32_t n,
+					    uint16_t size)
+{
+	uint32_t s = (uint32_t)*slot + n;
+	if (s >= size) {
+		s -= size;
+		*mark ^= VIO__PACKED_MARK_FLIP;
+	}
+	*slot = (uint16_t)s;
 }
 
 /* Recompute q->hot (VIO__HOT_*) after init, reset, restore, a break or a
