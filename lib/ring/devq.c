@@ -205,34 +205,24 @@ VIO_NOINLINE static int pop_general(struct vio_devq *q, struct vio_chain *chain,
 	return rc;
 }
 
-/* One leaf per format: the compiler then keeps the fast path in
- * call-clobbered registers (one function holding both spills). */
-VIO_NOINLINE static int pop_split_chain(struct vio_devq *q, struct vio_chain *chain,
-					struct vio_chain_seg *segs, uint16_t max_segs,
-					uint16_t head)
-{
-	if (vio_likely(vio__devq_split_popn(q, chain, segs, max_segs) == 0))
-		return 0;
-	return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
-}
-
-/* The split fast path handed over with @rc (VIO__POP_*): the head at
- * last_avail is read again (and validated again). */
+/* The split fast path handed over with @rc (VIO__POP_*, with the head it
+ * validated). */
 VIO_NOINLINE static int pop_split_slow(struct vio_devq *q, struct vio_chain *chain,
 				       struct vio_chain_seg *segs, uint16_t max_segs, int rc)
 {
-	if (rc == VIO__POP_GENERAL)
+	uint16_t head = VIO__POP_ARG(rc);
+	switch (VIO__POP_CODE(rc)) {
+	case VIO__POP_CHAIN:
+		/* Without a region table every buffer goes through the map
+		 * callback: the chain loop could not take it. */
+		if (q->hint.size != 0 && vio__devq_split_popn(q, chain, segs, max_segs, head) == 0)
+			return 0;
+		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
+	case VIO__POP_AT:
+		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
+	default:
 		return pop_general(q, chain, segs, max_segs);
-	struct vio__devq_split *s = &q->u.split;
-	uint16_t head =
-		vio_le16_raw_to_cpu(VIO_READ_ONCE(s->avail_ring[s->last_avail & q->mask].raw));
-	if (head >= q->size)
-		return pop_general(q, chain, segs, max_segs);
-	/* Without a region table every buffer goes through the map callback:
-	 * the chain loop could not take it. */
-	if (rc == VIO__POP_CHAIN && q->hint.size != 0)
-		return pop_split_chain(q, chain, segs, max_segs, head);
-	return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
+	}
 }
 
 static VIO_ALWAYS_INLINE int pop_split(struct vio_devq *q, struct vio_chain *chain,

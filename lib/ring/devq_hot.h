@@ -18,12 +18,19 @@
 
 /* ---- split ---------------------------------------------------------------- */
 
-/* Results of the pop fast paths besides 0 (popped) and -VIO_EAGAIN. */
+/* Results of the pop fast paths besides 0 (popped) and -VIO_EAGAIN: a
+ * hand-over code in the low bits and, for VIO__POP_CHAIN and VIO__POP_AT,
+ * what was validated above them (split: the head index, below size;
+ * packed: the head flags, which say the descriptor is available). */
 enum {
 	VIO__POP_GENERAL = 1, /* start over in the general pop */
-	VIO__POP_CHAIN = 2,   /* split: a direct chain, vio__devq_split_popn() */
-	VIO__POP_AT = 3,      /* hand over at *at: split head / packed head flags */
+	VIO__POP_CHAIN = 2,   /* a list of direct descriptors: vio__devq_*_popn() */
+	VIO__POP_AT = 3,      /* hand over at the head: split / packed pop_head / pop_at */
+	VIO__POP_SHIFT = 2,   /* the validated value is rc >> VIO__POP_SHIFT */
 };
+#define VIO__POP_CODE(rc) ((rc) & ((1 << VIO__POP_SHIFT) - 1))
+#define VIO__POP_ARG(rc) ((uint16_t)((unsigned)(rc) >> VIO__POP_SHIFT))
+#define VIO__POP_WITH(code, v) ((int)(((unsigned)(v) << VIO__POP_SHIFT) | (unsigned)(code)))
 
 /* 0 popped, -VIO_EAGAIN nothing new, else a VIO__POP_* hand-over (nothing
  * changed but the validated avail_seen; VIO__POP_AT / VIO__POP_CHAIN: the
@@ -57,14 +64,15 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 	if (head >= q->size)
 		return VIO__POP_GENERAL; /* it fails the queue */
 	if (q->inflight[head] != 0)
-		return VIO__POP_AT;
+		return VIO__POP_WITH(VIO__POP_AT, head);
 	/* Each field read once; next is not needed without NEXT. */
 	const struct vio_split_desc *sd = &s->desc[head];
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
 	if ((flags & (uint16_t)~VIO_DESC_F_WRITE) != 0)
-		return (flags & (uint16_t) ~(VIO_DESC_F_WRITE | VIO_DESC_F_NEXT)) == 0
-			       ? VIO__POP_CHAIN
-			       : VIO__POP_AT;
+		return VIO__POP_WITH((flags & (uint16_t) ~(VIO_DESC_F_WRITE | VIO_DESC_F_NEXT)) == 0
+					     ? VIO__POP_CHAIN
+					     : VIO__POP_AT,
+				     head);
 	/* flags is 0 or VIO_DESC_F_WRITE (2): w is the direction. */
 	const size_t w = (size_t)(flags >> 1);
 	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
@@ -77,7 +85,7 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 	 * it does not). Regions do not wrap, so in range means no overflow. */
 	uint64_t off = addr - q->hint.guest_addr, room = q->hint_room[w];
 	if (off >= room || len == 0 || len > room - off)
-		return VIO__POP_AT;
+		return VIO__POP_WITH(VIO__POP_AT, head);
 	segs->ptr = (unsigned char *)q->hint.host + off;
 	vio__seg_tail(segs, len, w != 0);
 	vio__chain_fill1(q, chain, segs, head, head, len, w != 0);
@@ -86,76 +94,105 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 	return 0;
 }
 
-/* A direct chain of several descriptors, each inside q->hint, at most
- * max_segs (and the queue size) of them, after vio__devq_split_pop1()
- * returned 2: the head is read again (anything read is validated again).
- * Lengths are summed in 64 bits and the 2^32 limit tested once (§2.7.5.1);
- * readable descriptors must come first (§2.7.4.2). 0 popped, 1 take the
- * general path (which reports what is wrong, if anything). */
+/* One direct descriptor of a list, read once, checked inside q->hint for
+ * its direction and filled into @sg. False: not the fast case (nothing but
+ * *sg changed). The caller checks the order and sums the lengths. */
+static VIO_ALWAYS_INLINE bool vio__chain_seg_fast(const struct vio_devq *q,
+						  struct vio_chain_seg *sg, uint16_t flags,
+						  uint64_t addr, uint32_t len)
+{
+	const size_t w = (size_t)((flags >> 1) & 1u); /* VIO_DESC_F_WRITE */
+	uint64_t off = addr - q->hint.guest_addr, room = q->hint_room[w];
+	if ((flags & VIO_DESC_F_INDIRECT) != 0 || off >= room || len == 0 || len > room - off)
+		return false;
+	sg->ptr = (unsigned char *)q->hint.host + off;
+	sg->addr = addr;
+	vio__seg_tail(sg, len, w != 0);
+	return true;
+}
+
+/* Accumulated byte counts of a list walked by the popn fast paths: out
+ * holds the readable bytes and, from bit 48, the readable segments (at most
+ * 32768 lengths below 2^32 each: below 2^47); in the writable bytes, so a
+ * writable segment was seen once it is not 0 (lengths are not 0). */
+#define VIO__OUT_ONE ((uint64_t)1 << 48)
+
+/* Fill in the record of a chain of the @n direct segments at @segs with
+ * @out / @in as above (their sum checked below 2^32). */
+static VIO_ALWAYS_INLINE void vio__chain_filln(const struct vio_devq *q, struct vio_chain *c,
+					       struct vio_chain_seg *segs, uint16_t id,
+					       uint16_t head, uint32_t n, uint64_t out, uint64_t in)
+{
+	uint16_t nout = (uint16_t)(out >> 48);
+	uint32_t out_bytes = (uint32_t)out; /* below 2^32: the sum was checked */
+	if (VIO__CHAIN_COMPOSED) {
+		vio__store64(&c->id, vio__mem64_16x4(id, (uint16_t)n, (uint16_t)n, nout));
+		vio__store64(&c->out_bytes, vio__mem64_32x2(out_bytes, (uint32_t)in));
+		vio__store64(&c->flags, q->one_gen | vio__mem64_16_16_32(0, head, 0));
+	} else {
+		c->id = id;
+		c->ndesc = (uint16_t)n;
+		c->nseg = (uint16_t)n;
+		c->nout = nout;
+		c->out_bytes = out_bytes;
+		c->in_bytes = (uint32_t)in;
+		c->flags = 0;
+		c->head = head;
+		c->gen = q->gen;
+	}
+	c->segs = segs;
+}
+
+/* Add one segment of @len bytes to @out / @in (VIO__OUT_ONE). False: a
+ * readable segment after a writable one (§2.7.4.2, §2.8.6). */
+static VIO_ALWAYS_INLINE bool vio__chain_count(uint64_t *out, uint64_t *in, uint16_t flags,
+					       uint32_t len)
+{
+	if ((flags & VIO_DESC_F_WRITE) != 0) {
+		*in += len;
+		return true;
+	}
+	*out += len + VIO__OUT_ONE;
+	return *in == 0;
+}
+
+/* A direct chain of several descriptors from @head (< size, not in flight:
+ * vio__devq_split_pop1() validated it), each inside q->hint, at most
+ * max_segs (and the queue size) of them. Lengths are summed in 64 bits and
+ * the 2^32 limit tested once (§2.7.5.1); readable descriptors must come
+ * first (§2.7.4.2). 0 popped, 1 take the general path (which reports what
+ * is wrong, if anything; only segs was written). */
 static VIO_ALWAYS_INLINE int vio__devq_split_popn(struct vio_devq *q, struct vio_chain *chain,
-						  struct vio_chain_seg *segs, uint16_t max_segs)
+						  struct vio_chain_seg *segs, uint16_t max_segs,
+						  uint16_t head)
 {
 	struct vio__devq_split *s = &q->u.split;
-	/* The region in locals: the stores into segs could alias it. */
-	const uint64_t gaddr = q->hint.guest_addr, rsize = q->hint.size;
-	unsigned char *const host = q->hint.host;
-	const unsigned denied = ~q->hint.access & VIO_MAP_RW;
-	const struct vio_split_desc *desc = s->desc;
-	const uint16_t size = q->size;
-	uint16_t head =
-		vio_le16_raw_to_cpu(VIO_READ_ONCE(s->avail_ring[s->last_avail & q->mask].raw));
-	uint32_t limit = max_segs < size ? max_segs : size;
-	uint64_t out_bytes = 0, in_bytes = 0;
-	uint32_t n = 0, nout = 0, i = head;
+	struct vio_chain_seg *sg = segs;
+	struct vio_chain_seg *const end = segs + (max_segs < q->size ? max_segs : q->size);
+	uint64_t out = 0, in = 0;
+	uint32_t i = head;
 
-	if (head >= size || q->inflight[head] != 0)
-		return 1;
 	for (;;) {
-		if (n == limit)
+		if (sg == end)
 			return 1; /* longer than the array or a loop */
-		const struct vio_split_desc *sd = &desc[i];
+		const struct vio_split_desc *sd = &s->desc[i];
 		uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
 		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
 		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
-		uint16_t next = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->next.raw));
-		bool write = (flags & VIO_DESC_F_WRITE) != 0;
-		uint64_t off = addr - gaddr;
-		/* VIO_MAP_READ is 1, VIO_MAP_WRITE 2: the direction is 1 << write. */
-		if ((flags & VIO_DESC_F_INDIRECT) != 0 || len == 0 || off >= rsize ||
-		    len > rsize - off || ((1u << write) & denied) != 0)
+		if (!vio__chain_seg_fast(q, sg, flags, addr, len) ||
+		    !vio__chain_count(&out, &in, flags, len))
 			return 1;
-		if (write) {
-			in_bytes += len;
-		} else {
-			if (nout != n)
-				return 1; /* readable after writable */
-			out_bytes += len;
-			nout++;
-		}
-		struct vio_chain_seg *sg = &segs[n++];
-		sg->ptr = host + off;
-		sg->addr = addr;
-		sg->len = len;
-		sg->write = write;
-		sg->release = false;
+		sg++;
 		if ((flags & VIO_DESC_F_NEXT) == 0)
 			break;
-		if (next >= size)
+		i = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->next.raw));
+		if (i >= q->size)
 			return 1;
-		i = next;
 	}
-	if (out_bytes + in_bytes > UINT32_MAX)
-		return 1;
-	chain->id = head;
-	chain->head = head;
-	chain->ndesc = (uint16_t)n;
-	chain->nseg = (uint16_t)n;
-	chain->nout = (uint16_t)nout;
-	chain->out_bytes = (uint32_t)out_bytes;
-	chain->in_bytes = (uint32_t)in_bytes;
-	chain->flags = 0;
-	chain->gen = q->gen;
-	chain->segs = segs;
+	if ((out & (VIO__OUT_ONE - 1u)) + in > UINT32_MAX)
+		return 1; /* §2.7.5.1 */
+	uint32_t n = (uint32_t)(sg - segs);
+	vio__chain_filln(q, chain, segs, head, head, n, out, in);
 	q->inflight[head] = (uint16_t)(VIO__INFLIGHT | (n - 1u));
 	s->last_avail++;
 	return 0;
