@@ -234,6 +234,8 @@ static VIO_ALWAYS_INLINE int pop_split(struct vio_devq *q, struct vio_chain *cha
 	return pop_split_slow(q, chain, segs, max_segs, rc);
 }
 
+/* Out of line: the callee-saved registers the list walk needs are not
+ * saved on the way to vio__devq_packed_pop_at() (indirect tables). */
 VIO_NOINLINE static int pop_packed_chain(struct vio_devq *q, struct vio_chain *chain,
 					 struct vio_chain_seg *segs, uint16_t max_segs,
 					 uint16_t head_flags)
@@ -243,19 +245,15 @@ VIO_NOINLINE static int pop_packed_chain(struct vio_devq *q, struct vio_chain *c
 	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
 }
 
-/* The packed fast path handed over with @rc (VIO__POP_*): the head flags
- * are read again (and validated again). */
+/* The packed fast path handed over with @rc (VIO__POP_*, with the head
+ * flags it validated). */
 VIO_NOINLINE static int pop_packed_slow(struct vio_devq *q, struct vio_chain *chain,
 					struct vio_chain_seg *segs, uint16_t max_segs, int rc)
 {
-	struct vio__devq_packed *p = &q->u.packed;
-	const struct vio_packed_desc *pd = &p->desc[p->last_avail];
-	VIO_CACHE_INVALIDATE(pd, sizeof(*pd));
-	uint16_t head_flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(pd->flags.raw));
-	if (!vio__packed_avail_at(p, head_flags))
-		return -VIO_EAGAIN;
-	if (rc == VIO__POP_CHAIN && q->hint.size != 0 &&
-	    (head_flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) == VIO_DESC_F_NEXT)
+	uint16_t head_flags = VIO__POP_ARG(rc);
+	/* Without a region table every buffer goes through the map callback:
+	 * the list loop could not take it. */
+	if (VIO__POP_CODE(rc) == VIO__POP_CHAIN && q->hint.size != 0)
 		return pop_packed_chain(q, chain, segs, max_segs, head_flags);
 	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
 }

@@ -247,8 +247,8 @@ static VIO_ALWAYS_INLINE bool vio__devq_split_notify1(struct vio_devq *q)
 /* ---- packed --------------------------------------------------------------- */
 
 /* 0 popped, -VIO_EAGAIN nothing new, else VIO__POP_AT or VIO__POP_CHAIN (a
- * list of direct descriptors, vio__devq_packed_popn()); nothing changed.
- * The caller reads the head flags again to hand over. A leaf like
+ * list of direct descriptors, vio__devq_packed_popn()) with the head flags,
+ * which say the head is available; nothing changed. A leaf like
  * vio__devq_split_pop1(). */
 static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vio_chain *chain,
 						   struct vio_chain_seg *segs, uint16_t max_segs)
@@ -263,12 +263,13 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vi
 	if (!vio__packed_avail_at(p, flags))
 		return -VIO_EAGAIN;
 	if ((flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) != 0)
-		return (flags & VIO_DESC_F_INDIRECT) == 0 ? VIO__POP_CHAIN : VIO__POP_AT;
+		return VIO__POP_WITH(
+			(flags & VIO_DESC_F_INDIRECT) == 0 ? VIO__POP_CHAIN : VIO__POP_AT, flags);
 	if (max_segs == 0)
-		return VIO__POP_AT;
+		return VIO__POP_WITH(VIO__POP_AT, flags);
 	uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
 	if (id >= q->size || q->inflight[id] != 0)
-		return VIO__POP_AT;
+		return VIO__POP_WITH(VIO__POP_AT, flags);
 	const size_t w = (size_t)((flags >> 1) & 1u); /* VIO_DESC_F_WRITE */
 	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
 	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
@@ -276,7 +277,7 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vi
 	segs->addr = addr;
 	uint64_t off = addr - q->hint.guest_addr, room = q->hint_room[w];
 	if (off >= room || len == 0 || len > room - off)
-		return VIO__POP_AT;
+		return VIO__POP_WITH(VIO__POP_AT, flags);
 	segs->ptr = (unsigned char *)q->hint.host + off;
 	vio__seg_tail(segs, len, w != 0);
 	uint16_t slot = p->last_avail;
@@ -297,72 +298,44 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vi
  * Lengths are summed in 64 bits and the 2^32 limit tested once (§2.8.6 as
  * §2.7.5.1); readable descriptors come first; the last one carries the
  * buffer id (§2.8.7). 0 popped, 1 hand over to vio__devq_packed_pop_at()
- * (which reports what is wrong, if anything). */
+ * (which reports what is wrong, if anything; only segs was written). */
 static VIO_ALWAYS_INLINE int vio__devq_packed_popn(struct vio_devq *q, struct vio_chain *chain,
 						   struct vio_chain_seg *segs, uint16_t max_segs,
 						   uint16_t head_flags)
 {
 	struct vio__devq_packed *p = &q->u.packed;
-	/* The region in locals: the stores into segs could alias it. */
-	const uint64_t gaddr = q->hint.guest_addr, rsize = q->hint.size;
-	unsigned char *const host = q->hint.host;
-	const unsigned denied = ~q->hint.access & VIO_MAP_RW;
-	const struct vio_packed_desc *desc = p->desc;
-	const uint16_t size = q->size, start = p->last_avail;
-	uint32_t limit = max_segs < size ? max_segs : size;
-	uint64_t out_bytes = 0, in_bytes = 0;
-	uint32_t n = 0, nout = 0, slot = start;
+	struct vio_chain_seg *sg = segs;
+	struct vio_chain_seg *const end = segs + (max_segs < q->size ? max_segs : q->size);
+	const uint16_t start = p->last_avail;
+	uint64_t out = 0, in = 0;
+	uint32_t slot = start;
 	uint16_t flags = head_flags, id;
 
 	/* The rest of the list is in the slots after the head. */
-	VIO_CACHE_INVALIDATE(p->desc, vio_packed_desc_size(size));
+	VIO_CACHE_INVALIDATE(p->desc, vio_packed_desc_size(q->size));
 	for (;;) {
-		if (n == limit)
+		if (sg == end)
 			return 1; /* longer than the array or the ring */
-		const struct vio_packed_desc *pd = &desc[slot];
-		if (n != 0)
+		const struct vio_packed_desc *pd = &p->desc[slot];
+		if (sg != segs)
 			flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->flags.raw));
 		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
 		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
-		bool write = (flags & VIO_DESC_F_WRITE) != 0;
-		uint64_t off = addr - gaddr;
-		/* VIO_MAP_READ is 1, VIO_MAP_WRITE 2: the direction is 1 << write. */
-		if ((flags & VIO_DESC_F_INDIRECT) != 0 || len == 0 || off >= rsize ||
-		    len > rsize - off || ((1u << write) & denied) != 0)
+		if (!vio__chain_seg_fast(q, sg, flags, addr, len) ||
+		    !vio__chain_count(&out, &in, flags, len))
 			return 1;
-		if (write) {
-			in_bytes += len;
-		} else {
-			if (nout != n)
-				return 1; /* readable after writable */
-			out_bytes += len;
-			nout++;
-		}
-		struct vio_chain_seg *sg = &segs[n++];
-		sg->ptr = host + off;
-		sg->addr = addr;
-		sg->len = len;
-		sg->write = write;
-		sg->release = false;
-		if (++slot == size)
+		sg++;
+		if (++slot == q->size)
 			slot = 0;
 		if ((flags & VIO_DESC_F_NEXT) == 0) {
 			id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
 			break;
 		}
 	}
-	if (id >= size || q->inflight[id] != 0 || out_bytes + in_bytes > UINT32_MAX)
+	if (id >= q->size || q->inflight[id] != 0 || (out & (VIO__OUT_ONE - 1u)) + in > UINT32_MAX)
 		return 1;
-	chain->id = id;
-	chain->head = start;
-	chain->ndesc = (uint16_t)n;
-	chain->nseg = (uint16_t)n;
-	chain->nout = (uint16_t)nout;
-	chain->out_bytes = (uint32_t)out_bytes;
-	chain->in_bytes = (uint32_t)in_bytes;
-	chain->flags = 0;
-	chain->gen = q->gen;
-	chain->segs = segs;
+	uint32_t n = (uint32_t)(sg - segs);
+	vio__chain_filln(q, chain, segs, id, start, n, out, in);
 	q->inflight[id] = (uint16_t)(VIO__INFLIGHT | (n - 1u));
 	if (slot <= start)
 		p->avail_mark ^= VIO__PACKED_MARK_FLIP; /* n <= size: at most one lap */
