@@ -267,14 +267,47 @@ VIO_NOINLINE static int pop_packed(struct vio_devq *q, struct vio_chain *chain,
 	return pop_packed_slow(q, chain, segs, max_segs, rc);
 }
 
-int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
-		 uint16_t max_segs)
+static VIO_ALWAYS_INLINE int pop_one(struct vio_devq *q, struct vio_chain *chain,
+				     struct vio_chain_seg *segs, uint16_t max_segs)
 {
 	if (vio_likely(q->hot == VIO__HOT_SPLIT))
 		return pop_split(q, chain, segs, max_segs);
 	if (q->hot == VIO__HOT_PACKED)
 		return pop_packed(q, chain, segs, max_segs);
 	return pop_general(q, chain, segs, max_segs);
+}
+
+int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
+		 uint16_t max_segs)
+{
+	return pop_one(q, chain, segs, max_segs);
+}
+
+int vio_devq_pop_batch(struct vio_devq *q, struct vio_chain *chains, struct vio_chain_seg *segs,
+		       uint16_t max_segs, unsigned n)
+{
+	unsigned k = 0;
+	while (k < n) {
+		struct vio_chain *c = &chains[k];
+		struct vio_chain_seg *sg = segs + (size_t)k * max_segs;
+		int rc;
+		if (q->hot == VIO__HOT_PACKED) {
+			/* The leaf inline: packed has no run of known entries. */
+			rc = vio__devq_packed_pop1(q, c, sg, max_segs);
+			if (vio_unlikely(rc > 0))
+				rc = pop_packed_slow(q, c, sg, max_segs, rc);
+		} else {
+			rc = pop_one(q, c, sg, max_segs);
+		}
+		if (vio_unlikely(rc != 0))
+			return k != 0 ? (int)k : rc;
+		k++;
+		/* The entries the first pop found available, in one run. */
+		if (vio_likely(q->hot == VIO__HOT_SPLIT) && k < n)
+			k += vio__devq_split_pop_run(q, &chains[k], segs + (size_t)k * max_segs,
+						     max_segs, n - k);
+	}
+	return (int)k;
 }
 
 /* A chain the embedder may push: popped from this generation, in flight,
@@ -451,8 +484,53 @@ static int push_many(struct vio_devq *q, const struct vio_used *used, unsigned n
 	return 0;
 }
 
+/* The batch fast path: a healthy queue without write log, every chain
+ * pushable without mappings to release (push_fast_ok()), none twice. The
+ * in-flight marks are taken off as entries pass (a second entry for a
+ * chain then fails) and put back if one fails, so nothing changes and the
+ * general code reports it. True: published. */
+static VIO_ALWAYS_INLINE bool push_batch_fast(struct vio_devq *q, const struct vio_used *used,
+					      unsigned n)
+{
+	unsigned k;
+	for (k = 0; k < n; k++) {
+		const struct vio_chain *c = used[k].chain;
+		if (vio_unlikely(!push_fast_ok(q, c, used[k].len))) {
+			while (k-- > 0)
+				q->inflight[used[k].chain->id] |= VIO__INFLIGHT;
+			return false;
+		}
+		q->inflight[c->id] &= (uint16_t)~VIO__INFLIGHT;
+	}
+	if (q->hot == VIO__HOT_SPLIT) {
+		struct vio__devq_split *s = &q->u.split;
+		uint16_t idx = s->used_idx;
+		for (k = 0; k < n; k++, idx++) {
+			uint16_t id = used[k].chain->id;
+			struct vio_split_used_elem *e = &s->used_ring[idx & q->mask];
+			VIO_WRITE_ONCE(e->id.raw, vio_le32_make(id).raw);
+			VIO_WRITE_ONCE(e->len.raw, vio_le32_make(used[k].len).raw);
+			VIO_CACHE_CLEAN(e, sizeof(*e));
+			q->inflight[id] = 0;
+		}
+		s->used_idx = idx;
+		s->pushed += n;
+		/* Release: the elements before the index that publishes them.
+		 * Pairs with the driver's acquire load of used->idx. */
+		VIO_STORE_RELEASE(s->used->idx.raw, vio_le16_make(idx).raw);
+		VIO_CACHE_CLEAN(&s->used->idx, sizeof(s->used->idx));
+		return true;
+	}
+	q->inflight_count = (uint16_t)(q->inflight_count - n);
+	vio__devq_packed_push_fast(q, used, n);
+	return true;
+}
+
 int vio_devq_push_batch(struct vio_devq *q, const struct vio_used *used, unsigned n)
 {
+	if (vio_likely(q->hot != VIO__HOT_OFF && used != NULL && n - 1u < q->size) &&
+	    push_batch_fast(q, used, n))
+		return 0;
 	return push_many(q, used, n, false);
 }
 

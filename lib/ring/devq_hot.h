@@ -198,6 +198,67 @@ static VIO_ALWAYS_INLINE int vio__devq_split_popn(struct vio_devq *q, struct vio
 	return 0;
 }
 
+/* Up to @m chains of the shape vio__devq_split_pop1() takes, from the
+ * entries already known to be available (last_avail to avail_seen): a run
+ * for vio_devq_pop_batch(), with the queue state in locals. Stops, changing
+ * nothing for it, at the first entry that is not that shape (the caller's
+ * vio_devq_pop() takes it, or reports it). Returns the chains taken; chain
+ * j in chains[j] with its segment at segs[j * max_segs]. */
+static VIO_ALWAYS_INLINE unsigned vio__devq_split_pop_run(struct vio_devq *q,
+							  struct vio_chain *chains,
+							  struct vio_chain_seg *segs,
+							  uint16_t max_segs, unsigned m)
+{
+	struct vio__devq_split *s = &q->u.split;
+	const uint16_t last = s->last_avail, size = q->size, mask = q->mask;
+	uint32_t window = (uint16_t)(s->avail_seen - last);
+	if (max_segs == 0 || window == 0)
+		return 0;
+	const vio_le16 *const ring = s->avail_ring;
+	const struct vio_split_desc *const desc = s->desc;
+	uint16_t *const inflight = q->inflight;
+	const uint64_t gaddr = q->hint.guest_addr;
+	unsigned char *const host = q->hint.host;
+	const uint64_t room[2] = {q->hint_room[0], q->hint_room[1]};
+	const uint64_t ids[2] = {q->one_ids[0], q->one_ids[1]};
+	const uint64_t gen = q->one_gen;
+	const unsigned count = m < window ? m : window;
+	unsigned j;
+
+	for (j = 0; j < count; j++) {
+		uint16_t head =
+			vio_le16_raw_to_cpu(VIO_READ_ONCE(ring[(uint16_t)(last + j) & mask].raw));
+		if (head >= size || inflight[head] != 0)
+			break;
+		const struct vio_split_desc *sd = &desc[head];
+		uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
+		if ((flags & (uint16_t)~VIO_DESC_F_WRITE) != 0)
+			break;
+		const size_t w = (size_t)(flags >> 1);
+		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
+		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
+		uint64_t off = addr - gaddr;
+		if (off >= room[w] || len == 0 || len > room[w] - off)
+			break;
+		struct vio_chain_seg *sg = segs + (size_t)j * max_segs;
+		struct vio_chain *c = &chains[j];
+		sg->ptr = host + off;
+		sg->addr = addr;
+		vio__seg_tail(sg, len, w != 0);
+		if (VIO__CHAIN_COMPOSED) {
+			vio__store64(&c->id, ids[w] | vio__mem64_16x4(head, 0, 0, 0));
+			vio__store64(&c->out_bytes, vio__mem64_32x2(w ? 0 : len, w ? len : 0));
+			vio__store64(&c->flags, gen | vio__mem64_16_16_32(0, head, 0));
+			c->segs = sg;
+		} else {
+			vio__chain_fill1(q, c, sg, head, head, len, w != 0);
+		}
+		inflight[head] = VIO__INFLIGHT;
+	}
+	s->last_avail = (uint16_t)(last + j);
+	return j;
+}
+
 /* One used element (the whole of a push of one, but for the write log). */
 static VIO_ALWAYS_INLINE void vio__devq_split_put_used(struct vio_devq *q, uint16_t id,
 						       uint32_t len)
