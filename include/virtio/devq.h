@@ -191,8 +191,10 @@ int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_s
  * @return The number of chains taken (1 to @p n), or, when none was, what
  *         vio_devq_pop() returned for the first (-VIO_EAGAIN: nothing
  *         available); 0 if @p n is 0. A failure after the first chain is
- *         not reported: the next call meets it again (the queue stays
- *         broken, a chain not taken stays available).
+ *         not returned: a peer error has broken the queue
+ *         (vio_devq_broken_reason() says which; the next call returns
+ *         -VIO_EBROKEN), and a chain not taken for any other reason
+ *         (-VIO_EMAP_AGAIN, -VIO_ENOSPC) comes back on the next call.
  * @note Calls `map` and `release` as vio_devq_pop() does.
  */
 int vio_devq_pop_batch(struct vio_devq *q, struct vio_chain *chains, struct vio_chain_seg *segs,
