@@ -205,6 +205,17 @@ VIO_NOINLINE static int pop_general(struct vio_devq *q, struct vio_chain *chain,
 	return rc;
 }
 
+/* Out of line: the callee-saved registers the chain walk needs are not
+ * saved on the way to vio__devq_split_pop_head() (indirect tables). */
+VIO_NOINLINE static int pop_split_chain(struct vio_devq *q, struct vio_chain *chain,
+					struct vio_chain_seg *segs, uint16_t max_segs,
+					uint16_t head)
+{
+	if (vio_likely(vio__devq_split_popn(q, chain, segs, max_segs, head) == 0))
+		return 0;
+	return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
+}
+
 /* The split fast path handed over with @rc (VIO__POP_*, with the head it
  * validated). */
 VIO_NOINLINE static int pop_split_slow(struct vio_devq *q, struct vio_chain *chain,
@@ -215,8 +226,8 @@ VIO_NOINLINE static int pop_split_slow(struct vio_devq *q, struct vio_chain *cha
 	case VIO__POP_CHAIN:
 		/* Without a region table every buffer goes through the map
 		 * callback: the chain loop could not take it. */
-		if (q->hint.size != 0 && vio__devq_split_popn(q, chain, segs, max_segs, head) == 0)
-			return 0;
+		if (q->hint.size != 0)
+			return pop_split_chain(q, chain, segs, max_segs, head);
 		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
 	case VIO__POP_AT:
 		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
