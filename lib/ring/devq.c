@@ -300,7 +300,8 @@ int vio_devq_pop_batch(struct vio_devq *q, struct vio_chain *chains, struct vio_
 	unsigned k = 0;
 	while (k < n) {
 		struct vio_chain *c = &chains[k];
-		struct vio_chain_seg *sg = segs + (size_t)k * max_segs;
+		/* (No arithmetic on the array when it may be NULL.) */
+		struct vio_chain_seg *sg = max_segs != 0 ? segs + (size_t)k * max_segs : segs;
 		int rc;
 		if (q->hot == VIO__HOT_PACKED) {
 			/* The leaf inline: packed has no run of known entries. */
@@ -314,7 +315,7 @@ int vio_devq_pop_batch(struct vio_devq *q, struct vio_chain *chains, struct vio_
 			return k != 0 ? (int)k : rc;
 		k++;
 		/* The entries the first pop found available, in one run. */
-		if (vio_likely(q->hot == VIO__HOT_SPLIT) && k < n)
+		if (vio_likely(q->hot == VIO__HOT_SPLIT) && k < n && max_segs != 0)
 			k += vio__devq_split_pop_run(q, &chains[k], segs + (size_t)k * max_segs,
 						     max_segs, n - k);
 	}

@@ -349,6 +349,7 @@ static void test_pop_batch_no_room(void **state)
 	struct fx *f = *state;
 	offer1(f, f->data_addr, 8, VIO_DESC_F_WRITE, 1);
 	assert_err(vio_devq_pop_batch(f->q, f->chain, f->segs, 0, 2), -VIO_ENOSPC);
+	assert_err(vio_devq_pop_batch(f->q, f->chain, NULL, 0, 2), -VIO_ENOSPC);
 	assert_false(vio_devq_is_broken(f->q));
 	assert_err(pop_batch(f, 2), 1);
 }
