@@ -298,26 +298,39 @@ int vio_devq_pop_batch(struct vio_devq *q, struct vio_chain *chains, struct vio_
 		       uint16_t max_segs, unsigned n)
 {
 	unsigned k = 0;
+	if (q->hot == VIO__HOT_PACKED) {
+		/* The leaf inline: packed has no run of known entries. A pop
+		 * that fails turns q->hot off only when it breaks the queue,
+		 * and then the batch ends. */
+		for (; k < n; k++) {
+			struct vio_chain_seg *sg =
+				max_segs != 0 ? segs + (size_t)k * max_segs : segs;
+			int rc = vio__devq_packed_pop1(q, &chains[k], sg, max_segs);
+			if (vio_unlikely(rc > 0))
+				rc = pop_packed_slow(q, &chains[k], sg, max_segs, rc);
+			if (vio_unlikely(rc != 0))
+				return k != 0 ? (int)k : rc;
+		}
+		return (int)k;
+	}
+	/* A run is tried until one takes nothing (the next entry is not its
+	 * shape, or the buffers are not in the region table): then the
+	 * batch goes on one pop at a time. */
+	bool run = q->hot == VIO__HOT_SPLIT && q->hint.size != 0 && max_segs != 0;
 	while (k < n) {
-		struct vio_chain *c = &chains[k];
 		/* (No arithmetic on the array when it may be NULL.) */
 		struct vio_chain_seg *sg = max_segs != 0 ? segs + (size_t)k * max_segs : segs;
-		int rc;
-		if (q->hot == VIO__HOT_PACKED) {
-			/* The leaf inline: packed has no run of known entries. */
-			rc = vio__devq_packed_pop1(q, c, sg, max_segs);
-			if (vio_unlikely(rc > 0))
-				rc = pop_packed_slow(q, c, sg, max_segs, rc);
-		} else {
-			rc = pop_one(q, c, sg, max_segs);
-		}
+		int rc = pop_one(q, &chains[k], sg, max_segs);
 		if (vio_unlikely(rc != 0))
 			return k != 0 ? (int)k : rc;
 		k++;
 		/* The entries the first pop found available, in one run. */
-		if (vio_likely(q->hot == VIO__HOT_SPLIT) && k < n && max_segs != 0)
-			k += vio__devq_split_pop_run(q, &chains[k], segs + (size_t)k * max_segs,
-						     max_segs, n - k);
+		if (run && k < n && q->hot == VIO__HOT_SPLIT) {
+			unsigned got = vio__devq_split_pop_run(
+				q, &chains[k], segs + (size_t)k * max_segs, max_segs, n - k);
+			run = got != 0;
+			k += got;
+		}
 	}
 	return (int)k;
 }
@@ -533,8 +546,39 @@ static VIO_ALWAYS_INLINE bool push_batch_fast(struct vio_devq *q, const struct v
 		VIO_CACHE_CLEAN(&s->used->idx, sizeof(s->used->idx));
 		return true;
 	}
+	/* Packed: one used descriptor per chain at the slots it took, the
+	 * first one's flags written last so that the batch appears at once
+	 * (as vio__devq_packed_push()). */
+	struct vio__devq_packed *p = &q->u.packed;
+	const uint16_t head = p->used_idx, size = q->size;
+	uint16_t slot = head, mark = p->used_mark, head_flags = 0;
+	uint32_t slots = 0;
+	for (k = 0; k < n; k++) {
+		uint16_t id = used[k].chain->id;
+		uint32_t len = used[k].len;
+		uint16_t ndesc = vio__devq_inflight_ndesc(q, id);
+		q->inflight[id] = 0;
+		struct vio_packed_desc *d = &p->desc_rw[slot];
+		/* §2.8.4: WRITE in a used descriptor says data was written. */
+		uint16_t flags = (uint16_t)(mark | (len != 0 ? VIO_DESC_F_WRITE : 0));
+		VIO_WRITE_ONCE(d->id.raw, vio_le16_make(id).raw);
+		VIO_WRITE_ONCE(d->len.raw, vio_le32_make(len).raw);
+		if (k == 0)
+			head_flags = flags;
+		else
+			VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
+		VIO_CACHE_CLEAN(d, sizeof(*d));
+		vio__packed_advance_mark(&slot, &mark, ndesc, size);
+		slots += ndesc;
+	}
+	p->used_idx = slot;
+	p->used_mark = mark;
+	p->pushed += slots;
 	q->inflight_count = (uint16_t)(q->inflight_count - n);
-	vio__devq_packed_push_fast(q, used, n);
+	/* Release: ids and lengths before the flags that mark the first entry
+	 * used. Pairs with the driver's acquire load of the flags. */
+	VIO_STORE_RELEASE(p->desc_rw[head].flags.raw, vio_le16_make(head_flags).raw);
+	VIO_CACHE_CLEAN(&p->desc_rw[head], sizeof(p->desc_rw[head]));
 	return true;
 }
 

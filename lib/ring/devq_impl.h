@@ -599,9 +599,6 @@ int vio__devq_packed_take(struct vio_devq *q, const struct vio_packed_desc *desc
 			  struct vio_chain *chain, struct vio_chain_seg *segs, uint16_t max_segs);
 void vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n,
 			   bool in_order);
-/* A checked batch, not in order, on a queue without write log: publish it
- * and clear the in-flight records. */
-void vio__devq_packed_push_fast(struct vio_devq *q, const struct vio_used *used, unsigned n);
 int vio__devq_packed_push1(struct vio_devq *q, uint16_t id, uint16_t ndesc, uint32_t len);
 int vio__devq_packed_push1_logged(struct vio_devq *q, uint16_t id, uint16_t ndesc, uint32_t len);
 bool vio__devq_packed_needs_notify(struct vio_devq *q);

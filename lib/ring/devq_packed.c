@@ -248,8 +248,8 @@ VIO_NOINLINE static void log_used_desc(const struct vio_devq *q, uint16_t slot)
 /* @in_order: a single used descriptor, naming the last buffer, at the
  * position of the first; the ring position skips the whole batch (§2.8.9).
  * The batch was validated; in-flight records still hold each ndesc. */
-static VIO_ALWAYS_INLINE void push_list(struct vio_devq *q, const struct vio_used *used, unsigned n,
-					bool in_order)
+void vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n,
+			   bool in_order)
 {
 	struct vio__devq_packed *p = &q->u.packed;
 	uint16_t head = p->used_idx, slot = head;
@@ -289,19 +289,6 @@ static VIO_ALWAYS_INLINE void push_list(struct vio_devq *q, const struct vio_use
 	 * with the driver's acquire load of the flags. */
 	VIO_STORE_RELEASE(p->desc_rw[head].flags.raw, vio_le16_make(head_flags).raw);
 	VIO_CACHE_CLEAN(&p->desc_rw[head], sizeof(p->desc_rw[head]));
-}
-
-void vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n,
-			   bool in_order)
-{
-	push_list(q, used, n, in_order);
-}
-
-void vio__devq_packed_push_fast(struct vio_devq *q, const struct vio_used *used, unsigned n)
-{
-	push_list(q, used, n, false);
-	for (unsigned k = 0; k < n; k++)
-		q->inflight[used[k].chain->id] = 0;
 }
 
 /* One completion: the same as a batch of one, without the batch loops.
