@@ -389,11 +389,20 @@ bench_batch_loop(struct rt_ctx *c, unsigned long iters)
 			break;
 		}
 		kicks += vio_vq_kick_prepare(c->vq);
-		for (k = 0; k < BATCH && rc == 0; k++) {
-			struct vio_chain ch;
-			rc = vio_devq_pop(c->dq, &ch, c->segs, c->max_segs);
-			if (rc == 0)
-				rc = vio_devq_push(c->dq, &ch, ch.in_bytes);
+		{
+			/* The device takes what is available and completes it
+			 * as one batch, each chain with its own segments. */
+			struct vio_chain ch[BATCH];
+			struct vio_chain_seg segs[BATCH * MAX_CHAIN];
+			struct vio_used used[BATCH];
+			int got = vio_devq_pop_batch(c->dq, ch, segs, MAX_CHAIN, BATCH);
+			if (got != (int)BATCH) {
+				rc = got < 0 ? got : -VIO_EAGAIN;
+				break;
+			}
+			for (k = 0; k < BATCH; k++)
+				used[k] = (struct vio_used){&ch[k], ch[k].in_bytes};
+			rc = vio_devq_push_batch(c->dq, used, BATCH);
 		}
 		if (rc != 0)
 			break;

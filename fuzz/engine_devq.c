@@ -411,6 +411,136 @@ static void devq_pop(struct fz_devq *d, struct fz_in *in)
 	d->avail_hint = -1;
 }
 
+/* FZ_DQ_POP2: vio_devq_pop_batch() with room for two chains (the same
+ * selector byte as FZ_DQ_POP). It is vio_devq_pop() called twice, stopping
+ * at the first failure: the first chain (or the failure) is checked as a
+ * pop; a second chain as a pop made right after it; a failure of the second
+ * call is not returned, so it must have left everything as the first chain
+ * did (a peer error having broken the queue). */
+static void devq_pop_batch(struct fz_devq *d, struct fz_in *in)
+{
+	uint8_t sel = fz_u8(in);
+	uint16_t max = (sel & 0x80) ? (uint16_t)(sel & 0x7f) : d->size;
+	struct vio_chain_seg *segs = malloc(max != 0 ? 2u * max * sizeof(*segs) : 1);
+	FZ_CHECK(segs != NULL);
+	struct vio_chain c[2];
+	struct vio_ring_state before, mid, after;
+	devq_state(d, &before);
+	unsigned long calls = d->m->map_calls;
+	unsigned live = d->m->live;
+	int reason_before = vio_devq_broken_reason(d->q);
+	int expect_head = -1;
+	if (d->f->format == VIO_RING_PACKED) {
+		expect_head = before.avail_idx;
+	} else {
+		const unsigned char *e = fz_devq_host(
+			d, d->cfg.driver_addr + 4u + 2u * (before.avail_idx & (d->size - 1u)), 2);
+		if (e != NULL)
+			expect_head = e[0] | e[1] << 8;
+	}
+
+	int rc;
+	for (unsigned attempt = 0;; attempt++) {
+		unsigned long agains = d->m->agains;
+		fz_mem_grants_begin(d->m);
+		d->m->no_again = attempt > 0;
+		rc = vio_devq_pop_batch(d->q, c, segs, max, 2);
+		d->m->no_again = false;
+		fz_mem_grants_end(d->m);
+		/* A "not now" from the map callback for the first chain fails
+		 * the call with nothing taken (as take_call() checks); for the
+		 * second it only ends the batch. */
+		if (rc != -VIO_EMAP_AGAIN) {
+			FZ_CHECK(rc > 0 || d->m->agains == agains);
+			break;
+		}
+		FZ_CHECK(d->m->agains != agains);
+		FZ_CHECK(d->m->live == live);
+		devq_state(d, &after);
+		FZ_CHECK(state_eq(&before, &after) && after.inflight == before.inflight);
+	}
+	devq_state(d, &after);
+	if (fz_trace())
+		fprintf(stderr, "  pop_batch max %u -> rc %d\n", max, rc);
+	FZ_CHECK(rc <= 2 && (rc > 0 || fz_pop_rc_ok(rc)));
+	if (d->reason != 0)
+		FZ_CHECK(rc == -VIO_EBROKEN);
+	else
+		FZ_CHECK(rc != -VIO_EBROKEN);
+	if (rc <= 0) {
+		if (rc == -VIO_EAGAIN || rc == -VIO_EBROKEN)
+			FZ_CHECK(d->m->map_calls == calls);
+		if (rc == -VIO_ENOSPC) {
+			FZ_CHECK(!d->cfg.take_long_chains || max == 0);
+			if (!d->splits)
+				FZ_CHECK(max < d->size);
+		}
+		FZ_CHECK(state_eq(&before, &after));
+		FZ_CHECK(d->m->live == live);
+		devq_latch(d, rc);
+		free(segs);
+		d->avail_hint = -1;
+		return;
+	}
+	/* The second chain's segments in an array of their own (it may be
+	 * held longer than the first). */
+	if (rc == 2) {
+		struct vio_chain_seg *s2 = malloc(max * sizeof(*s2));
+		FZ_CHECK(s2 != NULL);
+		memcpy(s2, segs + max, max * sizeof(*s2));
+		c[1].segs = s2;
+	}
+	unsigned rel2 = rc == 2 ? seg_releases(&c[1]) : 0;
+	/* Where the first chain alone leaves the queue. */
+	mid = before;
+	if (d->f->format == VIO_RING_SPLIT) {
+		mid.avail_idx = (uint16_t)(before.avail_idx + 1u);
+	} else {
+		fz_packed_advance(&mid.avail_idx, &mid.avail_wrap, c[0].ndesc, d->size);
+		for (unsigned i = 0; i < d->nheld; i++)
+			FZ_CHECK(d->held[i].c.id != c[0].id);
+	}
+	mid.inflight = (uint16_t)(before.inflight + 1u);
+	check_taken(d, &c[0], max, live + rel2, expect_head, NULL);
+	if (rc == 1) {
+		/* The second call failed: nothing consumed, nothing left
+		 * mapped; a peer error broke the queue. */
+		FZ_CHECK(state_eq(&mid, &after) && after.inflight == mid.inflight);
+		int reason = vio_devq_broken_reason(d->q);
+		if (reason != reason_before)
+			devq_latch(d, reason);
+	} else {
+		int head2 = -1;
+		if (d->f->format == VIO_RING_PACKED) {
+			head2 = mid.avail_idx;
+		} else {
+			const unsigned char *e = fz_devq_host(
+				d, d->cfg.driver_addr + 4u + 2u * (mid.avail_idx & (d->size - 1u)),
+				2);
+			if (e != NULL)
+				head2 = e[0] | e[1] << 8;
+		}
+		check_taken(d, &c[1], max, live + seg_releases(&c[0]), head2, NULL);
+		if (d->f->format == VIO_RING_SPLIT) {
+			FZ_CHECK(after.avail_idx == (uint16_t)(mid.avail_idx + 1u));
+		} else {
+			uint16_t slot = mid.avail_idx;
+			bool wrap = mid.avail_wrap;
+			fz_packed_advance(&slot, &wrap, c[1].ndesc, d->size);
+			FZ_CHECK(after.avail_idx == slot && after.avail_wrap == wrap);
+			FZ_CHECK(c[1].id != c[0].id);
+			for (unsigned i = 0; i < d->nheld; i++)
+				FZ_CHECK(d->held[i].c.id != c[1].id);
+		}
+		FZ_CHECK(after.inflight == (uint16_t)(mid.inflight + 1u));
+	}
+	FZ_CHECK(after.used_idx == before.used_idx && after.used_wrap == before.used_wrap);
+	devq_hold(d, &c[0], max, packed_copy(d, &c[0]));
+	if (rc == 2)
+		devq_hold(d, &c[1], max, packed_copy(d, &c[1]));
+	d->avail_hint = -1;
+}
+
 /* The device model writes @w bytes into the writable part of @c (as far as
  * its segment array reaches) before completing it. */
 static void model_write(struct fz_devq *d, const struct vio_chain *c, uint32_t w)
@@ -1117,8 +1247,10 @@ int fz_devq_run(const struct fz_devq_fmt *f, const uint8_t *data, size_t size)
 			d->avail_hint = -1;
 		switch (op) {
 		case FZ_DQ_POP:
-		case FZ_DQ_POP2:
 			devq_pop(d, &in);
+			break;
+		case FZ_DQ_POP2:
+			devq_pop_batch(d, &in);
 			break;
 		case FZ_DQ_PUSH:
 			devq_push(d, &in);

@@ -132,6 +132,7 @@ struct gen_devq {
 	unsigned tokens;
 	unsigned outstanding;
 	bool extra_ops; /* use the 0.2 ops (drop, log, misuse, save/repop, ...) */
+	bool pop2;	/* some pops as FZ_DQ_POP2 (vio_devq_pop_batch of two) */
 	struct out o;
 };
 
@@ -261,6 +262,48 @@ static void gd_pop(struct gen_devq *g)
 		abort();
 	} else {
 		free(segs);
+	}
+}
+
+/* FZ_DQ_POP2, as the harness makes it: vio_devq_pop_batch() with room for
+ * two chains, each kept with a segment array of its own. */
+static void gd_pop2(struct gen_devq *g)
+{
+	if (!act(&g->o, FZ_DQ_POP2))
+		return;
+	w8(&g->o, 0); /* a full array */
+	struct vio_chain_seg *segs = malloc(2u * g->size * sizeof(*segs));
+	struct vio_chain c[2];
+	if (segs == NULL)
+		abort();
+	fz_mem_grants_begin(&g->m);
+	int rc = vio_devq_pop_batch(g->dq, c, segs, g->size, 2);
+	fz_mem_grants_end(&g->m);
+	if (rc == -VIO_EAGAIN) {
+		free(segs);
+		return;
+	}
+	if (rc < 1)
+		abort();
+	for (int k = 0; k < rc; k++) {
+		struct vio_chain_seg *own = segs;
+		if (k == 1) {
+			own = malloc(g->size * sizeof(*own));
+			if (own == NULL)
+				abort();
+			memcpy(own, segs + g->size, g->size * sizeof(*own));
+			c[1].segs = own;
+		}
+		struct vio_packed_desc *copy = NULL;
+		if (g->fmt == VIO_RING_PACKED) {
+			copy = malloc(c[k].ndesc * sizeof(*copy));
+			if (copy == NULL)
+				abort();
+			for (unsigned j = 0; j < c[k].ndesc; j++)
+				memcpy(&copy[j], g->m.r[0].host + 16u * ((c[k].head + j) % g->size),
+				       16);
+		}
+		gd_keep(g, &c[k], own, copy);
 	}
 }
 
@@ -427,10 +470,11 @@ static void gd_device_call(struct gen_devq *g, unsigned what)
 
 /* @mmode: the harness's memory mode byte (0: none, the 0.1 layout). */
 static void gen_devq_seed(enum vio_ring_format fmt, const char *target, unsigned idx, uint8_t feat,
-			  uint16_t size, unsigned rounds, uint8_t mmode)
+			  uint16_t size, unsigned rounds, uint8_t mmode, bool pop2)
 {
 	static struct gen_devq g;
 	g.fmt = fmt;
+	g.pop2 = pop2;
 	g.size = size;
 	g.nheld = 0;
 	g.tokens = 0;
@@ -559,8 +603,12 @@ static void gen_devq_seed(enum vio_ring_format fmt, const char *target, unsigned
 		if (below(2))
 			gd_driver_call(&g, 0);
 		unsigned pops = below(5);
-		for (unsigned p = 0; p < pops; p++)
-			gd_pop(&g);
+		for (unsigned p = 0; p < pops; p++) {
+			if (g.pop2 && below(2))
+				gd_pop2(&g);
+			else
+				gd_pop(&g);
+		}
 		if (g.extra_ops && below(2))
 			gd_misc(&g);
 		if (g.extra_ops && g.nheld != 0 && below(4) == 0)
@@ -769,10 +817,21 @@ int main(int argc, char **argv)
 		if (mm != 0 && i % 4 == 1)
 			feat |= FZ_DEVQ_TAKE_LONG;
 		gen_devq_seed(VIO_RING_SPLIT, "fuzz_devq_split", i, feat, split_sizes[(i / 6) % 6],
-			      rounds, mm);
+			      rounds, mm, false);
 		rng_state = 0x7f4a7c15u ^ (i * 0xc2b2ae35u);
 		gen_devq_seed(VIO_RING_PACKED, "fuzz_devq_packed", i, feat,
-			      packed_sizes[(i / 6) % 6], rounds, mm);
+			      packed_sizes[(i / 6) % 6], rounds, mm, false);
+	}
+	/* The device fast paths (lib/ring/devq_hot.h) need a region table and
+	 * no write log; batch pops (FZ_DQ_POP2) take runs of entries. */
+	for (unsigned i = 0; i < 6; i++) {
+		uint8_t mm = FZ_LAYOUT_MIXED | FZ_MM_NOLOG | (i % 2 ? FZ_MM_CUT : 0);
+		rng_state = 0x3c6ef372u ^ (i * 0x85ebca6bu);
+		gen_devq_seed(VIO_RING_SPLIT, "fuzz_devq_split", 100 + i, feats[i],
+			      split_sizes[2 + i % 4], 8 + i, mm, true);
+		rng_state = 0xa54ff53au ^ (i * 0xc2b2ae35u);
+		gen_devq_seed(VIO_RING_PACKED, "fuzz_devq_packed", 100 + i, feats[i],
+			      packed_sizes[2 + i % 4], 8 + i, mm, true);
 	}
 	for (unsigned i = 0; i < 36; i++) {
 		uint8_t feat = feats[i % 6];

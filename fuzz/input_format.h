@@ -50,7 +50,7 @@ enum fz_layout {
 #define FZ_DEVQ_MAX_TABLE 128
 enum fz_devq_op {
 	FZ_DQ_POP = 0,
-	FZ_DQ_POP2 = 1,
+	FZ_DQ_POP2 = 1, /* vio_devq_pop_batch() of two */
 	FZ_DQ_PUSH = 2,
 	FZ_DQ_PUSH_BATCH = 3,
 	FZ_DQ_NEEDS_NOTIFY = 4,

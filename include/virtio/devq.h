@@ -177,6 +177,30 @@ int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_s
 		 uint16_t max_segs);
 
 /**
+ * @brief Take up to @p n available chains: vio_devq_pop() called for each,
+ *        stopping at the first that does not return 0.
+ *
+ * Chain @c k goes to `chains[k]` with its segments in
+ * `segs[k * max_segs]` to `segs[k * max_segs + max_segs - 1]`.
+ * @param q        The queue.
+ * @param chains   Receives the chains, up to @p n of them.
+ * @param segs     Room for `n * max_segs` segments; each chain owns its
+ *                 part until it is pushed or dropped.
+ * @param max_segs Room per chain (as for vio_devq_pop()).
+ * @param n        Most chains to take.
+ * @return The number of chains taken (1 to @p n), or, when none was, what
+ *         vio_devq_pop() returned for the first (-VIO_EAGAIN: nothing
+ *         available); 0 if @p n is 0. A failure after the first chain is
+ *         not returned: a peer error has broken the queue
+ *         (vio_devq_broken_reason() says which; the next call returns
+ *         -VIO_EBROKEN), and a chain not taken for any other reason
+ *         (-VIO_EMAP_AGAIN, -VIO_ENOSPC) comes back on the next call.
+ * @note Calls `map` and `release` as vio_devq_pop() does.
+ */
+int vio_devq_pop_batch(struct vio_devq *q, struct vio_chain *chains, struct vio_chain_seg *segs,
+		       uint16_t max_segs, unsigned n);
+
+/**
  * @brief Give a popped chain back with @p written bytes written.
  *
  * Logs the first @p written bytes of the writable part (all writable

@@ -25,6 +25,7 @@ static void new_generation(struct vio_devq *q, uint16_t inflight)
 {
 	q->broken = 0;
 	q->gen++;
+	vio__devq_chain_templates(q);
 	q->inflight_count = inflight;
 	q->repop_left = inflight;
 	VIO_MEMSET(q->inflight, 0, (size_t)q->size * sizeof(uint16_t));
@@ -54,7 +55,7 @@ static void set_regions(struct vio_devq *q, const struct vio_mem_region *r, uint
 	q->regions = n != 0 ? r : no_regions;
 	q->nregions = n;
 	q->last_region = 0;
-	q->hint = q->regions[0];
+	vio__devq_set_hint(q, &q->regions[0]);
 	q->last_table_region = 0;
 }
 
@@ -204,33 +205,48 @@ VIO_NOINLINE static int pop_general(struct vio_devq *q, struct vio_chain *chain,
 	return rc;
 }
 
-/* One leaf per format: the compiler then keeps the fast path in
- * call-clobbered registers (one function holding both spills). */
+/* Out of line: the callee-saved registers the chain walk needs are not
+ * saved on the way to vio__devq_split_pop_head() (indirect tables). */
 VIO_NOINLINE static int pop_split_chain(struct vio_devq *q, struct vio_chain *chain,
 					struct vio_chain_seg *segs, uint16_t max_segs,
 					uint16_t head)
 {
-	if (vio_likely(vio__devq_split_popn(q, chain, segs, max_segs) == 0))
+	if (vio_likely(vio__devq_split_popn(q, chain, segs, max_segs, head) == 0))
 		return 0;
 	return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
 }
 
-VIO_NOINLINE static int pop_split(struct vio_devq *q, struct vio_chain *chain,
-				  struct vio_chain_seg *segs, uint16_t max_segs)
+/* The split fast path handed over with @rc (VIO__POP_*, with the head it
+ * validated). */
+VIO_NOINLINE static int pop_split_slow(struct vio_devq *q, struct vio_chain *chain,
+				       struct vio_chain_seg *segs, uint16_t max_segs, int rc)
 {
-	uint16_t head = 0;
-	int rc = vio__devq_split_pop1(q, chain, segs, max_segs, &head);
-	if (vio_likely(rc <= 0))
-		return rc;
-	/* Without a region table every buffer goes through the map callback:
-	 * the chain loop could not take it. */
-	if (rc == VIO__POP_CHAIN && q->hint.size != 0)
-		return pop_split_chain(q, chain, segs, max_segs, head);
-	if (rc >= VIO__POP_CHAIN)
+	uint16_t head = VIO__POP_ARG(rc);
+	switch (VIO__POP_CODE(rc)) {
+	case VIO__POP_CHAIN:
+		/* Without a region table every buffer goes through the map
+		 * callback: the chain loop could not take it. */
+		if (q->hint.size != 0)
+			return pop_split_chain(q, chain, segs, max_segs, head);
 		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
-	return pop_general(q, chain, segs, max_segs);
+	case VIO__POP_AT:
+		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
+	default:
+		return pop_general(q, chain, segs, max_segs);
+	}
 }
 
+static VIO_ALWAYS_INLINE int pop_split(struct vio_devq *q, struct vio_chain *chain,
+				       struct vio_chain_seg *segs, uint16_t max_segs)
+{
+	int rc = vio__devq_split_pop1(q, chain, segs, max_segs);
+	if (vio_likely(rc <= 0))
+		return rc;
+	return pop_split_slow(q, chain, segs, max_segs, rc);
+}
+
+/* Out of line: the callee-saved registers the list walk needs are not
+ * saved on the way to vio__devq_packed_pop_at() (indirect tables). */
 VIO_NOINLINE static int pop_packed_chain(struct vio_devq *q, struct vio_chain *chain,
 					 struct vio_chain_seg *segs, uint16_t max_segs,
 					 uint16_t head_flags)
@@ -240,26 +256,83 @@ VIO_NOINLINE static int pop_packed_chain(struct vio_devq *q, struct vio_chain *c
 	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
 }
 
-VIO_NOINLINE static int pop_packed(struct vio_devq *q, struct vio_chain *chain,
-				   struct vio_chain_seg *segs, uint16_t max_segs)
+/* The packed fast path handed over with @rc (VIO__POP_*, with the head
+ * flags it validated). */
+VIO_NOINLINE static int pop_packed_slow(struct vio_devq *q, struct vio_chain *chain,
+					struct vio_chain_seg *segs, uint16_t max_segs, int rc)
 {
-	uint16_t head_flags = 0;
-	int rc = vio__devq_packed_pop1(q, chain, segs, max_segs, &head_flags);
-	if (vio_likely(rc <= 0))
-		return rc;
-	if (rc == VIO__POP_CHAIN && q->hint.size != 0)
+	uint16_t head_flags = VIO__POP_ARG(rc);
+	/* Without a region table every buffer goes through the map callback:
+	 * the list loop could not take it. */
+	if (VIO__POP_CODE(rc) == VIO__POP_CHAIN && q->hint.size != 0)
 		return pop_packed_chain(q, chain, segs, max_segs, head_flags);
 	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
 }
 
-int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
-		 uint16_t max_segs)
+VIO_NOINLINE static int pop_packed(struct vio_devq *q, struct vio_chain *chain,
+				   struct vio_chain_seg *segs, uint16_t max_segs)
+{
+	int rc = vio__devq_packed_pop1(q, chain, segs, max_segs);
+	if (vio_likely(rc <= 0))
+		return rc;
+	return pop_packed_slow(q, chain, segs, max_segs, rc);
+}
+
+static VIO_ALWAYS_INLINE int pop_one(struct vio_devq *q, struct vio_chain *chain,
+				     struct vio_chain_seg *segs, uint16_t max_segs)
 {
 	if (vio_likely(q->hot == VIO__HOT_SPLIT))
 		return pop_split(q, chain, segs, max_segs);
 	if (q->hot == VIO__HOT_PACKED)
 		return pop_packed(q, chain, segs, max_segs);
 	return pop_general(q, chain, segs, max_segs);
+}
+
+int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
+		 uint16_t max_segs)
+{
+	return pop_one(q, chain, segs, max_segs);
+}
+
+int vio_devq_pop_batch(struct vio_devq *q, struct vio_chain *chains, struct vio_chain_seg *segs,
+		       uint16_t max_segs, unsigned n)
+{
+	unsigned k = 0;
+	if (q->hot == VIO__HOT_PACKED) {
+		/* The leaf inline: packed has no run of known entries. A pop
+		 * that fails turns q->hot off only when it breaks the queue,
+		 * and then the batch ends. */
+		for (; k < n; k++) {
+			struct vio_chain_seg *sg =
+				max_segs != 0 ? segs + (size_t)k * max_segs : segs;
+			int rc = vio__devq_packed_pop1(q, &chains[k], sg, max_segs);
+			if (vio_unlikely(rc > 0))
+				rc = pop_packed_slow(q, &chains[k], sg, max_segs, rc);
+			if (vio_unlikely(rc != 0))
+				return k != 0 ? (int)k : rc;
+		}
+		return (int)k;
+	}
+	/* A run is tried until one takes nothing (the next entry is not its
+	 * shape, or the buffers are not in the region table): then the
+	 * batch goes on one pop at a time. */
+	bool run = q->hot == VIO__HOT_SPLIT && q->hint.size != 0 && max_segs != 0;
+	while (k < n) {
+		/* (No arithmetic on the array when it may be NULL.) */
+		struct vio_chain_seg *sg = max_segs != 0 ? segs + (size_t)k * max_segs : segs;
+		int rc = pop_one(q, &chains[k], sg, max_segs);
+		if (vio_unlikely(rc != 0))
+			return k != 0 ? (int)k : rc;
+		k++;
+		/* The entries the first pop found available, in one run. */
+		if (run && k < n && q->hot == VIO__HOT_SPLIT) {
+			unsigned got = vio__devq_split_pop_run(
+				q, &chains[k], segs + (size_t)k * max_segs, max_segs, n - k);
+			run = got != 0;
+			k += got;
+		}
+	}
+	return (int)k;
 }
 
 /* A chain the embedder may push: popped from this generation, in flight,
@@ -343,12 +416,32 @@ VIO_NOINLINE static int push_general(struct vio_devq *q, const struct vio_chain 
 	return push_one(q, chain, written, false);
 }
 
+/* The push fast path applies: q->hot on, and @chain pushable without
+ * mappings to release. The hot state, the generation and the MAPPED flag
+ * are one compare of the chain's (flags, head, gen) word with q->push_key. */
+static VIO_ALWAYS_INLINE bool push_fast_ok(const struct vio_devq *q, const struct vio_chain *c,
+					   uint32_t written)
+{
+	if (vio_unlikely(c == NULL))
+		return false;
+	if (VIO__CHAIN_COMPOSED) {
+		uint64_t w;
+		VIO_MEMCPY(&w, &c->flags, sizeof(w));
+		if ((w & VIO__PUSH_MASK) != q->push_key)
+			return false;
+	} else if (q->hot == VIO__HOT_OFF || c->gen != q->gen ||
+		   (c->flags & VIO_CHAIN_MAPPED) != 0) {
+		return false;
+	}
+	return c->id < q->size && (q->inflight[c->id] & VIO__INFLIGHT) != 0 &&
+	       written <= c->in_bytes;
+}
+
 int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t written)
 {
 	/* Fast: a healthy queue without write log, a chain of this
 	 * generation in flight, no mappings to release. */
-	if (vio_likely(q->hot != VIO__HOT_OFF && pushable(q, chain, written) &&
-		       (chain->flags & VIO_CHAIN_MAPPED) == 0)) {
+	if (vio_likely(push_fast_ok(q, chain, written))) {
 		uint16_t id = chain->id;
 		if (vio_likely(q->hot == VIO__HOT_SPLIT)) {
 			q->inflight[id] = 0;
@@ -416,8 +509,84 @@ static int push_many(struct vio_devq *q, const struct vio_used *used, unsigned n
 	return 0;
 }
 
+/* The batch fast path: a healthy queue without write log, every chain
+ * pushable without mappings to release (push_fast_ok()), none twice. The
+ * in-flight marks are taken off as entries pass (a second entry for a
+ * chain then fails) and put back if one fails, so nothing changes and the
+ * general code reports it. True: published. */
+static VIO_ALWAYS_INLINE bool push_batch_fast(struct vio_devq *q, const struct vio_used *used,
+					      unsigned n)
+{
+	unsigned k;
+	for (k = 0; k < n; k++) {
+		const struct vio_chain *c = used[k].chain;
+		if (vio_unlikely(!push_fast_ok(q, c, used[k].len))) {
+			while (k-- > 0)
+				q->inflight[used[k].chain->id] |= VIO__INFLIGHT;
+			return false;
+		}
+		q->inflight[c->id] &= (uint16_t)~VIO__INFLIGHT;
+	}
+	if (q->hot == VIO__HOT_SPLIT) {
+		struct vio__devq_split *s = &q->u.split;
+		uint16_t idx = s->used_idx;
+		for (k = 0; k < n; k++, idx++) {
+			uint16_t id = used[k].chain->id;
+			struct vio_split_used_elem *e = &s->used_ring[idx & q->mask];
+			VIO_WRITE_ONCE(e->id.raw, vio_le32_make(id).raw);
+			VIO_WRITE_ONCE(e->len.raw, vio_le32_make(used[k].len).raw);
+			VIO_CACHE_CLEAN(e, sizeof(*e));
+			q->inflight[id] = 0;
+		}
+		s->used_idx = idx;
+		s->pushed += n;
+		/* Release: the elements before the index that publishes them.
+		 * Pairs with the driver's acquire load of used->idx. */
+		VIO_STORE_RELEASE(s->used->idx.raw, vio_le16_make(idx).raw);
+		VIO_CACHE_CLEAN(&s->used->idx, sizeof(s->used->idx));
+		return true;
+	}
+	/* Packed: one used descriptor per chain at the slots it took, the
+	 * first one's flags written last so that the batch appears at once
+	 * (as vio__devq_packed_push()). */
+	struct vio__devq_packed *p = &q->u.packed;
+	const uint16_t head = p->used_idx, size = q->size;
+	uint16_t slot = head, mark = p->used_mark, head_flags = 0;
+	uint32_t slots = 0;
+	for (k = 0; k < n; k++) {
+		uint16_t id = used[k].chain->id;
+		uint32_t len = used[k].len;
+		uint16_t ndesc = vio__devq_inflight_ndesc(q, id);
+		q->inflight[id] = 0;
+		struct vio_packed_desc *d = &p->desc_rw[slot];
+		/* §2.8.4: WRITE in a used descriptor says data was written. */
+		uint16_t flags = (uint16_t)(mark | (len != 0 ? VIO_DESC_F_WRITE : 0));
+		VIO_WRITE_ONCE(d->id.raw, vio_le16_make(id).raw);
+		VIO_WRITE_ONCE(d->len.raw, vio_le32_make(len).raw);
+		if (k == 0)
+			head_flags = flags;
+		else
+			VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
+		VIO_CACHE_CLEAN(d, sizeof(*d));
+		vio__packed_advance_mark(&slot, &mark, ndesc, size);
+		slots += ndesc;
+	}
+	p->used_idx = slot;
+	p->used_mark = mark;
+	p->pushed += slots;
+	q->inflight_count = (uint16_t)(q->inflight_count - n);
+	/* Release: ids and lengths before the flags that mark the first entry
+	 * used. Pairs with the driver's acquire load of the flags. */
+	VIO_STORE_RELEASE(p->desc_rw[head].flags.raw, vio_le16_make(head_flags).raw);
+	VIO_CACHE_CLEAN(&p->desc_rw[head], sizeof(p->desc_rw[head]));
+	return true;
+}
+
 int vio_devq_push_batch(struct vio_devq *q, const struct vio_used *used, unsigned n)
 {
+	if (vio_likely(q->hot != VIO__HOT_OFF && used != NULL && n - 1u < q->size) &&
+	    push_batch_fast(q, used, n))
+		return 0;
 	return push_many(q, used, n, false);
 }
 

@@ -16,31 +16,29 @@
 #include "devq_impl.h"
 #include "packed_event.h"
 
-/* One direct descriptor (@id, @addr, @len, @write) inside q->hint, with room
- * for a segment: fill in the chain. False: not the fast case. */
-static VIO_ALWAYS_INLINE bool vio__devq_single1(struct vio_devq *q, struct vio_chain *c,
-						struct vio_chain_seg *segs, uint16_t max_segs,
-						uint16_t id, uint64_t addr, uint32_t len,
-						bool write)
-{
-	if (vio_unlikely(max_segs == 0))
-		return false;
-	return vio__chain_single_fast(q, c, segs, id, addr, len, write);
-}
-
 /* ---- split ---------------------------------------------------------------- */
 
-/* Results of the pop fast paths besides 0 (popped) and -VIO_EAGAIN. */
+/* Results of the pop fast paths besides 0 (popped) and -VIO_EAGAIN: a
+ * hand-over code in the low bits and, for VIO__POP_CHAIN and VIO__POP_AT,
+ * what was validated above them (split: the head index, below size;
+ * packed: the head flags, which say the descriptor is available). */
 enum {
 	VIO__POP_GENERAL = 1, /* start over in the general pop */
-	VIO__POP_CHAIN = 2,   /* split: a direct chain, vio__devq_split_popn() */
-	VIO__POP_AT = 3,      /* hand over at *at: split head / packed head flags */
+	VIO__POP_CHAIN = 2,   /* a list of direct descriptors: vio__devq_*_popn() */
+	VIO__POP_AT = 3,      /* hand over at the head: split / packed pop_head / pop_at */
+	VIO__POP_SHIFT = 2,   /* the validated value is rc >> VIO__POP_SHIFT */
 };
+#define VIO__POP_CODE(rc) ((rc) & ((1 << VIO__POP_SHIFT) - 1))
+#define VIO__POP_ARG(rc) ((uint16_t)((unsigned)(rc) >> VIO__POP_SHIFT))
+#define VIO__POP_WITH(code, v) ((int)(((unsigned)(v) << VIO__POP_SHIFT) | (unsigned)(code)))
 
-/* 0 popped, -VIO_EAGAIN nothing new, else a VIO__POP_* hand-over. */
+/* 0 popped, -VIO_EAGAIN nothing new, else a VIO__POP_* hand-over (nothing
+ * changed but the validated avail_seen; VIO__POP_AT / VIO__POP_CHAIN: the
+ * head at last_avail is in range). A leaf that keeps little live at once:
+ * the arguments stay in their registers for the caller's tail call to the
+ * general code, so no callee-saved register is needed. */
 static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio_chain *chain,
-						  struct vio_chain_seg *segs, uint16_t max_segs,
-						  uint16_t *at)
+						  struct vio_chain_seg *segs, uint16_t max_segs)
 {
 	struct vio__devq_split *s = &q->u.split;
 	uint16_t last = s->last_avail;
@@ -65,98 +63,200 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 	uint16_t head = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->avail_ring[last & q->mask].raw));
 	if (head >= q->size)
 		return VIO__POP_GENERAL; /* it fails the queue */
-	*at = head;
 	if (q->inflight[head] != 0)
-		return VIO__POP_AT;
+		return VIO__POP_WITH(VIO__POP_AT, head);
 	/* Each field read once; next is not needed without NEXT. */
 	const struct vio_split_desc *sd = &s->desc[head];
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
 	if ((flags & (uint16_t)~VIO_DESC_F_WRITE) != 0)
-		return (flags & (uint16_t) ~(VIO_DESC_F_WRITE | VIO_DESC_F_NEXT)) == 0
-			       ? VIO__POP_CHAIN
-			       : VIO__POP_AT;
+		return VIO__POP_WITH((flags & (uint16_t) ~(VIO_DESC_F_WRITE | VIO_DESC_F_NEXT)) == 0
+					     ? VIO__POP_CHAIN
+					     : VIO__POP_AT,
+				     head);
+	/* flags is 0 or VIO_DESC_F_WRITE (2): w is the direction. */
+	const size_t w = (size_t)(flags >> 1);
 	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
 	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
-	if (!vio__chain_single_fast(q, chain, segs, head, addr, len, flags != 0))
-		return VIO__POP_AT;
+	/* The caller's array (max_segs > 0): stored now so that addr needs no
+	 * register of its own; a hand-over leaves segs[0] to the general code,
+	 * which writes segments before it knows a chain is good anyway. */
+	segs->addr = addr;
+	/* Inside q->hint, which grants the direction (hint_room is 0 where
+	 * it does not). Regions do not wrap, so in range means no overflow. */
+	uint64_t off = addr - q->hint.guest_addr, room = q->hint_room[w];
+	if (off >= room || len == 0 || len > room - off)
+		return VIO__POP_WITH(VIO__POP_AT, head);
+	segs->ptr = (unsigned char *)q->hint.host + off;
+	vio__seg_tail(segs, len, w != 0);
+	vio__chain_fill1(q, chain, segs, head, head, len, w != 0);
 	q->inflight[head] = VIO__INFLIGHT;
-	s->last_avail = (uint16_t)(last + 1u);
+	s->last_avail++;
 	return 0;
 }
 
-/* A direct chain of several descriptors, each inside q->hint, at most
- * max_segs (and the queue size) of them, after vio__devq_split_pop1()
- * returned 2: the head is read again (anything read is validated again).
- * Lengths are summed in 64 bits and the 2^32 limit tested once (§2.7.5.1);
- * readable descriptors must come first (§2.7.4.2). 0 popped, 1 take the
- * general path (which reports what is wrong, if anything). */
+/* One direct descriptor of a list, read once, checked inside q->hint for
+ * its direction and filled into @sg. False: not the fast case (nothing but
+ * *sg changed). The caller checks the order and sums the lengths. */
+static VIO_ALWAYS_INLINE bool vio__chain_seg_fast(const struct vio_devq *q,
+						  struct vio_chain_seg *sg, uint16_t flags,
+						  uint64_t addr, uint32_t len)
+{
+	const size_t w = (size_t)((flags >> 1) & 1u); /* VIO_DESC_F_WRITE */
+	uint64_t off = addr - q->hint.guest_addr, room = q->hint_room[w];
+	if ((flags & VIO_DESC_F_INDIRECT) != 0 || off >= room || len == 0 || len > room - off)
+		return false;
+	sg->ptr = (unsigned char *)q->hint.host + off;
+	sg->addr = addr;
+	vio__seg_tail(sg, len, w != 0);
+	return true;
+}
+
+/* Accumulated byte counts of a list walked by the popn fast paths: out
+ * holds the readable bytes and, from bit 48, the readable segments (at most
+ * 32768 lengths below 2^32 each: below 2^47); in the writable bytes, so a
+ * writable segment was seen once it is not 0 (lengths are not 0). */
+#define VIO__OUT_ONE ((uint64_t)1 << 48)
+
+/* Fill in the record of a chain of the @n direct segments at @segs with
+ * @out / @in as above (their sum checked below 2^32). */
+static VIO_ALWAYS_INLINE void vio__chain_filln(const struct vio_devq *q, struct vio_chain *c,
+					       struct vio_chain_seg *segs, uint16_t id,
+					       uint16_t head, uint32_t n, uint64_t out, uint64_t in)
+{
+	uint16_t nout = (uint16_t)(out >> 48);
+	uint32_t out_bytes = (uint32_t)out; /* below 2^32: the sum was checked */
+	if (VIO__CHAIN_COMPOSED) {
+		vio__store64(&c->id, vio__mem64_16x4(id, (uint16_t)n, (uint16_t)n, nout));
+		vio__store64(&c->out_bytes, vio__mem64_32x2(out_bytes, (uint32_t)in));
+		vio__store64(&c->flags, q->one_gen | vio__mem64_16_16_32(0, head, 0));
+	} else {
+		c->id = id;
+		c->ndesc = (uint16_t)n;
+		c->nseg = (uint16_t)n;
+		c->nout = nout;
+		c->out_bytes = out_bytes;
+		c->in_bytes = (uint32_t)in;
+		c->flags = 0;
+		c->head = head;
+		c->gen = q->gen;
+	}
+	c->segs = segs;
+}
+
+/* Add one segment of @len bytes to @out / @in (VIO__OUT_ONE). False: a
+ * readable segment after a writable one (§2.7.4.2, §2.8.6). */
+static VIO_ALWAYS_INLINE bool vio__chain_count(uint64_t *out, uint64_t *in, uint16_t flags,
+					       uint32_t len)
+{
+	if ((flags & VIO_DESC_F_WRITE) != 0) {
+		*in += len;
+		return true;
+	}
+	*out += len + VIO__OUT_ONE;
+	return *in == 0;
+}
+
+/* A direct chain of several descriptors from @head (< size, not in flight:
+ * vio__devq_split_pop1() validated it), each inside q->hint, at most
+ * max_segs (and the queue size) of them. Lengths are summed in 64 bits and
+ * the 2^32 limit tested once (§2.7.5.1); readable descriptors must come
+ * first (§2.7.4.2). 0 popped, 1 take the general path (which reports what
+ * is wrong, if anything; only segs was written). */
 static VIO_ALWAYS_INLINE int vio__devq_split_popn(struct vio_devq *q, struct vio_chain *chain,
-						  struct vio_chain_seg *segs, uint16_t max_segs)
+						  struct vio_chain_seg *segs, uint16_t max_segs,
+						  uint16_t head)
 {
 	struct vio__devq_split *s = &q->u.split;
-	/* The region in locals: the stores into segs could alias it. */
-	const uint64_t gaddr = q->hint.guest_addr, rsize = q->hint.size;
-	unsigned char *const host = q->hint.host;
-	const unsigned denied = ~q->hint.access & VIO_MAP_RW;
-	const struct vio_split_desc *desc = s->desc;
-	const uint16_t size = q->size;
-	uint16_t head =
-		vio_le16_raw_to_cpu(VIO_READ_ONCE(s->avail_ring[s->last_avail & q->mask].raw));
-	uint32_t limit = max_segs < size ? max_segs : size;
-	uint64_t out_bytes = 0, in_bytes = 0;
-	uint32_t n = 0, nout = 0, i = head;
+	struct vio_chain_seg *sg = segs;
+	struct vio_chain_seg *const end = segs + (max_segs < q->size ? max_segs : q->size);
+	uint64_t out = 0, in = 0;
+	uint32_t i = head;
 
-	if (head >= size || q->inflight[head] != 0)
-		return 1;
 	for (;;) {
-		if (n == limit)
+		if (sg == end)
 			return 1; /* longer than the array or a loop */
-		const struct vio_split_desc *sd = &desc[i];
+		const struct vio_split_desc *sd = &s->desc[i];
 		uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
 		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
 		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
-		uint16_t next = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->next.raw));
-		bool write = (flags & VIO_DESC_F_WRITE) != 0;
-		uint64_t off = addr - gaddr;
-		/* VIO_MAP_READ is 1, VIO_MAP_WRITE 2: the direction is 1 << write. */
-		if ((flags & VIO_DESC_F_INDIRECT) != 0 || len == 0 || off >= rsize ||
-		    len > rsize - off || ((1u << write) & denied) != 0)
+		if (!vio__chain_seg_fast(q, sg, flags, addr, len) ||
+		    !vio__chain_count(&out, &in, flags, len))
 			return 1;
-		if (write) {
-			in_bytes += len;
-		} else {
-			if (nout != n)
-				return 1; /* readable after writable */
-			out_bytes += len;
-			nout++;
-		}
-		struct vio_chain_seg *sg = &segs[n++];
-		sg->ptr = host + off;
-		sg->addr = addr;
-		sg->len = len;
-		sg->write = write;
-		sg->release = false;
+		sg++;
 		if ((flags & VIO_DESC_F_NEXT) == 0)
 			break;
-		if (next >= size)
+		i = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->next.raw));
+		if (i >= q->size)
 			return 1;
-		i = next;
 	}
-	if (out_bytes + in_bytes > UINT32_MAX)
-		return 1;
-	chain->id = head;
-	chain->head = head;
-	chain->ndesc = (uint16_t)n;
-	chain->nseg = (uint16_t)n;
-	chain->nout = (uint16_t)nout;
-	chain->out_bytes = (uint32_t)out_bytes;
-	chain->in_bytes = (uint32_t)in_bytes;
-	chain->flags = 0;
-	chain->gen = q->gen;
-	chain->segs = segs;
+	if ((out & (VIO__OUT_ONE - 1u)) + in > UINT32_MAX)
+		return 1; /* §2.7.5.1 */
+	uint32_t n = (uint32_t)(sg - segs);
+	vio__chain_filln(q, chain, segs, head, head, n, out, in);
 	q->inflight[head] = (uint16_t)(VIO__INFLIGHT | (n - 1u));
 	s->last_avail++;
 	return 0;
+}
+
+/* Up to @m chains of the shape vio__devq_split_pop1() takes, from the
+ * entries already known to be available (last_avail to avail_seen): a run
+ * for vio_devq_pop_batch(), with the queue state in locals. Stops, changing
+ * nothing for it, at the first entry that is not that shape (the caller's
+ * vio_devq_pop() takes it, or reports it). Returns the chains taken; chain
+ * j in chains[j] with its segment at segs[j * max_segs]. */
+static VIO_ALWAYS_INLINE unsigned vio__devq_split_pop_run(struct vio_devq *q,
+							  struct vio_chain *chains,
+							  struct vio_chain_seg *segs,
+							  uint16_t max_segs, unsigned m)
+{
+	struct vio__devq_split *s = &q->u.split;
+	const uint16_t last = s->last_avail, size = q->size, mask = q->mask;
+	uint32_t window = (uint16_t)(s->avail_seen - last);
+	if (max_segs == 0 || window == 0)
+		return 0;
+	const vio_le16 *const ring = s->avail_ring;
+	const struct vio_split_desc *const desc = s->desc;
+	uint16_t *const inflight = q->inflight;
+	const uint64_t gaddr = q->hint.guest_addr;
+	unsigned char *const host = q->hint.host;
+	const uint64_t room[2] = {q->hint_room[0], q->hint_room[1]};
+	const uint64_t ids[2] = {q->one_ids[0], q->one_ids[1]};
+	const uint64_t gen = q->one_gen;
+	const unsigned count = m < window ? m : window;
+	unsigned j;
+
+	for (j = 0; j < count; j++) {
+		uint16_t head =
+			vio_le16_raw_to_cpu(VIO_READ_ONCE(ring[(uint16_t)(last + j) & mask].raw));
+		if (head >= size || inflight[head] != 0)
+			break;
+		const struct vio_split_desc *sd = &desc[head];
+		uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
+		if ((flags & (uint16_t)~VIO_DESC_F_WRITE) != 0)
+			break;
+		const size_t w = (size_t)(flags >> 1);
+		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
+		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
+		uint64_t off = addr - gaddr;
+		if (off >= room[w] || len == 0 || len > room[w] - off)
+			break;
+		struct vio_chain_seg *sg = segs + (size_t)j * max_segs;
+		struct vio_chain *c = &chains[j];
+		sg->ptr = host + off;
+		sg->addr = addr;
+		vio__seg_tail(sg, len, w != 0);
+		if (VIO__CHAIN_COMPOSED) {
+			vio__store64(&c->id, ids[w] | vio__mem64_16x4(head, 0, 0, 0));
+			vio__store64(&c->out_bytes, vio__mem64_32x2(w ? 0 : len, w ? len : 0));
+			vio__store64(&c->flags, gen | vio__mem64_16_16_32(0, head, 0));
+			c->segs = sg;
+		} else {
+			vio__chain_fill1(q, c, sg, head, head, len, w != 0);
+		}
+		inflight[head] = VIO__INFLIGHT;
+	}
+	s->last_avail = (uint16_t)(last + j);
+	return j;
 }
 
 /* One used element (the whole of a push of one, but for the write log). */
@@ -207,39 +307,46 @@ static VIO_ALWAYS_INLINE bool vio__devq_split_notify1(struct vio_devq *q)
 
 /* ---- packed --------------------------------------------------------------- */
 
-/* 0 popped, -VIO_EAGAIN nothing new, else VIO__POP_AT or VIO__POP_CHAIN
- * (a list of direct descriptors, vio__devq_packed_popn()) with the head
- * flags in *at. */
+/* 0 popped, -VIO_EAGAIN nothing new, else VIO__POP_AT or VIO__POP_CHAIN (a
+ * list of direct descriptors, vio__devq_packed_popn()) with the head flags,
+ * which say the head is available; nothing changed. A leaf like
+ * vio__devq_split_pop1(). */
 static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vio_chain *chain,
-						   struct vio_chain_seg *segs, uint16_t max_segs,
-						   uint16_t *at)
+						   struct vio_chain_seg *segs, uint16_t max_segs)
 {
 	struct vio__devq_packed *p = &q->u.packed;
-	uint16_t slot = p->last_avail;
-	const struct vio_packed_desc *pd = &p->desc[slot];
+	const struct vio_packed_desc *pd = &p->desc[p->last_avail];
 
 	/* Acquire: the descriptor after the flags that publish it (pairs
 	 * with the driver's release store of those flags). */
 	VIO_CACHE_INVALIDATE(pd, sizeof(*pd));
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(pd->flags.raw));
-	if (!vio__packed_is_avail(flags, p->avail_wrap))
+	if (!vio__packed_avail_at(p, flags))
 		return -VIO_EAGAIN;
-	*at = flags;
 	if ((flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) != 0)
-		return (flags & VIO_DESC_F_INDIRECT) == 0 ? VIO__POP_CHAIN : VIO__POP_AT;
-	struct vio__desc d;
-	vio__desc_read_aligned(pd, true, &d);
-	uint16_t id = d.next_or_id;
-	if (id >= q->size || q->inflight[id] != 0 ||
-	    !vio__devq_single1(q, chain, segs, max_segs, id, d.addr, d.len,
-			       (flags & VIO_DESC_F_WRITE) != 0))
-		return VIO__POP_AT;
-	chain->head = slot;
+		return VIO__POP_WITH(
+			(flags & VIO_DESC_F_INDIRECT) == 0 ? VIO__POP_CHAIN : VIO__POP_AT, flags);
+	if (max_segs == 0)
+		return VIO__POP_WITH(VIO__POP_AT, flags);
+	uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
+	if (id >= q->size || q->inflight[id] != 0)
+		return VIO__POP_WITH(VIO__POP_AT, flags);
+	const size_t w = (size_t)((flags >> 1) & 1u); /* VIO_DESC_F_WRITE */
+	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
+	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
+	/* As in vio__devq_split_pop1(). */
+	segs->addr = addr;
+	uint64_t off = addr - q->hint.guest_addr, room = q->hint_room[w];
+	if (off >= room || len == 0 || len > room - off)
+		return VIO__POP_WITH(VIO__POP_AT, flags);
+	segs->ptr = (unsigned char *)q->hint.host + off;
+	vio__seg_tail(segs, len, w != 0);
+	uint16_t slot = p->last_avail;
+	vio__chain_fill1(q, chain, segs, id, slot, len, w != 0);
 	q->inflight[id] = VIO__INFLIGHT;
-	slot++;
-	if (slot == q->size) {
+	if (++slot == q->size) {
 		slot = 0;
-		p->avail_wrap = !p->avail_wrap;
+		p->avail_mark ^= VIO__PACKED_MARK_FLIP;
 	}
 	p->last_avail = slot;
 	q->inflight_count++;
@@ -252,75 +359,47 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vi
  * Lengths are summed in 64 bits and the 2^32 limit tested once (§2.8.6 as
  * §2.7.5.1); readable descriptors come first; the last one carries the
  * buffer id (§2.8.7). 0 popped, 1 hand over to vio__devq_packed_pop_at()
- * (which reports what is wrong, if anything). */
+ * (which reports what is wrong, if anything; only segs was written). */
 static VIO_ALWAYS_INLINE int vio__devq_packed_popn(struct vio_devq *q, struct vio_chain *chain,
 						   struct vio_chain_seg *segs, uint16_t max_segs,
 						   uint16_t head_flags)
 {
 	struct vio__devq_packed *p = &q->u.packed;
-	/* The region in locals: the stores into segs could alias it. */
-	const uint64_t gaddr = q->hint.guest_addr, rsize = q->hint.size;
-	unsigned char *const host = q->hint.host;
-	const unsigned denied = ~q->hint.access & VIO_MAP_RW;
-	const struct vio_packed_desc *desc = p->desc;
-	const uint16_t size = q->size, start = p->last_avail;
-	uint32_t limit = max_segs < size ? max_segs : size;
-	uint64_t out_bytes = 0, in_bytes = 0;
-	uint32_t n = 0, nout = 0, slot = start;
+	struct vio_chain_seg *sg = segs;
+	struct vio_chain_seg *const end = segs + (max_segs < q->size ? max_segs : q->size);
+	const uint16_t start = p->last_avail;
+	uint64_t out = 0, in = 0;
+	uint32_t slot = start;
 	uint16_t flags = head_flags, id;
 
 	/* The rest of the list is in the slots after the head. */
-	VIO_CACHE_INVALIDATE(p->desc, vio_packed_desc_size(size));
+	VIO_CACHE_INVALIDATE(p->desc, vio_packed_desc_size(q->size));
 	for (;;) {
-		if (n == limit)
+		if (sg == end)
 			return 1; /* longer than the array or the ring */
-		const struct vio_packed_desc *pd = &desc[slot];
-		if (n != 0)
+		const struct vio_packed_desc *pd = &p->desc[slot];
+		if (sg != segs)
 			flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->flags.raw));
 		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
 		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
-		bool write = (flags & VIO_DESC_F_WRITE) != 0;
-		uint64_t off = addr - gaddr;
-		/* VIO_MAP_READ is 1, VIO_MAP_WRITE 2: the direction is 1 << write. */
-		if ((flags & VIO_DESC_F_INDIRECT) != 0 || len == 0 || off >= rsize ||
-		    len > rsize - off || ((1u << write) & denied) != 0)
+		if (!vio__chain_seg_fast(q, sg, flags, addr, len) ||
+		    !vio__chain_count(&out, &in, flags, len))
 			return 1;
-		if (write) {
-			in_bytes += len;
-		} else {
-			if (nout != n)
-				return 1; /* readable after writable */
-			out_bytes += len;
-			nout++;
-		}
-		struct vio_chain_seg *sg = &segs[n++];
-		sg->ptr = host + off;
-		sg->addr = addr;
-		sg->len = len;
-		sg->write = write;
-		sg->release = false;
-		if (++slot == size)
+		sg++;
+		if (++slot == q->size)
 			slot = 0;
 		if ((flags & VIO_DESC_F_NEXT) == 0) {
 			id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
 			break;
 		}
 	}
-	if (id >= size || q->inflight[id] != 0 || out_bytes + in_bytes > UINT32_MAX)
+	if (id >= q->size || q->inflight[id] != 0 || (out & (VIO__OUT_ONE - 1u)) + in > UINT32_MAX)
 		return 1;
-	chain->id = id;
-	chain->head = start;
-	chain->ndesc = (uint16_t)n;
-	chain->nseg = (uint16_t)n;
-	chain->nout = (uint16_t)nout;
-	chain->out_bytes = (uint32_t)out_bytes;
-	chain->in_bytes = (uint32_t)in_bytes;
-	chain->flags = 0;
-	chain->gen = q->gen;
-	chain->segs = segs;
+	uint32_t n = (uint32_t)(sg - segs);
+	vio__chain_filln(q, chain, segs, id, start, n, out, in);
 	q->inflight[id] = (uint16_t)(VIO__INFLIGHT | (n - 1u));
 	if (slot <= start)
-		p->avail_wrap = !p->avail_wrap; /* n <= size: at most one lap */
+		p->avail_mark ^= VIO__PACKED_MARK_FLIP; /* n <= size: at most one lap */
 	p->last_avail = (uint16_t)slot;
 	q->inflight_count++;
 	return 0;
@@ -334,12 +413,11 @@ static VIO_ALWAYS_INLINE void vio__devq_packed_put_used(struct vio_devq *q, uint
 	uint16_t at = p->used_idx;
 	struct vio_packed_desc *d = &p->desc_rw[at];
 	/* §2.8.4: WRITE in a used descriptor says data was written. */
-	uint16_t flags = (uint16_t)(vio__packed_used_flags(p->used_wrap) |
-				    (len != 0 ? VIO_DESC_F_WRITE : 0));
+	uint16_t flags = (uint16_t)(p->used_mark | (len != 0 ? VIO_DESC_F_WRITE : 0));
 	VIO_WRITE_ONCE(d->id.raw, vio_le16_make(id).raw);
 	VIO_WRITE_ONCE(d->len.raw, vio_le32_make(len).raw);
 	VIO_CACHE_CLEAN(d, sizeof(*d));
-	vio__packed_advance(&p->used_idx, &p->used_wrap, ndesc, q->size);
+	vio__packed_advance_mark(&p->used_idx, &p->used_mark, ndesc, q->size);
 	p->pushed += ndesc;
 	/* Release: id and len before the flags. Pairs with the driver's
 	 * acquire load of the flags. */
@@ -368,7 +446,14 @@ static VIO_ALWAYS_INLINE bool vio__devq_packed_notify1(struct vio_devq *q)
 	if (flags != VIO_RING_EVENT_FLAGS_DESC || !q->event_idx || pushed >= q->size)
 		return true;
 	uint16_t off_wrap = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->driver->off_wrap.raw));
-	return vio__packed_need_event(off_wrap, q->size, p->used_idx, p->used_wrap, pushed);
+	/* vio__packed_need_event() with the wrap counter as used_mark: its
+	 * USED bit (bit 15) is the counter, where off_wrap keeps its own. */
+	uint16_t off = (uint16_t)(off_wrap & 0x7fffu);
+	if (off >= q->size)
+		return true; /* nonsense from the peer: err towards notifying */
+	if (((off_wrap ^ p->used_mark) & VIO_DESC_F_USED) != 0)
+		off = (uint16_t)(off - q->size);
+	return vio_need_event(off, p->used_idx, (uint16_t)(p->used_idx - pushed));
 }
 
 #endif /* VIO_LIB_RING_DEVQ_HOT_H */

@@ -13,6 +13,45 @@
 
 #include "ring_impl.h"
 
+/* A 64-bit value that memcpy() lays out as four uint16 / two uint32 /
+ * (uint32, uint8, uint8, uint16) in that order, whatever the host's byte
+ * order: several adjacent fields written with one store. */
+static inline uint64_t vio__mem64_16x4(uint16_t a, uint16_t b, uint16_t c, uint16_t d)
+{
+#if VIO_HOST_BIG_ENDIAN
+	return (uint64_t)a << 48 | (uint64_t)b << 32 | (uint64_t)c << 16 | d;
+#else
+	return a | (uint64_t)b << 16 | (uint64_t)c << 32 | (uint64_t)d << 48;
+#endif
+}
+
+static inline uint64_t vio__mem64_32x2(uint32_t a, uint32_t b)
+{
+#if VIO_HOST_BIG_ENDIAN
+	return (uint64_t)a << 32 | b;
+#else
+	return a | (uint64_t)b << 32;
+#endif
+}
+
+static inline uint64_t vio__mem64_16_16_32(uint16_t a, uint16_t b, uint32_t c)
+{
+#if VIO_HOST_BIG_ENDIAN
+	return (uint64_t)a << 48 | (uint64_t)b << 32 | c;
+#else
+	return a | (uint64_t)b << 16 | (uint64_t)c << 32;
+#endif
+}
+
+static inline uint64_t vio__mem64_32_8_8(uint32_t a, uint8_t b, uint8_t c)
+{
+#if VIO_HOST_BIG_ENDIAN
+	return (uint64_t)a << 32 | (uint64_t)b << 24 | (uint64_t)c << 16;
+#else
+	return a | (uint64_t)b << 32 | (uint64_t)c << 40;
+#endif
+}
+
 struct vio__devq_split {
 	const struct vio_split_desc *desc;
 	const struct vio_split_avail *avail;
@@ -35,8 +74,14 @@ struct vio__devq_packed {
 	struct vio_packed_event *device;       /* ours (written) */
 	uint16_t last_avail;		       /* next slot to look at */
 	uint16_t used_idx;		       /* next slot to write a used descriptor to */
-	bool avail_wrap;      /* wrap counter an available descriptor at last_avail carries */
-	bool used_wrap;	      /* our ring wrap counter for used descriptors */
+	/* The wrap counters as the AVAIL|USED flag pair they mean (so that a
+	 * test or a used descriptor's flags need no arithmetic): avail_mark is
+	 * the pair a descriptor available at last_avail carries
+	 * (vio__packed_avail_flags() of the driver's wrap counter), used_mark
+	 * the pair our used descriptors get (vio__packed_used_flags()).
+	 * Each flips by VIO__PACKED_MARK_FLIP with its wrap counter. */
+	uint16_t avail_mark;
+	uint16_t used_mark;
 	uint16_t event_flags; /* shadow of device->flags */
 	uint32_t pushed;      /* ring slots used since the last needs_notify */
 };
@@ -87,6 +132,19 @@ struct vio_devq {
 	uint32_t nregions;
 	uint32_t last_region;	    /* buffers */
 	struct vio_mem_region hint; /* a copy of regions[last_region], read inline */
+	/* hint.size where the hint grants the direction, else 0: [0] device
+	 * reads, [1] device writes (vio__devq_set_hint()). */
+	uint64_t hint_room[2];
+	/* Templates of a one-segment chain record (vio__chain_fill1()), as
+	 * memcpy() lays them out: id, ndesc, nseg, nout with id 0, for a
+	 * readable [0] / writable [1] segment; flags, head, gen with head 0. */
+	uint64_t one_ids[2];
+	uint64_t one_gen;
+	/* What a chain's (flags, head, gen) word masked with VIO__PUSH_MASK
+	 * equals when vio_devq_push() may take its fast path: no MAPPED flag,
+	 * this generation, and q->hot on; a value no masked word has while
+	 * q->hot is off (vio__devq_hot_update(), vio__devq_fail()). */
+	uint64_t push_key;
 	uint32_t last_table_region; /* indirect tables */
 	const struct vio_mem_ops *mem_ops;
 	void *mem_ctx;
@@ -103,15 +161,71 @@ struct vio_devq {
 	uint16_t *inflight; /* size entries, after the struct */
 };
 
+/* Make @r the region the inline fast paths try first. */
+static inline void vio__devq_set_hint(struct vio_devq *q, const struct vio_mem_region *r)
+{
+	q->hint = *r;
+	q->hint_room[0] = (r->access & VIO_MAP_READ) != 0 ? r->size : 0;
+	q->hint_room[1] = (r->access & VIO_MAP_WRITE) != 0 ? r->size : 0;
+}
+
+/* The one-segment chain templates for the current generation. */
+static inline void vio__devq_chain_templates(struct vio_devq *q)
+{
+	q->one_ids[0] = vio__mem64_16x4(0, 1, 1, 1);
+	q->one_ids[1] = vio__mem64_16x4(0, 1, 1, 0);
+	q->one_gen = vio__mem64_16_16_32(0, 0, q->gen);
+}
+
+/* ---- Packed positions (slot, wrap counter as a flag pair) ---------------- */
+
+#define VIO__PACKED_MARKS (VIO_DESC_F_AVAIL | VIO_DESC_F_USED)
+#define VIO__PACKED_MARK_FLIP VIO__PACKED_MARKS
+
+static inline bool vio__packed_avail_wrap(const struct vio__devq_packed *p)
+{
+	return (p->avail_mark & VIO_DESC_F_AVAIL) != 0;
+}
+
+static inline bool vio__packed_used_wrap(const struct vio__devq_packed *p)
+{
+	return p->used_mark != 0;
+}
+
+/* @flags (a descriptor's) mark it available at last_avail. */
+static inline bool vio__packed_avail_at(const struct vio__devq_packed *p, uint16_t flags)
+{
+	return (flags & VIO__PACKED_MARKS) == p->avail_mark;
+}
+
+/* Advance (@slot, @mark) by @n slots (n <= size). */
+static inline void vio__packed_advance_mark(uint16_t *slot, uint16_t *mark, uint32_t n,
+					    uint16_t size)
+{
+	uint32_t s = (uint32_t)*slot + n;
+	if (s >= size) {
+		s -= size;
+		*mark ^= VIO__PACKED_MARK_FLIP;
+	}
+	*slot = (uint16_t)s;
+}
+
 /* Recompute q->hot (VIO__HOT_*) after init, reset, restore, a break or a
  * journal change: off when broken, with a write log or with a journal (the
  * fast paths report to neither). */
+/* The bits of a chain's (flags, head, gen) word the push fast path tests,
+ * and the push_key while q->hot is off: flag 0x8000 is outside the mask. */
+#define VIO__PUSH_MASK vio__mem64_16_16_32(VIO_CHAIN_MAPPED, 0, 0xffffffffu)
+#define VIO__PUSH_KEY_OFF vio__mem64_16_16_32(0x8000u, 0, 0)
+
 static inline void vio__devq_hot_update(struct vio_devq *q)
 {
 	if (q->broken != 0 || q->log_write != NULL || q->journal != NULL)
 		q->hot = VIO__HOT_OFF;
 	else
 		q->hot = q->format == VIO_RING_SPLIT ? VIO__HOT_SPLIT : VIO__HOT_PACKED;
+	q->push_key =
+		q->hot != VIO__HOT_OFF ? vio__mem64_16_16_32(0, 0, q->gen) : VIO__PUSH_KEY_OFF;
 }
 
 static inline int vio__devq_fail(struct vio_devq *q, int err)
@@ -119,6 +233,7 @@ static inline int vio__devq_fail(struct vio_devq *q, int err)
 	if (q->broken == 0)
 		q->broken = err;
 	q->hot = VIO__HOT_OFF;
+	q->push_key = VIO__PUSH_KEY_OFF;
 	return err;
 }
 
@@ -231,6 +346,72 @@ static VIO_ALWAYS_INLINE int vio__chain_add(struct vio_devq *q, struct vio__chai
 /* The chain is complete: fill in the caller's record. */
 void vio__chain_end(const struct vio_devq *q, struct vio__chain_builder *b, uint16_t id,
 		    uint16_t ndesc, uint16_t head);
+
+/* ---- Composed stores into a chain record ---------------------------------- */
+
+/* The layouts the composed stores assume (true on every ABI in use; any
+ * other gets the field-by-field stores, the same result). */
+#define VIO__CHAIN_COMPOSED                                                                        \
+	(sizeof(bool) == 1 && offsetof(struct vio_chain, ndesc) == 2 &&                            \
+	 offsetof(struct vio_chain, nseg) == 4 && offsetof(struct vio_chain, nout) == 6 &&         \
+	 offsetof(struct vio_chain, out_bytes) == 8 &&                                             \
+	 offsetof(struct vio_chain, in_bytes) == 12 && offsetof(struct vio_chain, flags) == 16 &&  \
+	 offsetof(struct vio_chain, head) == 18 && offsetof(struct vio_chain, gen) == 20 &&        \
+	 offsetof(struct vio_chain_seg, addr) == 8 && offsetof(struct vio_chain_seg, len) == 16 && \
+	 offsetof(struct vio_chain_seg, write) == 20 &&                                            \
+	 offsetof(struct vio_chain_seg, release) == 21 && sizeof(struct vio_chain_seg) >= 24)
+
+static inline void vio__store64(void *p, uint64_t v)
+{
+	VIO_MEMCPY(p, &v, sizeof(v));
+}
+
+/* A segment's len, write and release (false). */
+static VIO_ALWAYS_INLINE void vio__seg_tail(struct vio_chain_seg *sg, uint32_t len, bool write)
+{
+	if (VIO__CHAIN_COMPOSED) {
+		/* len, write, release and the padding after them. */
+		vio__store64(&sg->len, vio__mem64_32_8_8(len, write, 0));
+	} else {
+		sg->len = len;
+		sg->write = write;
+		sg->release = false;
+	}
+}
+
+/* One segment inside the region that matched last (release false). */
+static VIO_ALWAYS_INLINE void vio__seg_fill(struct vio_chain_seg *sg, void *host, uint64_t addr,
+					    uint32_t len, bool write)
+{
+	sg->ptr = host;
+	sg->addr = addr;
+	vio__seg_tail(sg, len, write);
+}
+
+/* The record of a chain of one segment at @segs (already filled in), with
+ * @id, ring position @head and no flags: three composed stores and the
+ * array pointer. */
+static VIO_ALWAYS_INLINE void vio__chain_fill1(const struct vio_devq *q, struct vio_chain *c,
+					       struct vio_chain_seg *segs, uint16_t id,
+					       uint16_t head, uint32_t len, bool write)
+{
+	if (VIO__CHAIN_COMPOSED) {
+		vio__store64(&c->id, q->one_ids[(size_t)write] | vio__mem64_16x4(id, 0, 0, 0));
+		vio__store64(&c->out_bytes, vio__mem64_32x2(write ? 0 : len, write ? len : 0));
+		vio__store64(&c->flags, q->one_gen | vio__mem64_16_16_32(0, head, 0));
+	} else {
+		c->id = id;
+		c->ndesc = 1;
+		c->nseg = 1;
+		c->nout = write ? 0 : 1;
+		c->out_bytes = write ? 0 : len;
+		c->in_bytes = write ? len : 0;
+		c->flags = 0;
+		c->head = head;
+		c->gen = q->gen;
+	}
+	c->segs = segs;
+}
 
 /* Fill in a chain of one segment. */
 static inline void vio__chain_one(const struct vio_devq *q, struct vio_chain *c,

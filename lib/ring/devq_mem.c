@@ -85,7 +85,7 @@ static VIO_ALWAYS_INLINE int xlate(struct vio_devq *q, uint64_t addr, uint64_t l
 	uint32_t was = q->last_region;
 	int rc = xlate_hint(q, &q->last_region, addr, len, dir, out);
 	if (q->last_region != was)
-		q->hint = q->regions[q->last_region];
+		vio__devq_set_hint(q, &q->regions[q->last_region]);
 	return rc;
 }
 

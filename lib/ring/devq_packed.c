@@ -42,8 +42,9 @@ void vio__devq_packed_reset(struct vio_devq *q)
 	struct vio__devq_packed *p = &q->u.packed;
 	p->last_avail = 0;
 	p->used_idx = 0;
-	p->avail_wrap = true; /* §2.8.1: wrap counters start at 1 */
-	p->used_wrap = true;
+	/* §2.8.1: wrap counters start at 1 */
+	p->avail_mark = vio__packed_avail_flags(true);
+	p->used_mark = vio__packed_used_flags(true);
 	p->event_flags = VIO_RING_EVENT_FLAGS_ENABLE;
 	p->pushed = 0;
 }
@@ -218,7 +219,7 @@ int vio__devq_packed_pop_at(struct vio_devq *q, uint16_t head_flags, struct vio_
 	if (rc < 0)
 		return rc;
 taken:
-	vio__packed_advance(&p->last_avail, &p->avail_wrap, ndesc, q->size);
+	vio__packed_advance_mark(&p->last_avail, &p->avail_mark, ndesc, q->size);
 	q->inflight_count++;
 	return 0;
 }
@@ -233,7 +234,7 @@ int vio__devq_packed_pop(struct vio_devq *q, struct vio_chain *chain, struct vio
 	 * Pairs with the driver's release store of those flags. */
 	VIO_CACHE_INVALIDATE(&p->desc[slot], sizeof(p->desc[slot]));
 	uint16_t head_flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(p->desc[slot].flags.raw));
-	if (!vio__packed_is_avail(head_flags, p->avail_wrap))
+	if (!vio__packed_avail_at(p, head_flags))
 		return -VIO_EAGAIN;
 	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
 }
@@ -252,7 +253,7 @@ void vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsi
 {
 	struct vio__devq_packed *p = &q->u.packed;
 	uint16_t head = p->used_idx, slot = head;
-	bool wrap = p->used_wrap;
+	uint16_t mark = p->used_mark;
 	uint16_t head_flags = 0;
 	uint32_t slots = 0;
 
@@ -260,14 +261,13 @@ void vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsi
 		uint16_t id = used[k].chain->id, ndesc = vio__devq_inflight_ndesc(q, id);
 		slots += ndesc;
 		if (in_order && k + 1 < n) {
-			vio__packed_advance(&slot, &wrap, ndesc, q->size);
+			vio__packed_advance_mark(&slot, &mark, ndesc, q->size);
 			continue;
 		}
 		uint16_t at = in_order ? head : slot;
 		struct vio_packed_desc *d = &p->desc_rw[at];
-		bool w = in_order ? p->used_wrap : wrap;
 		/* §2.8.4: WRITE in a used descriptor says data was written. */
-		uint16_t flags = (uint16_t)(vio__packed_used_flags(w) |
+		uint16_t flags = (uint16_t)((in_order ? p->used_mark : mark) |
 					    (used[k].len != 0 ? VIO_DESC_F_WRITE : 0));
 		VIO_WRITE_ONCE(d->id.raw, vio_le16_make(id).raw);
 		VIO_WRITE_ONCE(d->len.raw, vio_le32_make(used[k].len).raw);
@@ -277,11 +277,12 @@ void vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsi
 			VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
 		}
 		VIO_CACHE_CLEAN(d, sizeof(*d));
-		log_used_desc(q, at);
-		vio__packed_advance(&slot, &wrap, ndesc, q->size);
+		if (q->log_write != NULL)
+			log_used_desc(q, at);
+		vio__packed_advance_mark(&slot, &mark, ndesc, q->size);
 	}
 	p->used_idx = slot;
-	p->used_wrap = wrap;
+	p->used_mark = mark;
 	p->pushed += slots;
 	/* Release: ids and lengths are visible before the flags that mark the
 	 * first entry used, written last so the batch appears at once. Pairs
@@ -323,8 +324,8 @@ void vio__devq_packed_set_notify(struct vio_devq *q, bool enable)
 	uint16_t flags = VIO_RING_EVENT_FLAGS_DISABLE;
 
 	if (enable && q->event_idx) {
-		uint16_t ow = (uint16_t)(p->last_avail |
-					 ((unsigned)p->avail_wrap << VIO_RING_EVENT_WRAP_SHIFT));
+		uint16_t ow = (uint16_t)(p->last_avail | ((unsigned)vio__packed_avail_wrap(p)
+							  << VIO_RING_EVENT_WRAP_SHIFT));
 		VIO_WRITE_ONCE(p->device->off_wrap.raw, vio_le16_make(ow).raw);
 		flags = VIO_RING_EVENT_FLAGS_DESC;
 	} else if (enable) {
@@ -343,15 +344,15 @@ bool vio__devq_packed_has_avail(struct vio_devq *q)
 	struct vio__devq_packed *p = &q->u.packed;
 	VIO_CACHE_INVALIDATE(&p->desc[p->last_avail], sizeof(p->desc[p->last_avail]));
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(p->desc[p->last_avail].flags.raw));
-	return vio__packed_is_avail(flags, p->avail_wrap);
+	return vio__packed_avail_at(p, flags);
 }
 
 void vio__devq_packed_get_state(const struct vio_devq *q, struct vio_ring_state *st)
 {
 	st->avail_idx = q->u.packed.last_avail;
 	st->used_idx = q->u.packed.used_idx;
-	st->avail_wrap = q->u.packed.avail_wrap;
-	st->used_wrap = q->u.packed.used_wrap;
+	st->avail_wrap = vio__packed_avail_wrap(&q->u.packed);
+	st->used_wrap = vio__packed_used_wrap(&q->u.packed);
 }
 
 int vio__devq_packed_set_state(struct vio_devq *q, const struct vio_ring_state *st)
@@ -361,9 +362,12 @@ int vio__devq_packed_set_state(struct vio_devq *q, const struct vio_ring_state *
 		return -VIO_EINVAL;
 	vio__devq_packed_reset(q);
 	p->last_avail = st->avail_idx;
-	p->avail_wrap = st->avail_wrap;
+	p->avail_mark = vio__packed_avail_flags(st->avail_wrap);
 	p->used_idx = st->used_idx;
-	p->used_wrap = st->used_wrap;
+	p->used_mark = vio__packed_used_flags(st->used_wrap);
 	q->signalled_used = st->used_idx;
 	return 0;
 }
+
+_Static_assert(VIO_DESC_F_USED == 1u << VIO_RING_EVENT_WRAP_SHIFT,
+	       "used_mark's USED bit and off_wrap's wrap bit are the same bit");
