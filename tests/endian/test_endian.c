@@ -52,6 +52,64 @@ static void check_accessors(void)
 	CHECK(vio_le64_get(c) == 0x0102030405060708ull);
 }
 
+/* The one-segment fast paths (the device's chain record is written in
+ * composed 64-bit stores, its push test is one masked 64-bit compare: both
+ * depend on the host's byte order) and the batch entry points, on a queue
+ * that went round several times. */
+static void run_fast(struct vio_vq *vq, struct vio_devq *dq, unsigned char *buf)
+{
+	uint64_t buf_addr = (uint64_t)(uintptr_t)buf;
+	for (unsigned it = 0; it < 40; it++) {
+		bool write = (it & 1) != 0;
+		uint32_t blen = 0x0100u + it;
+		struct vio_sg sg = {buf, blen};
+		CHECK(vio_vq_add(vq, &sg, write ? 0 : 1, write ? 1 : 0,
+				 (void *)(uintptr_t)(it + 1)) == 0);
+		struct vio_chain ch;
+		struct vio_chain_seg segs[2];
+		memset(&ch, 0xa5, sizeof(ch));
+		memset(segs, 0xa5, sizeof(segs));
+		CHECK(vio_devq_pop(dq, &ch, segs, 2) == 0);
+		CHECK(ch.nseg == 1 && ch.ndesc == 1 && ch.flags == 0 && ch.segs == segs);
+		CHECK(ch.nout == (write ? 0 : 1));
+		CHECK(ch.out_bytes == (write ? 0 : blen) && ch.in_bytes == (write ? blen : 0));
+		CHECK(segs[0].ptr == buf && segs[0].addr == buf_addr && segs[0].len == blen);
+		CHECK(segs[0].write == write && !segs[0].release);
+		/* The push test refuses another generation and too many bytes. */
+		struct vio_chain stale = ch;
+		stale.gen++;
+		CHECK(vio_devq_push(dq, &stale, 0) == -VIO_EINVAL);
+		CHECK(vio_devq_push(dq, &ch, ch.in_bytes + 1) == -VIO_EINVAL);
+		CHECK(vio_devq_push(dq, &ch, ch.in_bytes) == 0);
+		void *tok;
+		uint32_t len;
+		CHECK(vio_vq_get(vq, &tok, &len) == 0);
+		CHECK(tok == (void *)(uintptr_t)(it + 1) && len == (write ? blen : 0));
+	}
+
+	/* Batches of three writable buffers. */
+	for (unsigned it = 0; it < 8; it++) {
+		struct vio_sg sg[3] = {{buf, 0x10}, {buf + 0x100, 0x20}, {buf + 0x200, 0x30}};
+		void *toks[3] = {(void *)1, (void *)2, (void *)3};
+		CHECK(vio_vq_add_batch(vq, sg, 0, 1, toks, 3) == 3);
+		struct vio_chain ch[3];
+		struct vio_chain_seg segs[3 * 2];
+		CHECK(vio_devq_pop_batch(dq, ch, segs, 2, 3) == 3);
+		struct vio_used used[3];
+		for (unsigned k = 0; k < 3; k++) {
+			CHECK(ch[k].nseg == 1 && ch[k].in_bytes == 0x10u * (k + 1));
+			used[k] = (struct vio_used){&ch[k], ch[k].in_bytes - 1};
+		}
+		CHECK(vio_devq_push_batch(dq, used, 3) == 0);
+		void *tok[3];
+		uint32_t len[3];
+		CHECK(vio_vq_get_batch(vq, tok, len, 3) == 3);
+		for (unsigned k = 0; k < 3; k++)
+			CHECK(tok[k] == toks[k] && len[k] == 0x10u * (k + 1) - 1);
+	}
+	CHECK(!vio_vq_is_broken(vq) && !vio_devq_is_broken(dq));
+}
+
 static void run(enum vio_ring_format fmt, bool event_idx)
 {
 	memset(arena, 0, sizeof(arena));
@@ -167,6 +225,7 @@ static void run(enum vio_ring_format fmt, bool event_idx)
 	}
 	CHECK(vio_vq_num_free(vq) == size);
 	CHECK(!vio_vq_is_broken(vq) && !vio_devq_is_broken(dq));
+	run_fast(vq, dq, buf);
 }
 
 int main(void)
