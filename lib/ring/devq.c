@@ -448,7 +448,9 @@ int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t wr
 			vio__devq_split_put_used(q, id, written);
 			return 0;
 		}
-		uint16_t ndesc = vio__devq_inflight_ndesc(q, id);
+		/* push_fast_ok() saw VIO__INFLIGHT set: the slots the chain
+		 * took (vio__devq_inflight_ndesc()) in one subtraction. */
+		uint32_t ndesc = (uint32_t)q->inflight[id] - (VIO__INFLIGHT - 1u);
 		q->inflight[id] = 0;
 		q->inflight_count--;
 		vio__devq_packed_put_used(q, id, ndesc, written);

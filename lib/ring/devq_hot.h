@@ -405,20 +405,28 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_popn(struct vio_devq *q, struct vi
 	return 0;
 }
 
-/* One used descriptor (the whole of a push of one, but for the write log). */
+/* One used descriptor (the whole of a push of one, but for the write log).
+ * The position, mark and size are read, and the new ones stored, before
+ * the descriptor is written: the compiler must assume a store into the
+ * ring may change them, and would read them again after it. */
 static VIO_ALWAYS_INLINE void vio__devq_packed_put_used(struct vio_devq *q, uint16_t id,
-							uint16_t ndesc, uint32_t len)
+							uint32_t ndesc, uint32_t len)
 {
 	struct vio__devq_packed *p = &q->u.packed;
-	uint16_t at = p->used_idx;
+	const uint32_t at = p->used_idx, size = q->size;
 	struct vio_packed_desc *d = &p->desc_rw[at];
 	/* §2.8.4: WRITE in a used descriptor says data was written. */
 	uint16_t flags = (uint16_t)(p->used_mark | (len != 0 ? VIO_DESC_F_WRITE : 0));
+	uint32_t next = at + ndesc; /* ndesc <= size */
+	if (next >= size) {
+		next -= size;
+		p->used_mark ^= VIO__PACKED_MARK_FLIP;
+	}
+	p->used_idx = (uint16_t)next;
+	p->pushed += ndesc;
 	VIO_WRITE_ONCE(d->id.raw, vio_le16_make(id).raw);
 	VIO_WRITE_ONCE(d->len.raw, vio_le32_make(len).raw);
 	VIO_CACHE_CLEAN(d, sizeof(*d));
-	vio__packed_advance_mark(&p->used_idx, &p->used_mark, ndesc, q->size);
-	p->pushed += ndesc;
 	/* Release: id and len before the flags. Pairs with the driver's
 	 * acquire load of the flags. */
 	VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
@@ -442,18 +450,23 @@ static VIO_ALWAYS_INLINE bool vio__devq_packed_notify1(struct vio_devq *q)
 		return false;
 	/* More slots than the arithmetic spans: notify. Otherwise §2.8.10:
 	 * only if the descriptor the driver named was made used since the
-	 * last decision (or since init, reset or restore). */
-	if (flags != VIO_RING_EVENT_FLAGS_DESC || !q->event_idx || pushed >= q->size)
+	 * last decision (or since init, reset or restore). desc_mode is DESC
+	 * only with EVENT_IDX: ENABLE, the reserved value and DESC without
+	 * the feature notify. */
+	if (flags != p->desc_mode)
+		return true;
+	const uint32_t size = q->size;
+	if (pushed >= size)
 		return true;
 	uint16_t off_wrap = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->driver->off_wrap.raw));
 	/* vio__packed_need_event() with the wrap counter as used_mark: its
 	 * USED bit (bit 15) is the counter, where off_wrap keeps its own. */
-	uint16_t off = (uint16_t)(off_wrap & 0x7fffu);
-	if (off >= q->size)
+	uint32_t off = off_wrap & 0x7fffu;
+	if (off >= size)
 		return true; /* nonsense from the peer: err towards notifying */
 	if (((off_wrap ^ p->used_mark) & VIO_DESC_F_USED) != 0)
-		off = (uint16_t)(off - q->size);
-	return vio_need_event(off, p->used_idx, (uint16_t)(p->used_idx - pushed));
+		off -= size;
+	return vio_need_event((uint16_t)off, p->used_idx, (uint16_t)(p->used_idx - pushed));
 }
 
 #endif /* VIO_LIB_RING_DEVQ_HOT_H */

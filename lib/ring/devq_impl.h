@@ -83,8 +83,15 @@ struct vio__devq_packed {
 	uint16_t avail_mark;
 	uint16_t used_mark;
 	uint16_t event_flags; /* shadow of device->flags */
-	uint32_t pushed;      /* ring slots used since the last needs_notify */
+	/* The driver's event flags (masked to 2 bits) that mean "look at
+	 * off_wrap": VIO_RING_EVENT_FLAGS_DESC with EVENT_IDX, else
+	 * VIO__EVENT_NO_DESC, which no masked value equals (§2.8.10: DESC
+	 * without the feature is reserved). Set by vio__devq_packed_reset(). */
+	uint16_t desc_mode;
+	uint32_t pushed; /* ring slots used since the last needs_notify */
 };
+
+#define VIO__EVENT_NO_DESC 4u
 
 /* A ring part: where the driver put it and how it is mapped. */
 struct vio__ring_part {

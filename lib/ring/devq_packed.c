@@ -46,6 +46,7 @@ void vio__devq_packed_reset(struct vio_devq *q)
 	p->avail_mark = vio__packed_avail_flags(true);
 	p->used_mark = vio__packed_used_flags(true);
 	p->event_flags = VIO_RING_EVENT_FLAGS_ENABLE;
+	p->desc_mode = q->event_idx ? VIO_RING_EVENT_FLAGS_DESC : VIO__EVENT_NO_DESC;
 	p->pushed = 0;
 }
 
