@@ -446,15 +446,14 @@ static VIO_ALWAYS_INLINE bool vio__devq_packed_notify1(struct vio_devq *q)
 		return false;
 	VIO_CACHE_INVALIDATE(p->driver, sizeof(*p->driver));
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->driver->flags.raw)) & 3u;
-	if (flags == VIO_RING_EVENT_FLAGS_DISABLE)
-		return false;
-	/* More slots than the arithmetic spans: notify. Otherwise §2.8.10:
-	 * only if the descriptor the driver named was made used since the
-	 * last decision (or since init, reset or restore). desc_mode is DESC
-	 * only with EVENT_IDX: ENABLE, the reserved value and DESC without
-	 * the feature notify. */
+	/* §2.8.10: DISABLE never notifies; ENABLE, the reserved value and
+	 * DESC without EVENT_IDX always do (desc_mode is DESC only with the
+	 * feature, so DISABLE is never it). */
 	if (flags != p->desc_mode)
-		return true;
+		return flags != VIO_RING_EVENT_FLAGS_DISABLE;
+	/* DESC: more slots than the arithmetic spans notify; otherwise only
+	 * if the descriptor the driver named was made used since the last
+	 * decision (or since init, reset or restore). */
 	const uint32_t size = q->size;
 	if (pushed >= size)
 		return true;

@@ -499,7 +499,8 @@ static uint16_t used_off_wrap(struct fx *f, int delta)
  * ENABLE, the reserved value and DESC without the feature always do; DESC
  * with it only once the named descriptor was used. Each named slot is one
  * the 16-bit rule answers "no" for unless it was just used, so dropping the
- * mode test (or taking DESC without the feature) fails. */
+ * mode test (or taking DESC without the feature) fails. DESC naming an
+ * offset past the ring notifies. */
 static void test_packed_notify_flags(void **state)
 {
 	struct fx *f = *state;
@@ -516,6 +517,16 @@ static void test_packed_notify_flags(void **state)
 					fail_msg("round %u flags 0x%04x event %+d: notified %d",
 						 round, fl, delta, !want);
 			}
+		}
+		/* DESC naming an offset past the ring (either wrap bit), the
+		 * slot after it just used: nonsense, so notify. */
+		static const uint16_t beyond[] = {QSIZE, QSIZE + 1, 0x7fff};
+		for (unsigned k = 0; k < 2u * (sizeof(beyond) / sizeof(beyond[0])); k++) {
+			push_after_decision(f);
+			uint16_t ow = (uint16_t)(beyond[k / 2] | ((k & 1u) != 0 ? 0x8000u : 0u));
+			raw_packed_event_set(f->r.driver, ow, VIO_RING_EVENT_FLAGS_DESC);
+			if (!vio_devq_needs_notify(f->q))
+				fail_msg("round %u off_wrap 0x%04x: no notification", round, ow);
 		}
 		if (round == QSIZE) {
 			/* A restore recomputes the mode from the features. */
