@@ -562,7 +562,7 @@ static VIO_ALWAYS_INLINE bool push_batch_fast(struct vio_devq *q, const struct v
 		q->inflight[id] = 0;
 		struct vio_packed_desc *d = &p->desc_rw[slot];
 		/* §2.8.4: WRITE in a used descriptor says data was written. */
-		uint16_t flags = (uint16_t)(mark | (len != 0 ? VIO_DESC_F_WRITE : 0));
+		uint16_t flags = len != 0 ? (uint16_t)(mark + VIO_DESC_F_WRITE) : mark;
 		VIO_WRITE_ONCE(d->id.raw, vio_le16_make(id).raw);
 		VIO_WRITE_ONCE(d->len.raw, vio_le32_make(len).raw);
 		if (k == 0)

@@ -415,8 +415,10 @@ static VIO_ALWAYS_INLINE void vio__devq_packed_put_used(struct vio_devq *q, uint
 	struct vio__devq_packed *p = &q->u.packed;
 	const uint32_t at = p->used_idx, size = q->size;
 	struct vio_packed_desc *d = &p->desc_rw[at];
-	/* §2.8.4: WRITE in a used descriptor says data was written. */
-	uint16_t flags = (uint16_t)(p->used_mark | (len != 0 ? VIO_DESC_F_WRITE : 0));
+	/* §2.8.4: WRITE in a used descriptor says data was written. The mark
+	 * has no WRITE bit: adding it is setting it (one select). */
+	const uint16_t mark = p->used_mark;
+	uint16_t flags = len != 0 ? (uint16_t)(mark + VIO_DESC_F_WRITE) : mark;
 	uint32_t next = at + ndesc; /* ndesc <= size */
 	if (next >= size) {
 		next -= size;

@@ -565,6 +565,30 @@ static void test_packed_notify_after_a_lap(void **state)
 	assert_int_equal(vio_devq_needs_notify(f->q), !f->event_idx);
 }
 
+/* Packed single pushes over three laps (both wrap counters): each used
+ * descriptor carries the id, the length, the wrap pair of its lap, and
+ * WRITE exactly when bytes were written (§2.8.4). */
+static void test_packed_push_used_flags(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned k = 0; k < 3u * QSIZE; k++) {
+		struct vio_ring_state st;
+		vio_devq_get_state(f->q, &st);
+		uint16_t id = (uint16_t)(k % QSIZE);
+		uint32_t len = (k % 3u) == 0 ? 0u : (uint32_t)k;
+		offer1(f, f->data_addr, 64, VIO_DESC_F_WRITE, id);
+		assert_err(pop(f), 0);
+		assert_err(vio_devq_push(f->q, &f->chain[0], len), 0);
+		uint16_t flags;
+		assert_err(vio_devq_read_slot_flags(f->q, st.used_idx, &flags), 0);
+		uint16_t pair = st.used_wrap ? (VIO_DESC_F_AVAIL | VIO_DESC_F_USED) : 0;
+		assert_int_equal(flags, pair | (len != 0 ? VIO_DESC_F_WRITE : 0));
+		const unsigned char *d = (const unsigned char *)f->r.desc + 16u * st.used_idx;
+		assert_int_equal(d[12] | d[13] << 8, id);
+		assert_int_equal(d[8] | d[9] << 8 | d[10] << 16 | (uint32_t)d[11] << 24, len);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -583,6 +607,7 @@ int main(void)
 		BOTH(test_push_batch_entries),
 		BOTH(test_push_batch_broken),
 		BOTH(test_batches_round_the_ring),
+		PACKED(test_packed_push_used_flags),
 		PACKED(test_packed_notify_flags),
 		TEST_F(test_packed_notify_flags, packed_ei),
 		PACKED(test_packed_notify_after_a_lap),
