@@ -39,12 +39,6 @@ static inline uint16_t vio__packed_used_flags(bool wrap)
 	return (uint16_t)(wrap ? (VIO_DESC_F_AVAIL | VIO_DESC_F_USED) : 0u);
 }
 
-static inline bool vio__packed_is_avail(uint16_t flags, bool wrap)
-{
-	bool a = (flags & VIO_DESC_F_AVAIL) != 0, u = (flags & VIO_DESC_F_USED) != 0;
-	return a == wrap && u != wrap;
-}
-
 static inline bool vio__packed_is_used(uint16_t flags, bool wrap)
 {
 	bool a = (flags & VIO_DESC_F_AVAIL) != 0, u = (flags & VIO_DESC_F_USED) != 0;
