@@ -257,9 +257,67 @@ VIO_NOINLINE static int add_general(struct vio_vq *vq, const struct vio_sg *sg, 
 	return vio__vq_packed_add(vq, sg, out, in, token);
 }
 
+/* The chain fast paths, inlined into add_multi() once it checked that
+ * the chain qualifies. Each leaves one case to the general add: the
+ * lengths sum to 2^32 or more (nothing published). */
+
+/* A split direct chain (vio__vq_direct_ok()): the short shapes through
+ * vio__vq_split_addk() with constant out and total, the rest through
+ * vio__vq_split_addn(). */
+static VIO_ALWAYS_INLINE int split_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+					 unsigned in, void *token)
+{
+	unsigned total = out + in;
+	int rc;
+#define VIO__ADDK(t, o)                                                                            \
+	case (t)*4u + (o):                                                                         \
+		rc = vio__vq_split_addk(vq, sg, o, t, token);                                      \
+		break
+	switch (total * 4u + out) {
+		VIO__ADDK(2, 0);
+		VIO__ADDK(2, 1);
+		VIO__ADDK(2, 2);
+		VIO__ADDK(3, 0);
+		VIO__ADDK(3, 1);
+		VIO__ADDK(3, 2);
+		VIO__ADDK(3, 3);
+	default:
+		rc = vio__vq_split_addn(vq, sg, out, total, token);
+		break;
+	}
+#undef VIO__ADDK
+	if (vio_likely(rc == 0))
+		return 0;
+	return add_general(vq, sg, out, in, token);
+}
+
+static VIO_ALWAYS_INLINE int packed_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+					  unsigned in, void *token)
+{
+	if (vio_likely(vio__vq_packed_addn(vq, sg, out, out + in, token) == 0))
+		return 0;
+	return add_general(vq, sg, out, in, token);
+}
+
+static VIO_ALWAYS_INLINE int split_table(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+					 unsigned in, void *token)
+{
+	if (vio_likely(vio__vq_split_addi(vq, sg, out, out + in, token) == 0))
+		return 0;
+	return add_general(vq, sg, out, in, token);
+}
+
+static VIO_ALWAYS_INLINE int packed_table(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+					  unsigned in, void *token)
+{
+	if (vio_likely(vio__vq_packed_addi(vq, sg, out, out + in, token) == 0))
+		return 0;
+	return add_general(vq, sg, out, in, token);
+}
+
 /* Everything but the one-segment fast paths: the direct-chain and
- * indirect-table fast paths, then the general add. Out of line, so that vio_vq_add() itself needs no
- * saved registers. */
+ * indirect-table fast paths, then the general add. Out of line, so that
+ * vio_vq_add() itself needs no saved registers. */
 VIO_NOINLINE static int add_multi(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 				  unsigned in, void *token)
 {
@@ -267,20 +325,14 @@ VIO_NOINLINE static int add_multi(struct vio_vq *vq, const struct vio_sg *sg, un
 	if (vio_likely(vio__vq_direct_ok(vq, sg, out, total, token))) {
 		/* (A one-segment chain that gets here is not direct_ok: no
 		 * slot free, or indirect_min 1.) */
-		if (vio_likely(vq->hot == VIO__HOT_SPLIT)) {
-			if (vio_likely(vio__vq_split_addn(vq, sg, out, total, token) == 0))
-				return 0;
-		} else if (vq->hot == VIO__HOT_PACKED) {
-			if (vio_likely(vio__vq_packed_addn(vq, sg, out, total, token) == 0))
-				return 0;
-		}
+		if (vio_likely(vq->hot == VIO__HOT_SPLIT))
+			return split_chain(vq, sg, out, in, token);
+		if (vq->hot == VIO__HOT_PACKED)
+			return packed_chain(vq, sg, out, in, token);
 	} else if (vq->hot != VIO__HOT_OFF && vio__vq_indirect_ok(vq, sg, out, total, token)) {
-		if (vq->hot == VIO__HOT_SPLIT) {
-			if (vio_likely(vio__vq_split_addi(vq, sg, out, total, token) == 0))
-				return 0;
-		} else if (vio_likely(vio__vq_packed_addi(vq, sg, out, total, token) == 0)) {
-			return 0;
-		}
+		if (vq->hot == VIO__HOT_SPLIT)
+			return split_table(vq, sg, out, in, token);
+		return packed_table(vq, sg, out, in, token);
 	}
 	return add_general(vq, sg, out, in, token);
 }

@@ -146,6 +146,73 @@ static VIO_ALWAYS_INLINE int vio__vq_split_addn(struct vio_vq *vq, const struct 
 	return 0;
 }
 
+/* The longest direct chain vio__vq_split_addk() takes. */
+#define VIO__VQ_ADDK_MAX 3u
+
+/* vio__vq_split_addn() for a chain whose @total (2..VIO__VQ_ADDK_MAX) and
+ * @out are compile-time constants (the caller switches on them): no loop,
+ * no flag arithmetic, everything in registers. Writes what
+ * vio__vq_split_addn() writes, byte for byte (each descriptor's next field
+ * included), and returns 1 in the same case. */
+static VIO_ALWAYS_INLINE int vio__vq_split_addk(struct vio_vq *vq, const struct vio_sg *sg,
+						const unsigned out, const unsigned total,
+						void *token)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	struct vio_split_desc *const desc = s->desc;
+	struct vio__vq_slot *const slot = vq->slot;
+	/* Written out for up to three segments: compilers do not reliably
+	 * unroll a loop with a constant count into registers. Each segment is
+	 * written as it is read, so that little stays live. */
+#define VIO__F(k)                                                                                  \
+	((uint16_t)(((k) + 1u < total ? VIO_DESC_F_NEXT : 0u) |                                    \
+		    ((k) >= out ? VIO_DESC_F_WRITE : 0u)))
+	const uint16_t i0 = vq->free_head;
+	const uint16_t i1 = slot[i0].next;
+	uint64_t all = sg[0].len, out_bytes = 0;
+	vio__vq_split_put(&desc[i0], &sg[0], VIO__F(0), i1);
+	if (out == 1)
+		out_bytes = all;
+	const uint16_t i2 = slot[i1].next;
+	all += sg[1].len;
+	vio__vq_split_put(&desc[i1], &sg[1], VIO__F(1), i2);
+	slot[i1].token = VIO__MIDCHAIN;
+	if (out == 2)
+		out_bytes = all;
+	uint16_t end = i2;
+	if (total > 2) {
+		end = slot[i2].next;
+		all += sg[2].len;
+		vio__vq_split_put(&desc[i2], &sg[2], VIO__F(2), end);
+		slot[i2].token = VIO__MIDCHAIN;
+	}
+	if (out == 3)
+		out_bytes = all;
+#undef VIO__F
+	/* As vio__vq_split_addn(): the general add rewrites these slots. */
+	if (vio_unlikely(all > UINT32_MAX))
+		return 1;
+	uint64_t in_bytes = all - out_bytes;
+	struct vio__vq_slot *hs = &slot[i0];
+	hs->token = token;
+	hs->in_bytes = (uint32_t)in_bytes;
+	hs->ndesc = (uint16_t)total;
+	vq->free_head = end;
+	vq->num_free = (uint16_t)(vq->num_free - total);
+	vq->outstanding++;
+
+	uint32_t idx = s->avail_idx;
+	vio_le16 *entry = &s->avail_ring[idx & vq->mask];
+	VIO_WRITE_ONCE(entry->raw, vio_le16_make(i0).raw);
+	VIO_CACHE_CLEAN(entry, sizeof(*entry));
+	idx++;
+	s->avail_idx = idx;
+	/* Release: the chain and the entry before the index. */
+	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make((uint16_t)idx).raw);
+	VIO_CACHE_CLEAN(&s->avail->idx, sizeof(s->avail->idx));
+	return 0;
+}
+
 /* A chain the indirect fast paths take: token and sg given, @total = out +
  * in segments (not wrapping), one ring slot free, and the chain goes into
  * an indirect table (vio__vq_want_indirect()). */
