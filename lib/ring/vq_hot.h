@@ -634,6 +634,70 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_addn(struct vio_vq *vq, const struct
 	return 0;
 }
 
+/* vio__vq_packed_addn() for a list whose @total (2..VIO__VQ_ADDK_MAX) and
+ * @out are compile-time constants, as vio__vq_split_addk(): when the list
+ * does not wrap inside the ring (the slot after it may be the first one),
+ * its descriptors are consecutive and share one AVAIL/USED pair, so each
+ * gets its final flags at once; otherwise vio__vq_packed_addn(). Writes
+ * what that writes, byte for byte, and returns 1 in the same case. */
+static VIO_ALWAYS_INLINE int vio__vq_packed_addk(struct vio_vq *vq, const struct vio_sg *sg,
+						 const unsigned out, const unsigned total,
+						 void *token)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	const uint16_t head = p->next_avail, size = vq->size;
+
+	if (vio_unlikely((unsigned)head + total > size))
+		return vio__vq_packed_addn(vq, sg, out, total, token);
+	struct vio_packed_desc *const d = &p->desc[head];
+	const uint16_t id = vq->free_head, af = p->avail_mark;
+#define VIO__F(k)                                                                                  \
+	((uint16_t)(((k) + 1u < total ? VIO_DESC_F_NEXT : 0u) |                                    \
+		    ((k) >= out ? VIO_DESC_F_WRITE : 0u)))
+	uint64_t all = sg[0].len, out_bytes = 0;
+	vio__vq_packed_put(&d[0], &sg[0], id);
+	VIO_CACHE_CLEAN(&d[0], sizeof(d[0]));
+	if (out == 1)
+		out_bytes = all;
+	all += sg[1].len;
+	vio__vq_packed_put(&d[1], &sg[1], id);
+	d[1].flags = vio_le16_make((uint16_t)(VIO__F(1) | af));
+	VIO_CACHE_CLEAN(&d[1], sizeof(d[1]));
+	if (out == 2)
+		out_bytes = all;
+	if (total > 2) {
+		all += sg[2].len;
+		vio__vq_packed_put(&d[2], &sg[2], id);
+		d[2].flags = vio_le16_make((uint16_t)(VIO__F(2) | af));
+		VIO_CACHE_CLEAN(&d[2], sizeof(d[2]));
+	}
+	if (out == 3)
+		out_bytes = all;
+	const uint16_t head_flags = (uint16_t)(VIO__F(0) | af);
+#undef VIO__F
+	if (vio_unlikely(all > UINT32_MAX))
+		return 1;
+	struct vio__vq_slot *s = &vq->slot[id];
+	vq->free_head = s->next;
+	s->token = token;
+	s->in_bytes = (uint32_t)(all - out_bytes);
+	s->ndesc = (uint16_t)total;
+	vq->num_free = (uint16_t)(vq->num_free - total);
+	vq->outstanding++;
+	vq->avail_moved += total; /* one ring slot per descriptor */
+	uint16_t slot = (uint16_t)(head + total);
+	if (vio_unlikely(slot == size)) {
+		slot = 0;
+		p->avail_wrap = !p->avail_wrap;
+		p->avail_mark = (uint16_t)(af ^ (VIO_DESC_F_AVAIL | VIO_DESC_F_USED));
+	}
+	p->next_avail = slot;
+	/* §2.8.21.1: the head last, with release (as publish() in vq_packed.c). */
+	VIO_STORE_RELEASE(d[0].flags.raw, vio_le16_make(head_flags).raw);
+	VIO_CACHE_CLEAN(&d[0].flags, sizeof(d[0].flags));
+	return 0;
+}
+
 /* A packed list in the indirect table of its buffer id
  * (vio__vq_indirect_ok()), as add_indirect() in vq_packed.c writes it
  * without DMA hooks (§2.8.6.1: only WRITE inside the table), then one ring
