@@ -321,7 +321,26 @@ static VIO_ALWAYS_INLINE int packed_chain(struct vio_vq *vq, const struct vio_sg
 static VIO_ALWAYS_INLINE int split_table(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 					 unsigned in, void *token)
 {
-	if (vio_likely(vio__vq_split_addi(vq, sg, out, out + in, token) == 0))
+	unsigned total = out + in;
+	int rc;
+#define VIO__ADDK(t, o)                                                                            \
+	case (t)*4u + (o):                                                                         \
+		rc = vio__vq_split_addi(vq, sg, o, t, token);                                      \
+		break
+	switch (total * 4u + out) {
+		VIO__ADDK(2, 0);
+		VIO__ADDK(2, 1);
+		VIO__ADDK(2, 2);
+		VIO__ADDK(3, 0);
+		VIO__ADDK(3, 1);
+		VIO__ADDK(3, 2);
+		VIO__ADDK(3, 3);
+	default:
+		rc = vio__vq_split_addi(vq, sg, out, total, token);
+		break;
+	}
+#undef VIO__ADDK
+	if (vio_likely(rc == 0))
 		return 0;
 	return add_general(vq, sg, out, in, token);
 }
@@ -329,7 +348,26 @@ static VIO_ALWAYS_INLINE int split_table(struct vio_vq *vq, const struct vio_sg 
 static VIO_ALWAYS_INLINE int packed_table(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 					  unsigned in, void *token)
 {
-	if (vio_likely(vio__vq_packed_addi(vq, sg, out, out + in, token) == 0))
+	unsigned total = out + in;
+	int rc;
+#define VIO__ADDK(t, o)                                                                            \
+	case (t)*4u + (o):                                                                         \
+		rc = vio__vq_packed_addi(vq, sg, o, t, token);                                     \
+		break
+	switch (total * 4u + out) {
+		VIO__ADDK(2, 0);
+		VIO__ADDK(2, 1);
+		VIO__ADDK(2, 2);
+		VIO__ADDK(3, 0);
+		VIO__ADDK(3, 1);
+		VIO__ADDK(3, 2);
+		VIO__ADDK(3, 3);
+	default:
+		rc = vio__vq_packed_addi(vq, sg, out, total, token);
+		break;
+	}
+#undef VIO__ADDK
+	if (vio_likely(rc == 0))
 		return 0;
 	return add_general(vq, sg, out, in, token);
 }
