@@ -363,6 +363,26 @@ static VIO_ALWAYS_INLINE bool vio__vq_split_kick1(struct vio_vq *vq)
 	return (uint16_t)((uint16_t)new_idx - ev - 1u) < moved;
 }
 
+/* The slots after the head @hs of a chain of @n > 1 descriptors lose their
+ * mid-chain marks, following the chain's private links (never the shared
+ * descriptors); returns its last slot, to be linked to the free list. */
+static VIO_ALWAYS_INLINE struct vio__vq_slot *
+vio__vq_split_unchain(struct vio__vq_slot *slot, struct vio__vq_slot *hs, unsigned n)
+{
+	struct vio__vq_slot *t = &slot[hs->next];
+	t->token = NULL;
+	/* Chains of two and three descriptors without a loop. */
+	if (n > 2) {
+		t = &slot[t->next];
+		t->token = NULL;
+		for (; n > 3; n--) {
+			t = &slot[t->next];
+			t->token = NULL;
+		}
+	}
+	return t;
+}
+
 /* 1: not the fast case, nothing changed (the general get redoes it all). */
 static VIO_ALWAYS_INLINE int vio__vq_split_get1(struct vio_vq *vq, void **token, uint32_t *len)
 {
@@ -403,12 +423,7 @@ static VIO_ALWAYS_INLINE int vio__vq_split_get1(struct vio_vq *vq, void **token,
 		hs->ndesc = 0;
 	} else {
 		hs->ndesc = 0;
-		uint16_t tail = (uint16_t)id;
-		for (uint16_t k = 1; k < n; k++) {
-			tail = vq->slot[tail].next;
-			vq->slot[tail].token = NULL;
-		}
-		vq->slot[tail].next = vq->free_head;
+		vio__vq_split_unchain(vq->slot, hs, n)->next = vq->free_head;
 	}
 	vq->free_head = (uint16_t)id;
 	vq->num_free = (uint16_t)(vq->num_free + n);
@@ -484,12 +499,7 @@ static VIO_ALWAYS_INLINE unsigned vio__vq_split_get_batch(struct vio_vq *vq, voi
 			hs->ndesc = 0;
 		} else {
 			hs->ndesc = 0;
-			uint16_t tail = (uint16_t)id;
-			for (uint16_t j = 1; j < n; j++) {
-				tail = slot[tail].next;
-				slot[tail].token = NULL;
-			}
-			slot[tail].next = free;
+			vio__vq_split_unchain(slot, hs, n)->next = free;
 		}
 		free = (uint16_t)id;
 		nfree = (uint16_t)(nfree + n);
