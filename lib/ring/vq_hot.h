@@ -527,7 +527,6 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_add1(struct vio_vq *vq, const struct
 	struct vio__vq_packed *p = &vq->u.packed;
 	uint16_t id = vq->free_head, head = p->next_avail;
 	struct vio__vq_slot *s = &vq->slot[id];
-	bool wrap = p->avail_wrap;
 	uint32_t len = sg->len;
 	struct vio_packed_desc *d = &p->desc[head];
 
@@ -544,15 +543,14 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_add1(struct vio_vq *vq, const struct
 	vq->outstanding++;
 	vq->avail_moved++;
 	uint16_t slot = (uint16_t)(head + 1u);
-	if (vio_unlikely(slot == vq->size)) {
-		slot = 0;
-		p->avail_wrap = !wrap;
-		p->avail_mark ^= (uint16_t)(VIO_DESC_F_AVAIL | VIO_DESC_F_USED);
-	}
 	p->next_avail = slot;
 	/* §2.8.21.1: flags last, with release (as publish() in vq_packed.c). */
 	VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
 	VIO_CACHE_CLEAN(&d->flags, sizeof(d->flags));
+	/* The driver's position is private: the lap it ends is turned after
+	 * publishing, out of line (a tail call). */
+	if (vio_unlikely(slot == vq->size))
+		return vio__vq_packed_lap(vq);
 	return 0;
 }
 
