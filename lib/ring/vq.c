@@ -20,6 +20,13 @@ _Static_assert(_Alignof(struct vio_vq) <= VIO_VQ_MEM_ALIGN &&
 		       _Alignof(struct vio__vq_rec) <= VIO_VQ_MEM_ALIGN,
 	       "VIO_VQ_MEM_ALIGN too small");
 
+/* The dispatch below tests vq->hot == VIO__HOT_SPLIT, then vq->hot >
+ * VIO__HOT_SPLIT for packed: one compare serves both (the packed fast
+ * paths pay no second one), which holds while PACKED is the only value
+ * above SPLIT. */
+_Static_assert(VIO__HOT_OFF < VIO__HOT_SPLIT && VIO__HOT_PACKED == VIO__HOT_SPLIT + 1,
+	       "vq->hot > VIO__HOT_SPLIT must mean VIO__HOT_PACKED");
+
 /* Whether @cfg asks for indirect tables the queue can use. */
 static bool cfg_indirect(const struct vio_vq_config *cfg)
 {
@@ -384,7 +391,7 @@ VIO_NOINLINE static int add_multi(struct vio_vq *vq, const struct vio_sg *sg, un
 		 * slot free, or indirect_min 1.) */
 		if (vio_likely(vq->hot == VIO__HOT_SPLIT))
 			return split_chain(vq, sg, out, in, token);
-		if (vq->hot == VIO__HOT_PACKED)
+		if (vq->hot > VIO__HOT_SPLIT)
 			return packed_chain(vq, sg, out, in, token);
 	} else if (vq->hot != VIO__HOT_OFF && vio__vq_indirect_ok(vq, sg, out, total, token)) {
 		if (vq->hot == VIO__HOT_SPLIT)
@@ -403,7 +410,7 @@ int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigne
 	if (vio_likely((uint64_t)out + in == 1 && token != NULL && sg != NULL)) {
 		if (vio_likely(vq->hot1 == VIO__HOT_SPLIT && vq->num_free != 0))
 			return vio__vq_split_add1(vq, sg, in, token);
-		if (vq->hot1 == VIO__HOT_PACKED && vq->num_free != 0)
+		if (vq->hot1 > VIO__HOT_SPLIT && vq->num_free != 0)
 			return vio__vq_packed_add1(vq, sg, in, token);
 	}
 	return add_multi(vq, sg, out, in, token);
@@ -421,7 +428,7 @@ int vio_vq_add_batch(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, u
 	if (vio_likely((uint64_t)out + in == 1 && sg != NULL)) {
 		if (vio_likely(vq->hot1 == VIO__HOT_SPLIT))
 			k = vio__vq_split_add_batch1(vq, sg, in, tokens, n);
-		else if (vq->hot1 == VIO__HOT_PACKED)
+		else if (vq->hot1 > VIO__HOT_SPLIT)
 			k = vio__vq_packed_add_batch1(vq, sg, in, tokens, n);
 	}
 	size_t per = (size_t)out + in;
@@ -446,7 +453,7 @@ bool vio_vq_kick_prepare(struct vio_vq *vq)
 {
 	if (vio_likely(vq->hot == VIO__HOT_SPLIT))
 		return vio__vq_split_kick1(vq);
-	if (vq->hot == VIO__HOT_PACKED)
+	if (vq->hot > VIO__HOT_SPLIT)
 		return vio__vq_packed_kick1(vq);
 	return kick_general(vq);
 }
@@ -473,7 +480,7 @@ int vio_vq_get(struct vio_vq *vq, void **token, uint32_t *len)
 	int rc;
 	if (vio_likely(vq->hot == VIO__HOT_SPLIT))
 		rc = vio__vq_split_get1(vq, token, len);
-	else if (vq->hot == VIO__HOT_PACKED)
+	else if (vq->hot > VIO__HOT_SPLIT)
 		rc = vio__vq_packed_get1(vq, token, len);
 	else
 		rc = 1;
