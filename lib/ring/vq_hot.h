@@ -369,18 +369,18 @@ static VIO_ALWAYS_INLINE bool vio__vq_split_kick1(struct vio_vq *vq)
 static VIO_ALWAYS_INLINE struct vio__vq_slot *
 vio__vq_split_unchain(struct vio__vq_slot *slot, struct vio__vq_slot *hs, unsigned n)
 {
-	struct vio__vq_slot *t = &slot[hs->next];
-	t->token = NULL;
+	uint16_t t = hs->next;
+	slot[t].token = NULL;
 	/* Chains of two and three descriptors without a loop. */
-	if (n > 2) {
-		t = &slot[t->next];
-		t->token = NULL;
-		for (; n > 3; n--) {
-			t = &slot[t->next];
-			t->token = NULL;
+	if (vio_unlikely(n > 2)) {
+		t = slot[t].next;
+		slot[t].token = NULL;
+		while (vio_unlikely(--n > 2)) {
+			t = slot[t].next;
+			slot[t].token = NULL;
 		}
 	}
-	return t;
+	return &slot[t];
 }
 
 /* 1: not the fast case, nothing changed (the general get redoes it all). */
