@@ -20,6 +20,13 @@ _Static_assert(_Alignof(struct vio_vq) <= VIO_VQ_MEM_ALIGN &&
 		       _Alignof(struct vio__vq_rec) <= VIO_VQ_MEM_ALIGN,
 	       "VIO_VQ_MEM_ALIGN too small");
 
+/* The dispatch below tests vq->hot == VIO__HOT_SPLIT, then vq->hot >
+ * VIO__HOT_SPLIT for packed: one compare serves both (the packed fast
+ * paths pay no second one), which holds while PACKED is the only value
+ * above SPLIT. */
+_Static_assert(VIO__HOT_OFF < VIO__HOT_SPLIT && VIO__HOT_PACKED == VIO__HOT_SPLIT + 1,
+	       "vq->hot > VIO__HOT_SPLIT must mean VIO__HOT_PACKED");
+
 /* Whether @cfg asks for indirect tables the queue can use. */
 static bool cfg_indirect(const struct vio_vq_config *cfg)
 {
@@ -257,9 +264,124 @@ VIO_NOINLINE static int add_general(struct vio_vq *vq, const struct vio_sg *sg, 
 	return vio__vq_packed_add(vq, sg, out, in, token);
 }
 
+/* The chain fast paths, inlined into add_multi() once it checked that
+ * the chain qualifies. Each leaves one case to the general add: the
+ * lengths sum to 2^32 or more (nothing published). */
+
+/* A split direct chain (vio__vq_direct_ok()): the short shapes through
+ * vio__vq_split_addk() with constant out and total, the rest through
+ * vio__vq_split_addn(). */
+static VIO_ALWAYS_INLINE int split_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+					 unsigned in, void *token)
+{
+	unsigned total = out + in;
+	int rc;
+#define VIO__ADDK(t, o)                                                                            \
+	case (t)*4u + (o):                                                                         \
+		rc = vio__vq_split_addk(vq, sg, o, t, token);                                      \
+		break
+	switch (total * 4u + out) {
+		VIO__ADDK(2, 0);
+		VIO__ADDK(2, 1);
+		VIO__ADDK(2, 2);
+		VIO__ADDK(3, 0);
+		VIO__ADDK(3, 1);
+		VIO__ADDK(3, 2);
+		VIO__ADDK(3, 3);
+	default:
+		rc = vio__vq_split_addn(vq, sg, out, total, token);
+		break;
+	}
+#undef VIO__ADDK
+	if (vio_likely(rc == 0))
+		return 0;
+	return add_general(vq, sg, out, in, token);
+}
+
+static VIO_ALWAYS_INLINE int packed_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+					  unsigned in, void *token)
+{
+	unsigned total = out + in;
+	int rc;
+#define VIO__ADDK(t, o)                                                                            \
+	case (t)*4u + (o):                                                                         \
+		rc = vio__vq_packed_addk(vq, sg, o, t, token);                                     \
+		break
+	switch (total * 4u + out) {
+		VIO__ADDK(2, 0);
+		VIO__ADDK(2, 1);
+		VIO__ADDK(2, 2);
+		VIO__ADDK(3, 0);
+		VIO__ADDK(3, 1);
+		VIO__ADDK(3, 2);
+		VIO__ADDK(3, 3);
+	default:
+		rc = vio__vq_packed_addn(vq, sg, out, total, token);
+		break;
+	}
+#undef VIO__ADDK
+	if (vio_likely(rc == 0))
+		return 0;
+	return add_general(vq, sg, out, in, token);
+}
+
+static VIO_ALWAYS_INLINE int split_table(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+					 unsigned in, void *token)
+{
+	unsigned total = out + in;
+	int rc;
+#define VIO__ADDK(t, o)                                                                            \
+	case (t)*4u + (o):                                                                         \
+		rc = vio__vq_split_addi(vq, sg, o, t, token);                                      \
+		break
+	switch (total * 4u + out) {
+		VIO__ADDK(2, 0);
+		VIO__ADDK(2, 1);
+		VIO__ADDK(2, 2);
+		VIO__ADDK(3, 0);
+		VIO__ADDK(3, 1);
+		VIO__ADDK(3, 2);
+		VIO__ADDK(3, 3);
+	default:
+		rc = vio__vq_split_addi(vq, sg, out, total, token);
+		break;
+	}
+#undef VIO__ADDK
+	if (vio_likely(rc == 0))
+		return 0;
+	return add_general(vq, sg, out, in, token);
+}
+
+static VIO_ALWAYS_INLINE int packed_table(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+					  unsigned in, void *token)
+{
+	unsigned total = out + in;
+	int rc;
+#define VIO__ADDK(t, o)                                                                            \
+	case (t)*4u + (o):                                                                         \
+		rc = vio__vq_packed_addi(vq, sg, o, t, token);                                     \
+		break
+	switch (total * 4u + out) {
+		VIO__ADDK(2, 0);
+		VIO__ADDK(2, 1);
+		VIO__ADDK(2, 2);
+		VIO__ADDK(3, 0);
+		VIO__ADDK(3, 1);
+		VIO__ADDK(3, 2);
+		VIO__ADDK(3, 3);
+	default:
+		rc = vio__vq_packed_addi(vq, sg, out, total, token);
+		break;
+	}
+#undef VIO__ADDK
+	if (vio_likely(rc == 0))
+		return 0;
+	return add_general(vq, sg, out, in, token);
+}
+
 /* Everything but the one-segment fast paths: the direct-chain and
- * indirect-table fast paths, then the general add. Out of line, so that vio_vq_add() itself needs no
- * saved registers. */
+ * indirect-table fast paths, then the general add. Out of line, so that
+ * vio_vq_add() itself needs no saved registers. */
 VIO_NOINLINE static int add_multi(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 				  unsigned in, void *token)
 {
@@ -267,20 +389,14 @@ VIO_NOINLINE static int add_multi(struct vio_vq *vq, const struct vio_sg *sg, un
 	if (vio_likely(vio__vq_direct_ok(vq, sg, out, total, token))) {
 		/* (A one-segment chain that gets here is not direct_ok: no
 		 * slot free, or indirect_min 1.) */
-		if (vio_likely(vq->hot == VIO__HOT_SPLIT)) {
-			if (vio_likely(vio__vq_split_addn(vq, sg, out, total, token) == 0))
-				return 0;
-		} else if (vq->hot == VIO__HOT_PACKED) {
-			if (vio_likely(vio__vq_packed_addn(vq, sg, out, total, token) == 0))
-				return 0;
-		}
+		if (vio_likely(vq->hot == VIO__HOT_SPLIT))
+			return split_chain(vq, sg, out, in, token);
+		if (vq->hot > VIO__HOT_SPLIT)
+			return packed_chain(vq, sg, out, in, token);
 	} else if (vq->hot != VIO__HOT_OFF && vio__vq_indirect_ok(vq, sg, out, total, token)) {
-		if (vq->hot == VIO__HOT_SPLIT) {
-			if (vio_likely(vio__vq_split_addi(vq, sg, out, total, token) == 0))
-				return 0;
-		} else if (vio_likely(vio__vq_packed_addi(vq, sg, out, total, token) == 0)) {
-			return 0;
-		}
+		if (vq->hot == VIO__HOT_SPLIT)
+			return split_table(vq, sg, out, in, token);
+		return packed_table(vq, sg, out, in, token);
 	}
 	return add_general(vq, sg, out, in, token);
 }
@@ -294,7 +410,7 @@ int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigne
 	if (vio_likely((uint64_t)out + in == 1 && token != NULL && sg != NULL)) {
 		if (vio_likely(vq->hot1 == VIO__HOT_SPLIT && vq->num_free != 0))
 			return vio__vq_split_add1(vq, sg, in, token);
-		if (vq->hot1 == VIO__HOT_PACKED && vq->num_free != 0)
+		if (vq->hot1 > VIO__HOT_SPLIT && vq->num_free != 0)
 			return vio__vq_packed_add1(vq, sg, in, token);
 	}
 	return add_multi(vq, sg, out, in, token);
@@ -312,7 +428,7 @@ int vio_vq_add_batch(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, u
 	if (vio_likely((uint64_t)out + in == 1 && sg != NULL)) {
 		if (vio_likely(vq->hot1 == VIO__HOT_SPLIT))
 			k = vio__vq_split_add_batch1(vq, sg, in, tokens, n);
-		else if (vq->hot1 == VIO__HOT_PACKED)
+		else if (vq->hot1 > VIO__HOT_SPLIT)
 			k = vio__vq_packed_add_batch1(vq, sg, in, tokens, n);
 	}
 	size_t per = (size_t)out + in;
@@ -337,7 +453,7 @@ bool vio_vq_kick_prepare(struct vio_vq *vq)
 {
 	if (vio_likely(vq->hot == VIO__HOT_SPLIT))
 		return vio__vq_split_kick1(vq);
-	if (vq->hot == VIO__HOT_PACKED)
+	if (vq->hot > VIO__HOT_SPLIT)
 		return vio__vq_packed_kick1(vq);
 	return kick_general(vq);
 }
@@ -364,7 +480,7 @@ int vio_vq_get(struct vio_vq *vq, void **token, uint32_t *len)
 	int rc;
 	if (vio_likely(vq->hot == VIO__HOT_SPLIT))
 		rc = vio__vq_split_get1(vq, token, len);
-	else if (vq->hot == VIO__HOT_PACKED)
+	else if (vq->hot > VIO__HOT_SPLIT)
 		rc = vio__vq_packed_get1(vq, token, len);
 	else
 		rc = 1;

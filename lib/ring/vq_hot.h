@@ -146,6 +146,73 @@ static VIO_ALWAYS_INLINE int vio__vq_split_addn(struct vio_vq *vq, const struct 
 	return 0;
 }
 
+/* The longest direct chain vio__vq_split_addk() takes. */
+#define VIO__VQ_ADDK_MAX 3u
+
+/* vio__vq_split_addn() for a chain whose @total (2..VIO__VQ_ADDK_MAX) and
+ * @out are compile-time constants (the caller switches on them): no loop,
+ * no flag arithmetic, everything in registers. Writes what
+ * vio__vq_split_addn() writes, byte for byte (each descriptor's next field
+ * included), and returns 1 in the same case. */
+static VIO_ALWAYS_INLINE int vio__vq_split_addk(struct vio_vq *vq, const struct vio_sg *sg,
+						const unsigned out, const unsigned total,
+						void *token)
+{
+	struct vio__vq_split *s = &vq->u.split;
+	struct vio_split_desc *const desc = s->desc;
+	struct vio__vq_slot *const slot = vq->slot;
+	/* Written out for up to three segments: compilers do not reliably
+	 * unroll a loop with a constant count into registers. Each segment is
+	 * written as it is read, so that little stays live. */
+#define VIO__F(k)                                                                                  \
+	((uint16_t)(((k) + 1u < total ? VIO_DESC_F_NEXT : 0u) |                                    \
+		    ((k) >= out ? VIO_DESC_F_WRITE : 0u)))
+	const uint16_t i0 = vq->free_head;
+	const uint16_t i1 = slot[i0].next;
+	uint64_t all = sg[0].len, out_bytes = 0;
+	vio__vq_split_put(&desc[i0], &sg[0], VIO__F(0), i1);
+	if (out == 1)
+		out_bytes = all;
+	const uint16_t i2 = slot[i1].next;
+	all += sg[1].len;
+	vio__vq_split_put(&desc[i1], &sg[1], VIO__F(1), i2);
+	slot[i1].token = VIO__MIDCHAIN;
+	if (out == 2)
+		out_bytes = all;
+	uint16_t end = i2;
+	if (total > 2) {
+		end = slot[i2].next;
+		all += sg[2].len;
+		vio__vq_split_put(&desc[i2], &sg[2], VIO__F(2), end);
+		slot[i2].token = VIO__MIDCHAIN;
+	}
+	if (out == 3)
+		out_bytes = all;
+#undef VIO__F
+	/* As vio__vq_split_addn(): the general add rewrites these slots. */
+	if (vio_unlikely(all > UINT32_MAX))
+		return 1;
+	uint64_t in_bytes = all - out_bytes;
+	struct vio__vq_slot *hs = &slot[i0];
+	hs->token = token;
+	hs->in_bytes = (uint32_t)in_bytes;
+	hs->ndesc = (uint16_t)total;
+	vq->free_head = end;
+	vq->num_free = (uint16_t)(vq->num_free - total);
+	vq->outstanding++;
+
+	uint32_t idx = s->avail_idx;
+	vio_le16 *entry = &s->avail_ring[idx & vq->mask];
+	VIO_WRITE_ONCE(entry->raw, vio_le16_make(i0).raw);
+	VIO_CACHE_CLEAN(entry, sizeof(*entry));
+	idx++;
+	s->avail_idx = idx;
+	/* Release: the chain and the entry before the index. */
+	VIO_STORE_RELEASE(s->avail->idx.raw, vio_le16_make((uint16_t)idx).raw);
+	VIO_CACHE_CLEAN(&s->avail->idx, sizeof(s->avail->idx));
+	return 0;
+}
+
 /* A chain the indirect fast paths take: token and sg given, @total = out +
  * in segments (not wrapping), one ring slot free, and the chain goes into
  * an indirect table (vio__vq_want_indirect()). */
@@ -296,6 +363,27 @@ static VIO_ALWAYS_INLINE bool vio__vq_split_kick1(struct vio_vq *vq)
 	return (uint16_t)((uint16_t)new_idx - ev - 1u) < moved;
 }
 
+/* The slots after the head @hs of a chain of @n > 1 descriptors lose their
+ * mid-chain marks, following the chain's private links (never the shared
+ * descriptors); returns its last slot, to be linked to the free list.
+ * (vio__vq_split_get1's; the batch loop keeps a plain loop.) */
+static VIO_ALWAYS_INLINE struct vio__vq_slot *
+vio__vq_split_unchain(struct vio__vq_slot *slot, struct vio__vq_slot *hs, unsigned n)
+{
+	uint16_t t = hs->next;
+	slot[t].token = NULL;
+	/* Chains of two and three descriptors without a loop. */
+	if (vio_unlikely(n > 2)) {
+		t = slot[t].next;
+		slot[t].token = NULL;
+		while (vio_unlikely(--n > 2)) {
+			t = slot[t].next;
+			slot[t].token = NULL;
+		}
+	}
+	return &slot[t];
+}
+
 /* 1: not the fast case, nothing changed (the general get redoes it all). */
 static VIO_ALWAYS_INLINE int vio__vq_split_get1(struct vio_vq *vq, void **token, uint32_t *len)
 {
@@ -336,12 +424,7 @@ static VIO_ALWAYS_INLINE int vio__vq_split_get1(struct vio_vq *vq, void **token,
 		hs->ndesc = 0;
 	} else {
 		hs->ndesc = 0;
-		uint16_t tail = (uint16_t)id;
-		for (uint16_t k = 1; k < n; k++) {
-			tail = vq->slot[tail].next;
-			vq->slot[tail].token = NULL;
-		}
-		vq->slot[tail].next = vq->free_head;
+		vio__vq_split_unchain(vq->slot, hs, n)->next = vq->free_head;
 	}
 	vq->free_head = (uint16_t)id;
 	vq->num_free = (uint16_t)(vq->num_free + n);
@@ -416,6 +499,9 @@ static VIO_ALWAYS_INLINE unsigned vio__vq_split_get_batch(struct vio_vq *vq, voi
 			hs->next = free;
 			hs->ndesc = 0;
 		} else {
+			/* The loop, not vio__vq_split_unchain(): inlined here
+			 * that costs clang registers in the packed loop that
+			 * shares this function's body (measured). */
 			hs->ndesc = 0;
 			uint16_t tail = (uint16_t)id;
 			for (uint16_t j = 1; j < n; j++) {
@@ -450,7 +536,6 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_add1(struct vio_vq *vq, const struct
 	struct vio__vq_packed *p = &vq->u.packed;
 	uint16_t id = vq->free_head, head = p->next_avail;
 	struct vio__vq_slot *s = &vq->slot[id];
-	bool wrap = p->avail_wrap;
 	uint32_t len = sg->len;
 	struct vio_packed_desc *d = &p->desc[head];
 
@@ -467,15 +552,14 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_add1(struct vio_vq *vq, const struct
 	vq->outstanding++;
 	vq->avail_moved++;
 	uint16_t slot = (uint16_t)(head + 1u);
-	if (vio_unlikely(slot == vq->size)) {
-		slot = 0;
-		p->avail_wrap = !wrap;
-		p->avail_mark ^= (uint16_t)(VIO_DESC_F_AVAIL | VIO_DESC_F_USED);
-	}
 	p->next_avail = slot;
 	/* §2.8.21.1: flags last, with release (as publish() in vq_packed.c). */
 	VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
 	VIO_CACHE_CLEAN(&d->flags, sizeof(d->flags));
+	/* The driver's position is private: the lap it ends is turned after
+	 * publishing, out of line (a tail call). */
+	if (vio_unlikely(slot == vq->size))
+		return vio__vq_packed_lap(vq);
 	return 0;
 }
 
@@ -564,6 +648,70 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_addn(struct vio_vq *vq, const struct
 	/* §2.8.21.1: the head last, with release (as publish() in vq_packed.c). */
 	VIO_STORE_RELEASE(desc[head].flags.raw, vio_le16_make(head_flags).raw);
 	VIO_CACHE_CLEAN(&desc[head].flags, sizeof(desc[head].flags));
+	return 0;
+}
+
+/* vio__vq_packed_addn() for a list whose @total (2..VIO__VQ_ADDK_MAX) and
+ * @out are compile-time constants, as vio__vq_split_addk(): when the list
+ * does not wrap inside the ring (the slot after it may be the first one),
+ * its descriptors are consecutive and share one AVAIL/USED pair, so each
+ * gets its final flags at once; otherwise vio__vq_packed_addn(). Writes
+ * what that writes, byte for byte, and returns 1 in the same case. */
+static VIO_ALWAYS_INLINE int vio__vq_packed_addk(struct vio_vq *vq, const struct vio_sg *sg,
+						 const unsigned out, const unsigned total,
+						 void *token)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	const uint16_t head = p->next_avail, size = vq->size;
+
+	if (vio_unlikely((unsigned)head + total > size))
+		return vio__vq_packed_addn(vq, sg, out, total, token);
+	struct vio_packed_desc *const d = &p->desc[head];
+	const uint16_t id = vq->free_head, af = p->avail_mark;
+#define VIO__F(k)                                                                                  \
+	((uint16_t)(((k) + 1u < total ? VIO_DESC_F_NEXT : 0u) |                                    \
+		    ((k) >= out ? VIO_DESC_F_WRITE : 0u)))
+	uint64_t all = sg[0].len, out_bytes = 0;
+	vio__vq_packed_put(&d[0], &sg[0], id);
+	VIO_CACHE_CLEAN(&d[0], sizeof(d[0]));
+	if (out == 1)
+		out_bytes = all;
+	all += sg[1].len;
+	vio__vq_packed_put(&d[1], &sg[1], id);
+	d[1].flags = vio_le16_make((uint16_t)(VIO__F(1) | af));
+	VIO_CACHE_CLEAN(&d[1], sizeof(d[1]));
+	if (out == 2)
+		out_bytes = all;
+	if (total > 2) {
+		all += sg[2].len;
+		vio__vq_packed_put(&d[2], &sg[2], id);
+		d[2].flags = vio_le16_make((uint16_t)(VIO__F(2) | af));
+		VIO_CACHE_CLEAN(&d[2], sizeof(d[2]));
+	}
+	if (out == 3)
+		out_bytes = all;
+	const uint16_t head_flags = (uint16_t)(VIO__F(0) | af);
+#undef VIO__F
+	if (vio_unlikely(all > UINT32_MAX))
+		return 1;
+	struct vio__vq_slot *s = &vq->slot[id];
+	vq->free_head = s->next;
+	s->token = token;
+	s->in_bytes = (uint32_t)(all - out_bytes);
+	s->ndesc = (uint16_t)total;
+	vq->num_free = (uint16_t)(vq->num_free - total);
+	vq->outstanding++;
+	vq->avail_moved += total; /* one ring slot per descriptor */
+	uint16_t slot = (uint16_t)(head + total);
+	if (vio_unlikely(slot == size)) {
+		slot = 0;
+		p->avail_wrap = !p->avail_wrap;
+		p->avail_mark = (uint16_t)(af ^ (VIO_DESC_F_AVAIL | VIO_DESC_F_USED));
+	}
+	p->next_avail = slot;
+	/* §2.8.21.1: the head last, with release (as publish() in vq_packed.c). */
+	VIO_STORE_RELEASE(d[0].flags.raw, vio_le16_make(head_flags).raw);
+	VIO_CACHE_CLEAN(&d[0].flags, sizeof(d[0].flags));
 	return 0;
 }
 

@@ -344,6 +344,10 @@ void vio__vq_packed_init(struct vio_vq *vq);
 int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
 		       void *token);
 bool vio__vq_packed_kick_prepare(struct vio_vq *vq);
+/* The driver's position reached the end of the ring: back to slot 0 of the
+ * next lap (wrap counter and AVAIL/USED pair flipped). Returns 0, so that
+ * a fast add ends in a tail call to it. */
+VIO_COLD int vio__vq_packed_lap(struct vio_vq *vq);
 int vio__vq_packed_get(struct vio_vq *vq, void **token, uint32_t *len);
 bool vio__vq_packed_has_used(const struct vio_vq *vq);
 void vio__vq_packed_disable_intr(struct vio_vq *vq);

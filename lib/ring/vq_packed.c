@@ -275,6 +275,15 @@ int vio__vq_packed_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 	return 0;
 }
 
+int vio__vq_packed_lap(struct vio_vq *vq)
+{
+	struct vio__vq_packed *p = &vq->u.packed;
+	p->next_avail = 0;
+	p->avail_wrap = !p->avail_wrap;
+	p->avail_mark ^= (uint16_t)(VIO_DESC_F_AVAIL | VIO_DESC_F_USED);
+	return 0;
+}
+
 bool vio__vq_packed_kick_prepare(struct vio_vq *vq)
 {
 	return vio__vq_packed_kick1(vq);

@@ -320,6 +320,47 @@ static void test_batch_hostile_midchain(void **state)
 	batch_bad(f, BAD_MIDCHAIN, -VIO_EUSED_MIDCHAIN, 0);
 }
 
+/* Split: a chain of @n descriptors (head 0, slots 1..n-1 on a fresh queue)
+ * reaped by a fast get (@batch: get_batch) gives its slots back unmarked:
+ * the device naming slot @j afterwards sends a stale id, not one inside a
+ * chain. A one-descriptor buffer stays outstanding, so the entry passes
+ * the used-index check. */
+static void chain_unmarked(struct fx *f, unsigned n, unsigned j, bool batch)
+{
+	fx_init(f, NULL, 0, NULL);
+	uint16_t nd;
+	assert_err(add(f, 0, n), 0);
+	assert_err(add(f, 1, 1), 0);
+	uint16_t head = dev_take(f, &nd);
+	assert_int_equal(head, 0);
+	(void)dev_take(f, &nd);
+	dev_used(f, head, 1, 16);
+	void *t;
+	uint32_t l;
+	if (batch)
+		assert_int_equal(vio_vq_get_batch(f->vq, &t, &l, 4), 1);
+	else
+		assert_err(vio_vq_get(f->vq, &t, &l), 0);
+	assert_ptr_equal(t, f->buf[0]);
+	assert_int_equal(l, 16);
+	assert_int_equal(vio_vq_num_free(f->vq), QSIZE - 1);
+	dev_used(f, (uint16_t)j, 1, 0);
+	if (batch)
+		assert_err(vio_vq_get_batch(f->vq, &t, &l, 4), -VIO_EUSED_STALE);
+	else
+		assert_err(vio_vq_get(f->vq, &t, &l), -VIO_EUSED_STALE);
+}
+
+static void test_get_chain_unmarked(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned n = 2; n <= 4; n++)
+		for (unsigned j = 1; j < n; j++) {
+			chain_unmarked(f, n, j, false);
+			chain_unmarked(f, n, j, true);
+		}
+}
+
 /* Split: the used index ahead of the outstanding buffers. */
 static void test_batch_hostile_jump(void **state)
 {
@@ -836,6 +877,7 @@ int main(void)
 		BOTH(test_batch_hostile_twice),
 		SPLIT(test_batch_hostile_midchain),
 		SPLIT(test_batch_hostile_jump),
+		SPLIT(test_get_chain_unmarked),
 		BOTH(test_batch_slow_configuration),
 		BOTH(test_batch_event_writes),
 		BOTH(test_add_single_checks),
