@@ -205,35 +205,35 @@ VIO_NOINLINE static int pop_general(struct vio_devq *q, struct vio_chain *chain,
 	return rc;
 }
 
-/* Out of line: the callee-saved registers the chain walk needs are not
- * saved on the way to vio__devq_split_pop_head() (indirect tables). */
+/* The split fast path handed over a list of direct descriptors (@arg:
+ * VIO__SPLIT_CHAIN_ARG()). Out of line: the callee-saved registers the
+ * chain walk needs are not saved on the way to the leaf's return. */
 VIO_NOINLINE static int pop_split_chain(struct vio_devq *q, struct vio_chain *chain,
 					struct vio_chain_seg *segs, uint16_t max_segs,
-					uint16_t head)
+					uint16_t head, uint16_t head_flags)
 {
-	if (vio_likely(vio__devq_split_popn(q, chain, segs, max_segs, head) == 0))
+	/* Without a region table every buffer goes through the map callback:
+	 * the chain loop could not take it. */
+	if (vio_unlikely(q->hint.size == 0))
+		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
+	q->park_chain = chain;
+	q->park_segs = segs;
+	q->park_max_segs = max_segs;
+	q->park_head = head;
+	if (vio_likely(vio__devq_split_popn(q, head_flags) == 0))
 		return 0;
-	return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
+	return vio__devq_split_pop_head(q, q->park_head, q->park_chain, q->park_segs,
+					q->park_max_segs);
 }
 
-/* The split fast path handed over with @rc (VIO__POP_*, with the head it
- * validated). */
+/* The split fast path handed over with @rc (VIO__POP_AT with the head it
+ * validated, or VIO__POP_GENERAL). */
 VIO_NOINLINE static int pop_split_slow(struct vio_devq *q, struct vio_chain *chain,
 				       struct vio_chain_seg *segs, uint16_t max_segs, int rc)
 {
-	uint16_t head = VIO__POP_ARG(rc);
-	switch (VIO__POP_CODE(rc)) {
-	case VIO__POP_CHAIN:
-		/* Without a region table every buffer goes through the map
-		 * callback: the chain loop could not take it. */
-		if (q->hint.size != 0)
-			return pop_split_chain(q, chain, segs, max_segs, head);
-		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
-	case VIO__POP_AT:
-		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
-	default:
-		return pop_general(q, chain, segs, max_segs);
-	}
+	if (VIO__POP_CODE(rc) == VIO__POP_AT)
+		return vio__devq_split_pop_head(q, VIO__POP_ARG(rc), chain, segs, max_segs);
+	return pop_general(q, chain, segs, max_segs);
 }
 
 static VIO_ALWAYS_INLINE int pop_split(struct vio_devq *q, struct vio_chain *chain,
@@ -242,6 +242,11 @@ static VIO_ALWAYS_INLINE int pop_split(struct vio_devq *q, struct vio_chain *cha
 	int rc = vio__devq_split_pop1(q, chain, segs, max_segs);
 	if (vio_likely(rc <= 0))
 		return rc;
+	if (VIO__POP_CODE(rc) == VIO__POP_CHAIN) {
+		unsigned arg = (unsigned)rc >> VIO__POP_SHIFT;
+		return pop_split_chain(q, chain, segs, max_segs, VIO__SPLIT_CHAIN_HEAD(arg),
+				       VIO__SPLIT_CHAIN_FLAGS(arg));
+	}
 	return pop_split_slow(q, chain, segs, max_segs, rc);
 }
 

@@ -31,6 +31,13 @@ enum {
 #define VIO__POP_CODE(rc) ((rc) & ((1 << VIO__POP_SHIFT) - 1))
 #define VIO__POP_ARG(rc) ((uint16_t)((unsigned)(rc) >> VIO__POP_SHIFT))
 #define VIO__POP_WITH(code, v) ((int)(((unsigned)(v) << VIO__POP_SHIFT) | (unsigned)(code)))
+/* Split VIO__POP_CHAIN: the head (< size <= 32768: 15 bits) and, in bit
+ * 15, the WRITE flag of the head, whose other flags are NEXT alone. */
+#define VIO__SPLIT_CHAIN_ARG(head, flags)                                                          \
+	((unsigned)(head) | ((unsigned)(flags)&VIO_DESC_F_WRITE) << 14)
+#define VIO__SPLIT_CHAIN_HEAD(arg) ((uint16_t)((arg)&0x7fffu))
+#define VIO__SPLIT_CHAIN_FLAGS(arg)                                                                \
+	((uint16_t)(VIO_DESC_F_NEXT | (((arg) >> 14) & VIO_DESC_F_WRITE)))
 
 /* 0 popped, -VIO_EAGAIN nothing new, else a VIO__POP_* hand-over (nothing
  * changed but the validated avail_seen; VIO__POP_AT / VIO__POP_CHAIN: the
@@ -68,11 +75,11 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 	/* Each field read once; next is not needed without NEXT. */
 	const struct vio_split_desc *sd = &s->desc[head];
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
-	if ((flags & (uint16_t)~VIO_DESC_F_WRITE) != 0)
-		return VIO__POP_WITH((flags & (uint16_t) ~(VIO_DESC_F_WRITE | VIO_DESC_F_NEXT)) == 0
-					     ? VIO__POP_CHAIN
-					     : VIO__POP_AT,
-				     head);
+	if ((flags & (uint16_t)~VIO_DESC_F_WRITE) != 0) {
+		if ((flags & (uint16_t) ~(VIO_DESC_F_WRITE | VIO_DESC_F_NEXT)) == 0)
+			return VIO__POP_WITH(VIO__POP_CHAIN, VIO__SPLIT_CHAIN_ARG(head, flags));
+		return VIO__POP_WITH(VIO__POP_AT, head);
+	}
 	/* flags is 0 or VIO_DESC_F_WRITE (2): w is the direction. */
 	const size_t w = (size_t)(flags >> 1);
 	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
@@ -126,7 +133,9 @@ static VIO_ALWAYS_INLINE void vio__chain_filln(const struct vio_devq *q, struct 
 	uint16_t nout = (uint16_t)(out >> 48);
 	uint32_t out_bytes = (uint32_t)out; /* below 2^32: the sum was checked */
 	if (VIO__CHAIN_COMPOSED) {
-		vio__store64(&c->id, vio__mem64_16x4(id, (uint16_t)n, (uint16_t)n, nout));
+		/* n <= size <= 32768: ndesc and nseg in one product. */
+		vio__store64(&c->id, vio__mem64_16x4(id, 0, 0, nout) |
+					     (uint64_t)n * vio__mem64_16x4(0, 1, 1, 0));
 		vio__store64(&c->out_bytes, vio__mem64_32x2(out_bytes, (uint32_t)in));
 		vio__store64(&c->flags, q->one_gen | vio__mem64_16_16_32(0, head, 0));
 	} else {
@@ -156,45 +165,108 @@ static VIO_ALWAYS_INLINE bool vio__chain_count(uint64_t *out, uint64_t *in, uint
 	return *in == 0;
 }
 
-/* A direct chain of several descriptors from @head (< size, not in flight:
- * vio__devq_split_pop1() validated it), each inside q->hint, at most
- * max_segs (and the queue size) of them. Lengths are summed in 64 bits and
- * the 2^32 limit tested once (§2.7.5.1); readable descriptors must come
- * first (§2.7.4.2). 0 popped, 1 take the general path (which reports what
- * is wrong, if anything; only segs was written). */
-static VIO_ALWAYS_INLINE int vio__devq_split_popn(struct vio_devq *q, struct vio_chain *chain,
-						  struct vio_chain_seg *segs, uint16_t max_segs,
-						  uint16_t head)
+/* One direct descriptor of a list walked by the popn fast paths, inside
+ * q->hint for the direction @w (hint_room[w] is 0 where it does not grant
+ * it; regions do not wrap, so in range means no overflow), filled into
+ * @sg. len - 1 in 64 bits is above any room when len is 0: the second
+ * compare also rejects an empty buffer. False: not the fast case (nothing
+ * but *sg changed). */
+static VIO_ALWAYS_INLINE bool vio__chain_seg_in(const struct vio_devq *q, struct vio_chain_seg *sg,
+						unsigned w, uint64_t addr, uint32_t len)
 {
-	struct vio__devq_split *s = &q->u.split;
-	struct vio_chain_seg *sg = segs;
-	struct vio_chain_seg *const end = segs + (max_segs < q->size ? max_segs : q->size);
-	uint64_t out = 0, in = 0;
-	uint32_t i = head;
+	const uint64_t room = q->hint_room[w];
+	uint64_t off = addr - q->hint.guest_addr;
+	if (off >= room || (uint64_t)len - 1u >= room - off)
+		return false;
+	sg->ptr = (unsigned char *)q->hint.host + off;
+	sg->addr = addr;
+	vio__seg_tail(sg, len, w != 0);
+	return true;
+}
 
+/* A direct chain of several descriptors from the head q->park_head (< size,
+ * not in flight: vio__devq_split_pop1() validated it, and read its flags
+ * @head_flags: NEXT, maybe WRITE, nothing else), each inside q->hint, at
+ * most q->park_max_segs (> 0) and the queue size of them, into
+ * q->park_segs, the record q->park_chain. Lengths are summed in 64 bits
+ * and the 2^32 limit tested once (§2.7.5.1). Two loops, one per
+ * direction: readable descriptors, then writable ones, and a readable one
+ * there is out of order (§2.7.4.2); each loop knows its direction. 0
+ * popped, 1 take the general path (which reports what is wrong, if
+ * anything; only the segments were written). Each field is read once.
+ *
+ * The pop's arguments are parked in q (the caller stored them) and the
+ * queue state stays there too (operands of the compares): the walk keeps
+ * little in registers. */
+static VIO_ALWAYS_INLINE int vio__devq_split_popn(struct vio_devq *q, uint16_t head_flags)
+{
+	struct vio_chain_seg *const segs = q->park_segs;
+	const struct vio_split_desc *sd = &q->u.split.desc[q->park_head];
+	struct vio_chain_seg *sg = segs;
+	const uint16_t max_segs = q->park_max_segs;
+	struct vio_chain_seg *const last = segs + ((max_segs < q->size ? max_segs : q->size) - 1u);
+	uint64_t out = 0, in = 0;
+	uint32_t flags = head_flags, n, nout;
+
+	/* Readable descriptors. */
 	for (;;) {
-		if (sg == end)
-			return 1; /* longer than the array or a loop */
-		const struct vio_split_desc *sd = &s->desc[i];
-		uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
+		if ((flags & (VIO_DESC_F_WRITE | VIO_DESC_F_INDIRECT)) != 0) {
+			if ((flags & VIO_DESC_F_INDIRECT) != 0)
+				return 1;
+			break;
+		}
 		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
 		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
-		if (!vio__chain_seg_fast(q, sg, flags, addr, len) ||
-		    !vio__chain_count(&out, &in, flags, len))
+		if (!vio__chain_seg_in(q, sg, 0, addr, len))
+			return 1;
+		out += len;
+		if ((flags & VIO_DESC_F_NEXT) == 0) {
+			n = (uint32_t)(sg - q->park_segs) + 1u;
+			nout = n;
+			goto done;
+		}
+		/* The array, or the queue size (which also bounds a loop). */
+		if (sg == last)
 			return 1;
 		sg++;
-		if ((flags & VIO_DESC_F_NEXT) == 0)
-			break;
-		i = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->next.raw));
+		uint32_t i = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->next.raw));
 		if (i >= q->size)
 			return 1;
+		sd = &q->u.split.desc[i];
+		flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
 	}
-	if ((out & (VIO__OUT_ONE - 1u)) + in > UINT32_MAX)
+	q->park_nout = (uint16_t)(sg - q->park_segs);
+	/* Writable descriptors: flags has WRITE, not INDIRECT. */
+	for (;;) {
+		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
+		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
+		if (!vio__chain_seg_in(q, sg, 1, addr, len))
+			return 1;
+		in += len;
+		if ((flags & VIO_DESC_F_NEXT) == 0)
+			break;
+		if (sg == last)
+			return 1;
+		sg++;
+		uint32_t i = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->next.raw));
+		if (i >= q->size)
+			return 1;
+		sd = &q->u.split.desc[i];
+		flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
+		/* §2.7.4.2: no readable descriptor after a writable one. */
+		if ((flags & (VIO_DESC_F_WRITE | VIO_DESC_F_INDIRECT)) != VIO_DESC_F_WRITE)
+			return 1;
+	}
+	n = (uint32_t)(sg - q->park_segs) + 1u;
+	nout = q->park_nout;
+done:
+	if (out + in > UINT32_MAX)
 		return 1; /* §2.7.5.1 */
-	uint32_t n = (uint32_t)(sg - segs);
-	vio__chain_filln(q, chain, segs, head, head, n, out, in);
-	q->inflight[head] = (uint16_t)(VIO__INFLIGHT | (n - 1u));
-	s->last_avail++;
+	const uint16_t head = q->park_head;
+	vio__chain_filln(q, q->park_chain, q->park_segs, head, head, n, out | (uint64_t)nout << 48,
+			 in);
+	q->inflight[head] = (uint16_t)(VIO__INFLIGHT - 1u + n);
+	q->u.split.last_avail++;
 	return 0;
 }
 

@@ -166,6 +166,14 @@ struct vio_devq {
 		struct vio__devq_packed packed;
 	} u;
 	uint16_t *inflight; /* size entries, after the struct */
+	/* The arguments of a pop parked while a fast chain walk runs
+	 * (devq_hot.h): read back for the record or the hand-over, so that
+	 * they need no register during the walk. Meaningless between pops. */
+	struct vio_chain *park_chain;
+	struct vio_chain_seg *park_segs;
+	uint16_t park_max_segs;
+	uint16_t park_head;
+	uint16_t park_nout; /* the readable segments, while the writable ones are walked */
 };
 
 /* Make @r the region the inline fast paths try first. */
