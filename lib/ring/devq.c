@@ -205,12 +205,11 @@ VIO_NOINLINE static int pop_general(struct vio_devq *q, struct vio_chain *chain,
 	return rc;
 }
 
-/* The split fast path handed over a list of direct descriptors (@arg:
- * VIO__SPLIT_CHAIN_ARG()). Out of line: the callee-saved registers the
- * chain walk needs are not saved on the way to the leaf's return. */
-VIO_NOINLINE static int pop_split_chain(struct vio_devq *q, struct vio_chain *chain,
-					struct vio_chain_seg *segs, uint16_t max_segs,
-					uint16_t head, uint16_t head_flags)
+/* Out of line, a tail call of the pop fast path: the callee-saved
+ * registers the chain walk needs are not saved on the leaf's way. */
+VIO_NOINLINE int vio__devq_split_pop_chain(struct vio_devq *q, struct vio_chain *chain,
+					   struct vio_chain_seg *segs, uint16_t max_segs,
+					   uint16_t head, uint16_t head_flags)
 {
 	/* Without a region table every buffer goes through the map callback:
 	 * the chain loop could not take it. */
@@ -226,10 +225,8 @@ VIO_NOINLINE static int pop_split_chain(struct vio_devq *q, struct vio_chain *ch
 					q->park_max_segs);
 }
 
-/* The split fast path handed over with @rc (VIO__POP_AT with the head it
- * validated, or VIO__POP_GENERAL). */
-VIO_NOINLINE static int pop_split_slow(struct vio_devq *q, struct vio_chain *chain,
-				       struct vio_chain_seg *segs, uint16_t max_segs, int rc)
+VIO_NOINLINE int vio__devq_split_pop_slow(struct vio_devq *q, struct vio_chain *chain,
+					  struct vio_chain_seg *segs, uint16_t max_segs, int rc)
 {
 	if (VIO__POP_CODE(rc) == VIO__POP_AT)
 		return vio__devq_split_pop_head(q, VIO__POP_ARG(rc), chain, segs, max_segs);
@@ -239,15 +236,7 @@ VIO_NOINLINE static int pop_split_slow(struct vio_devq *q, struct vio_chain *cha
 static VIO_ALWAYS_INLINE int pop_split(struct vio_devq *q, struct vio_chain *chain,
 				       struct vio_chain_seg *segs, uint16_t max_segs)
 {
-	int rc = vio__devq_split_pop1(q, chain, segs, max_segs);
-	if (vio_likely(rc <= 0))
-		return rc;
-	if (VIO__POP_CODE(rc) == VIO__POP_CHAIN) {
-		unsigned arg = (unsigned)rc >> VIO__POP_SHIFT;
-		return pop_split_chain(q, chain, segs, max_segs, VIO__SPLIT_CHAIN_HEAD(arg),
-				       VIO__SPLIT_CHAIN_FLAGS(arg));
-	}
-	return pop_split_slow(q, chain, segs, max_segs, rc);
+	return vio__devq_split_pop1(q, chain, segs, max_segs);
 }
 
 /* Out of line: the callee-saved registers the list walk needs are not

@@ -31,19 +31,14 @@ enum {
 #define VIO__POP_CODE(rc) ((rc) & ((1 << VIO__POP_SHIFT) - 1))
 #define VIO__POP_ARG(rc) ((uint16_t)((unsigned)(rc) >> VIO__POP_SHIFT))
 #define VIO__POP_WITH(code, v) ((int)(((unsigned)(v) << VIO__POP_SHIFT) | (unsigned)(code)))
-/* Split VIO__POP_CHAIN: the head (< size <= 32768: 15 bits) and, in bit
- * 15, the WRITE flag of the head, whose other flags are NEXT alone. */
-#define VIO__SPLIT_CHAIN_ARG(head, flags)                                                          \
-	((unsigned)(head) | ((unsigned)(flags)&VIO_DESC_F_WRITE) << 14)
-#define VIO__SPLIT_CHAIN_HEAD(arg) ((uint16_t)((arg)&0x7fffu))
-#define VIO__SPLIT_CHAIN_FLAGS(arg)                                                                \
-	((uint16_t)(VIO_DESC_F_NEXT | (((arg) >> 14) & VIO_DESC_F_WRITE)))
-
-/* 0 popped, -VIO_EAGAIN nothing new, else a VIO__POP_* hand-over (nothing
- * changed but the validated avail_seen; VIO__POP_AT / VIO__POP_CHAIN: the
- * head at last_avail is in range). A leaf that keeps little live at once:
- * the arguments stay in their registers for the caller's tail call to the
- * general code, so no callee-saved register is needed. */
+/* vio_devq_pop() on a healthy split queue: 0 popped, -VIO_EAGAIN nothing
+ * new, else what the general code the leaf hands over to returns: a list
+ * of direct descriptors goes to vio__devq_split_pop_chain(), anything else
+ * to vio__devq_split_pop_slow() with a VIO__POP_* code (nothing changed
+ * but the validated avail_seen; VIO__POP_AT: the head at last_avail is in
+ * range). Both are tail calls. A leaf that keeps little live at once:
+ * the arguments stay in their registers for the tail calls, so no
+ * callee-saved register is needed. */
 static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio_chain *chain,
 						  struct vio_chain_seg *segs, uint16_t max_segs)
 {
@@ -57,8 +52,8 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 		uint16_t idx = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(s->avail->idx.raw));
 		if (idx == last)
 			return -VIO_EAGAIN;
-		if ((uint16_t)(idx - last) > q->size)
-			return VIO__POP_GENERAL; /* it fails the queue (§2.7.13.3) */
+		if ((uint16_t)(idx - last) > q->size) /* it fails the queue (§2.7.13.3) */
+			return vio__devq_split_pop_slow(q, chain, segs, max_segs, VIO__POP_GENERAL);
 		s->avail_seen = idx;
 		VIO_CACHE_INVALIDATE(s->avail_ring, (size_t)q->size * sizeof(vio_le16));
 		VIO_CACHE_INVALIDATE(s->desc, vio_split_desc_size(q->size));
@@ -66,19 +61,22 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 	/* Each test as early as it can be made, so that little is live at
 	 * once and the compiler needs no callee-saved register. */
 	if (max_segs == 0)
-		return VIO__POP_GENERAL;
+		return vio__devq_split_pop_slow(q, chain, segs, max_segs, VIO__POP_GENERAL);
 	uint16_t head = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->avail_ring[last & q->mask].raw));
-	if (head >= q->size)
-		return VIO__POP_GENERAL; /* it fails the queue */
+	if (head >= q->size) /* it fails the queue */
+		return vio__devq_split_pop_slow(q, chain, segs, max_segs, VIO__POP_GENERAL);
 	if (q->inflight[head] != 0)
-		return VIO__POP_WITH(VIO__POP_AT, head);
+		return vio__devq_split_pop_slow(q, chain, segs, max_segs,
+						VIO__POP_WITH(VIO__POP_AT, head));
 	/* Each field read once; next is not needed without NEXT. */
 	const struct vio_split_desc *sd = &s->desc[head];
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
 	if ((flags & (uint16_t)~VIO_DESC_F_WRITE) != 0) {
+		/* A list of direct descriptors: the chain walk, a tail call. */
 		if ((flags & (uint16_t) ~(VIO_DESC_F_WRITE | VIO_DESC_F_NEXT)) == 0)
-			return VIO__POP_WITH(VIO__POP_CHAIN, VIO__SPLIT_CHAIN_ARG(head, flags));
-		return VIO__POP_WITH(VIO__POP_AT, head);
+			return vio__devq_split_pop_chain(q, chain, segs, max_segs, head, flags);
+		return vio__devq_split_pop_slow(q, chain, segs, max_segs,
+						VIO__POP_WITH(VIO__POP_AT, head));
 	}
 	/* flags is 0 or VIO_DESC_F_WRITE (2): w is the direction. */
 	const size_t w = (size_t)(flags >> 1);
@@ -90,9 +88,13 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 	segs->addr = addr;
 	/* Inside q->hint, which grants the direction (hint_room is 0 where
 	 * it does not). Regions do not wrap, so in range means no overflow. */
-	uint64_t off = addr - q->hint.guest_addr, room = q->hint_room[w];
-	if (off >= room || len == 0 || len > room - off)
-		return VIO__POP_WITH(VIO__POP_AT, head);
+	uint64_t off = addr - q->hint.guest_addr;
+	/* Inside, hint_end[w] - addr is the room left; len - 1 in 64 bits is
+	 * above any room when len is 0 (an empty buffer goes to the general
+	 * code). */
+	if (off >= q->hint_room[w] || (uint64_t)len - 1u >= q->hint_end[w] - addr)
+		return vio__devq_split_pop_slow(q, chain, segs, max_segs,
+						VIO__POP_WITH(VIO__POP_AT, head));
 	segs->ptr = (unsigned char *)q->hint.host + off;
 	vio__seg_tail(segs, len, w != 0);
 	vio__chain_fill1(q, chain, segs, head, head, len, w != 0);
@@ -168,15 +170,15 @@ static VIO_ALWAYS_INLINE bool vio__chain_count(uint64_t *out, uint64_t *in, uint
 /* One direct descriptor of a list walked by the popn fast paths, inside
  * q->hint for the direction @w (hint_room[w] is 0 where it does not grant
  * it; regions do not wrap, so in range means no overflow), filled into
- * @sg. len - 1 in 64 bits is above any room when len is 0: the second
- * compare also rejects an empty buffer. False: not the fast case (nothing
+ * @sg. Inside, hint_end[w] - addr is the room left, and len - 1 in 64
+ * bits is above any room when len is 0: the second compare also rejects
+ * an empty buffer. False: not the fast case (nothing
  * but *sg changed). */
 static VIO_ALWAYS_INLINE bool vio__chain_seg_in(const struct vio_devq *q, struct vio_chain_seg *sg,
 						unsigned w, uint64_t addr, uint32_t len)
 {
-	const uint64_t room = q->hint_room[w];
 	uint64_t off = addr - q->hint.guest_addr;
-	if (off >= room || (uint64_t)len - 1u >= room - off)
+	if (off >= q->hint_room[w] || (uint64_t)len - 1u >= q->hint_end[w] - addr)
 		return false;
 	sg->ptr = (unsigned char *)q->hint.host + off;
 	sg->addr = addr;

@@ -142,6 +142,9 @@ struct vio_devq {
 	/* hint.size where the hint grants the direction, else 0: [0] device
 	 * reads, [1] device writes (vio__devq_set_hint()). */
 	uint64_t hint_room[2];
+	/* hint.guest_addr + hint_room[w] (modulo 2^64: a region may end at
+	 * 2^64): for an address inside, hint_end[w] - addr is the room left. */
+	uint64_t hint_end[2];
 	/* Templates of a one-segment chain record (vio__chain_fill1()), as
 	 * memcpy() lays them out: id, ndesc, nseg, nout with id 0, for a
 	 * readable [0] / writable [1] segment; flags, head, gen with head 0. */
@@ -182,6 +185,8 @@ static inline void vio__devq_set_hint(struct vio_devq *q, const struct vio_mem_r
 	q->hint = *r;
 	q->hint_room[0] = (r->access & VIO_MAP_READ) != 0 ? r->size : 0;
 	q->hint_room[1] = (r->access & VIO_MAP_WRITE) != 0 ? r->size : 0;
+	q->hint_end[0] = r->guest_addr + q->hint_room[0];
+	q->hint_end[1] = r->guest_addr + q->hint_room[1];
 }
 
 /* The one-segment chain templates for the current generation. */
@@ -588,6 +593,16 @@ int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_
 			uint16_t max_segs);
 int vio__devq_split_pop_head(struct vio_devq *q, uint16_t head, struct vio_chain *chain,
 			     struct vio_chain_seg *segs, uint16_t max_segs);
+/* The chain at @head (< size, not in flight) whose head descriptor has
+ * the flags @head_flags (NEXT, maybe WRITE): the direct-list walk of
+ * devq_hot.h, or the general code (devq.c; the pop fast path's tail). */
+int vio__devq_split_pop_chain(struct vio_devq *q, struct vio_chain *chain,
+			      struct vio_chain_seg *segs, uint16_t max_segs, uint16_t head,
+			      uint16_t head_flags);
+/* The split pop fast path handed over with @rc (VIO__POP_AT with the head
+ * it validated, or VIO__POP_GENERAL): the general code (devq.c). */
+int vio__devq_split_pop_slow(struct vio_devq *q, struct vio_chain *chain,
+			     struct vio_chain_seg *segs, uint16_t max_segs, int rc);
 int vio__devq_split_take(struct vio_devq *q, uint16_t head, struct vio_chain *chain,
 			 struct vio_chain_seg *segs, uint16_t max_segs);
 void vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsigned n,

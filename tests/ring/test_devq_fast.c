@@ -871,6 +871,40 @@ static void test_split_chain_head_in_flight(void **state)
 	broken_with(f, -VIO_EDESC_INFLIGHT);
 }
 
+/* A region that ends at 2^64 (its hint_end wraps to 0): buffers up to its
+ * last byte pop on the fast paths, one past it does not. */
+static void test_region_at_top(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t top = 0ull - RO_LEN;
+	struct vio_mem_region t[GM_MAX_REGIONS + 2];
+	memcpy(t, f->table, sizeof(f->table));
+	uint32_t n = f->gm.n + 1;
+	t[n] = (struct vio_mem_region){top, RO_LEN, f->ro, VIO_MAP_READ | VIO_MAP_WRITE};
+	assert_err(vio_devq_set_mem_table(f->q, t, n + 1), 0);
+	offer1(f, top, 16, 0, 1);
+	assert_err(pop(f), 0);
+	assert_err(vio_devq_push(f->q, &f->chain[0], 0), 0);
+	offer1(f, 0ull - 16u, 16, VIO_DESC_F_WRITE, 2);
+	assert_err(pop(f), 0);
+	assert_ptr_equal(f->segs[0].ptr, f->ro + RO_LEN - 16);
+	assert_err(vio_devq_push(f->q, &f->chain[0], 16), 0);
+	uint64_t a[3] = {top, 0ull - 32u, 0ull - 8u};
+	uint32_t l[3] = {16, 24, 8};
+	uint16_t fl[3] = {0, VIO_DESC_F_WRITE, VIO_DESC_F_WRITE};
+	offer(f, a, l, fl, 3, 3);
+	assert_err(pop(f), 0);
+	assert_int_equal(f->chain[0].in_bytes, 32);
+	assert_ptr_equal(f->segs[2].ptr, f->ro + RO_LEN - 8);
+	assert_err(vio_devq_push(f->q, &f->chain[0], 0), 0);
+	/* A length that runs past 2^64 wraps to the bottom: nobody's. */
+	a[2] = 0ull - 8u;
+	l[2] = 9;
+	offer(f, a, l, fl, 3, 4);
+	assert_int_equal(pop(f) < 0, true);
+	assert_true(vio_devq_is_broken(f->q));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -881,6 +915,7 @@ int main(void)
 		BOTH(test_single_readable_record),
 		BOTH(test_push_altered_chain),
 		BOTH(test_chain_record),
+		BOTH(test_region_at_top),
 		BOTH(test_chain_all_readable),
 		BOTH(test_chain_read_after_write),
 		BOTH(test_chain_empty_buffer),
