@@ -225,6 +225,12 @@ VIO_NOINLINE int vio__devq_split_pop_chain(struct vio_devq *q, struct vio_chain 
 					q->park_max_segs);
 }
 
+VIO_NOINLINE int vio__devq_split_pop_at(struct vio_devq *q, struct vio_chain *chain,
+					struct vio_chain_seg *segs, uint32_t at)
+{
+	return vio__devq_split_pop_head(q, (uint16_t)at, chain, segs, (uint16_t)(at >> 16));
+}
+
 VIO_NOINLINE int vio__devq_split_pop_slow(struct vio_devq *q, struct vio_chain *chain,
 					  struct vio_chain_seg *segs, uint16_t max_segs, int rc)
 {

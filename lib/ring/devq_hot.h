@@ -80,6 +80,8 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 	}
 	/* flags is 0 or VIO_DESC_F_WRITE (2): w is the direction. */
 	const size_t w = (size_t)(flags >> 1);
+	/* The head and max_segs in one register for the hand-over. */
+	const uint32_t at = head | (uint32_t)max_segs << 16;
 	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
 	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
 	/* The caller's array (max_segs > 0): stored now so that addr needs no
@@ -93,12 +95,11 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 	 * above any room when len is 0 (an empty buffer goes to the general
 	 * code). */
 	if (off >= q->hint_room[w] || (uint64_t)len - 1u >= q->hint_end[w] - addr)
-		return vio__devq_split_pop_slow(q, chain, segs, max_segs,
-						VIO__POP_WITH(VIO__POP_AT, head));
+		return vio__devq_split_pop_at(q, chain, segs, at);
 	segs->ptr = (unsigned char *)q->hint.host + off;
 	vio__seg_tail(segs, len, w != 0);
-	vio__chain_fill1(q, chain, segs, head, head, len, w != 0);
-	q->inflight[head] = VIO__INFLIGHT;
+	vio__chain_fill1(q, chain, segs, (uint16_t)at, (uint16_t)at, len, w != 0);
+	q->inflight[(uint16_t)at] = VIO__INFLIGHT;
 	s->last_avail++;
 	return 0;
 }

@@ -603,6 +603,10 @@ int vio__devq_split_pop_chain(struct vio_devq *q, struct vio_chain *chain,
  * it validated, or VIO__POP_GENERAL): the general code (devq.c). */
 int vio__devq_split_pop_slow(struct vio_devq *q, struct vio_chain *chain,
 			     struct vio_chain_seg *segs, uint16_t max_segs, int rc);
+/* vio__devq_split_pop_head() with the head in the low 16 bits of @at and
+ * max_segs in the high ones (the pop fast path's tail call). */
+int vio__devq_split_pop_at(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
+			   uint32_t at);
 int vio__devq_split_take(struct vio_devq *q, uint16_t head, struct vio_chain *chain,
 			 struct vio_chain_seg *segs, uint16_t max_segs);
 void vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsigned n,
