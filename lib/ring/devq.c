@@ -245,37 +245,52 @@ static VIO_ALWAYS_INLINE int pop_split(struct vio_devq *q, struct vio_chain *cha
 	return vio__devq_split_pop1(q, chain, segs, max_segs);
 }
 
-/* Out of line: the callee-saved registers the list walk needs are not
- * saved on the way to vio__devq_packed_pop_at() (indirect tables). */
-VIO_NOINLINE static int pop_packed_chain(struct vio_devq *q, struct vio_chain *chain,
-					 struct vio_chain_seg *segs, uint16_t max_segs,
-					 uint16_t head_flags)
+/* Out of line, a tail call of the pop fast path: the callee-saved
+ * registers the list walk needs are not saved on the leaf's way. */
+VIO_NOINLINE int vio__devq_packed_pop_chain(struct vio_devq *q, struct vio_chain *chain,
+					    struct vio_chain_seg *segs, uint16_t max_segs,
+					    uint16_t head_flags)
 {
-	if (vio_likely(vio__devq_packed_popn(q, chain, segs, max_segs, head_flags) == 0))
+	/* Without a region table every buffer goes through the map callback:
+	 * the list loop could not take it. */
+	if (vio_unlikely(q->hint.size == 0))
+		return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
+	q->park_chain = chain;
+	q->park_segs = segs;
+	q->park_max_segs = max_segs;
+	q->park_head = head_flags;
+	if (vio_likely(vio__devq_packed_popn(q) == 0))
 		return 0;
+	return vio__devq_packed_pop_at(q, q->park_head, q->park_chain, q->park_segs,
+				       q->park_max_segs);
+}
+
+VIO_NOINLINE int vio__devq_packed_pop_handover(struct vio_devq *q, struct vio_chain *chain,
+					       struct vio_chain_seg *segs, uint32_t hf)
+{
+	return vio__devq_packed_pop_at(q, (uint16_t)hf, chain, segs, (uint16_t)(hf >> 16));
+}
+
+VIO_NOINLINE int vio__devq_packed_pop_slow(struct vio_devq *q, struct vio_chain *chain,
+					   struct vio_chain_seg *segs, uint16_t max_segs, int rc)
+{
+	uint16_t head_flags = VIO__POP_ARG(rc);
+	if (VIO__POP_CODE(rc) == VIO__POP_CHAIN)
+		return vio__devq_packed_pop_chain(q, chain, segs, max_segs, head_flags);
 	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
 }
 
-/* The packed fast path handed over with @rc (VIO__POP_*, with the head
- * flags it validated). */
-VIO_NOINLINE static int pop_packed_slow(struct vio_devq *q, struct vio_chain *chain,
-					struct vio_chain_seg *segs, uint16_t max_segs, int rc)
+/* Kept for vio_devq_pop_batch(). */
+static int pop_packed_slow(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
+			   uint16_t max_segs, int rc)
 {
-	uint16_t head_flags = VIO__POP_ARG(rc);
-	/* Without a region table every buffer goes through the map callback:
-	 * the list loop could not take it. */
-	if (VIO__POP_CODE(rc) == VIO__POP_CHAIN && q->hint.size != 0)
-		return pop_packed_chain(q, chain, segs, max_segs, head_flags);
-	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
+	return vio__devq_packed_pop_slow(q, chain, segs, max_segs, rc);
 }
 
 VIO_NOINLINE static int pop_packed(struct vio_devq *q, struct vio_chain *chain,
 				   struct vio_chain_seg *segs, uint16_t max_segs)
 {
-	int rc = vio__devq_packed_pop1(q, chain, segs, max_segs);
-	if (vio_likely(rc <= 0))
-		return rc;
-	return pop_packed_slow(q, chain, segs, max_segs, rc);
+	return vio__devq_packed_pop1_impl(q, chain, segs, max_segs, true);
 }
 
 static VIO_ALWAYS_INLINE int pop_one(struct vio_devq *q, struct vio_chain *chain,

@@ -384,10 +384,13 @@ static VIO_ALWAYS_INLINE bool vio__devq_split_notify1(struct vio_devq *q)
 
 /* 0 popped, -VIO_EAGAIN nothing new, else VIO__POP_AT or VIO__POP_CHAIN (a
  * list of direct descriptors, vio__devq_packed_popn()) with the head flags,
- * which say the head is available; nothing changed. A leaf like
- * vio__devq_split_pop1(). */
-static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vio_chain *chain,
-						   struct vio_chain_seg *segs, uint16_t max_segs)
+ * which say the head is available; nothing changed. With @tail (a constant
+ * at each call site) the hand-overs are tail calls instead:
+ * vio__devq_packed_pop_chain() or vio__devq_packed_pop_slow(), whose result
+ * is returned. A leaf like vio__devq_split_pop1(). */
+static VIO_ALWAYS_INLINE int vio__devq_packed_pop1_impl(struct vio_devq *q, struct vio_chain *chain,
+							struct vio_chain_seg *segs,
+							uint16_t max_segs, bool tail)
 {
 	struct vio__devq_packed *p = &q->u.packed;
 	const struct vio_packed_desc *pd = &p->desc[p->last_avail];
@@ -398,22 +401,30 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vi
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(pd->flags.raw));
 	if (!vio__packed_avail_at(p, flags))
 		return -VIO_EAGAIN;
-	if ((flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) != 0)
-		return VIO__POP_WITH(
-			(flags & VIO_DESC_F_INDIRECT) == 0 ? VIO__POP_CHAIN : VIO__POP_AT, flags);
+	if ((flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) != 0) {
+		if ((flags & VIO_DESC_F_INDIRECT) == 0)
+			return tail ? vio__devq_packed_pop_chain(q, chain, segs, max_segs, flags)
+				    : VIO__POP_WITH(VIO__POP_CHAIN, flags);
+		goto at;
+	}
 	if (max_segs == 0)
-		return VIO__POP_WITH(VIO__POP_AT, flags);
+		goto at;
 	uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
 	if (id >= q->size || q->inflight[id] != 0)
-		return VIO__POP_WITH(VIO__POP_AT, flags);
+		goto at;
 	const size_t w = (size_t)((flags >> 1) & 1u); /* VIO_DESC_F_WRITE */
+	/* The head flags and max_segs in one register for the hand-over. */
+	const uint32_t hf = flags | (uint32_t)max_segs << 16;
 	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
 	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
 	/* As in vio__devq_split_pop1(). */
 	segs->addr = addr;
-	uint64_t off = addr - q->hint.guest_addr, room = q->hint_room[w];
-	if (off >= room || len == 0 || len > room - off)
-		return VIO__POP_WITH(VIO__POP_AT, flags);
+	uint64_t off = addr - q->hint.guest_addr;
+	if (off >= q->hint_room[w] || (uint64_t)len - 1u >= q->hint_end[w] - addr) {
+		if (tail)
+			return vio__devq_packed_pop_handover(q, chain, segs, hf);
+		goto at;
+	}
 	segs->ptr = (unsigned char *)q->hint.host + off;
 	vio__seg_tail(segs, len, w != 0);
 	uint16_t slot = p->last_avail;
@@ -426,55 +437,103 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vi
 	p->last_avail = slot;
 	q->inflight_count++;
 	return 0;
+at:
+	return tail ? vio__devq_packed_pop_slow(q, chain, segs, max_segs,
+						VIO__POP_WITH(VIO__POP_AT, flags))
+		    : VIO__POP_WITH(VIO__POP_AT, flags);
 }
 
-/* A list of direct descriptors at last_avail, each inside q->hint, at most
- * max_segs (and the queue size) of them, after vio__devq_packed_pop1()
- * returned VIO__POP_CHAIN with @head_flags (the validated head flags).
- * Lengths are summed in 64 bits and the 2^32 limit tested once (§2.8.6 as
- * §2.7.5.1); readable descriptors come first; the last one carries the
- * buffer id (§2.8.7). 0 popped, 1 hand over to vio__devq_packed_pop_at()
- * (which reports what is wrong, if anything; only segs was written). */
-static VIO_ALWAYS_INLINE int vio__devq_packed_popn(struct vio_devq *q, struct vio_chain *chain,
-						   struct vio_chain_seg *segs, uint16_t max_segs,
-						   uint16_t head_flags)
+/* The leaf returning its hand-over codes (vio_devq_pop_batch()). */
+static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vio_chain *chain,
+						   struct vio_chain_seg *segs, uint16_t max_segs)
+{
+	return vio__devq_packed_pop1_impl(q, chain, segs, max_segs, false);
+}
+
+/* A list of direct descriptors at last_avail into q->park_segs, the record
+ * q->park_chain, at most q->park_max_segs (> 0) and the queue size of
+ * them, each inside q->hint, after vio__devq_packed_pop1() saw the head
+ * available with the flags q->park_head (NEXT, maybe WRITE, not
+ * INDIRECT). Lengths are summed in 64 bits and the 2^32 limit tested once
+ * (§2.8.6 as §2.7.5.1); a loop per direction as in vio__devq_split_popn()
+ * (readable descriptors come first); the last one carries the buffer id
+ * (§2.8.7), below size and not in flight. 0 popped, 1 hand over to
+ * vio__devq_packed_pop_at() (which reports what is wrong, if anything;
+ * only the segments were written). */
+static VIO_ALWAYS_INLINE int vio__devq_packed_popn(struct vio_devq *q)
 {
 	struct vio__devq_packed *p = &q->u.packed;
+	struct vio_chain_seg *const segs = q->park_segs;
+	const struct vio_packed_desc *pd = &p->desc[p->last_avail];
+	const struct vio_packed_desc *const ring_end = p->desc + q->size;
 	struct vio_chain_seg *sg = segs;
-	struct vio_chain_seg *const end = segs + (max_segs < q->size ? max_segs : q->size);
-	const uint16_t start = p->last_avail;
+	const uint16_t max_segs = q->park_max_segs;
+	struct vio_chain_seg *const last = segs + ((max_segs < q->size ? max_segs : q->size) - 1u);
 	uint64_t out = 0, in = 0;
-	uint32_t slot = start;
-	uint16_t flags = head_flags, id;
+	uint32_t flags = q->park_head, n, nout;
 
 	/* The rest of the list is in the slots after the head. */
 	VIO_CACHE_INVALIDATE(p->desc, vio_packed_desc_size(q->size));
+	/* Readable descriptors. */
 	for (;;) {
-		if (sg == end)
-			return 1; /* longer than the array or the ring */
-		const struct vio_packed_desc *pd = &p->desc[slot];
-		if (sg != segs)
-			flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->flags.raw));
-		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
-		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
-		if (!vio__chain_seg_fast(q, sg, flags, addr, len) ||
-		    !vio__chain_count(&out, &in, flags, len))
-			return 1;
-		sg++;
-		if (++slot == q->size)
-			slot = 0;
-		if ((flags & VIO_DESC_F_NEXT) == 0) {
-			id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
+		if ((flags & (VIO_DESC_F_WRITE | VIO_DESC_F_INDIRECT)) != 0) {
+			if ((flags & VIO_DESC_F_INDIRECT) != 0)
+				return 1;
 			break;
 		}
+		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
+		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
+		if (!vio__chain_seg_in(q, sg, 0, addr, len))
+			return 1;
+		out += len;
+		if ((flags & VIO_DESC_F_NEXT) == 0) {
+			n = (uint32_t)(sg - q->park_segs) + 1u;
+			nout = n;
+			goto done;
+		}
+		/* The array, or the queue size (the ring). */
+		if (sg == last)
+			return 1;
+		sg++;
+		if (++pd == ring_end)
+			pd = p->desc;
+		flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->flags.raw));
 	}
-	if (id >= q->size || q->inflight[id] != 0 || (out & (VIO__OUT_ONE - 1u)) + in > UINT32_MAX)
+	q->park_nout = (uint16_t)(sg - q->park_segs);
+	/* Writable descriptors: flags has WRITE, not INDIRECT. */
+	for (;;) {
+		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
+		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
+		if (!vio__chain_seg_in(q, sg, 1, addr, len))
+			return 1;
+		in += len;
+		if ((flags & VIO_DESC_F_NEXT) == 0)
+			break;
+		if (sg == last)
+			return 1;
+		sg++;
+		if (++pd == ring_end)
+			pd = p->desc;
+		flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->flags.raw));
+		/* No readable descriptor after a writable one. */
+		if ((flags & (VIO_DESC_F_WRITE | VIO_DESC_F_INDIRECT)) != VIO_DESC_F_WRITE)
+			return 1;
+	}
+	n = (uint32_t)(sg - q->park_segs) + 1u;
+	nout = q->park_nout;
+done:;
+	uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
+	if (id >= q->size || q->inflight[id] != 0 || out + in > UINT32_MAX)
 		return 1;
-	uint32_t n = (uint32_t)(sg - segs);
-	vio__chain_filln(q, chain, segs, id, start, n, out, in);
-	q->inflight[id] = (uint16_t)(VIO__INFLIGHT | (n - 1u));
-	if (slot <= start)
-		p->avail_mark ^= VIO__PACKED_MARK_FLIP; /* n <= size: at most one lap */
+	const uint16_t start = p->last_avail;
+	vio__chain_filln(q, q->park_chain, q->park_segs, id, start, n, out | (uint64_t)nout << 48,
+			 in);
+	q->inflight[id] = (uint16_t)(VIO__INFLIGHT - 1u + n);
+	uint32_t slot = start + n; /* n <= size: at most one lap */
+	if (slot >= q->size) {
+		slot -= q->size;
+		p->avail_mark ^= VIO__PACKED_MARK_FLIP;
+	}
 	p->last_avail = (uint16_t)slot;
 	q->inflight_count++;
 	return 0;

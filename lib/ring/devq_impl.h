@@ -417,7 +417,9 @@ static VIO_ALWAYS_INLINE void vio__chain_fill1(const struct vio_devq *q, struct 
 {
 	if (VIO__CHAIN_COMPOSED) {
 		vio__store64(&c->id, q->one_ids[(size_t)write] | vio__mem64_16x4(id, 0, 0, 0));
-		vio__store64(&c->out_bytes, vio__mem64_32x2(write ? 0 : len, write ? len : 0));
+		/* out_bytes or in_bytes: len shifted into its half. */
+		vio__store64(&c->out_bytes,
+			     (uint64_t)len << (VIO_HOST_BIG_ENDIAN ? 32u * !write : 32u * write));
 		vio__store64(&c->flags, q->one_gen | vio__mem64_16_16_32(0, head, 0));
 	} else {
 		c->id = id;
@@ -629,6 +631,19 @@ int vio__devq_packed_pop(struct vio_devq *q, struct vio_chain *chain, struct vio
 			 uint16_t max_segs);
 int vio__devq_packed_pop_at(struct vio_devq *q, uint16_t head_flags, struct vio_chain *chain,
 			    struct vio_chain_seg *segs, uint16_t max_segs);
+/* The list of direct descriptors at last_avail whose head is available
+ * with @head_flags (NEXT, maybe WRITE): the walk of devq_hot.h, or the
+ * general code (devq.c; the pop fast path's tail). */
+int vio__devq_packed_pop_chain(struct vio_devq *q, struct vio_chain *chain,
+			       struct vio_chain_seg *segs, uint16_t max_segs, uint16_t head_flags);
+/* The packed pop fast path handed over with @rc (VIO__POP_*, with the
+ * head flags it validated): the general code (devq.c). */
+int vio__devq_packed_pop_slow(struct vio_devq *q, struct vio_chain *chain,
+			      struct vio_chain_seg *segs, uint16_t max_segs, int rc);
+/* vio__devq_packed_pop_at() with the head flags in the low 16 bits of @hf
+ * and max_segs in the high ones (the pop fast path's tail call). */
+int vio__devq_packed_pop_handover(struct vio_devq *q, struct vio_chain *chain,
+				  struct vio_chain_seg *segs, uint32_t hf);
 int vio__devq_packed_take(struct vio_devq *q, const struct vio_packed_desc *descs, uint16_t ndesc,
 			  struct vio_chain *chain, struct vio_chain_seg *segs, uint16_t max_segs);
 void vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n,

@@ -905,6 +905,58 @@ static void test_region_at_top(void **state)
 	assert_true(vio_devq_is_broken(f->q));
 }
 
+/* Packed: the buffer id the last descriptor of a list carries (§2.8.7)
+ * is checked: below size, not in flight. */
+static void test_packed_chain_id_out_of_range(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[2] = {f->data_addr, f->data_addr + 64};
+	uint32_t l[2] = {8, 8};
+	uint16_t fl[2] = {0, VIO_DESC_F_WRITE};
+	offer(f, a, l, fl, 2, QSIZE);
+	assert_err(pop(f), -VIO_EDESC_ID);
+	broken_with(f, -VIO_EDESC_ID);
+}
+
+static void test_packed_chain_id_in_flight(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[2] = {f->data_addr, f->data_addr + 64};
+	uint32_t l[2] = {8, 8};
+	uint16_t fl[2] = {0, VIO_DESC_F_WRITE};
+	offer(f, a, l, fl, 2, 3);
+	assert_err(pop(f), 0);
+	offer(f, a, l, fl, 2, 3);
+	assert_err(vio_devq_pop(f->q, &f->chain[1], f->segs + NSEGS, NSEGS), -VIO_EDESC_INFLIGHT);
+	broken_with(f, -VIO_EDESC_INFLIGHT);
+}
+
+/* Packed: lists that run over the end of the ring into its start, for
+ * several laps: the slot and the wrap counter after each. */
+static void test_packed_chain_wraps(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[3] = {f->data_addr, f->data_addr + 64, f->data_addr + 128};
+	uint32_t l[3] = {8, 16, 32};
+	uint16_t fl[3] = {0, VIO_DESC_F_WRITE, VIO_DESC_F_WRITE};
+	for (unsigned k = 0; k < 3 * QSIZE; k++) {
+		offer(f, a, l, fl, 3, (uint16_t)(k % QSIZE));
+		struct vio_ring_state before, after;
+		vio_devq_get_state(f->q, &before);
+		assert_err(pop(f), 0);
+		vio_devq_get_state(f->q, &after);
+		assert_int_equal(f->chain[0].id, k % QSIZE);
+		assert_int_equal(f->chain[0].ndesc, 3);
+		assert_int_equal(f->chain[0].head, before.avail_idx);
+		assert_int_equal(f->chain[0].in_bytes, 48);
+		assert_int_equal(after.avail_idx, (before.avail_idx + 3u) % QSIZE);
+		assert_int_equal(after.avail_wrap, before.avail_idx + 3u >= QSIZE
+							   ? !before.avail_wrap
+							   : before.avail_wrap);
+		assert_err(vio_devq_push(f->q, &f->chain[0], 48), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -932,6 +984,9 @@ int main(void)
 		SPLIT(test_split_chain_next_out_of_range_write),
 		SPLIT(test_split_chain_loop),
 		SPLIT(test_split_chain_head_in_flight),
+		PACKED(test_packed_chain_id_out_of_range),
+		PACKED(test_packed_chain_id_in_flight),
+		PACKED(test_packed_chain_wraps),
 		BOTH(test_pop_batch_mixed),
 		BOTH(test_pop_batch_stops_at_hostile),
 		SPLIT(test_split_pop_batch_head_in_flight),
