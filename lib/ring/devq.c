@@ -225,6 +225,24 @@ VIO_NOINLINE int vio__devq_split_pop_chain(struct vio_devq *q, struct vio_chain 
 					q->park_max_segs);
 }
 
+VIO_NOINLINE int vio__devq_split_pop_indirect(struct vio_devq *q, struct vio_chain *chain,
+					      struct vio_chain_seg *segs, uint16_t max_segs,
+					      uint16_t head)
+{
+	/* Without a region table the table and every buffer go through the
+	 * map callback: the table walk could not take them. */
+	if (vio_unlikely(q->hint.size == 0))
+		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
+	q->park_chain = chain;
+	q->park_segs = segs;
+	q->park_max_segs = max_segs;
+	q->park_head = head;
+	if (vio_likely(vio__devq_split_popt(q) == 0))
+		return 0;
+	return vio__devq_split_pop_head(q, q->park_head, q->park_chain, q->park_segs,
+					q->park_max_segs);
+}
+
 VIO_NOINLINE int vio__devq_split_pop_at(struct vio_devq *q, struct vio_chain *chain,
 					struct vio_chain_seg *segs, uint32_t at)
 {

@@ -72,9 +72,12 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 	const struct vio_split_desc *sd = &s->desc[head];
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
 	if ((flags & (uint16_t)~VIO_DESC_F_WRITE) != 0) {
-		/* A list of direct descriptors: the chain walk, a tail call. */
+		/* A list of direct descriptors, or a table alone: its walk, a
+		 * tail call. */
 		if ((flags & (uint16_t) ~(VIO_DESC_F_WRITE | VIO_DESC_F_NEXT)) == 0)
 			return vio__devq_split_pop_chain(q, chain, segs, max_segs, head, flags);
+		if ((flags | VIO_DESC_F_WRITE) == (VIO_DESC_F_INDIRECT | VIO_DESC_F_WRITE))
+			return vio__devq_split_pop_indirect(q, chain, segs, max_segs, head);
 		return vio__devq_split_pop_slow(q, chain, segs, max_segs,
 						VIO__POP_WITH(VIO__POP_AT, head));
 	}
@@ -127,23 +130,23 @@ static VIO_ALWAYS_INLINE bool vio__chain_seg_fast(const struct vio_devq *q,
  * writable segment was seen once it is not 0 (lengths are not 0). */
 #define VIO__OUT_ONE ((uint64_t)1 << 48)
 
-/* Fill in the record of a chain of the @n direct segments at @segs with
- * @out / @in as above (their sum checked below 2^32). */
+/* Fill in the record of a chain of @ndesc ring descriptors and the @n
+ * direct segments at @segs with @out / @in as above (their sum checked
+ * below 2^32). */
 static VIO_ALWAYS_INLINE void vio__chain_filln(const struct vio_devq *q, struct vio_chain *c,
 					       struct vio_chain_seg *segs, uint16_t id,
-					       uint16_t head, uint32_t n, uint64_t out, uint64_t in)
+					       uint16_t head, uint16_t ndesc, uint32_t n,
+					       uint64_t out, uint64_t in)
 {
 	uint16_t nout = (uint16_t)(out >> 48);
 	uint32_t out_bytes = (uint32_t)out; /* below 2^32: the sum was checked */
 	if (VIO__CHAIN_COMPOSED) {
-		/* n <= size <= 32768: ndesc and nseg in one product. */
-		vio__store64(&c->id, vio__mem64_16x4(id, 0, 0, nout) |
-					     (uint64_t)n * vio__mem64_16x4(0, 1, 1, 0));
+		vio__store64(&c->id, vio__mem64_16x4(id, ndesc, (uint16_t)n, nout));
 		vio__store64(&c->out_bytes, vio__mem64_32x2(out_bytes, (uint32_t)in));
 		vio__store64(&c->flags, q->one_gen | vio__mem64_16_16_32(0, head, 0));
 	} else {
 		c->id = id;
-		c->ndesc = (uint16_t)n;
+		c->ndesc = ndesc;
 		c->nseg = (uint16_t)n;
 		c->nout = nout;
 		c->out_bytes = out_bytes;
@@ -187,29 +190,35 @@ static VIO_ALWAYS_INLINE bool vio__chain_seg_in(const struct vio_devq *q, struct
 	return true;
 }
 
-/* A direct chain of several descriptors from the head q->park_head (< size,
- * not in flight: vio__devq_split_pop1() validated it, and read its flags
- * @head_flags: NEXT, maybe WRITE, nothing else), each inside q->hint, at
- * most q->park_max_segs (> 0) and the queue size of them, into
- * q->park_segs, the record q->park_chain. Lengths are summed in 64 bits
- * and the 2^32 limit tested once (§2.7.5.1). Two loops, one per
- * direction: readable descriptors, then writable ones, and a readable one
- * there is out of order (§2.7.4.2); each loop knows its direction. 0
- * popped, 1 take the general path (which reports what is wrong, if
- * anything; only the segments were written). Each field is read once.
+/* The walk of a list of split descriptors into q->park_segs, the record
+ * q->park_chain of the chain at q->park_head (< size, not in flight:
+ * vio__devq_split_pop1() validated it), each inside q->hint, at most
+ * q->park_max_segs (> 0) and the queue size of them. @table false: the
+ * list is in the ring from the head, whose flags @flags were read (NEXT,
+ * maybe WRITE, nothing else). @table true: it is the indirect table
+ * q->park_table of q->park_bound entries (next below that), from its first
+ * entry, with @flags as read there; the chain takes one ring descriptor.
+ * Lengths are summed in 64 bits and the 2^32 limit tested once
+ * (§2.7.5.1). Two loops, one per direction: readable descriptors, then
+ * writable ones, and a readable one there is out of order (§2.7.4.2); each
+ * loop knows its direction; an indirect descriptor in either is handed
+ * over (a table after direct descriptors, or a nested one). 0 popped, 1
+ * take the general path (which reports what is wrong, if anything; only
+ * the segments were written). Each field is read once.
  *
  * The pop's arguments are parked in q (the caller stored them) and the
  * queue state stays there too (operands of the compares): the walk keeps
  * little in registers. */
-static VIO_ALWAYS_INLINE int vio__devq_split_popn(struct vio_devq *q, uint16_t head_flags)
+static VIO_ALWAYS_INLINE int vio__devq_split_walk(struct vio_devq *q,
+						  const struct vio_split_desc *sd, uint32_t flags,
+						  bool table)
 {
 	struct vio_chain_seg *const segs = q->park_segs;
-	const struct vio_split_desc *sd = &q->u.split.desc[q->park_head];
 	struct vio_chain_seg *sg = segs;
 	const uint16_t max_segs = q->park_max_segs;
 	struct vio_chain_seg *const last = segs + ((max_segs < q->size ? max_segs : q->size) - 1u);
 	uint64_t out = 0, in = 0;
-	uint32_t flags = head_flags, n, nout;
+	uint32_t n, nout;
 
 	/* Readable descriptors. */
 	for (;;) {
@@ -233,9 +242,9 @@ static VIO_ALWAYS_INLINE int vio__devq_split_popn(struct vio_devq *q, uint16_t h
 			return 1;
 		sg++;
 		uint32_t i = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->next.raw));
-		if (i >= q->size)
+		if (i >= (table ? q->park_bound : q->size))
 			return 1;
-		sd = &q->u.split.desc[i];
+		sd = table ? &q->park_table[i] : &q->u.split.desc[i];
 		flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
 	}
 	q->park_nout = (uint16_t)(sg - q->park_segs);
@@ -252,9 +261,9 @@ static VIO_ALWAYS_INLINE int vio__devq_split_popn(struct vio_devq *q, uint16_t h
 			return 1;
 		sg++;
 		uint32_t i = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->next.raw));
-		if (i >= q->size)
+		if (i >= (table ? q->park_bound : q->size))
 			return 1;
-		sd = &q->u.split.desc[i];
+		sd = table ? &q->park_table[i] : &q->u.split.desc[i];
 		flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
 		/* §2.7.4.2: no readable descriptor after a writable one. */
 		if ((flags & (VIO_DESC_F_WRITE | VIO_DESC_F_INDIRECT)) != VIO_DESC_F_WRITE)
@@ -265,12 +274,46 @@ static VIO_ALWAYS_INLINE int vio__devq_split_popn(struct vio_devq *q, uint16_t h
 done:
 	if (out + in > UINT32_MAX)
 		return 1; /* §2.7.5.1 */
-	const uint16_t head = q->park_head;
-	vio__chain_filln(q, q->park_chain, q->park_segs, head, head, n, out | (uint64_t)nout << 48,
-			 in);
-	q->inflight[head] = (uint16_t)(VIO__INFLIGHT - 1u + n);
+	const uint16_t head = q->park_head, ndesc = table ? 1 : (uint16_t)n;
+	vio__chain_filln(q, q->park_chain, q->park_segs, head, head, ndesc, n,
+			 out | (uint64_t)nout << 48, in);
+	q->inflight[head] = (uint16_t)(VIO__INFLIGHT - 1u + ndesc);
 	q->u.split.last_avail++;
 	return 0;
+}
+
+/* The list of direct descriptors in the ring at q->park_head. */
+static VIO_ALWAYS_INLINE int vio__devq_split_popn(struct vio_devq *q, uint16_t head_flags)
+{
+	return vio__devq_split_walk(q, &q->u.split.desc[q->park_head], head_flags, false);
+}
+
+/* The head q->park_head is an indirect table alone (flags INDIRECT, maybe
+ * WRITE, which §2.7.5.3.2 says to ignore): the checks of
+ * vio__indirect_map() (the feature, a size that is a non-zero multiple of
+ * 16 and at most the queue size's worth of entries), the table inside the
+ * region tables were last found in (readable there, as map_table() tries
+ * first) and aligned for the descriptor type, then its list. 0 popped, 1
+ * take the general path. */
+static VIO_ALWAYS_INLINE int vio__devq_split_popt(struct vio_devq *q)
+{
+	const struct vio_split_desc *hd = &q->u.split.desc[q->park_head];
+	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(hd->addr.raw));
+	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(hd->len.raw));
+	if (!q->indirect || len == 0 || len % 16u != 0 || len / 16u > q->size)
+		return 1;
+	const struct vio_mem_region *r = &q->regions[q->last_table_region];
+	uint64_t off = addr - r->guest_addr;
+	if (off >= r->size || len > r->size - off || (r->access & VIO_MAP_READ) == 0)
+		return 1;
+	const unsigned char *host = (const unsigned char *)r->host + off;
+	if (((uintptr_t)host & (_Alignof(struct vio_split_desc) - 1u)) != 0)
+		return 1;
+	const struct vio_split_desc *t = (const struct vio_split_desc *)(const void *)host;
+	VIO_CACHE_INVALIDATE(t, len);
+	q->park_table = t;
+	q->park_bound = (uint16_t)(len / 16u);
+	return vio__devq_split_walk(q, t, vio_le16_raw_to_cpu(VIO_READ_ONCE(t->flags.raw)), true);
 }
 
 /* Up to @m chains of the shape vio__devq_split_pop1() takes, from the
@@ -526,8 +569,8 @@ done:;
 	if (id >= q->size || q->inflight[id] != 0 || out + in > UINT32_MAX)
 		return 1;
 	const uint16_t start = p->last_avail;
-	vio__chain_filln(q, q->park_chain, q->park_segs, id, start, n, out | (uint64_t)nout << 48,
-			 in);
+	vio__chain_filln(q, q->park_chain, q->park_segs, id, start, (uint16_t)n, n,
+			 out | (uint64_t)nout << 48, in);
 	q->inflight[id] = (uint16_t)(VIO__INFLIGHT - 1u + n);
 	uint32_t slot = start + n; /* n <= size: at most one lap */
 	if (slot >= q->size) {

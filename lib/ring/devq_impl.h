@@ -176,7 +176,9 @@ struct vio_devq {
 	struct vio_chain_seg *park_segs;
 	uint16_t park_max_segs;
 	uint16_t park_head;
-	uint16_t park_nout; /* the readable segments, while the writable ones are walked */
+	uint16_t park_nout;  /* the readable segments, while the writable ones are walked */
+	uint16_t park_bound; /* entries of park_table */
+	const struct vio_split_desc *park_table; /* the indirect table being walked */
 };
 
 /* Make @r the region the inline fast paths try first. */
@@ -601,6 +603,11 @@ int vio__devq_split_pop_head(struct vio_devq *q, uint16_t head, struct vio_chain
 int vio__devq_split_pop_chain(struct vio_devq *q, struct vio_chain *chain,
 			      struct vio_chain_seg *segs, uint16_t max_segs, uint16_t head,
 			      uint16_t head_flags);
+/* The chain at @head (< size, not in flight) whose head descriptor is an
+ * indirect table alone (flags INDIRECT, maybe WRITE): the table walk of
+ * devq_hot.h, or the general code (devq.c; the pop fast path's tail). */
+int vio__devq_split_pop_indirect(struct vio_devq *q, struct vio_chain *chain,
+				 struct vio_chain_seg *segs, uint16_t max_segs, uint16_t head);
 /* The split pop fast path handed over with @rc (VIO__POP_AT with the head
  * it validated, or VIO__POP_GENERAL): the general code (devq.c). */
 int vio__devq_split_pop_slow(struct vio_devq *q, struct vio_chain *chain,

@@ -31,6 +31,10 @@
 /* The packed fixture with EVENT_IDX negotiated (setup() tells it by the
  * state pointer). */
 static enum vio_ring_format fmt_packed_ei = VIO_RING_PACKED;
+/* The fixtures with VIO_F_INDIRECT_DESC negotiated. */
+static enum vio_ring_format fmt_split_ind = VIO_RING_SPLIT;
+static enum vio_ring_format fmt_packed_ind = VIO_RING_PACKED;
+#define ITAB_ENTRIES (2 * QSIZE)
 
 struct fx {
 	enum vio_ring_format fmt;
@@ -42,8 +46,11 @@ struct fx {
 	unsigned char *data;
 	uint64_t data_addr;
 	unsigned char ro[RO_LEN];
-	uint16_t cursor; /* split: next descriptor slot the mock driver fills */
-	bool event_idx;	 /* VIO_F_EVENT_IDX negotiated */
+	uint16_t cursor;     /* split: next descriptor slot the mock driver fills */
+	bool event_idx;	     /* VIO_F_EVENT_IDX negotiated */
+	bool indirect;	     /* VIO_F_INDIRECT_DESC negotiated */
+	unsigned char *itab; /* indirect tables, a region of their own */
+	uint64_t itab_addr;
 	struct vio_chain chain[QSIZE];
 	struct vio_chain_seg segs[QSIZE * NSEGS];
 };
@@ -109,9 +116,11 @@ static int setup(void **state)
 	assert_non_null(f);
 	f->fmt = *(enum vio_ring_format *)*state;
 	f->event_idx = *state == &fmt_packed_ei;
+	f->indirect = *state == &fmt_split_ind || *state == &fmt_packed_ind;
 	gm_init(&f->gm);
 	raw_ring_alloc(&f->r, &f->gm, f->fmt, QSIZE);
 	f->data = gm_alloc(&f->gm, DATA_LEN, 16, &f->data_addr);
+	f->itab = gm_alloc(&f->gm, ITAB_ENTRIES * 16 + 8, 16, &f->itab_addr);
 	for (unsigned i = 0; i < f->gm.n; i++)
 		f->table[i] = (struct vio_mem_region){f->gm.r[i].addr, f->gm.r[i].len,
 						      f->gm.r[i].host, f->gm.r[i].dirs};
@@ -126,6 +135,8 @@ static int setup(void **state)
 		vio_features_set(&cfg.features, VIO_F_RING_PACKED);
 	if (f->event_idx)
 		vio_features_set(&cfg.features, VIO_F_EVENT_IDX);
+	if (f->indirect)
+		vio_features_set(&cfg.features, VIO_F_INDIRECT_DESC);
 	cfg.regions = f->table;
 	cfg.nregions = f->gm.n + 1;
 	size_t n = vio_devq_mem_size(f->fmt, QSIZE);
@@ -957,6 +968,310 @@ static void test_packed_chain_wraps(void **state)
 	}
 }
 
+/* ---- Indirect tables (the table walks) ------------------------------------ */
+
+/* Write a table of @n entries at byte @at of the table region (entry k
+ * linked to k + 1 on split, NEXT added between them) and offer the one
+ * descriptor that points to it, with @hflags besides INDIRECT. */
+static void offer_table_at(struct fx *f, size_t at, const uint64_t *addr, const uint32_t *len,
+			   const uint16_t *flags, unsigned n, uint16_t id, uint16_t hflags,
+			   uint32_t tlen)
+{
+	unsigned char *t = f->itab + at;
+	enum vio_ring_format tf = is_split(f) ? VIO_RING_SPLIT : VIO_RING_PACKED;
+	for (unsigned k = 0; k < n; k++) {
+		uint16_t fl =
+			(uint16_t)(flags[k] | (k + 1 < n && is_split(f) ? VIO_DESC_F_NEXT : 0));
+		struct raw_desc d = {addr[k], len[k], fl, is_split(f) ? (uint16_t)(k + 1) : 0};
+		/* raw_desc_put() wants an aligned table: build it aside. */
+		unsigned char e[16 * ITAB_ENTRIES];
+		raw_desc_put(e, 0, tf, &d);
+		memcpy(t + 16u * k, e, 16);
+	}
+	uint64_t a = f->itab_addr + at;
+	uint32_t l = tlen;
+	uint16_t fl = (uint16_t)(VIO_DESC_F_INDIRECT | hflags);
+	offer(f, &a, &l, &fl, 1, id);
+}
+
+static void offer_table(struct fx *f, const uint64_t *addr, const uint32_t *len,
+			const uint16_t *flags, unsigned n, uint16_t id)
+{
+	offer_table_at(f, 0, addr, len, flags, n, id, 0, 16u * n);
+}
+
+/* The table's first pop goes through the general code, which makes the
+ * table region the one the fast path looks in; then the record. */
+static void test_table_record(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[3] = {f->data_addr + 16, f->data_addr + 512, f->data_addr + 1024};
+	uint32_t l[3] = {16, 100, 200};
+	uint16_t fl[3] = {0, VIO_DESC_F_WRITE, VIO_DESC_F_WRITE};
+	for (unsigned k = 0; k < 3; k++) {
+		offer_table(f, a, l, fl, 3, 5);
+		memset(&f->chain[0], 0xa5, sizeof(f->chain[0]));
+		memset(f->segs, 0xa5, sizeof(f->segs));
+		assert_err(pop(f), 0);
+		struct vio_chain *c = &f->chain[0];
+		assert_int_equal(c->ndesc, 1);
+		assert_int_equal(c->nseg, 3);
+		assert_int_equal(c->nout, 1);
+		assert_int_equal(c->out_bytes, 16);
+		assert_int_equal(c->in_bytes, 300);
+		assert_int_equal(c->flags, 0);
+		assert_ptr_equal(c->segs, f->segs);
+		for (unsigned j = 0; j < 3; j++) {
+			assert_ptr_equal(f->segs[j].ptr, f->data + (a[j] - f->data_addr));
+			assert_int_equal(f->segs[j].len, l[j]);
+			assert_int_equal(f->segs[j].write, j != 0);
+			assert_false(f->segs[j].release);
+		}
+		assert_err(vio_devq_push(f->q, c, 300), 0);
+	}
+	/* WRITE on the descriptor of a table is ignored (§2.7.5.3.2). */
+	offer_table_at(f, 0, a, l, fl, 3, 6, VIO_DESC_F_WRITE, 48);
+	assert_err(pop(f), 0);
+	assert_int_equal(f->chain[0].nout, 1);
+	assert_int_equal(f->chain[0].in_bytes, 300);
+	assert_err(vio_devq_push(f->q, &f->chain[0], 0), 0);
+}
+
+/* Pop a good table once (the fast path then looks in the table region),
+ * then offer @tlen bytes at @at holding entries @a/@l/@fl: the pop must
+ * fail with @err. */
+static void table_fails(struct fx *f, size_t at, const uint64_t *a, const uint32_t *l,
+			const uint16_t *fl, unsigned n, uint32_t tlen, int err)
+{
+	uint64_t ga[1] = {f->data_addr};
+	uint32_t gl[1] = {8};
+	uint16_t gf[1] = {VIO_DESC_F_WRITE};
+	offer_table(f, ga, gl, gf, 1, 1);
+	assert_err(pop(f), 0);
+	assert_err(vio_devq_push(f->q, &f->chain[0], 0), 0);
+	offer_table_at(f, at, a, l, fl, n, 2, 0, tlen);
+	assert_err(pop(f), err);
+	broken_with(f, err);
+}
+
+static const uint32_t tl3[3] = {8, 8, 8};
+
+static void test_table_read_after_write(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[3] = {f->data_addr, f->data_addr + 64, f->data_addr + 128};
+	uint16_t fl[3] = {0, VIO_DESC_F_WRITE, 0};
+	table_fails(f, 0, a, tl3, fl, 3, 48, -VIO_EDESC_ORDER);
+}
+
+static void test_table_nested(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[2] = {f->data_addr, f->itab_addr + 256};
+	uint16_t fl[2] = {0, VIO_DESC_F_INDIRECT};
+	table_fails(f, 0, a, tl3, fl, 2, 32, -VIO_EINDIRECT_NESTED);
+}
+
+static void test_table_nested_first(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[1] = {f->itab_addr + 256};
+	uint16_t fl[1] = {VIO_DESC_F_INDIRECT};
+	table_fails(f, 0, a, tl3, fl, 1, 16, -VIO_EINDIRECT_NESTED);
+}
+
+static void test_table_nested_after_write(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[2] = {f->data_addr, f->itab_addr + 256};
+	uint16_t fl[2] = {VIO_DESC_F_WRITE, VIO_DESC_F_INDIRECT | VIO_DESC_F_WRITE};
+	table_fails(f, 0, a, tl3, fl, 2, 32, -VIO_EINDIRECT_NESTED);
+}
+
+static void test_table_empty(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[1] = {f->data_addr};
+	uint16_t fl[1] = {0};
+	table_fails(f, 0, a, tl3, fl, 1, 0, -VIO_EINDIRECT_EMPTY);
+}
+
+static void test_table_odd_size(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[1] = {f->data_addr};
+	uint16_t fl[1] = {0};
+	table_fails(f, 0, a, tl3, fl, 1, 24, -VIO_EINDIRECT_SIZE);
+}
+
+static void test_table_too_long(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[1] = {f->data_addr};
+	uint16_t fl[1] = {0};
+	table_fails(f, 0, a, tl3, fl, 1, 16u * (QSIZE + 1), -VIO_EINDIRECT_LONG);
+}
+
+/* The table runs 8 bytes past its region's end (into no region). */
+static void test_table_past_region(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[1] = {f->data_addr};
+	uint16_t fl[1] = {0};
+	table_fails(f, ITAB_ENTRIES * 16, a, tl3, fl, 1, 16, -VIO_EINDIRECT_MAP);
+}
+
+/* A buffer outside any region, an empty one, and the array limit. */
+static void test_table_buffer_outside(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[2] = {f->data_addr, f->data_addr + DATA_LEN - 4};
+	uint16_t fl[2] = {0, VIO_DESC_F_WRITE};
+	table_fails(f, 0, a, tl3, fl, 2, 32, -VIO_EMAP);
+}
+
+static void test_table_empty_buffer(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[2] = {f->data_addr, f->data_addr + 64};
+	uint32_t l[2] = {8, 0};
+	uint16_t fl[2] = {0, VIO_DESC_F_WRITE};
+	offer_table(f, a, l, fl, 2, 1);
+	assert_err(pop(f), 0);
+	offer_table_at(f, 64, a, l, fl, 2, 2, 0, 32);
+	assert_err(vio_devq_pop(f->q, &f->chain[1], f->segs + NSEGS, NSEGS), 0);
+	assert_null(f->segs[NSEGS + 1].ptr);
+	assert_int_equal(f->segs[NSEGS + 1].len, 0);
+}
+
+static void test_table_longer_than_array(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[3] = {f->data_addr, f->data_addr + 64, f->data_addr + 128};
+	uint16_t fl[3] = {0, VIO_DESC_F_WRITE, VIO_DESC_F_WRITE};
+	uint64_t ga[1] = {f->data_addr};
+	uint32_t gl[1] = {8};
+	offer_table(f, ga, gl, fl, 1, 1);
+	assert_err(pop(f), 0);
+	assert_err(vio_devq_push(f->q, &f->chain[0], 0), 0);
+	offer_table(f, a, tl3, fl, 3, 2);
+	memset(f->segs, 0x5a, sizeof(f->segs));
+	assert_err(vio_devq_pop(f->q, &f->chain[0], f->segs, 2), -VIO_ENOSPC);
+	unsigned char canary[sizeof(f->segs[2])];
+	memset(canary, 0x5a, sizeof(canary));
+	assert_memory_equal(&f->segs[2], canary, sizeof(canary));
+	assert_false(vio_devq_is_broken(f->q));
+}
+
+/* The table at an address the descriptor type is not aligned to: the
+ * general code reads it byte by byte. */
+static void test_table_unaligned(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[2] = {f->data_addr, f->data_addr + 64};
+	uint32_t l[2] = {8, 24};
+	uint16_t fl[2] = {0, VIO_DESC_F_WRITE};
+	offer_table(f, a, l, fl, 2, 1);
+	assert_err(pop(f), 0);
+	assert_err(vio_devq_push(f->q, &f->chain[0], 0), 0);
+	offer_table_at(f, 4, a, l, fl, 2, 2, 0, 32);
+	assert_err(pop(f), 0);
+	assert_int_equal(f->chain[0].in_bytes, 24);
+	assert_ptr_equal(f->segs[1].ptr, f->data + 64);
+}
+
+/* Split: next beyond the table (not the queue), from a readable or a
+ * writable entry; what lies behind the table is a good buffer. */
+static void split_table_next_out_of_range(struct fx *f, unsigned from)
+{
+	uint64_t a[2] = {f->data_addr, f->data_addr + 64};
+	uint16_t fl[2] = {0, VIO_DESC_F_WRITE};
+	uint64_t ga[1] = {f->data_addr};
+	uint32_t gl[1] = {8};
+	offer_table(f, ga, gl, fl, 1, 1);
+	assert_err(pop(f), 0);
+	assert_err(vio_devq_push(f->q, &f->chain[0], 0), 0);
+	/* Two entries; entry @from names entry 2: in the queue, not the table. */
+	offer_table_at(f, 0, a, tl3, fl, 2, 2, 0, 32);
+	struct raw_desc d, behind = {f->data_addr + 128, 8, VIO_DESC_F_WRITE, 0};
+	raw_desc_put(f->itab, 2, VIO_RING_SPLIT, &behind);
+	raw_desc_get(f->itab, from, VIO_RING_SPLIT, &d);
+	d.flags |= VIO_DESC_F_NEXT;
+	d.next_or_id = 2;
+	raw_desc_put(f->itab, from, VIO_RING_SPLIT, &d);
+	assert_err(pop(f), -VIO_EDESC_NEXT);
+	broken_with(f, -VIO_EDESC_NEXT);
+}
+
+static void test_split_table_next_out_of_range(void **state)
+{
+	split_table_next_out_of_range(*state, 1);
+}
+
+static void test_split_table_next_out_of_range_read(void **state)
+{
+	split_table_next_out_of_range(*state, 0);
+}
+
+static void test_split_table_loop(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[2] = {f->data_addr, f->data_addr + 64};
+	uint16_t fl[2] = {0, VIO_DESC_F_WRITE};
+	uint64_t ga[1] = {f->data_addr};
+	uint32_t gl[1] = {8};
+	offer_table(f, ga, gl, fl, 1, 1);
+	assert_err(pop(f), 0);
+	assert_err(vio_devq_push(f->q, &f->chain[0], 0), 0);
+	offer_table_at(f, 0, a, tl3, fl, 2, 2, 0, 32);
+	struct raw_desc d;
+	raw_desc_get(f->itab, 1, VIO_RING_SPLIT, &d);
+	d.flags |= VIO_DESC_F_NEXT;
+	d.next_or_id = 1;
+	raw_desc_put(f->itab, 1, VIO_RING_SPLIT, &d);
+	struct vio_chain_seg many[3 * QSIZE];
+	assert_err(vio_devq_pop(f->q, &f->chain[0], many, 3 * QSIZE), -VIO_EDESC_LOOP);
+	broken_with(f, -VIO_EDESC_LOOP);
+}
+
+/* Without the feature a table is refused, even where the walk could read
+ * it: in the first region (the descriptor ring's, where the table walk
+ * looks first), an unused slot holding a good buffer. */
+static void test_table_without_feature(void **state)
+{
+	struct fx *f = *state;
+	uint16_t head = (uint16_t)(f->cursor % QSIZE), spare = (uint16_t)((head + 1u) % QSIZE);
+	raw_split_put(f->r.desc, spare, f->data_addr, 8, 0, 0);
+	raw_split_put(f->r.desc, head, f->r.desc_addr + 16u * spare, 16, VIO_DESC_F_INDIRECT, 0);
+	f->cursor = (uint16_t)(f->cursor + 2u);
+	raw_split_avail_add(&f->r, head);
+	assert_err(pop(f), -VIO_EINDIRECT_FEATURE);
+	broken_with(f, -VIO_EINDIRECT_FEATURE);
+}
+
+/* A table in a region the device may not read, first in the table walk's
+ * line (a new table makes the first region the one it looks in). */
+static void test_table_in_write_only_region(void **state)
+{
+	struct fx *f = *state;
+	struct vio_mem_region t[GM_MAX_REGIONS + 2];
+	/* Other host memory behind the same addresses, holding another
+	 * table: a walk that read there would give another chain. */
+	t[0] = (struct vio_mem_region){f->itab_addr, 16u * ITAB_ENTRIES, f->ro, VIO_MAP_WRITE};
+	memcpy(&t[1], f->table, sizeof(f->table));
+	struct raw_desc other = {f->itab_addr + 128, 8, VIO_DESC_F_WRITE, 0};
+	raw_desc_put(f->ro, 0, VIO_RING_SPLIT, &other);
+	assert_err(vio_devq_set_mem_table(f->q, t, f->gm.n + 2), 0);
+	uint64_t a[1] = {f->data_addr};
+	uint32_t l[1] = {8};
+	uint16_t fl[1] = {VIO_DESC_F_WRITE};
+	offer_table(f, a, l, fl, 1, 1);
+	/* The general code finds the table in the readable region behind. */
+	assert_err(pop(f), 0);
+	assert_int_equal(f->chain[0].in_bytes, 8);
+	assert_int_equal(f->segs[0].addr, f->data_addr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -984,6 +1299,24 @@ int main(void)
 		SPLIT(test_split_chain_next_out_of_range_write),
 		SPLIT(test_split_chain_loop),
 		SPLIT(test_split_chain_head_in_flight),
+		TEST_F(test_table_record, split_ind),
+		TEST_F(test_table_read_after_write, split_ind),
+		TEST_F(test_table_nested, split_ind),
+		TEST_F(test_table_nested_first, split_ind),
+		TEST_F(test_table_nested_after_write, split_ind),
+		TEST_F(test_table_empty, split_ind),
+		TEST_F(test_table_odd_size, split_ind),
+		TEST_F(test_table_too_long, split_ind),
+		TEST_F(test_table_past_region, split_ind),
+		TEST_F(test_table_buffer_outside, split_ind),
+		TEST_F(test_table_empty_buffer, split_ind),
+		TEST_F(test_table_longer_than_array, split_ind),
+		TEST_F(test_table_unaligned, split_ind),
+		TEST_F(test_split_table_next_out_of_range, split_ind),
+		TEST_F(test_split_table_next_out_of_range_read, split_ind),
+		TEST_F(test_split_table_loop, split_ind),
+		SPLIT(test_table_without_feature),
+		TEST_F(test_table_in_write_only_region, split_ind),
 		PACKED(test_packed_chain_id_out_of_range),
 		PACKED(test_packed_chain_id_in_flight),
 		PACKED(test_packed_chain_wraps),
