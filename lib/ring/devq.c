@@ -270,8 +270,9 @@ VIO_NOINLINE int vio__devq_packed_pop_chain(struct vio_devq *q, struct vio_chain
 					    uint16_t head_flags)
 {
 	/* Without a region table every buffer goes through the map callback:
-	 * the list loop could not take it. */
-	if (vio_unlikely(q->hint.size == 0))
+	 * the list loop could not take it. No array: the general code says
+	 * so (the leaf hands a list over before it looks at max_segs). */
+	if (vio_unlikely(q->hint.size == 0 || max_segs == 0))
 		return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
 	q->park_chain = chain;
 	q->park_segs = segs;

@@ -1272,6 +1272,22 @@ static void test_table_in_write_only_region(void **state)
 	assert_int_equal(f->segs[0].addr, f->data_addr);
 }
 
+/* No array at all (max_segs 0, segs NULL): a list is refused with
+ * -VIO_ENOSPC and not taken, and nothing is written. */
+static void test_chain_no_array(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[2] = {f->data_addr, f->data_addr + 64};
+	uint32_t l[2] = {8, 8};
+	uint16_t fl[2] = {0, VIO_DESC_F_WRITE};
+	offer(f, a, l, fl, 2, 2);
+	assert_err(vio_devq_pop(f->q, &f->chain[0], NULL, 0), -VIO_ENOSPC);
+	assert_false(vio_devq_is_broken(f->q));
+	assert_err(pop(f), 0);
+	assert_int_equal(f->chain[0].nseg, 2);
+	assert_err(vio_devq_push(f->q, &f->chain[0], 8), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1282,6 +1298,7 @@ int main(void)
 		BOTH(test_single_readable_record),
 		BOTH(test_push_altered_chain),
 		BOTH(test_chain_record),
+		BOTH(test_chain_no_array),
 		BOTH(test_region_at_top),
 		BOTH(test_chain_all_readable),
 		BOTH(test_chain_read_after_write),
