@@ -284,6 +284,24 @@ VIO_NOINLINE int vio__devq_packed_pop_chain(struct vio_devq *q, struct vio_chain
 				       q->park_max_segs);
 }
 
+VIO_NOINLINE int vio__devq_packed_pop_indirect(struct vio_devq *q, struct vio_chain *chain,
+					       struct vio_chain_seg *segs, uint16_t max_segs,
+					       uint16_t head_flags)
+{
+	/* Without a region table the table and every buffer go through the
+	 * map callback; no array: the general code says so. */
+	if (vio_unlikely(q->hint.size == 0 || max_segs == 0))
+		return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
+	q->park_chain = chain;
+	q->park_segs = segs;
+	q->park_max_segs = max_segs;
+	q->park_head = head_flags;
+	if (vio_likely(vio__devq_packed_popt(q) == 0))
+		return 0;
+	return vio__devq_packed_pop_at(q, q->park_head, q->park_chain, q->park_segs,
+				       q->park_max_segs);
+}
+
 VIO_NOINLINE int vio__devq_packed_pop_handover(struct vio_devq *q, struct vio_chain *chain,
 					       struct vio_chain_seg *segs, uint32_t hf)
 {

@@ -448,6 +448,8 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1_impl(struct vio_devq *q, stru
 		if ((flags & VIO_DESC_F_INDIRECT) == 0)
 			return tail ? vio__devq_packed_pop_chain(q, chain, segs, max_segs, flags)
 				    : VIO__POP_WITH(VIO__POP_CHAIN, flags);
+		if (tail && (flags & VIO_DESC_F_NEXT) == 0)
+			return vio__devq_packed_pop_indirect(q, chain, segs, max_segs, flags);
 		goto at;
 	}
 	if (max_segs == 0)
@@ -575,6 +577,92 @@ done:;
 	uint32_t slot = start + n; /* n <= size: at most one lap */
 	if (slot >= q->size) {
 		slot -= q->size;
+		p->avail_mark ^= VIO__PACKED_MARK_FLIP;
+	}
+	p->last_avail = (uint16_t)slot;
+	q->inflight_count++;
+	return 0;
+}
+
+/* The descriptor at last_avail is an indirect table alone, available with
+ * the flags q->park_head (INDIRECT, maybe WRITE, which §2.8.6 says to
+ * ignore, not NEXT). Its buffer id below size and not in flight (§2.8.7),
+ * the table checks of vio__indirect_map() and its place as in
+ * vio__devq_split_popt(), at most q->park_max_segs (> 0) entries; then its
+ * consecutive entries, in which only WRITE means something and INDIRECT is
+ * a nested table (§2.8.6): a loop per direction as in
+ * vio__devq_split_walk(), each buffer inside q->hint, the lengths summed
+ * in 64 bits and the 2^32 limit tested once. The chain takes one slot. 0
+ * popped, 1 hand over to vio__devq_packed_pop_at(). */
+static VIO_ALWAYS_INLINE int vio__devq_packed_popt(struct vio_devq *q)
+{
+	struct vio__devq_packed *p = &q->u.packed;
+	const struct vio_packed_desc *hd = &p->desc[p->last_avail];
+	uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(hd->id.raw));
+	uint64_t taddr = vio_le64_raw_to_cpu(VIO_READ_ONCE(hd->addr.raw));
+	uint32_t tlen = vio_le32_raw_to_cpu(VIO_READ_ONCE(hd->len.raw));
+	if (id >= q->size || q->inflight[id] != 0)
+		return 1;
+	if (!q->indirect || tlen == 0 || tlen % 16u != 0 || tlen / 16u > q->size)
+		return 1;
+	const uint32_t n = tlen / 16u;
+	if (n > q->park_max_segs)
+		return 1; /* longer than the array */
+	const struct vio_mem_region *r = &q->regions[q->last_table_region];
+	uint64_t off = taddr - r->guest_addr;
+	if (off >= r->size || tlen > r->size - off || (r->access & VIO_MAP_READ) == 0)
+		return 1;
+	const unsigned char *host = (const unsigned char *)r->host + off;
+	if (((uintptr_t)host & (_Alignof(struct vio_packed_desc) - 1u)) != 0)
+		return 1;
+	const struct vio_packed_desc *e = (const struct vio_packed_desc *)(const void *)host;
+	const struct vio_packed_desc *const end = e + n;
+	VIO_CACHE_INVALIDATE(e, tlen);
+	struct vio_chain_seg *sg = q->park_segs;
+	uint64_t out = 0, in = 0;
+	uint32_t nout;
+
+	/* Readable entries. */
+	for (;;) {
+		uint32_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(e->flags.raw));
+		if ((flags & (VIO_DESC_F_WRITE | VIO_DESC_F_INDIRECT)) != 0)
+			break; /* the writable loop tests the entry again */
+		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(e->addr.raw));
+		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(e->len.raw));
+		if (!vio__chain_seg_in(q, sg, 0, addr, len))
+			return 1;
+		out += len;
+		sg++;
+		if (++e == end) {
+			nout = n;
+			goto done;
+		}
+	}
+	nout = (uint32_t)(sg - q->park_segs);
+	/* Writable entries. */
+	for (;;) {
+		uint32_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(e->flags.raw));
+		if ((flags & (VIO_DESC_F_WRITE | VIO_DESC_F_INDIRECT)) != VIO_DESC_F_WRITE)
+			return 1; /* readable after writable, or nested */
+		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(e->addr.raw));
+		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(e->len.raw));
+		if (!vio__chain_seg_in(q, sg, 1, addr, len))
+			return 1;
+		in += len;
+		sg++;
+		if (++e == end)
+			break;
+	}
+done:
+	if (out + in > UINT32_MAX)
+		return 1;
+	const uint16_t start = p->last_avail;
+	vio__chain_filln(q, q->park_chain, q->park_segs, id, start, 1, n,
+			 out | (uint64_t)nout << 48, in);
+	q->inflight[id] = VIO__INFLIGHT;
+	uint32_t slot = start + 1u;
+	if (slot == q->size) {
+		slot = 0;
 		p->avail_mark ^= VIO__PACKED_MARK_FLIP;
 	}
 	p->last_avail = (uint16_t)slot;

@@ -643,6 +643,12 @@ int vio__devq_packed_pop_at(struct vio_devq *q, uint16_t head_flags, struct vio_
  * general code (devq.c; the pop fast path's tail). */
 int vio__devq_packed_pop_chain(struct vio_devq *q, struct vio_chain *chain,
 			       struct vio_chain_seg *segs, uint16_t max_segs, uint16_t head_flags);
+/* The descriptor at last_avail is an indirect table alone, available with
+ * @head_flags (INDIRECT, maybe WRITE): the table walk of devq_hot.h, or the
+ * general code (devq.c; the pop fast path's tail). */
+int vio__devq_packed_pop_indirect(struct vio_devq *q, struct vio_chain *chain,
+				  struct vio_chain_seg *segs, uint16_t max_segs,
+				  uint16_t head_flags);
 /* The packed pop fast path handed over with @rc (VIO__POP_*, with the
  * head flags it validated): the general code (devq.c). */
 int vio__devq_packed_pop_slow(struct vio_devq *q, struct vio_chain *chain,

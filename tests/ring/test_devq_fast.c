@@ -1064,10 +1064,12 @@ static void test_table_read_after_write(void **state)
 	table_fails(f, 0, a, tl3, fl, 3, 48, -VIO_EDESC_ORDER);
 }
 
+/* (The nested table's address is in the buffers' region: a walk that took
+ * it for a buffer would find it there.) */
 static void test_table_nested(void **state)
 {
 	struct fx *f = *state;
-	uint64_t a[2] = {f->data_addr, f->itab_addr + 256};
+	uint64_t a[2] = {f->data_addr, f->data_addr + 256};
 	uint16_t fl[2] = {0, VIO_DESC_F_INDIRECT};
 	table_fails(f, 0, a, tl3, fl, 2, 32, -VIO_EINDIRECT_NESTED);
 }
@@ -1075,7 +1077,7 @@ static void test_table_nested(void **state)
 static void test_table_nested_first(void **state)
 {
 	struct fx *f = *state;
-	uint64_t a[1] = {f->itab_addr + 256};
+	uint64_t a[1] = {f->data_addr + 256};
 	uint16_t fl[1] = {VIO_DESC_F_INDIRECT};
 	table_fails(f, 0, a, tl3, fl, 1, 16, -VIO_EINDIRECT_NESTED);
 }
@@ -1083,17 +1085,41 @@ static void test_table_nested_first(void **state)
 static void test_table_nested_after_write(void **state)
 {
 	struct fx *f = *state;
-	uint64_t a[2] = {f->data_addr, f->itab_addr + 256};
+	uint64_t a[2] = {f->data_addr, f->data_addr + 256};
 	uint16_t fl[2] = {VIO_DESC_F_WRITE, VIO_DESC_F_INDIRECT | VIO_DESC_F_WRITE};
 	table_fails(f, 0, a, tl3, fl, 2, 32, -VIO_EINDIRECT_NESTED);
 }
 
+/* (Good entries fill the whole table region: a walk that took the empty
+ * table would run off its end.) */
 static void test_table_empty(void **state)
 {
 	struct fx *f = *state;
-	uint64_t a[1] = {f->data_addr};
-	uint16_t fl[1] = {0};
-	table_fails(f, 0, a, tl3, fl, 1, 0, -VIO_EINDIRECT_EMPTY);
+	uint64_t a[ITAB_ENTRIES];
+	uint32_t l[ITAB_ENTRIES];
+	uint16_t fl[ITAB_ENTRIES];
+	for (unsigned k = 0; k < ITAB_ENTRIES; k++) {
+		a[k] = f->data_addr + 8u * k;
+		l[k] = 8;
+		fl[k] = VIO_DESC_F_WRITE;
+	}
+	offer_table(f, a, l, fl, 1, 1);
+	assert_err(pop(f), 0);
+	assert_err(vio_devq_push(f->q, &f->chain[0], 0), 0);
+	offer_table_at(f, 0, a, l, fl, ITAB_ENTRIES, 2, 0, 0);
+	if (is_split(f)) {
+		/* Split: entry 0 alone a whole chain. */
+		struct raw_desc d;
+		raw_desc_get(f->itab, 0, VIO_RING_SPLIT, &d);
+		d.flags &= (uint16_t)~VIO_DESC_F_NEXT;
+		raw_desc_put(f->itab, 0, VIO_RING_SPLIT, &d);
+	}
+	/* An array of exactly one segment. */
+	struct vio_chain_seg *one = malloc(sizeof(*one));
+	assert_non_null(one);
+	assert_err(vio_devq_pop(f->q, &f->chain[0], one, 1), -VIO_EINDIRECT_EMPTY);
+	free(one);
+	broken_with(f, -VIO_EINDIRECT_EMPTY);
 }
 
 static void test_table_odd_size(void **state)
@@ -1110,6 +1136,27 @@ static void test_table_too_long(void **state)
 	uint64_t a[1] = {f->data_addr};
 	uint16_t fl[1] = {0};
 	table_fails(f, 0, a, tl3, fl, 1, 16u * (QSIZE + 1), -VIO_EINDIRECT_LONG);
+}
+
+/* The same with good entries all through and an array for all of them. */
+static void test_table_too_long_big_array(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[QSIZE + 1];
+	uint32_t l[QSIZE + 1];
+	uint16_t fl[QSIZE + 1];
+	for (unsigned k = 0; k <= QSIZE; k++) {
+		a[k] = f->data_addr + 64u * k;
+		l[k] = 8;
+		fl[k] = 0;
+	}
+	offer_table(f, a, l, fl, 1, 1);
+	assert_err(pop(f), 0);
+	assert_err(vio_devq_push(f->q, &f->chain[0], 0), 0);
+	offer_table(f, a, l, fl, QSIZE + 1, 2);
+	struct vio_chain_seg many[3 * QSIZE];
+	assert_err(vio_devq_pop(f->q, &f->chain[0], many, 3 * QSIZE), -VIO_EINDIRECT_LONG);
+	broken_with(f, -VIO_EINDIRECT_LONG);
 }
 
 /* The table runs 8 bytes past its region's end (into no region). */
@@ -1260,7 +1307,7 @@ static void test_table_in_write_only_region(void **state)
 	t[0] = (struct vio_mem_region){f->itab_addr, 16u * ITAB_ENTRIES, f->ro, VIO_MAP_WRITE};
 	memcpy(&t[1], f->table, sizeof(f->table));
 	struct raw_desc other = {f->itab_addr + 128, 8, VIO_DESC_F_WRITE, 0};
-	raw_desc_put(f->ro, 0, VIO_RING_SPLIT, &other);
+	raw_desc_put(f->ro, 0, is_split(f) ? VIO_RING_SPLIT : VIO_RING_PACKED, &other);
 	assert_err(vio_devq_set_mem_table(f->q, t, f->gm.n + 2), 0);
 	uint64_t a[1] = {f->data_addr};
 	uint32_t l[1] = {8};
@@ -1286,6 +1333,100 @@ static void test_chain_no_array(void **state)
 	assert_err(pop(f), 0);
 	assert_int_equal(f->chain[0].nseg, 2);
 	assert_err(vio_devq_push(f->q, &f->chain[0], 8), 0);
+}
+
+/* Packed: without the feature, a table in the first region (the ring's,
+ * where the table walk looks first), a slot not offered holding a good
+ * buffer. */
+static void test_packed_table_without_feature(void **state)
+{
+	struct fx *f = *state;
+	uint16_t spare = (uint16_t)((f->r.avail_idx + 1u) % QSIZE);
+	raw_packed_put(f->r.desc, spare, f->data_addr, 8, 0, 0);
+	uint64_t a = f->r.desc_addr + 16u * spare;
+	uint32_t l = 16;
+	uint16_t fl = VIO_DESC_F_INDIRECT;
+	offer(f, &a, &l, &fl, 1, 1);
+	assert_err(pop(f), -VIO_EINDIRECT_FEATURE);
+	broken_with(f, -VIO_EINDIRECT_FEATURE);
+}
+
+/* Packed: the table's buffer id (on the ring descriptor) is checked. */
+static void packed_table_bad_id(struct fx *f, bool in_flight)
+{
+	uint64_t a[1] = {f->data_addr};
+	uint32_t l[1] = {8};
+	uint16_t fl[1] = {VIO_DESC_F_WRITE};
+	offer_table(f, a, l, fl, 1, 1);
+	assert_err(pop(f), 0);
+	if (!in_flight)
+		assert_err(vio_devq_push(f->q, &f->chain[0], 0), 0);
+	offer_table_at(f, 64, a, l, fl, 1, in_flight ? 1 : QSIZE, 0, 16);
+	int err = in_flight ? -VIO_EDESC_INFLIGHT : -VIO_EDESC_ID;
+	assert_err(vio_devq_pop(f->q, &f->chain[1], f->segs + NSEGS, NSEGS), err);
+	broken_with(f, err);
+}
+
+static void test_packed_table_id_out_of_range(void **state)
+{
+	packed_table_bad_id(*state, false);
+}
+
+static void test_packed_table_id_in_flight(void **state)
+{
+	packed_table_bad_id(*state, true);
+}
+
+/* Packed: tables round the ring for several laps (one slot each). */
+static void test_packed_table_laps(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[2] = {f->data_addr, f->data_addr + 64};
+	uint32_t l[2] = {8, 24};
+	uint16_t fl[2] = {0, VIO_DESC_F_WRITE};
+	for (unsigned k = 0; k < 3 * QSIZE; k++) {
+		offer_table_at(f, 32u * (k % 4u), a, l, fl, 2, (uint16_t)(k % QSIZE), 0, 32);
+		struct vio_ring_state before, after;
+		vio_devq_get_state(f->q, &before);
+		assert_err(pop(f), 0);
+		vio_devq_get_state(f->q, &after);
+		assert_int_equal(f->chain[0].id, k % QSIZE);
+		assert_int_equal(f->chain[0].ndesc, 1);
+		assert_int_equal(f->chain[0].head, before.avail_idx);
+		assert_int_equal(after.avail_idx, (before.avail_idx + 1u) % QSIZE);
+		assert_int_equal(after.avail_wrap, before.avail_idx + 1u == QSIZE
+							   ? !before.avail_wrap
+							   : before.avail_wrap);
+		assert_err(vio_devq_push(f->q, &f->chain[0], 24), 0);
+	}
+}
+
+/* A table whose lengths sum past 2^32 (§2.7.5.1), inside a region big
+ * enough to hold them (never touched). */
+static void test_table_length_overflow(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t big = 0x100000000000ull;
+	struct vio_mem_region t[GM_MAX_REGIONS + 2];
+	memcpy(t, f->table, sizeof(f->table));
+	uint32_t n = f->gm.n + 1;
+	t[n] = (struct vio_mem_region){big, 1ull << 34, f->ro, VIO_MAP_READ | VIO_MAP_WRITE};
+	assert_err(vio_devq_set_mem_table(f->q, t, n + 1), 0);
+	/* Buffers there, and a first table, so both walks look in the right
+	 * places. */
+	offer1(f, big, 16, 0, 1);
+	assert_err(pop(f), 0);
+	assert_err(vio_devq_push(f->q, &f->chain[0], 0), 0);
+	uint64_t a[3] = {big, big + 0x80000000ull, big + 0x100000000ull};
+	uint32_t l[3] = {0x80000000u, 0x7fffffffu, 1};
+	uint16_t fl[3] = {0, VIO_DESC_F_WRITE, VIO_DESC_F_WRITE};
+	offer_table(f, a, l, fl, 2, 2);
+	assert_err(pop(f), 0);
+	assert_int_equal(f->chain[0].in_bytes, 0x7fffffffu);
+	assert_err(vio_devq_push(f->q, &f->chain[0], 0), 0);
+	offer_table_at(f, 64, a, l, fl, 3, 3, 0, 48);
+	assert_err(pop(f), -VIO_ELEN_OVERFLOW);
+	broken_with(f, -VIO_ELEN_OVERFLOW);
 }
 
 int main(void)
@@ -1317,23 +1458,45 @@ int main(void)
 		SPLIT(test_split_chain_loop),
 		SPLIT(test_split_chain_head_in_flight),
 		TEST_F(test_table_record, split_ind),
+		TEST_F(test_table_record, packed_ind),
 		TEST_F(test_table_read_after_write, split_ind),
+		TEST_F(test_table_read_after_write, packed_ind),
 		TEST_F(test_table_nested, split_ind),
+		TEST_F(test_table_nested, packed_ind),
 		TEST_F(test_table_nested_first, split_ind),
+		TEST_F(test_table_nested_first, packed_ind),
 		TEST_F(test_table_nested_after_write, split_ind),
+		TEST_F(test_table_nested_after_write, packed_ind),
 		TEST_F(test_table_empty, split_ind),
+		TEST_F(test_table_empty, packed_ind),
 		TEST_F(test_table_odd_size, split_ind),
+		TEST_F(test_table_odd_size, packed_ind),
 		TEST_F(test_table_too_long, split_ind),
+		TEST_F(test_table_too_long, packed_ind),
+		TEST_F(test_table_too_long_big_array, split_ind),
+		TEST_F(test_table_length_overflow, split_ind),
+		TEST_F(test_table_length_overflow, packed_ind),
+		TEST_F(test_table_too_long_big_array, packed_ind),
 		TEST_F(test_table_past_region, split_ind),
+		TEST_F(test_table_past_region, packed_ind),
 		TEST_F(test_table_buffer_outside, split_ind),
+		TEST_F(test_table_buffer_outside, packed_ind),
 		TEST_F(test_table_empty_buffer, split_ind),
+		TEST_F(test_table_empty_buffer, packed_ind),
 		TEST_F(test_table_longer_than_array, split_ind),
+		TEST_F(test_table_longer_than_array, packed_ind),
 		TEST_F(test_table_unaligned, split_ind),
+		TEST_F(test_table_unaligned, packed_ind),
 		TEST_F(test_split_table_next_out_of_range, split_ind),
 		TEST_F(test_split_table_next_out_of_range_read, split_ind),
 		TEST_F(test_split_table_loop, split_ind),
 		SPLIT(test_table_without_feature),
+		PACKED(test_packed_table_without_feature),
+		TEST_F(test_packed_table_id_out_of_range, packed_ind),
+		TEST_F(test_packed_table_id_in_flight, packed_ind),
+		TEST_F(test_packed_table_laps, packed_ind),
 		TEST_F(test_table_in_write_only_region, split_ind),
+		TEST_F(test_table_in_write_only_region, packed_ind),
 		PACKED(test_packed_chain_id_out_of_range),
 		PACKED(test_packed_chain_id_in_flight),
 		PACKED(test_packed_chain_wraps),
