@@ -314,6 +314,9 @@ VIO_NOINLINE int vio__devq_packed_pop_slow(struct vio_devq *q, struct vio_chain 
 	uint16_t head_flags = VIO__POP_ARG(rc);
 	if (VIO__POP_CODE(rc) == VIO__POP_CHAIN)
 		return vio__devq_packed_pop_chain(q, chain, segs, max_segs, head_flags);
+	/* A table alone (the batch's leaf hands it over as VIO__POP_AT). */
+	if ((head_flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) == VIO_DESC_F_INDIRECT)
+		return vio__devq_packed_pop_indirect(q, chain, segs, max_segs, head_flags);
 	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
 }
 

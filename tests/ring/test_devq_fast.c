@@ -1429,6 +1429,35 @@ static void test_table_length_overflow(void **state)
 	broken_with(f, -VIO_ELEN_OVERFLOW);
 }
 
+/* A batch of tables (packed: the batch's leaf hands each over to the
+ * table walk), then one that fails: the batch stops before it. */
+static void test_table_pop_batch(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a[2] = {f->data_addr, f->data_addr + 64};
+	uint32_t l[2] = {8, 24};
+	uint16_t fl[2] = {0, VIO_DESC_F_WRITE};
+	offer_table(f, a, l, fl, 2, 1);
+	assert_err(pop(f), 0);
+	assert_err(vio_devq_push(f->q, &f->chain[0], 0), 0);
+	for (unsigned k = 0; k < 3; k++)
+		offer_table_at(f, 32u * k, a, l, fl, 2, (uint16_t)(2 + k), 0, 32);
+	assert_int_equal(vio_devq_pop_batch(f->q, f->chain, f->segs, NSEGS, 3), 3);
+	for (unsigned k = 0; k < 3; k++) {
+		assert_int_equal(f->chain[k].ndesc, 1);
+		assert_int_equal(f->chain[k].nseg, 2);
+		assert_int_equal(f->chain[k].in_bytes, 24);
+		assert_ptr_equal(f->chain[k].segs, f->segs + k * NSEGS);
+		assert_ptr_equal(f->segs[k * NSEGS + 1].ptr, f->data + 64);
+	}
+	uint16_t bad[2] = {VIO_DESC_F_WRITE, 0};
+	offer_table_at(f, 128, a, l, bad, 2, 6, 0, 32);
+	assert_err(vio_devq_pop_batch(f->q, &f->chain[3], f->segs + 3 * NSEGS, NSEGS, 2),
+		   -VIO_EDESC_ORDER);
+	for (unsigned k = 0; k < 3; k++)
+		assert_err(vio_devq_push(f->q, &f->chain[k], 0), -VIO_EBROKEN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1475,6 +1504,8 @@ int main(void)
 		TEST_F(test_table_too_long, packed_ind),
 		TEST_F(test_table_too_long_big_array, split_ind),
 		TEST_F(test_table_length_overflow, split_ind),
+		TEST_F(test_table_pop_batch, split_ind),
+		TEST_F(test_table_pop_batch, packed_ind),
 		TEST_F(test_table_length_overflow, packed_ind),
 		TEST_F(test_table_too_long_big_array, packed_ind),
 		TEST_F(test_table_past_region, split_ind),
