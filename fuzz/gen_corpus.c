@@ -133,6 +133,7 @@ struct gen_devq {
 	unsigned outstanding;
 	bool extra_ops; /* use the 0.2 ops (drop, log, misuse, save/repop, ...) */
 	bool pop2;	/* some pops as FZ_DQ_POP2 (vio_devq_pop_batch of two) */
+	bool whole;	/* each chain in one piece, no empty buffer: the chain walks */
 	struct out o;
 };
 
@@ -174,12 +175,16 @@ static void gd_add(struct gen_devq *g)
 	if (out + in == 0)
 		out = 1;
 	struct vio_sg sg[6];
+	const struct fz_region *piece = g->whole ? &g->m.r[g->data_first + below(g->data_n)] : NULL;
 	for (unsigned i = 0; i < out + in; i++) {
-		/* Inside one piece of the data region (one host block). */
-		const struct fz_region *r = &g->m.r[g->data_first + below(g->data_n)];
-		size_t off = below((unsigned)r->len);
+		/* Inside one piece of the data region (one host block); with
+		 * g->whole the same piece for the whole chain, and no empty
+		 * buffer, so that the device's chain walks take it. */
+		const struct fz_region *r =
+			g->whole ? piece : &g->m.r[g->data_first + below(g->data_n)];
+		size_t off = below((unsigned)r->len - (g->whole ? 1u : 0u));
 		size_t room = r->len - off;
-		uint32_t len = below(5) == 0 ? 0 : 1u + below(200);
+		uint32_t len = !g->whole && below(5) == 0 ? 0 : 1u + below(200);
 		sg[i].len = len < room ? len : (uint32_t)room;
 		sg[i].addr = r->host + off;
 	}
@@ -470,11 +475,12 @@ static void gd_device_call(struct gen_devq *g, unsigned what)
 
 /* @mmode: the harness's memory mode byte (0: none, the 0.1 layout). */
 static void gen_devq_seed(enum vio_ring_format fmt, const char *target, unsigned idx, uint8_t feat,
-			  uint16_t size, unsigned rounds, uint8_t mmode, bool pop2)
+			  uint16_t size, unsigned rounds, uint8_t mmode, bool pop2, bool whole)
 {
 	static struct gen_devq g;
 	g.fmt = fmt;
 	g.pop2 = pop2;
+	g.whole = whole;
 	g.size = size;
 	g.nheld = 0;
 	g.tokens = 0;
@@ -817,10 +823,10 @@ int main(int argc, char **argv)
 		if (mm != 0 && i % 4 == 1)
 			feat |= FZ_DEVQ_TAKE_LONG;
 		gen_devq_seed(VIO_RING_SPLIT, "fuzz_devq_split", i, feat, split_sizes[(i / 6) % 6],
-			      rounds, mm, false);
+			      rounds, mm, false, false);
 		rng_state = 0x7f4a7c15u ^ (i * 0xc2b2ae35u);
 		gen_devq_seed(VIO_RING_PACKED, "fuzz_devq_packed", i, feat,
-			      packed_sizes[(i / 6) % 6], rounds, mm, false);
+			      packed_sizes[(i / 6) % 6], rounds, mm, false, false);
 	}
 	/* The device fast paths (lib/ring/devq_hot.h) need a region table and
 	 * no write log; batch pops (FZ_DQ_POP2) take runs of entries. */
@@ -828,10 +834,21 @@ int main(int argc, char **argv)
 		uint8_t mm = FZ_LAYOUT_MIXED | FZ_MM_NOLOG | (i % 2 ? FZ_MM_CUT : 0);
 		rng_state = 0x3c6ef372u ^ (i * 0x85ebca6bu);
 		gen_devq_seed(VIO_RING_SPLIT, "fuzz_devq_split", 100 + i, feats[i],
-			      split_sizes[2 + i % 4], 8 + i, mm, true);
+			      split_sizes[2 + i % 4], 8 + i, mm, true, false);
 		rng_state = 0xa54ff53au ^ (i * 0xc2b2ae35u);
 		gen_devq_seed(VIO_RING_PACKED, "fuzz_devq_packed", 100 + i, feats[i],
-			      packed_sizes[2 + i % 4], 8 + i, mm, true);
+			      packed_sizes[2 + i % 4], 8 + i, mm, true, false);
+	}
+	/* The chain and table walks (devq_hot.h) need whole chains in the
+	 * region that matched last: one piece per chain, no empty buffer. */
+	for (unsigned i = 0; i < 6; i++) {
+		uint8_t mm = (i % 2 ? FZ_LAYOUT_TABLE : FZ_LAYOUT_MIXED) | FZ_MM_NOLOG;
+		rng_state = 0x510e527fu ^ (i * 0x85ebca6bu);
+		gen_devq_seed(VIO_RING_SPLIT, "fuzz_devq_split", 110 + i, feats[i],
+			      split_sizes[2 + i % 4], 10 + i, mm, i % 3 == 2, true);
+		rng_state = 0x9b05688cu ^ (i * 0xc2b2ae35u);
+		gen_devq_seed(VIO_RING_PACKED, "fuzz_devq_packed", 110 + i, feats[i],
+			      packed_sizes[2 + i % 4], 10 + i, mm, i % 3 == 2, true);
 	}
 	for (unsigned i = 0; i < 36; i++) {
 		uint8_t feat = feats[i % 6];

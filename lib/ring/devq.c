@@ -205,77 +205,132 @@ VIO_NOINLINE static int pop_general(struct vio_devq *q, struct vio_chain *chain,
 	return rc;
 }
 
-/* Out of line: the callee-saved registers the chain walk needs are not
- * saved on the way to vio__devq_split_pop_head() (indirect tables). */
-VIO_NOINLINE static int pop_split_chain(struct vio_devq *q, struct vio_chain *chain,
-					struct vio_chain_seg *segs, uint16_t max_segs,
-					uint16_t head)
+/* Out of line, a tail call of the pop fast path: the callee-saved
+ * registers the chain walk needs are not saved on the leaf's way. */
+VIO_NOINLINE int vio__devq_split_pop_chain(struct vio_devq *q, struct vio_chain *chain,
+					   struct vio_chain_seg *segs, uint16_t max_segs,
+					   uint16_t head, uint16_t head_flags)
 {
-	if (vio_likely(vio__devq_split_popn(q, chain, segs, max_segs, head) == 0))
+	/* Without a region table every buffer goes through the map callback:
+	 * the chain loop could not take it. */
+	if (vio_unlikely(q->hint.size == 0))
+		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
+	q->park_chain = chain;
+	q->park_segs = segs;
+	q->park_max_segs = max_segs;
+	q->park_head = head;
+	if (vio_likely(vio__devq_split_popn(q, head_flags) == 0))
 		return 0;
-	return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
+	return vio__devq_split_pop_head(q, q->park_head, q->park_chain, q->park_segs,
+					q->park_max_segs);
 }
 
-/* The split fast path handed over with @rc (VIO__POP_*, with the head it
- * validated). */
-VIO_NOINLINE static int pop_split_slow(struct vio_devq *q, struct vio_chain *chain,
-				       struct vio_chain_seg *segs, uint16_t max_segs, int rc)
+VIO_NOINLINE int vio__devq_split_pop_indirect(struct vio_devq *q, struct vio_chain *chain,
+					      struct vio_chain_seg *segs, uint16_t max_segs,
+					      uint16_t head)
 {
-	uint16_t head = VIO__POP_ARG(rc);
-	switch (VIO__POP_CODE(rc)) {
-	case VIO__POP_CHAIN:
-		/* Without a region table every buffer goes through the map
-		 * callback: the chain loop could not take it. */
-		if (q->hint.size != 0)
-			return pop_split_chain(q, chain, segs, max_segs, head);
+	/* Without a region table the table and every buffer go through the
+	 * map callback: the table walk could not take them. */
+	if (vio_unlikely(q->hint.size == 0))
 		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
-	case VIO__POP_AT:
-		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
-	default:
-		return pop_general(q, chain, segs, max_segs);
-	}
+	q->park_chain = chain;
+	q->park_segs = segs;
+	q->park_max_segs = max_segs;
+	q->park_head = head;
+	if (vio_likely(vio__devq_split_popt(q) == 0))
+		return 0;
+	return vio__devq_split_pop_head(q, q->park_head, q->park_chain, q->park_segs,
+					q->park_max_segs);
+}
+
+VIO_NOINLINE int vio__devq_split_pop_at(struct vio_devq *q, struct vio_chain *chain,
+					struct vio_chain_seg *segs, uint32_t at)
+{
+	return vio__devq_split_pop_head(q, (uint16_t)at, chain, segs, (uint16_t)(at >> 16));
+}
+
+VIO_NOINLINE int vio__devq_split_pop_slow(struct vio_devq *q, struct vio_chain *chain,
+					  struct vio_chain_seg *segs, uint16_t max_segs, int rc)
+{
+	if (VIO__POP_CODE(rc) == VIO__POP_AT)
+		return vio__devq_split_pop_head(q, VIO__POP_ARG(rc), chain, segs, max_segs);
+	return pop_general(q, chain, segs, max_segs);
 }
 
 static VIO_ALWAYS_INLINE int pop_split(struct vio_devq *q, struct vio_chain *chain,
 				       struct vio_chain_seg *segs, uint16_t max_segs)
 {
-	int rc = vio__devq_split_pop1(q, chain, segs, max_segs);
-	if (vio_likely(rc <= 0))
-		return rc;
-	return pop_split_slow(q, chain, segs, max_segs, rc);
+	return vio__devq_split_pop1(q, chain, segs, max_segs);
 }
 
-/* Out of line: the callee-saved registers the list walk needs are not
- * saved on the way to vio__devq_packed_pop_at() (indirect tables). */
-VIO_NOINLINE static int pop_packed_chain(struct vio_devq *q, struct vio_chain *chain,
-					 struct vio_chain_seg *segs, uint16_t max_segs,
-					 uint16_t head_flags)
+/* Out of line, a tail call of the pop fast path: the callee-saved
+ * registers the list walk needs are not saved on the leaf's way. */
+VIO_NOINLINE int vio__devq_packed_pop_chain(struct vio_devq *q, struct vio_chain *chain,
+					    struct vio_chain_seg *segs, uint16_t max_segs,
+					    uint16_t head_flags)
 {
-	if (vio_likely(vio__devq_packed_popn(q, chain, segs, max_segs, head_flags) == 0))
+	/* Without a region table every buffer goes through the map callback:
+	 * the list loop could not take it. No array: the general code says
+	 * so (the leaf hands a list over before it looks at max_segs). */
+	if (vio_unlikely(q->hint.size == 0 || max_segs == 0))
+		return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
+	q->park_chain = chain;
+	q->park_segs = segs;
+	q->park_max_segs = max_segs;
+	q->park_head = head_flags;
+	if (vio_likely(vio__devq_packed_popn(q) == 0))
 		return 0;
-	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
+	return vio__devq_packed_pop_at(q, q->park_head, q->park_chain, q->park_segs,
+				       q->park_max_segs);
 }
 
-/* The packed fast path handed over with @rc (VIO__POP_*, with the head
- * flags it validated). */
-VIO_NOINLINE static int pop_packed_slow(struct vio_devq *q, struct vio_chain *chain,
-					struct vio_chain_seg *segs, uint16_t max_segs, int rc)
+VIO_NOINLINE int vio__devq_packed_pop_indirect(struct vio_devq *q, struct vio_chain *chain,
+					       struct vio_chain_seg *segs, uint16_t max_segs,
+					       uint16_t head_flags)
+{
+	/* Without a region table the table and every buffer go through the
+	 * map callback; no array: the general code says so. */
+	if (vio_unlikely(q->hint.size == 0 || max_segs == 0))
+		return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
+	q->park_chain = chain;
+	q->park_segs = segs;
+	q->park_max_segs = max_segs;
+	q->park_head = head_flags;
+	if (vio_likely(vio__devq_packed_popt(q) == 0))
+		return 0;
+	return vio__devq_packed_pop_at(q, q->park_head, q->park_chain, q->park_segs,
+				       q->park_max_segs);
+}
+
+VIO_NOINLINE int vio__devq_packed_pop_handover(struct vio_devq *q, struct vio_chain *chain,
+					       struct vio_chain_seg *segs, uint32_t hf)
+{
+	return vio__devq_packed_pop_at(q, (uint16_t)hf, chain, segs, (uint16_t)(hf >> 16));
+}
+
+VIO_NOINLINE int vio__devq_packed_pop_slow(struct vio_devq *q, struct vio_chain *chain,
+					   struct vio_chain_seg *segs, uint16_t max_segs, int rc)
 {
 	uint16_t head_flags = VIO__POP_ARG(rc);
-	/* Without a region table every buffer goes through the map callback:
-	 * the list loop could not take it. */
-	if (VIO__POP_CODE(rc) == VIO__POP_CHAIN && q->hint.size != 0)
-		return pop_packed_chain(q, chain, segs, max_segs, head_flags);
+	if (VIO__POP_CODE(rc) == VIO__POP_CHAIN)
+		return vio__devq_packed_pop_chain(q, chain, segs, max_segs, head_flags);
+	/* A table alone (the batch's leaf hands it over as VIO__POP_AT). */
+	if ((head_flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) == VIO_DESC_F_INDIRECT)
+		return vio__devq_packed_pop_indirect(q, chain, segs, max_segs, head_flags);
 	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
+}
+
+/* Kept for vio_devq_pop_batch(). */
+static int pop_packed_slow(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
+			   uint16_t max_segs, int rc)
+{
+	return vio__devq_packed_pop_slow(q, chain, segs, max_segs, rc);
 }
 
 VIO_NOINLINE static int pop_packed(struct vio_devq *q, struct vio_chain *chain,
 				   struct vio_chain_seg *segs, uint16_t max_segs)
 {
-	int rc = vio__devq_packed_pop1(q, chain, segs, max_segs);
-	if (vio_likely(rc <= 0))
-		return rc;
-	return pop_packed_slow(q, chain, segs, max_segs, rc);
+	return vio__devq_packed_pop1_impl(q, chain, segs, max_segs, true);
 }
 
 static VIO_ALWAYS_INLINE int pop_one(struct vio_devq *q, struct vio_chain *chain,

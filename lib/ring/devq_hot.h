@@ -31,12 +31,14 @@ enum {
 #define VIO__POP_CODE(rc) ((rc) & ((1 << VIO__POP_SHIFT) - 1))
 #define VIO__POP_ARG(rc) ((uint16_t)((unsigned)(rc) >> VIO__POP_SHIFT))
 #define VIO__POP_WITH(code, v) ((int)(((unsigned)(v) << VIO__POP_SHIFT) | (unsigned)(code)))
-
-/* 0 popped, -VIO_EAGAIN nothing new, else a VIO__POP_* hand-over (nothing
- * changed but the validated avail_seen; VIO__POP_AT / VIO__POP_CHAIN: the
- * head at last_avail is in range). A leaf that keeps little live at once:
- * the arguments stay in their registers for the caller's tail call to the
- * general code, so no callee-saved register is needed. */
+/* vio_devq_pop() on a healthy split queue: 0 popped, -VIO_EAGAIN nothing
+ * new, else what the general code the leaf hands over to returns: a list
+ * of direct descriptors goes to vio__devq_split_pop_chain(), anything else
+ * to vio__devq_split_pop_slow() with a VIO__POP_* code (nothing changed
+ * but the validated avail_seen; VIO__POP_AT: the head at last_avail is in
+ * range). Both are tail calls. A leaf that keeps little live at once:
+ * the arguments stay in their registers for the tail calls, so no
+ * callee-saved register is needed. */
 static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio_chain *chain,
 						  struct vio_chain_seg *segs, uint16_t max_segs)
 {
@@ -50,8 +52,8 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 		uint16_t idx = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(s->avail->idx.raw));
 		if (idx == last)
 			return -VIO_EAGAIN;
-		if ((uint16_t)(idx - last) > q->size)
-			return VIO__POP_GENERAL; /* it fails the queue (§2.7.13.3) */
+		if ((uint16_t)(idx - last) > q->size) /* it fails the queue (§2.7.13.3) */
+			return vio__devq_split_pop_slow(q, chain, segs, max_segs, VIO__POP_GENERAL);
 		s->avail_seen = idx;
 		VIO_CACHE_INVALIDATE(s->avail_ring, (size_t)q->size * sizeof(vio_le16));
 		VIO_CACHE_INVALIDATE(s->desc, vio_split_desc_size(q->size));
@@ -59,22 +61,30 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 	/* Each test as early as it can be made, so that little is live at
 	 * once and the compiler needs no callee-saved register. */
 	if (max_segs == 0)
-		return VIO__POP_GENERAL;
+		return vio__devq_split_pop_slow(q, chain, segs, max_segs, VIO__POP_GENERAL);
 	uint16_t head = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->avail_ring[last & q->mask].raw));
-	if (head >= q->size)
-		return VIO__POP_GENERAL; /* it fails the queue */
+	if (head >= q->size) /* it fails the queue */
+		return vio__devq_split_pop_slow(q, chain, segs, max_segs, VIO__POP_GENERAL);
 	if (q->inflight[head] != 0)
-		return VIO__POP_WITH(VIO__POP_AT, head);
+		return vio__devq_split_pop_slow(q, chain, segs, max_segs,
+						VIO__POP_WITH(VIO__POP_AT, head));
 	/* Each field read once; next is not needed without NEXT. */
 	const struct vio_split_desc *sd = &s->desc[head];
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
-	if ((flags & (uint16_t)~VIO_DESC_F_WRITE) != 0)
-		return VIO__POP_WITH((flags & (uint16_t) ~(VIO_DESC_F_WRITE | VIO_DESC_F_NEXT)) == 0
-					     ? VIO__POP_CHAIN
-					     : VIO__POP_AT,
-				     head);
+	if ((flags & (uint16_t)~VIO_DESC_F_WRITE) != 0) {
+		/* A list of direct descriptors, or a table alone: its walk, a
+		 * tail call. */
+		if ((flags & (uint16_t) ~(VIO_DESC_F_WRITE | VIO_DESC_F_NEXT)) == 0)
+			return vio__devq_split_pop_chain(q, chain, segs, max_segs, head, flags);
+		if ((flags | VIO_DESC_F_WRITE) == (VIO_DESC_F_INDIRECT | VIO_DESC_F_WRITE))
+			return vio__devq_split_pop_indirect(q, chain, segs, max_segs, head);
+		return vio__devq_split_pop_slow(q, chain, segs, max_segs,
+						VIO__POP_WITH(VIO__POP_AT, head));
+	}
 	/* flags is 0 or VIO_DESC_F_WRITE (2): w is the direction. */
 	const size_t w = (size_t)(flags >> 1);
+	/* The head and max_segs in one register for the hand-over. */
+	const uint32_t at = head | (uint32_t)max_segs << 16;
 	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
 	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
 	/* The caller's array (max_segs > 0): stored now so that addr needs no
@@ -83,13 +93,16 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 	segs->addr = addr;
 	/* Inside q->hint, which grants the direction (hint_room is 0 where
 	 * it does not). Regions do not wrap, so in range means no overflow. */
-	uint64_t off = addr - q->hint.guest_addr, room = q->hint_room[w];
-	if (off >= room || len == 0 || len > room - off)
-		return VIO__POP_WITH(VIO__POP_AT, head);
+	uint64_t off = addr - q->hint.guest_addr;
+	/* Inside, hint_end[w] - addr is the room left; len - 1 in 64 bits is
+	 * above any room when len is 0 (an empty buffer goes to the general
+	 * code). */
+	if (off >= q->hint_room[w] || (uint64_t)len - 1u >= q->hint_end[w] - addr)
+		return vio__devq_split_pop_at(q, chain, segs, at);
 	segs->ptr = (unsigned char *)q->hint.host + off;
 	vio__seg_tail(segs, len, w != 0);
-	vio__chain_fill1(q, chain, segs, head, head, len, w != 0);
-	q->inflight[head] = VIO__INFLIGHT;
+	vio__chain_fill1(q, chain, segs, (uint16_t)at, (uint16_t)at, len, w != 0);
+	q->inflight[(uint16_t)at] = VIO__INFLIGHT;
 	s->last_avail++;
 	return 0;
 }
@@ -117,21 +130,23 @@ static VIO_ALWAYS_INLINE bool vio__chain_seg_fast(const struct vio_devq *q,
  * writable segment was seen once it is not 0 (lengths are not 0). */
 #define VIO__OUT_ONE ((uint64_t)1 << 48)
 
-/* Fill in the record of a chain of the @n direct segments at @segs with
- * @out / @in as above (their sum checked below 2^32). */
+/* Fill in the record of a chain of @ndesc ring descriptors and the @n
+ * direct segments at @segs with @out / @in as above (their sum checked
+ * below 2^32). */
 static VIO_ALWAYS_INLINE void vio__chain_filln(const struct vio_devq *q, struct vio_chain *c,
 					       struct vio_chain_seg *segs, uint16_t id,
-					       uint16_t head, uint32_t n, uint64_t out, uint64_t in)
+					       uint16_t head, uint16_t ndesc, uint32_t n,
+					       uint64_t out, uint64_t in)
 {
 	uint16_t nout = (uint16_t)(out >> 48);
 	uint32_t out_bytes = (uint32_t)out; /* below 2^32: the sum was checked */
 	if (VIO__CHAIN_COMPOSED) {
-		vio__store64(&c->id, vio__mem64_16x4(id, (uint16_t)n, (uint16_t)n, nout));
+		vio__store64(&c->id, vio__mem64_16x4(id, ndesc, (uint16_t)n, nout));
 		vio__store64(&c->out_bytes, vio__mem64_32x2(out_bytes, (uint32_t)in));
 		vio__store64(&c->flags, q->one_gen | vio__mem64_16_16_32(0, head, 0));
 	} else {
 		c->id = id;
-		c->ndesc = (uint16_t)n;
+		c->ndesc = ndesc;
 		c->nseg = (uint16_t)n;
 		c->nout = nout;
 		c->out_bytes = out_bytes;
@@ -156,46 +171,149 @@ static VIO_ALWAYS_INLINE bool vio__chain_count(uint64_t *out, uint64_t *in, uint
 	return *in == 0;
 }
 
-/* A direct chain of several descriptors from @head (< size, not in flight:
- * vio__devq_split_pop1() validated it), each inside q->hint, at most
- * max_segs (and the queue size) of them. Lengths are summed in 64 bits and
- * the 2^32 limit tested once (§2.7.5.1); readable descriptors must come
- * first (§2.7.4.2). 0 popped, 1 take the general path (which reports what
- * is wrong, if anything; only segs was written). */
-static VIO_ALWAYS_INLINE int vio__devq_split_popn(struct vio_devq *q, struct vio_chain *chain,
-						  struct vio_chain_seg *segs, uint16_t max_segs,
-						  uint16_t head)
+/* One direct descriptor of a list walked by the popn fast paths, inside
+ * q->hint for the direction @w (hint_room[w] is 0 where it does not grant
+ * it; regions do not wrap, so in range means no overflow), filled into
+ * @sg. Inside, hint_end[w] - addr is the room left, and len - 1 in 64
+ * bits is above any room when len is 0: the second compare also rejects
+ * an empty buffer. False: not the fast case (nothing
+ * but *sg changed). */
+static VIO_ALWAYS_INLINE bool vio__chain_seg_in(const struct vio_devq *q, struct vio_chain_seg *sg,
+						unsigned w, uint64_t addr, uint32_t len)
 {
-	struct vio__devq_split *s = &q->u.split;
-	struct vio_chain_seg *sg = segs;
-	struct vio_chain_seg *const end = segs + (max_segs < q->size ? max_segs : q->size);
-	uint64_t out = 0, in = 0;
-	uint32_t i = head;
+	uint64_t off = addr - q->hint.guest_addr;
+	if (off >= q->hint_room[w] || (uint64_t)len - 1u >= q->hint_end[w] - addr)
+		return false;
+	sg->ptr = (unsigned char *)q->hint.host + off;
+	sg->addr = addr;
+	vio__seg_tail(sg, len, w != 0);
+	return true;
+}
 
+/* The walk of a list of split descriptors into q->park_segs, the record
+ * q->park_chain of the chain at q->park_head (< size, not in flight:
+ * vio__devq_split_pop1() validated it), each inside q->hint, at most
+ * q->park_max_segs (> 0) and the queue size of them. @table false: the
+ * list is in the ring from the head, whose flags @flags were read (NEXT,
+ * maybe WRITE, nothing else). @table true: it is the indirect table
+ * q->park_table of q->park_bound entries (next below that), from its first
+ * entry, with @flags as read there; the chain takes one ring descriptor.
+ * Lengths are summed in 64 bits and the 2^32 limit tested once
+ * (§2.7.5.1). Two loops, one per direction: readable descriptors, then
+ * writable ones, and a readable one there is out of order (§2.7.4.2); each
+ * loop knows its direction; an indirect descriptor in either is handed
+ * over (a table after direct descriptors, or a nested one). 0 popped, 1
+ * take the general path (which reports what is wrong, if anything; only
+ * the segments were written). Each field is read once.
+ *
+ * The pop's arguments are parked in q (the caller stored them) and the
+ * queue state stays there too (operands of the compares): the walk keeps
+ * little in registers. */
+static VIO_ALWAYS_INLINE int vio__devq_split_walk(struct vio_devq *q,
+						  const struct vio_split_desc *sd, uint32_t flags,
+						  bool table)
+{
+	struct vio_chain_seg *const segs = q->park_segs;
+	struct vio_chain_seg *sg = segs;
+	const uint16_t max_segs = q->park_max_segs;
+	struct vio_chain_seg *const last = segs + ((max_segs < q->size ? max_segs : q->size) - 1u);
+	uint64_t out = 0, in = 0;
+	uint32_t n, nout;
+
+	/* Readable descriptors. */
 	for (;;) {
-		if (sg == end)
-			return 1; /* longer than the array or a loop */
-		const struct vio_split_desc *sd = &s->desc[i];
-		uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
+		if ((flags & (VIO_DESC_F_WRITE | VIO_DESC_F_INDIRECT)) != 0) {
+			if ((flags & VIO_DESC_F_INDIRECT) != 0)
+				return 1;
+			break;
+		}
 		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
 		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
-		if (!vio__chain_seg_fast(q, sg, flags, addr, len) ||
-		    !vio__chain_count(&out, &in, flags, len))
+		if (!vio__chain_seg_in(q, sg, 0, addr, len))
+			return 1;
+		out += len;
+		if ((flags & VIO_DESC_F_NEXT) == 0) {
+			n = (uint32_t)(sg - q->park_segs) + 1u;
+			nout = n;
+			goto done;
+		}
+		/* The array, or the queue size (which also bounds a loop). */
+		if (sg == last)
 			return 1;
 		sg++;
+		uint32_t i = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->next.raw));
+		if (i >= (table ? q->park_bound : q->size))
+			return 1;
+		sd = table ? &q->park_table[i] : &q->u.split.desc[i];
+		flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
+	}
+	q->park_nout = (uint16_t)(sg - q->park_segs);
+	/* Writable descriptors: flags has WRITE, not INDIRECT. */
+	for (;;) {
+		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
+		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
+		if (!vio__chain_seg_in(q, sg, 1, addr, len))
+			return 1;
+		in += len;
 		if ((flags & VIO_DESC_F_NEXT) == 0)
 			break;
-		i = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->next.raw));
-		if (i >= q->size)
+		if (sg == last)
+			return 1;
+		sg++;
+		uint32_t i = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->next.raw));
+		if (i >= (table ? q->park_bound : q->size))
+			return 1;
+		sd = table ? &q->park_table[i] : &q->u.split.desc[i];
+		flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
+		/* §2.7.4.2: no readable descriptor after a writable one. */
+		if ((flags & (VIO_DESC_F_WRITE | VIO_DESC_F_INDIRECT)) != VIO_DESC_F_WRITE)
 			return 1;
 	}
-	if ((out & (VIO__OUT_ONE - 1u)) + in > UINT32_MAX)
+	n = (uint32_t)(sg - q->park_segs) + 1u;
+	nout = q->park_nout;
+done:
+	if (out + in > UINT32_MAX)
 		return 1; /* §2.7.5.1 */
-	uint32_t n = (uint32_t)(sg - segs);
-	vio__chain_filln(q, chain, segs, head, head, n, out, in);
-	q->inflight[head] = (uint16_t)(VIO__INFLIGHT | (n - 1u));
-	s->last_avail++;
+	const uint16_t head = q->park_head, ndesc = table ? 1 : (uint16_t)n;
+	vio__chain_filln(q, q->park_chain, q->park_segs, head, head, ndesc, n,
+			 out | (uint64_t)nout << 48, in);
+	q->inflight[head] = (uint16_t)(VIO__INFLIGHT - 1u + ndesc);
+	q->u.split.last_avail++;
 	return 0;
+}
+
+/* The list of direct descriptors in the ring at q->park_head. */
+static VIO_ALWAYS_INLINE int vio__devq_split_popn(struct vio_devq *q, uint16_t head_flags)
+{
+	return vio__devq_split_walk(q, &q->u.split.desc[q->park_head], head_flags, false);
+}
+
+/* The head q->park_head is an indirect table alone (flags INDIRECT, maybe
+ * WRITE, which §2.7.5.3.2 says to ignore): the checks of
+ * vio__indirect_map() (the feature, a size that is a non-zero multiple of
+ * 16 and at most the queue size's worth of entries), the table inside the
+ * region tables were last found in (readable there, as map_table() tries
+ * first) and aligned for the descriptor type, then its list. 0 popped, 1
+ * take the general path. */
+static VIO_ALWAYS_INLINE int vio__devq_split_popt(struct vio_devq *q)
+{
+	const struct vio_split_desc *hd = &q->u.split.desc[q->park_head];
+	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(hd->addr.raw));
+	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(hd->len.raw));
+	if (!q->indirect || len == 0 || len % 16u != 0 || len / 16u > q->size)
+		return 1;
+	const struct vio_mem_region *r = &q->regions[q->last_table_region];
+	uint64_t off = addr - r->guest_addr;
+	if (off >= r->size || len > r->size - off || (r->access & VIO_MAP_READ) == 0)
+		return 1;
+	const unsigned char *host = (const unsigned char *)r->host + off;
+	if (((uintptr_t)host & (_Alignof(struct vio_split_desc) - 1u)) != 0)
+		return 1;
+	const struct vio_split_desc *t = (const struct vio_split_desc *)(const void *)host;
+	VIO_CACHE_INVALIDATE(t, len);
+	q->park_table = t;
+	q->park_bound = (uint16_t)(len / 16u);
+	return vio__devq_split_walk(q, t, vio_le16_raw_to_cpu(VIO_READ_ONCE(t->flags.raw)), true);
 }
 
 /* Up to @m chains of the shape vio__devq_split_pop1() takes, from the
@@ -309,10 +427,13 @@ static VIO_ALWAYS_INLINE bool vio__devq_split_notify1(struct vio_devq *q)
 
 /* 0 popped, -VIO_EAGAIN nothing new, else VIO__POP_AT or VIO__POP_CHAIN (a
  * list of direct descriptors, vio__devq_packed_popn()) with the head flags,
- * which say the head is available; nothing changed. A leaf like
- * vio__devq_split_pop1(). */
-static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vio_chain *chain,
-						   struct vio_chain_seg *segs, uint16_t max_segs)
+ * which say the head is available; nothing changed. With @tail (a constant
+ * at each call site) the hand-overs are tail calls instead:
+ * vio__devq_packed_pop_chain() or vio__devq_packed_pop_slow(), whose result
+ * is returned. A leaf like vio__devq_split_pop1(). */
+static VIO_ALWAYS_INLINE int vio__devq_packed_pop1_impl(struct vio_devq *q, struct vio_chain *chain,
+							struct vio_chain_seg *segs,
+							uint16_t max_segs, bool tail)
 {
 	struct vio__devq_packed *p = &q->u.packed;
 	const struct vio_packed_desc *pd = &p->desc[p->last_avail];
@@ -323,22 +444,32 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vi
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(pd->flags.raw));
 	if (!vio__packed_avail_at(p, flags))
 		return -VIO_EAGAIN;
-	if ((flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) != 0)
-		return VIO__POP_WITH(
-			(flags & VIO_DESC_F_INDIRECT) == 0 ? VIO__POP_CHAIN : VIO__POP_AT, flags);
+	if ((flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) != 0) {
+		if ((flags & VIO_DESC_F_INDIRECT) == 0)
+			return tail ? vio__devq_packed_pop_chain(q, chain, segs, max_segs, flags)
+				    : VIO__POP_WITH(VIO__POP_CHAIN, flags);
+		if (tail && (flags & VIO_DESC_F_NEXT) == 0)
+			return vio__devq_packed_pop_indirect(q, chain, segs, max_segs, flags);
+		goto at;
+	}
 	if (max_segs == 0)
-		return VIO__POP_WITH(VIO__POP_AT, flags);
+		goto at;
 	uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
 	if (id >= q->size || q->inflight[id] != 0)
-		return VIO__POP_WITH(VIO__POP_AT, flags);
+		goto at;
 	const size_t w = (size_t)((flags >> 1) & 1u); /* VIO_DESC_F_WRITE */
+	/* The head flags and max_segs in one register for the hand-over. */
+	const uint32_t hf = flags | (uint32_t)max_segs << 16;
 	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
 	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
 	/* As in vio__devq_split_pop1(). */
 	segs->addr = addr;
-	uint64_t off = addr - q->hint.guest_addr, room = q->hint_room[w];
-	if (off >= room || len == 0 || len > room - off)
-		return VIO__POP_WITH(VIO__POP_AT, flags);
+	uint64_t off = addr - q->hint.guest_addr;
+	if (off >= q->hint_room[w] || (uint64_t)len - 1u >= q->hint_end[w] - addr) {
+		if (tail)
+			return vio__devq_packed_pop_handover(q, chain, segs, hf);
+		goto at;
+	}
 	segs->ptr = (unsigned char *)q->hint.host + off;
 	vio__seg_tail(segs, len, w != 0);
 	uint16_t slot = p->last_avail;
@@ -351,55 +482,189 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vi
 	p->last_avail = slot;
 	q->inflight_count++;
 	return 0;
+at:
+	return tail ? vio__devq_packed_pop_slow(q, chain, segs, max_segs,
+						VIO__POP_WITH(VIO__POP_AT, flags))
+		    : VIO__POP_WITH(VIO__POP_AT, flags);
 }
 
-/* A list of direct descriptors at last_avail, each inside q->hint, at most
- * max_segs (and the queue size) of them, after vio__devq_packed_pop1()
- * returned VIO__POP_CHAIN with @head_flags (the validated head flags).
- * Lengths are summed in 64 bits and the 2^32 limit tested once (§2.8.6 as
- * §2.7.5.1); readable descriptors come first; the last one carries the
- * buffer id (§2.8.7). 0 popped, 1 hand over to vio__devq_packed_pop_at()
- * (which reports what is wrong, if anything; only segs was written). */
-static VIO_ALWAYS_INLINE int vio__devq_packed_popn(struct vio_devq *q, struct vio_chain *chain,
-						   struct vio_chain_seg *segs, uint16_t max_segs,
-						   uint16_t head_flags)
+/* The leaf returning its hand-over codes (vio_devq_pop_batch()). */
+static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vio_chain *chain,
+						   struct vio_chain_seg *segs, uint16_t max_segs)
+{
+	return vio__devq_packed_pop1_impl(q, chain, segs, max_segs, false);
+}
+
+/* A list of direct descriptors at last_avail into q->park_segs, the record
+ * q->park_chain, at most q->park_max_segs (> 0) and the queue size of
+ * them, each inside q->hint, after vio__devq_packed_pop1() saw the head
+ * available with the flags q->park_head (NEXT, maybe WRITE, not
+ * INDIRECT). Lengths are summed in 64 bits and the 2^32 limit tested once
+ * (§2.8.6 as §2.7.5.1); a loop per direction as in vio__devq_split_popn()
+ * (readable descriptors come first); the last one carries the buffer id
+ * (§2.8.7), below size and not in flight. 0 popped, 1 hand over to
+ * vio__devq_packed_pop_at() (which reports what is wrong, if anything;
+ * only the segments were written). */
+static VIO_ALWAYS_INLINE int vio__devq_packed_popn(struct vio_devq *q)
 {
 	struct vio__devq_packed *p = &q->u.packed;
+	struct vio_chain_seg *const segs = q->park_segs;
+	const struct vio_packed_desc *pd = &p->desc[p->last_avail];
+	const struct vio_packed_desc *const ring_end = p->desc + q->size;
 	struct vio_chain_seg *sg = segs;
-	struct vio_chain_seg *const end = segs + (max_segs < q->size ? max_segs : q->size);
-	const uint16_t start = p->last_avail;
+	const uint16_t max_segs = q->park_max_segs;
+	struct vio_chain_seg *const last = segs + ((max_segs < q->size ? max_segs : q->size) - 1u);
 	uint64_t out = 0, in = 0;
-	uint32_t slot = start;
-	uint16_t flags = head_flags, id;
+	uint32_t flags = q->park_head, n, nout;
 
 	/* The rest of the list is in the slots after the head. */
 	VIO_CACHE_INVALIDATE(p->desc, vio_packed_desc_size(q->size));
+	/* Readable descriptors. */
 	for (;;) {
-		if (sg == end)
-			return 1; /* longer than the array or the ring */
-		const struct vio_packed_desc *pd = &p->desc[slot];
-		if (sg != segs)
-			flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->flags.raw));
-		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
-		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
-		if (!vio__chain_seg_fast(q, sg, flags, addr, len) ||
-		    !vio__chain_count(&out, &in, flags, len))
-			return 1;
-		sg++;
-		if (++slot == q->size)
-			slot = 0;
-		if ((flags & VIO_DESC_F_NEXT) == 0) {
-			id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
+		if ((flags & (VIO_DESC_F_WRITE | VIO_DESC_F_INDIRECT)) != 0) {
+			if ((flags & VIO_DESC_F_INDIRECT) != 0)
+				return 1;
 			break;
 		}
+		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
+		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
+		if (!vio__chain_seg_in(q, sg, 0, addr, len))
+			return 1;
+		out += len;
+		if ((flags & VIO_DESC_F_NEXT) == 0) {
+			n = (uint32_t)(sg - q->park_segs) + 1u;
+			nout = n;
+			goto done;
+		}
+		/* The array, or the queue size (the ring). */
+		if (sg == last)
+			return 1;
+		sg++;
+		if (++pd == ring_end)
+			pd = p->desc;
+		flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->flags.raw));
 	}
-	if (id >= q->size || q->inflight[id] != 0 || (out & (VIO__OUT_ONE - 1u)) + in > UINT32_MAX)
+	q->park_nout = (uint16_t)(sg - q->park_segs);
+	/* Writable descriptors: flags has WRITE, not INDIRECT. */
+	for (;;) {
+		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
+		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
+		if (!vio__chain_seg_in(q, sg, 1, addr, len))
+			return 1;
+		in += len;
+		if ((flags & VIO_DESC_F_NEXT) == 0)
+			break;
+		if (sg == last)
+			return 1;
+		sg++;
+		if (++pd == ring_end)
+			pd = p->desc;
+		flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->flags.raw));
+		/* No readable descriptor after a writable one. */
+		if ((flags & (VIO_DESC_F_WRITE | VIO_DESC_F_INDIRECT)) != VIO_DESC_F_WRITE)
+			return 1;
+	}
+	n = (uint32_t)(sg - q->park_segs) + 1u;
+	nout = q->park_nout;
+done:;
+	uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
+	if (id >= q->size || q->inflight[id] != 0 || out + in > UINT32_MAX)
 		return 1;
-	uint32_t n = (uint32_t)(sg - segs);
-	vio__chain_filln(q, chain, segs, id, start, n, out, in);
-	q->inflight[id] = (uint16_t)(VIO__INFLIGHT | (n - 1u));
-	if (slot <= start)
-		p->avail_mark ^= VIO__PACKED_MARK_FLIP; /* n <= size: at most one lap */
+	const uint16_t start = p->last_avail;
+	vio__chain_filln(q, q->park_chain, q->park_segs, id, start, (uint16_t)n, n,
+			 out | (uint64_t)nout << 48, in);
+	q->inflight[id] = (uint16_t)(VIO__INFLIGHT - 1u + n);
+	uint32_t slot = start + n; /* n <= size: at most one lap */
+	if (slot >= q->size) {
+		slot -= q->size;
+		p->avail_mark ^= VIO__PACKED_MARK_FLIP;
+	}
+	p->last_avail = (uint16_t)slot;
+	q->inflight_count++;
+	return 0;
+}
+
+/* The descriptor at last_avail is an indirect table alone, available with
+ * the flags q->park_head (INDIRECT, maybe WRITE, which §2.8.6 says to
+ * ignore, not NEXT). Its buffer id below size and not in flight (§2.8.7),
+ * the table checks of vio__indirect_map() and its place as in
+ * vio__devq_split_popt(), at most q->park_max_segs (> 0) entries; then its
+ * consecutive entries, in which only WRITE means something and INDIRECT is
+ * a nested table (§2.8.6): a loop per direction as in
+ * vio__devq_split_walk(), each buffer inside q->hint, the lengths summed
+ * in 64 bits and the 2^32 limit tested once. The chain takes one slot. 0
+ * popped, 1 hand over to vio__devq_packed_pop_at(). */
+static VIO_ALWAYS_INLINE int vio__devq_packed_popt(struct vio_devq *q)
+{
+	struct vio__devq_packed *p = &q->u.packed;
+	const struct vio_packed_desc *hd = &p->desc[p->last_avail];
+	uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(hd->id.raw));
+	uint64_t taddr = vio_le64_raw_to_cpu(VIO_READ_ONCE(hd->addr.raw));
+	uint32_t tlen = vio_le32_raw_to_cpu(VIO_READ_ONCE(hd->len.raw));
+	if (id >= q->size || q->inflight[id] != 0)
+		return 1;
+	if (!q->indirect || tlen == 0 || tlen % 16u != 0 || tlen / 16u > q->size)
+		return 1;
+	const uint32_t n = tlen / 16u;
+	if (n > q->park_max_segs)
+		return 1; /* longer than the array */
+	const struct vio_mem_region *r = &q->regions[q->last_table_region];
+	uint64_t off = taddr - r->guest_addr;
+	if (off >= r->size || tlen > r->size - off || (r->access & VIO_MAP_READ) == 0)
+		return 1;
+	const unsigned char *host = (const unsigned char *)r->host + off;
+	if (((uintptr_t)host & (_Alignof(struct vio_packed_desc) - 1u)) != 0)
+		return 1;
+	const struct vio_packed_desc *e = (const struct vio_packed_desc *)(const void *)host;
+	const struct vio_packed_desc *const end = e + n;
+	VIO_CACHE_INVALIDATE(e, tlen);
+	struct vio_chain_seg *sg = q->park_segs;
+	uint64_t out = 0, in = 0;
+	uint32_t nout;
+
+	/* Readable entries. */
+	for (;;) {
+		uint32_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(e->flags.raw));
+		if ((flags & (VIO_DESC_F_WRITE | VIO_DESC_F_INDIRECT)) != 0)
+			break; /* the writable loop tests the entry again */
+		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(e->addr.raw));
+		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(e->len.raw));
+		if (!vio__chain_seg_in(q, sg, 0, addr, len))
+			return 1;
+		out += len;
+		sg++;
+		if (++e == end) {
+			nout = n;
+			goto done;
+		}
+	}
+	nout = (uint32_t)(sg - q->park_segs);
+	/* Writable entries. */
+	for (;;) {
+		uint32_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(e->flags.raw));
+		if ((flags & (VIO_DESC_F_WRITE | VIO_DESC_F_INDIRECT)) != VIO_DESC_F_WRITE)
+			return 1; /* readable after writable, or nested */
+		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(e->addr.raw));
+		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(e->len.raw));
+		if (!vio__chain_seg_in(q, sg, 1, addr, len))
+			return 1;
+		in += len;
+		sg++;
+		if (++e == end)
+			break;
+	}
+done:
+	if (out + in > UINT32_MAX)
+		return 1;
+	const uint16_t start = p->last_avail;
+	vio__chain_filln(q, q->park_chain, q->park_segs, id, start, 1, n,
+			 out | (uint64_t)nout << 48, in);
+	q->inflight[id] = VIO__INFLIGHT;
+	uint32_t slot = start + 1u;
+	if (slot == q->size) {
+		slot = 0;
+		p->avail_mark ^= VIO__PACKED_MARK_FLIP;
+	}
 	p->last_avail = (uint16_t)slot;
 	q->inflight_count++;
 	return 0;

@@ -142,6 +142,9 @@ struct vio_devq {
 	/* hint.size where the hint grants the direction, else 0: [0] device
 	 * reads, [1] device writes (vio__devq_set_hint()). */
 	uint64_t hint_room[2];
+	/* hint.guest_addr + hint_room[w] (modulo 2^64: a region may end at
+	 * 2^64): for an address inside, hint_end[w] - addr is the room left. */
+	uint64_t hint_end[2];
 	/* Templates of a one-segment chain record (vio__chain_fill1()), as
 	 * memcpy() lays them out: id, ndesc, nseg, nout with id 0, for a
 	 * readable [0] / writable [1] segment; flags, head, gen with head 0. */
@@ -166,6 +169,16 @@ struct vio_devq {
 		struct vio__devq_packed packed;
 	} u;
 	uint16_t *inflight; /* size entries, after the struct */
+	/* The arguments of a pop parked while a fast chain walk runs
+	 * (devq_hot.h): read back for the record or the hand-over, so that
+	 * they need no register during the walk. Meaningless between pops. */
+	struct vio_chain *park_chain;
+	struct vio_chain_seg *park_segs;
+	uint16_t park_max_segs;
+	uint16_t park_head;
+	uint16_t park_nout;  /* the readable segments, while the writable ones are walked */
+	uint16_t park_bound; /* entries of park_table */
+	const struct vio_split_desc *park_table; /* the indirect table being walked */
 };
 
 /* Make @r the region the inline fast paths try first. */
@@ -174,6 +187,8 @@ static inline void vio__devq_set_hint(struct vio_devq *q, const struct vio_mem_r
 	q->hint = *r;
 	q->hint_room[0] = (r->access & VIO_MAP_READ) != 0 ? r->size : 0;
 	q->hint_room[1] = (r->access & VIO_MAP_WRITE) != 0 ? r->size : 0;
+	q->hint_end[0] = r->guest_addr + q->hint_room[0];
+	q->hint_end[1] = r->guest_addr + q->hint_room[1];
 }
 
 /* The one-segment chain templates for the current generation. */
@@ -404,7 +419,9 @@ static VIO_ALWAYS_INLINE void vio__chain_fill1(const struct vio_devq *q, struct 
 {
 	if (VIO__CHAIN_COMPOSED) {
 		vio__store64(&c->id, q->one_ids[(size_t)write] | vio__mem64_16x4(id, 0, 0, 0));
-		vio__store64(&c->out_bytes, vio__mem64_32x2(write ? 0 : len, write ? len : 0));
+		/* out_bytes or in_bytes: len shifted into its half. */
+		vio__store64(&c->out_bytes,
+			     (uint64_t)len << (VIO_HOST_BIG_ENDIAN ? 32u * !write : 32u * write));
 		vio__store64(&c->flags, q->one_gen | vio__mem64_16_16_32(0, head, 0));
 	} else {
 		c->id = id;
@@ -580,6 +597,25 @@ int vio__devq_split_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_
 			uint16_t max_segs);
 int vio__devq_split_pop_head(struct vio_devq *q, uint16_t head, struct vio_chain *chain,
 			     struct vio_chain_seg *segs, uint16_t max_segs);
+/* The chain at @head (< size, not in flight) whose head descriptor has
+ * the flags @head_flags (NEXT, maybe WRITE): the direct-list walk of
+ * devq_hot.h, or the general code (devq.c; the pop fast path's tail). */
+int vio__devq_split_pop_chain(struct vio_devq *q, struct vio_chain *chain,
+			      struct vio_chain_seg *segs, uint16_t max_segs, uint16_t head,
+			      uint16_t head_flags);
+/* The chain at @head (< size, not in flight) whose head descriptor is an
+ * indirect table alone (flags INDIRECT, maybe WRITE): the table walk of
+ * devq_hot.h, or the general code (devq.c; the pop fast path's tail). */
+int vio__devq_split_pop_indirect(struct vio_devq *q, struct vio_chain *chain,
+				 struct vio_chain_seg *segs, uint16_t max_segs, uint16_t head);
+/* The split pop fast path handed over with @rc (VIO__POP_AT with the head
+ * it validated, or VIO__POP_GENERAL): the general code (devq.c). */
+int vio__devq_split_pop_slow(struct vio_devq *q, struct vio_chain *chain,
+			     struct vio_chain_seg *segs, uint16_t max_segs, int rc);
+/* vio__devq_split_pop_head() with the head in the low 16 bits of @at and
+ * max_segs in the high ones (the pop fast path's tail call). */
+int vio__devq_split_pop_at(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
+			   uint32_t at);
 int vio__devq_split_take(struct vio_devq *q, uint16_t head, struct vio_chain *chain,
 			 struct vio_chain_seg *segs, uint16_t max_segs);
 void vio__devq_split_push(struct vio_devq *q, const struct vio_used *used, unsigned n,
@@ -602,6 +638,25 @@ int vio__devq_packed_pop(struct vio_devq *q, struct vio_chain *chain, struct vio
 			 uint16_t max_segs);
 int vio__devq_packed_pop_at(struct vio_devq *q, uint16_t head_flags, struct vio_chain *chain,
 			    struct vio_chain_seg *segs, uint16_t max_segs);
+/* The list of direct descriptors at last_avail whose head is available
+ * with @head_flags (NEXT, maybe WRITE): the walk of devq_hot.h, or the
+ * general code (devq.c; the pop fast path's tail). */
+int vio__devq_packed_pop_chain(struct vio_devq *q, struct vio_chain *chain,
+			       struct vio_chain_seg *segs, uint16_t max_segs, uint16_t head_flags);
+/* The descriptor at last_avail is an indirect table alone, available with
+ * @head_flags (INDIRECT, maybe WRITE): the table walk of devq_hot.h, or the
+ * general code (devq.c; the pop fast path's tail). */
+int vio__devq_packed_pop_indirect(struct vio_devq *q, struct vio_chain *chain,
+				  struct vio_chain_seg *segs, uint16_t max_segs,
+				  uint16_t head_flags);
+/* The packed pop fast path handed over with @rc (VIO__POP_*, with the
+ * head flags it validated): the general code (devq.c). */
+int vio__devq_packed_pop_slow(struct vio_devq *q, struct vio_chain *chain,
+			      struct vio_chain_seg *segs, uint16_t max_segs, int rc);
+/* vio__devq_packed_pop_at() with the head flags in the low 16 bits of @hf
+ * and max_segs in the high ones (the pop fast path's tail call). */
+int vio__devq_packed_pop_handover(struct vio_devq *q, struct vio_chain *chain,
+				  struct vio_chain_seg *segs, uint32_t hf);
 int vio__devq_packed_take(struct vio_devq *q, const struct vio_packed_desc *descs, uint16_t ndesc,
 			  struct vio_chain *chain, struct vio_chain_seg *segs, uint16_t max_segs);
 void vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n,

@@ -183,6 +183,11 @@ static void run(enum vio_ring_format fmt, bool event_idx)
 		CHECK(ch.nseg == 2 && ch.nout == 1 && ch.out_bytes == 0x0102 &&
 		      ch.in_bytes == 0x0304);
 		CHECK(segs[0].ptr == buf && segs[1].ptr == buf + 0x1000 && segs[1].write);
+		/* The chain walk's composed stores: record and segment tails. */
+		CHECK(ch.ndesc == 2 && ch.flags == 0 && ch.segs == segs);
+		CHECK(fmt == VIO_RING_SPLIT ? ch.head == ch.id : ch.head == slot);
+		CHECK(segs[0].len == 0x0102 && segs[1].len == 0x0304 && !segs[0].write);
+		CHECK(!segs[0].release && !segs[1].release);
 		CHECK(vio_devq_push(dq, &ch, 0x0203) == 0);
 		(void)vio_devq_needs_notify(dq);
 
