@@ -230,6 +230,46 @@ int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t wr
 int vio_devq_push_batch(struct vio_devq *q, const struct vio_used *used, unsigned n);
 
 /**
+ * @brief Give back @p n chains as vio_devq_pop_batch() returned them, each
+ *        with its length, publishing the used index (split) or the first
+ *        used descriptor's flags (packed) once.
+ *
+ * The completion call of a device that serves a batch: pop a batch into
+ * `chains`, serve each chain `k` writing `lens[k]` bytes, complete them
+ * all with this, then decide on one interrupt with vio_devq_needs_notify().
+ * No struct vio_used per completion. Does for each chain what
+ * vio_devq_push() does (logs the first `lens[k]` bytes written, releases
+ * the chain's mappings) and publishes the completions in array order.
+ *
+ * All or nothing: every entry is checked before anything is published. A
+ * refused batch changes nothing the driver may read (split: used elements
+ * past the used index may have been written; the driver reads none of
+ * them before the index moves) and nothing is released or logged.
+ *
+ * With an in-flight journal set (vio_devq_set_journal()), the completions
+ * are announced to it in batches of at most 32 (`push_begin`, publish,
+ * `push_end` for each), in array order, once the whole call was checked.
+ * @param q      The queue.
+ * @param chains @p n chains, each returned by vio_devq_pop() (or
+ *               vio_devq_pop_batch(), vio_devq_repop()) and not pushed or
+ *               dropped since; a chain may be named once.
+ * @param lens   @p n lengths: bytes written into each chain's writable
+ *               part (at most its @c in_bytes).
+ * @param n      Entries. 0 is an empty batch: returns 0 and reads nothing.
+ * @retval 0 Success (or @p n is 0).
+ * @retval -VIO_EINVAL @p chains or @p lens NULL, @p n above the queue size,
+ *         an entry vio_devq_push() would refuse (length above its
+ *         @c in_bytes, not in flight, popped before a reset), or the same
+ *         chain twice. Nothing published, released or logged.
+ * @retval -VIO_EBROKEN The queue is broken.
+ * @note Calls `log_write` and `release` (mem.h) and the journal's
+ *       `push_begin` / `push_end`; none may call back into the queue.
+ *       Same thread rule as every call of this queue.
+ */
+int vio_devq_push_chains(struct vio_devq *q, const struct vio_chain *chains, const uint32_t *lens,
+			 unsigned n);
+
+/**
  * @brief With VIRTIO_F_IN_ORDER: give back @p n chains, popped in this order,
  *        with a single used entry (virtio 1.4 §2.7.9, §2.8.9).
  *
