@@ -299,9 +299,12 @@ int vio_devq_pop_batch(struct vio_devq *q, struct vio_chain *chains, struct vio_
 {
 	unsigned k = 0;
 	if (q->hot == VIO__HOT_PACKED) {
-		/* The leaf inline: packed has no run of known entries. A pop
-		 * that fails turns q->hot off only when it breaks the queue,
-		 * and then the batch ends. */
+		/* Chains of one descriptor in the region table, in a run;
+		 * then, from the first chain the run does not take, one pop at
+		 * a time (the leaf inline). A pop that fails turns q->hot off
+		 * only when it breaks the queue, and then the batch ends. */
+		if (q->hint.size != 0 && max_segs != 0)
+			k = vio__devq_packed_pop_run(q, chains, segs, max_segs, n);
 		for (; k < n; k++) {
 			struct vio_chain_seg *sg =
 				max_segs != 0 ? segs + (size_t)k * max_segs : segs;

@@ -92,36 +92,63 @@ static VIO_ALWAYS_INLINE bool split_fast(struct vio_devq *q, const struct vio_ch
 	return true;
 }
 
-/* Packed, q->hot on: check every chain first (a used descriptor's flags,
- * once written, are the driver's to read), then write one used descriptor
- * per chain at the slots it took, the first one's flags last so the batch
- * appears at once. False: refused, nothing written. */
+/* Packed: a refused batch (chains[0 .. k) passed and were written) takes
+ * back what packed_fast() wrote. The flags of those chains' used
+ * descriptors but the first (which was not written) become the driver's
+ * "available" pair of the slot's lap again: slots the device holds, which
+ * the driver reads only once the first one's flags say used. The marks go
+ * back on the in-flight records (which kept each ndesc - 1). */
+VIO_NOINLINE static void packed_take_back(struct vio_devq *q, const struct vio_chain *chains,
+					  unsigned k)
+{
+	struct vio__devq_packed *p = &q->u.packed;
+	uint16_t slot = p->used_idx, mark = p->used_mark;
+	for (unsigned j = 0; j < k; j++) {
+		uint16_t id = chains[j].id;
+		if (j != 0) {
+			struct vio_packed_desc *d = &p->desc_rw[slot];
+			uint16_t flags = (uint16_t)(mark ^ VIO_DESC_F_USED);
+			VIO_WRITE_ONCE(d->flags.raw, vio_le16_make(flags).raw);
+			VIO_CACHE_CLEAN(d, sizeof(*d));
+		}
+		vio__packed_advance_mark(&slot, &mark, (uint32_t)q->inflight[id] + 1u, q->size);
+		q->inflight[id] |= VIO__INFLIGHT;
+	}
+}
+
+/* Packed, q->hot on: check each chain and write its used descriptor at the
+ * slots it took, in one pass; the first one's flags last, once every chain
+ * passed, so the batch appears at once (the driver reads used descriptors
+ * in ring order from the first: none of the others before it). A refused
+ * batch is taken back (packed_take_back()) before the first one's flags
+ * were ever written: nothing was published. False: refused; the general
+ * code reports why. */
 static VIO_ALWAYS_INLINE bool packed_fast(struct vio_devq *q, const struct vio_chain *chains,
 					  const uint32_t *lens, unsigned n)
 {
+	struct vio__devq_packed *p = &q->u.packed;
 	uint16_t *const inflight = q->inflight;
+	const uint16_t head = p->used_idx, size = q->size;
+	uint16_t slot = head, mark = p->used_mark, head_flags = 0;
+	uint16_t rest = 0; /* the ndesc bits left in the records (multi-descriptor chains) */
+	uint32_t slots = 0;
 	unsigned k;
 
 	for (k = 0; k < n; k++) {
 		const struct vio_chain *c = &chains[k];
-		if (vio_unlikely(fast_record(q, c, lens[k]) == 0)) {
-			unmark(q, chains, k);
+		uint32_t len = lens[k];
+		uint16_t v = fast_record(q, c, len);
+		if (vio_unlikely(v == 0)) {
+			packed_take_back(q, chains, k);
 			return false;
 		}
-		inflight[c->id] &= (uint16_t)~VIO__INFLIGHT;
-	}
-	struct vio__devq_packed *p = &q->u.packed;
-	const uint16_t head = p->used_idx, size = q->size;
-	uint16_t slot = head, mark = p->used_mark, head_flags = 0;
-	uint32_t slots = 0;
-	for (k = 0; k < n; k++) {
-		uint16_t id = chains[k].id;
-		uint32_t len = lens[k];
-		/* The record without its mark: ndesc - 1. */
-		uint32_t ndesc = (uint32_t)inflight[id] + 1u;
-		inflight[id] = 0;
+		uint16_t id = c->id;
+		v ^= VIO__INFLIGHT; /* ndesc - 1 */
+		inflight[id] = v;
+		rest |= v;
 		struct vio_packed_desc *d = &p->desc_rw[slot];
-		/* §2.8.4: WRITE in a used descriptor says data was written. */
+		/* §2.8.4: WRITE in a used descriptor says data was written.
+		 * The mark has no WRITE bit: adding it is setting it. */
 		uint16_t flags = len != 0 ? (uint16_t)(mark + VIO_DESC_F_WRITE) : mark;
 		VIO_WRITE_ONCE(d->id.raw, vio_le16_make(id).raw);
 		VIO_WRITE_ONCE(d->len.raw, vio_le32_make(len).raw);
@@ -130,18 +157,91 @@ static VIO_ALWAYS_INLINE bool packed_fast(struct vio_devq *q, const struct vio_c
 		else
 			VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
 		VIO_CACHE_CLEAN(d, sizeof(*d));
-		vio__packed_advance_mark(&slot, &mark, ndesc, size);
-		slots += ndesc;
+		vio__packed_advance_mark(&slot, &mark, (uint32_t)v + 1u, size);
+		slots += (uint32_t)v + 1u;
 	}
+	/* Chains of several descriptors left their ndesc bits: not in flight
+	 * means a record of 0. */
+	if (rest != 0)
+		for (k = 0; k < n; k++)
+			inflight[chains[k].id] = 0;
 	p->used_idx = slot;
 	p->used_mark = mark;
 	p->pushed += slots;
 	q->inflight_count = (uint16_t)(q->inflight_count - n);
-	/* Release: ids and lengths before the flags that mark the first entry
-	 * used. Pairs with the driver's acquire load of the flags. */
+	/* Release: ids, lengths and the later flags before the flags that
+	 * mark the first entry used. Pairs with the driver's acquire load of
+	 * the flags. */
 	VIO_STORE_RELEASE(p->desc_rw[head].flags.raw, vio_le16_make(head_flags).raw);
 	VIO_CACHE_CLEAN(&p->desc_rw[head], sizeof(p->desc_rw[head]));
 	return true;
+}
+
+/* ---- Taking a run of chains (vio_devq_pop_batch()) ------------------------- */
+
+unsigned vio__devq_packed_pop_run(struct vio_devq *q, struct vio_chain *chains,
+				  struct vio_chain_seg *segs, uint16_t max_segs, unsigned m)
+{
+	struct vio__devq_packed *p = &q->u.packed;
+	const struct vio_packed_desc *const ring = p->desc;
+	uint16_t *const inflight = q->inflight;
+	const uint16_t size = q->size;
+	const uint64_t gaddr = q->hint.guest_addr;
+	unsigned char *const host = q->hint.host;
+	const uint64_t room[2] = {q->hint_room[0], q->hint_room[1]};
+	const uint64_t ids[2] = {q->one_ids[0], q->one_ids[1]};
+	const uint64_t gen = q->one_gen;
+	uint16_t slot = p->last_avail, mark = p->avail_mark;
+	struct vio_chain_seg *sg = segs;
+	unsigned j;
+
+	if (max_segs == 0)
+		return 0;
+	for (j = 0; j < m; j++, sg += max_segs) {
+		const struct vio_packed_desc *pd = &ring[slot];
+		/* Acquire: the descriptor after the flags that publish it
+		 * (pairs with the driver's release store of those flags). */
+		VIO_CACHE_INVALIDATE(pd, sizeof(*pd));
+		uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(pd->flags.raw));
+		/* Available, neither NEXT nor INDIRECT: the AVAIL/USED pair and
+		 * those two bits in one compare (WRITE is the direction). */
+		if ((flags &
+		     (uint16_t)(VIO__PACKED_MARKS | VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) != mark)
+			break;
+		uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
+		if (id >= size || inflight[id] != 0)
+			break;
+		const size_t w = (size_t)((flags >> 1) & 1u); /* VIO_DESC_F_WRITE */
+		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
+		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
+		/* Inside q->hint, which grants the direction (room 0 where it
+		 * does not); regions do not wrap, so in range means no overflow.
+		 * len - 1 in 64 bits: a length of 0 fails the second test. */
+		uint64_t off = addr - gaddr, r = room[w];
+		if (off >= r || (uint64_t)len - 1u >= r - off)
+			break;
+		struct vio_chain *c = &chains[j];
+		sg->ptr = host + off;
+		sg->addr = addr;
+		vio__seg_tail(sg, len, w != 0);
+		if (VIO__CHAIN_COMPOSED) {
+			vio__store64(&c->id, ids[w] | vio__mem64_16x4(id, 0, 0, 0));
+			vio__store64(&c->out_bytes, vio__mem64_32x2(w ? 0 : len, w ? len : 0));
+			vio__store64(&c->flags, gen | vio__mem64_16_16_32(0, slot, 0));
+			c->segs = sg;
+		} else {
+			vio__chain_fill1(q, c, sg, id, slot, len, w != 0);
+		}
+		inflight[id] = VIO__INFLIGHT;
+		if (++slot == size) {
+			slot = 0;
+			mark ^= VIO__PACKED_MARK_FLIP;
+		}
+	}
+	p->last_avail = slot;
+	p->avail_mark = mark;
+	q->inflight_count = (uint16_t)(q->inflight_count + j);
+	return j;
 }
 
 /* ---- The general path: write log, mappings, journal ------------------------ */
