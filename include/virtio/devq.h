@@ -38,7 +38,7 @@
  * vio_devq_push_batch(), vio_devq_push_in_order(), vio_devq_push_chains())
  * is a no-op: it returns 0 before anything else, reads none of its array
  * arguments (they may be NULL) and does not look at the queue, broken or
- * not.
+ * not. The driver half's batch calls follow the same rule (vq.h).
  */
 #ifndef VIO_DEVQ_H
 #define VIO_DEVQ_H
