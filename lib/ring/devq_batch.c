@@ -12,22 +12,27 @@ static bool chain_pushable(const struct vio_devq *q, const struct vio_chain *c, 
 	       written <= c->in_bytes;
 }
 
-/* The fast-path test of one chain, q->hot on: this generation, no mappings
- * to release (one compare of the chain's (flags, head, gen) word with
- * q->push_key, as vio_devq_push()), in range. Returns the chain's in-flight
- * record, or 0 if the fast path does not take it (not in flight, or
- * claiming more bytes than it offered). */
-static VIO_ALWAYS_INLINE uint16_t fast_record(const struct vio_devq *q, const struct vio_chain *c,
-					      uint32_t len)
+/* q->hot on: @c is of this generation and has no mappings to release (one
+ * compare of the chain's (flags, head, gen) word with q->push_key, as
+ * vio_devq_push()). */
+static VIO_ALWAYS_INLINE bool fast_key_ok(const struct vio_devq *q, const struct vio_chain *c)
 {
 	if (VIO__CHAIN_COMPOSED) {
 		uint64_t w;
 		VIO_MEMCPY(&w, &c->flags, sizeof(w));
-		if ((w & VIO__PUSH_MASK) != q->push_key)
-			return 0;
-	} else if (c->gen != q->gen || (c->flags & VIO_CHAIN_MAPPED) != 0) {
-		return 0;
+		return (w & VIO__PUSH_MASK) == q->push_key;
 	}
+	return c->gen == q->gen && (c->flags & VIO_CHAIN_MAPPED) == 0;
+}
+
+/* The fast-path test of one chain, q->hot on: fast_key_ok(), in range.
+ * Returns the chain's in-flight record, or 0 if the fast path does not
+ * take it (not in flight, or claiming more bytes than it offered). */
+static VIO_ALWAYS_INLINE uint16_t fast_record(const struct vio_devq *q, const struct vio_chain *c,
+					      uint32_t len)
+{
+	if (!fast_key_ok(q, c))
+		return 0;
 	uint16_t id = c->id;
 	if (id >= q->size || len > c->in_bytes)
 		return 0;
@@ -96,33 +101,37 @@ static VIO_ALWAYS_INLINE bool split_fast(struct vio_devq *q, const struct vio_ch
  * back what packed_fast() wrote. The flags of those chains' used
  * descriptors but the first (which was not written) become the driver's
  * "available" pair of the slot's lap again: slots the device holds, which
- * the driver reads only once the first one's flags say used. The marks go
- * back on the in-flight records (which kept each ndesc - 1). */
+ * the driver reads only once the first one's flags say used. The in-flight
+ * records get back the value packed_fast() found (VIO__INFLIGHT | ndesc -
+ * 1, with ndesc the chain's, which it checked). */
 VIO_NOINLINE static void packed_take_back(struct vio_devq *q, const struct vio_chain *chains,
 					  unsigned k)
 {
 	struct vio__devq_packed *p = &q->u.packed;
 	uint16_t slot = p->used_idx, mark = p->used_mark;
 	for (unsigned j = 0; j < k; j++) {
-		uint16_t id = chains[j].id;
+		uint16_t id = chains[j].id, ndesc = chains[j].ndesc;
 		if (j != 0) {
 			struct vio_packed_desc *d = &p->desc_rw[slot];
 			uint16_t flags = (uint16_t)(mark ^ VIO_DESC_F_USED);
 			VIO_WRITE_ONCE(d->flags.raw, vio_le16_make(flags).raw);
 			VIO_CACHE_CLEAN(d, sizeof(*d));
 		}
-		vio__packed_advance_mark(&slot, &mark, (uint32_t)q->inflight[id] + 1u, q->size);
-		q->inflight[id] |= VIO__INFLIGHT;
+		vio__packed_advance_mark(&slot, &mark, ndesc, q->size);
+		q->inflight[id] = (uint16_t)(VIO__INFLIGHT + ndesc - 1u);
 	}
 }
 
 /* Packed, q->hot on: check each chain and write its used descriptor at the
  * slots it took, in one pass; the first one's flags last, once every chain
  * passed, so the batch appears at once (the driver reads used descriptors
- * in ring order from the first: none of the others before it). A refused
- * batch is taken back (packed_take_back()) before the first one's flags
- * were ever written: nothing was published. False: refused; the general
- * code reports why. */
+ * in ring order from the first: none of the others before it). A chain
+ * passes if its in-flight record is exactly VIO__INFLIGHT | (its ndesc -
+ * 1): in flight, and the record's slot count is the chain's (else the
+ * general code takes it); its record is then cleared at once, so a chain
+ * named twice fails the second time. A refused batch is taken back
+ * (packed_take_back()) before the first one's flags were ever written:
+ * nothing was published. False: refused; the general code reports why. */
 static VIO_ALWAYS_INLINE bool packed_fast(struct vio_devq *q, const struct vio_chain *chains,
 					  const uint32_t *lens, unsigned n)
 {
@@ -130,22 +139,20 @@ static VIO_ALWAYS_INLINE bool packed_fast(struct vio_devq *q, const struct vio_c
 	uint16_t *const inflight = q->inflight;
 	const uint16_t head = p->used_idx, size = q->size;
 	uint16_t slot = head, mark = p->used_mark, head_flags = 0;
-	uint16_t rest = 0; /* the ndesc bits left in the records (multi-descriptor chains) */
 	uint32_t slots = 0;
 	unsigned k;
 
 	for (k = 0; k < n; k++) {
 		const struct vio_chain *c = &chains[k];
 		uint32_t len = lens[k];
-		uint16_t v = fast_record(q, c, len);
-		if (vio_unlikely(v == 0)) {
+		uint16_t id = c->id, ndesc = c->ndesc;
+		if (vio_unlikely(!fast_key_ok(q, c) || id >= size || len > c->in_bytes ||
+				 inflight[id] != (uint16_t)(VIO__INFLIGHT + ndesc - 1u) ||
+				 ndesc == 0)) {
 			packed_take_back(q, chains, k);
 			return false;
 		}
-		uint16_t id = c->id;
-		v ^= VIO__INFLIGHT; /* ndesc - 1 */
-		inflight[id] = v;
-		rest |= v;
+		inflight[id] = 0;
 		struct vio_packed_desc *d = &p->desc_rw[slot];
 		/* §2.8.4: WRITE in a used descriptor says data was written.
 		 * The mark has no WRITE bit: adding it is setting it. */
@@ -157,14 +164,9 @@ static VIO_ALWAYS_INLINE bool packed_fast(struct vio_devq *q, const struct vio_c
 		else
 			VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
 		VIO_CACHE_CLEAN(d, sizeof(*d));
-		vio__packed_advance_mark(&slot, &mark, (uint32_t)v + 1u, size);
-		slots += (uint32_t)v + 1u;
+		vio__packed_advance_mark(&slot, &mark, ndesc, size);
+		slots += ndesc;
 	}
-	/* Chains of several descriptors left their ndesc bits: not in flight
-	 * means a record of 0. */
-	if (rest != 0)
-		for (k = 0; k < n; k++)
-			inflight[chains[k].id] = 0;
 	p->used_idx = slot;
 	p->used_mark = mark;
 	p->pushed += slots;
