@@ -249,10 +249,13 @@ int vio_devq_push_batch(struct vio_devq *q, const struct vio_used *used, unsigne
  * vio_devq_push() does (logs the first `lens[k]` bytes written, releases
  * the chain's mappings) and publishes the completions in array order.
  *
- * All or nothing: every entry is checked before anything is published. A
- * refused batch changes nothing the driver may read (split: used elements
- * past the used index may have been written; the driver reads none of
- * them before the index moves) and nothing is released or logged.
+ * All or nothing: nothing is published, released or logged unless every
+ * entry passes. A refused batch changes nothing the driver may read yet:
+ * only ring entries the device holds may have been written (split: used
+ * elements past the used index; packed: the descriptor slots of the
+ * batch's chains but the first, whose flags are given back the driver's
+ * "available" marks of their lap), which the driver reads only after a
+ * later push has rewritten them.
  *
  * With an in-flight journal set (vio_devq_set_journal()), the completions
  * are announced to it in batches of at most 32 (`push_begin`, publish,
