@@ -254,8 +254,8 @@ int vio_devq_push_batch(struct vio_devq *q, const struct vio_used *used, unsigne
  * only ring entries the device holds may have been written (split: used
  * elements past the used index; packed: the descriptor slots of the
  * batch's chains but the first, whose flags are given back the driver's
- * "available" marks of their lap), which the driver reads only after a
- * later push has rewritten them.
+ * "available" marks of their lap): entries the driver reads only once a
+ * later push has written them again, or skips.
  *
  * With an in-flight journal set (vio_devq_set_journal()), the completions
  * are announced to it in batches of at most 32 (`push_begin`, publish,
