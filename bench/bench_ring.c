@@ -359,7 +359,8 @@ bench_rt_loop(struct rt_ctx *c, unsigned long iters)
 unsigned long bench_batch_loop(struct rt_ctx *c, unsigned long iters);
 
 /* BATCH buffers in flight per iteration: one vio_vq_add_batch of BATCH,
- * one kick_prepare, BATCH pops and pushes, one needs_notify, one
+ * one kick_prepare, one vio_devq_pop_batch and one vio_devq_push_chains
+ * of BATCH, one needs_notify, one
  * vio_vq_get_batch of BATCH. Returns the
  * iterations completed (see c->err). */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -394,15 +395,17 @@ bench_batch_loop(struct rt_ctx *c, unsigned long iters)
 			 * as one batch, each chain with its own segments. */
 			struct vio_chain ch[BATCH];
 			struct vio_chain_seg segs[BATCH * MAX_CHAIN];
-			struct vio_used used[BATCH];
+			uint32_t written[BATCH];
 			int got = vio_devq_pop_batch(c->dq, ch, segs, MAX_CHAIN, BATCH);
 			if (got != (int)BATCH) {
 				rc = got < 0 ? got : -VIO_EAGAIN;
 				break;
 			}
+			/* Serving chain k writes written[k] bytes (all of its
+			 * writable part here). */
 			for (k = 0; k < BATCH; k++)
-				used[k] = (struct vio_used){&ch[k], ch[k].in_bytes};
-			rc = vio_devq_push_batch(c->dq, used, BATCH);
+				written[k] = ch[k].in_bytes;
+			rc = vio_devq_push_chains(c->dq, ch, written, BATCH);
 		}
 		if (rc != 0)
 			break;

@@ -685,12 +685,19 @@ static void devq_push_batch(struct fz_devq *d, struct fz_in *in)
 	bool can = !in_order || (d->feat & FZ_FEAT_IN_ORDER);
 	/* The device never holds two chains with one id (split heads too), so
 	 * any batch fits; a length above what a chain offered is refused. */
-	bool fits = !over && !(in_order && k == 0);
+	bool fits = !over;
 	if (can && d->reason == 0 && fits)
 		for (unsigned j = 0; j < k; j++)
 			model_write(d, used[j].chain, used[j].len);
 	int rc = in_order ? vio_devq_push_in_order(d->q, used, k)
 			  : vio_devq_push_batch(d->q, used, k);
+	if (k == 0) {
+		/* An empty batch is a no-op, whatever the queue (devq.h). */
+		FZ_CHECK(rc == 0);
+		devq_check_state_unchanged(d, &before);
+		FZ_CHECK(d->m->live == live);
+		return;
+	}
 	if (!can) {
 		FZ_CHECK(rc == -VIO_EINVAL);
 		FZ_CHECK(d->m->live == live);
@@ -721,9 +728,96 @@ static void devq_push_batch(struct fz_devq *d, struct fz_in *in)
 		devq_remove_held(d, pick[a]);
 }
 
+/* FZ_DQ_PUSH_CHAINS: vio_devq_push_chains() on copies of held chains in
+ * one array, as vio_devq_pop_batch() fills it, and a length each. Mode
+ * bits 0-1: the lengths (as PUSH); bit6: the array names one chain twice
+ * (the batch is refused); bit7: NULL lengths (refused). A refused batch
+ * changes nothing; an empty one is a no-op. */
+static void devq_push_chains(struct fz_devq *d, struct fz_in *in)
+{
+	unsigned n = 1u + fz_u8(in) % 8u;
+	uint8_t mode = fz_u8(in);
+	struct vio_chain ch[9];
+	uint32_t lens[9];
+	unsigned pick[9];
+	bool taken[FZ_MAX_ACTIONS] = {false};
+	unsigned k = 0, slots = 0, nrel = 0, live = d->m->live;
+	bool over = false;
+	struct vio_ring_state before;
+	devq_state(d, &before);
+
+	for (unsigned j = 0; j < n; j++) {
+		uint8_t which = fz_u8(in);
+		if (k >= d->nheld)
+			continue;
+		/* The (which % free)-th chain not taken yet. */
+		unsigned want = which % (d->nheld - k), i = 0;
+		for (;; i++) {
+			if (taken[i])
+				continue;
+			if (want-- == 0)
+				break;
+		}
+		taken[i] = true;
+		pick[k] = i;
+		ch[k] = d->held[i].c;
+		lens[k] = written_len(in, mode, ch[k].in_bytes);
+		over = over || lens[k] > ch[k].in_bytes;
+		slots += ch[k].ndesc;
+		nrel += seg_releases(&ch[k]);
+		k++;
+	}
+	unsigned named = k;
+	bool twice = (mode & 0x40) != 0 && k != 0;
+	if (twice) {
+		ch[k] = ch[(mode >> 2) % k];
+		lens[k] = 0;
+		k++;
+	}
+	bool nolens = (mode & 0x80) != 0;
+	bool fits = !over && !twice && !nolens;
+	if (d->reason == 0 && fits)
+		for (unsigned j = 0; j < k; j++)
+			model_write(d, &ch[j], lens[j]);
+	int rc = vio_devq_push_chains(d->q, k != 0 ? ch : NULL, nolens ? NULL : lens, k);
+	if (fz_trace())
+		fprintf(stderr, "  push_chains %u mode %#x -> rc %d\n", k, mode, rc);
+	if (k == 0) {
+		/* An empty batch is a no-op, whatever the queue (devq.h). */
+		FZ_CHECK(rc == 0);
+		devq_check_state_unchanged(d, &before);
+		FZ_CHECK(d->m->live == live);
+		return;
+	}
+	if (d->reason != 0) {
+		FZ_CHECK(rc == -VIO_EBROKEN);
+		FZ_CHECK(d->m->live == live);
+		return;
+	}
+	FZ_CHECK(rc == (fits ? 0 : -VIO_EINVAL));
+	if (rc != 0) {
+		devq_check_state_unchanged(d, &before);
+		FZ_CHECK(d->m->live == live);
+		devq_check_broken(d);
+		return;
+	}
+	FZ_CHECK(d->m->live == live - nrel);
+	check_used_advance(d, &before, named, slots);
+	/* Remove the picked ones, highest index first. */
+	for (unsigned a = 0; a < named; a++)
+		for (unsigned b = a + 1; b < named; b++)
+			if (pick[b] > pick[a]) {
+				unsigned t = pick[a];
+				pick[a] = pick[b];
+				pick[b] = t;
+			}
+	for (unsigned a = 0; a < named; a++)
+		devq_remove_held(d, pick[a]);
+}
+
 /* Embedder mistakes are refused with -VIO_EINVAL and change nothing
  * (devq.h): a length above in_bytes, a record already pushed or dropped,
- * one chain twice in a batch, an empty in-order batch. */
+ * one chain twice in a batch. An empty batch is a no-op. */
 static void devq_push_misuse(struct fz_devq *d, struct fz_in *in)
 {
 	uint8_t which = fz_u8(in), kind = fz_u8(in) % 4u, extra = fz_u8(in);
@@ -777,12 +871,16 @@ static void devq_push_misuse(struct fz_devq *d, struct fz_in *in)
 		break;
 	}
 	default:
-		rc = vio_devq_push_in_order(d->q, NULL, 0);
-		if (!(d->feat & FZ_FEAT_IN_ORDER)) {
-			FZ_CHECK(rc == -VIO_EINVAL);
-			rc = d->reason != 0 ? -VIO_EBROKEN : rc;
-		}
-		break;
+		/* An empty batch is a no-op, whatever the queue (devq.h). */
+		rc = (extra & 1) ? vio_devq_push_in_order(d->q, NULL, 0)
+				 : vio_devq_push_batch(d->q, NULL, 0);
+		FZ_CHECK(rc == 0);
+		rc = vio_devq_push_chains(d->q, NULL, NULL, 0);
+		FZ_CHECK(rc == 0);
+		FZ_CHECK(vio_devq_pop_batch(d->q, NULL, NULL, 0, 0) == 0);
+		devq_check_state_unchanged(d, &before);
+		FZ_CHECK(d->m->live == live);
+		return;
 	}
 	if (fz_trace())
 		fprintf(stderr, "  push misuse %u -> rc %d\n", kind, rc);
@@ -1257,6 +1355,9 @@ int fz_devq_run(const struct fz_devq_fmt *f, const uint8_t *data, size_t size)
 			break;
 		case FZ_DQ_PUSH_BATCH:
 			devq_push_batch(d, &in);
+			break;
+		case FZ_DQ_PUSH_CHAINS:
+			devq_push_chains(d, &in);
 			break;
 		case FZ_DQ_NEEDS_NOTIFY: {
 			bool suppressed = f->intr_suppressed(d);

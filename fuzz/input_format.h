@@ -72,7 +72,9 @@ enum fz_devq_op {
 	FZ_DQ_LOG_WRITE = 19,
 	FZ_DQ_PUSH_MISUSE = 20,
 	FZ_DQ_SAVE_REPOP = 21,
-	FZ_DQ_NOPS = 22
+	/* Issue #13 (appended). */
+	FZ_DQ_PUSH_CHAINS = 22, /* vio_devq_push_chains() */
+	FZ_DQ_NOPS = 23
 };
 
 enum fz_vq_op {

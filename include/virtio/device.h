@@ -29,6 +29,7 @@
  *   or ::vio_device_ops::queue_enable and ::vio_device_ops::deactivate or
  *   ::vio_device_ops::queue_stop), one thread at a time may use that queue's
  *   `struct vio_devq` (vio_device_queue()) and call vio_device_queue_push(),
+ *   vio_device_queue_pop_batch(), vio_device_queue_push_chains(),
  *   vio_device_queue_notify_used(), vio_device_queue_interrupt(),
  *   vio_device_queue_error() and vio_device_set_needs_reset(). These may run
  *   concurrently with the control thread; they touch only atomics and the
@@ -943,6 +944,51 @@ void vio_device_queue_interrupt(struct vio_device *dev, uint32_t q);
  * @return true if a notification was sent.
  */
 bool vio_device_queue_notify_used(struct vio_device *dev, uint32_t q);
+
+/**
+ * @brief Take up to @p n chains of queue @p q, as vio_device_queue_pop()
+ *        would one by one: re-submitted chains first, then
+ *        vio_devq_pop_batch() for the rest.
+ *
+ * Chain @c k goes to `chains[k]`, its segments to `segs[k * max_segs]`
+ * onwards (as vio_devq_pop_batch()). Queue thread.
+ * @param dev      The device.
+ * @param q        Queue index (enabled).
+ * @param chains   Receives the chains, up to @p n.
+ * @param segs     Room for `n * max_segs` segments.
+ * @param max_segs Room per chain.
+ * @param n        Most chains to take; 0 is an empty batch (returns 0,
+ *                 reads nothing).
+ * @return The number of chains taken (1 to @p n), or, when none was, what
+ *         vio_device_queue_pop() returned for the first (-::VIO_EAGAIN:
+ *         nothing available; -::VIO_EQUEUE_STATE: the queue is not
+ *         enabled); 0 if @p n is 0. A failure after the first chain is not
+ *         returned: the next call reports it (as vio_devq_pop_batch()).
+ */
+int vio_device_queue_pop_batch(struct vio_device *dev, uint32_t q, struct vio_chain *chains,
+			       struct vio_chain_seg *segs, uint16_t max_segs, unsigned n);
+
+/**
+ * @brief vio_devq_push_chains() then one vio_device_queue_notify_used():
+ *        complete a batch of chains and make one notification decision.
+ *
+ * For a model that serves a kick by draining the queue: pop a batch
+ * (vio_device_queue_pop_batch()), serve each chain, complete them all here.
+ * On a ring error (a broken queue) the device sets DEVICE_NEEDS_RESET, as
+ * vio_device_queue_push() does. Queue thread.
+ * @param dev    The device.
+ * @param q      Queue index.
+ * @param chains The chains, as vio_device_queue_pop_batch() returned them.
+ * @param lens   Bytes written into each chain's writable part.
+ * @param n      Entries; 0 is an empty batch (returns 0, reads nothing,
+ *               notifies nothing).
+ * @retval 0 Pushed (or @p n is 0).
+ * @retval -VIO_EQUEUE_STATE The queue is not enabled.
+ * @retval <0 vio_devq_push_chains()'s error (nothing pushed, nothing
+ *         notified).
+ */
+int vio_device_queue_push_chains(struct vio_device *dev, uint32_t q, const struct vio_chain *chains,
+				 const uint32_t *lens, unsigned n);
 
 /**
  * @brief vio_devq_push() then vio_device_queue_notify_used(): complete one

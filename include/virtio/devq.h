@@ -33,6 +33,12 @@
  *
  * Chain totals are kept in 32 bits, so a chain of exactly 2^32 bytes, which
  * §2.7.5.1 still allows, is refused with ::VIO_ELEN_OVERFLOW on both halves.
+ *
+ * **Empty batches.** A batch call with a count of 0 (vio_devq_pop_batch(),
+ * vio_devq_push_batch(), vio_devq_push_in_order(), vio_devq_push_chains())
+ * is a no-op: it returns 0 before anything else, reads none of its array
+ * arguments (they may be NULL) and does not look at the queue, broken or
+ * not. The driver half's batch calls follow the same rule (vq.h).
  */
 #ifndef VIO_DEVQ_H
 #define VIO_DEVQ_H
@@ -190,7 +196,8 @@ int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_s
  * @param n        Most chains to take.
  * @return The number of chains taken (1 to @p n), or, when none was, what
  *         vio_devq_pop() returned for the first (-VIO_EAGAIN: nothing
- *         available); 0 if @p n is 0. A failure after the first chain is
+ *         available); 0 if @p n is 0 (an empty batch: nothing is read,
+ *         even on a broken queue). A failure after the first chain is
  *         not returned: a peer error has broken the queue
  *         (vio_devq_broken_reason() says which; the next call returns
  *         -VIO_EBROKEN), and a chain not taken for any other reason
@@ -221,13 +228,58 @@ int vio_devq_push(struct vio_devq *q, const struct vio_chain *chain, uint32_t wr
  * @brief Give @p n popped chains back, publishing the used index once.
  * @param q    The queue.
  * @param used The completions, @p n of them.
- * @param n    Entries in @p used.
- * @retval 0 Success.
+ * @param n    Entries in @p used. 0 is an empty batch: returns 0 and
+ *             reads nothing, even on a broken queue.
+ * @retval 0 Success (or @p n is 0).
  * @retval -VIO_EINVAL An entry vio_devq_push() would refuse, or the same
  *         chain twice (nothing published, nothing released).
  * @retval -VIO_EBROKEN The queue is broken.
  */
 int vio_devq_push_batch(struct vio_devq *q, const struct vio_used *used, unsigned n);
+
+/**
+ * @brief Give back @p n chains as vio_devq_pop_batch() returned them, each
+ *        with its length, publishing the used index (split) or the first
+ *        used descriptor's flags (packed) once.
+ *
+ * The completion call of a device that serves a batch: pop a batch into
+ * `chains`, serve each chain `k` writing `lens[k]` bytes, complete them
+ * all with this, then decide on one interrupt with vio_devq_needs_notify().
+ * No struct vio_used per completion. Does for each chain what
+ * vio_devq_push() does (logs the first `lens[k]` bytes written, releases
+ * the chain's mappings) and publishes the completions in array order.
+ *
+ * All or nothing: nothing is published, released or logged unless every
+ * entry passes. A refused batch changes nothing the driver may read yet:
+ * only ring entries the device holds may have been written (split: used
+ * elements past the used index; packed: the descriptor slots of the
+ * batch's chains but the first, whose flags are given back the driver's
+ * "available" marks of their lap): entries the driver reads only once a
+ * later push has written them again, or skips.
+ *
+ * With an in-flight journal set (vio_devq_set_journal()), the completions
+ * are announced to it in batches of at most 32 (`push_begin`, publish,
+ * `push_end` for each), in array order, once the whole call was checked.
+ * @param q      The queue.
+ * @param chains @p n chains, each returned by vio_devq_pop() (or
+ *               vio_devq_pop_batch(), vio_devq_repop()) and not pushed or
+ *               dropped since; a chain may be named once.
+ * @param lens   @p n lengths: bytes written into each chain's writable
+ *               part (at most its @c in_bytes).
+ * @param n      Entries. 0 is an empty batch: returns 0 and reads nothing,
+ *               even on a broken queue.
+ * @retval 0 Success (or @p n is 0).
+ * @retval -VIO_EINVAL @p chains or @p lens NULL, @p n above the queue size,
+ *         an entry vio_devq_push() would refuse (length above its
+ *         @c in_bytes, not in flight, popped before a reset), or the same
+ *         chain twice. Nothing published, released or logged.
+ * @retval -VIO_EBROKEN The queue is broken.
+ * @note Calls `log_write` and `release` (mem.h) and the journal's
+ *       `push_begin` / `push_end`; none may call back into the queue.
+ *       Same thread rule as every call of this queue.
+ */
+int vio_devq_push_chains(struct vio_devq *q, const struct vio_chain *chains, const uint32_t *lens,
+			 unsigned n);
 
 /**
  * @brief With VIRTIO_F_IN_ORDER: give back @p n chains, popped in this order,
@@ -239,9 +291,10 @@ int vio_devq_push_batch(struct vio_devq *q, const struct vio_used *used, unsigne
  * chains for which that holds.
  * @param q    The queue.
  * @param used The chains in the order they were popped, @p n of them.
- * @param n    Entries in @p used.
- * @retval 0 Success.
- * @retval -VIO_EINVAL IN_ORDER not negotiated, @p n is 0, or an entry
+ * @param n    Entries in @p used. 0 is an empty batch: returns 0 and
+ *             reads nothing, even on a broken queue or without IN_ORDER.
+ * @retval 0 Success (or @p n is 0).
+ * @retval -VIO_EINVAL IN_ORDER not negotiated, or an entry
  *         vio_devq_push_batch() would refuse (nothing published).
  * @retval -VIO_EBROKEN The queue is broken.
  */

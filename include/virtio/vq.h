@@ -222,10 +222,12 @@ int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigne
  * @param out    Device-readable segments per buffer.
  * @param in     Device-writable segments per buffer.
  * @param tokens @p n non-NULL tokens, as vio_vq_add() takes them.
- * @param n      Buffers to add (at least 1).
- * @return The number of buffers published (1 .. @p n) or, if none was, a
- *         negative code as vio_vq_add() returns it for the first buffer:
- * @retval -VIO_EINVAL @p n is 0, @p tokens NULL, or vio_vq_add()'s reasons.
+ * @param n      Buffers to add. 0 is an empty batch: returns 0 and reads
+ *               nothing (the arrays may be NULL, the queue broken).
+ * @return The number of buffers published (1 .. @p n; 0 if @p n is 0) or,
+ *         if none was, a negative code as vio_vq_add() returns it for the
+ *         first buffer:
+ * @retval -VIO_EINVAL @p tokens NULL, or vio_vq_add()'s reasons.
  * @retval -VIO_ENOSPC Not enough free descriptors for the first buffer.
  * @retval -VIO_EBROKEN The queue is broken.
  * @retval <0 A `to_device` error (vio_vq_add()).
@@ -289,12 +291,14 @@ int vio_vq_get(struct vio_vq *vq, void **token, uint32_t *len);
  * @param vq     The queue.
  * @param tokens Receives the tokens, @p max entries at most.
  * @param lens   Receives the bytes written into each buffer's writable part.
- * @param max    The most buffers to return (at least 1).
+ * @param max    The most buffers to return. 0 is an empty batch: returns
+ *               0 and reads nothing (the arrays may be NULL, the queue
+ *               broken).
  * @return The number of buffers returned (1 .. @p max, at most the queue
- *         size) or, if none was, a negative code as vio_vq_get() returns it:
+ *         size; 0 if @p max is 0) or, if none was, a negative code as
+ *         vio_vq_get() returns it:
  * @retval -VIO_EAGAIN Nothing completed.
  * @retval -VIO_EBROKEN The queue is broken.
- * @retval -VIO_EINVAL @p max is 0.
  * @retval -VIO_EUSED_JUMP The used index moved past the outstanding buffers.
  * @retval -VIO_EUSED_ID A used id beyond the queue size.
  * @retval -VIO_EUSED_MIDCHAIN A used id inside a chain (split).

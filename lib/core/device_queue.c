@@ -337,6 +337,48 @@ int vio_device_queue_push(struct vio_device *dev, uint32_t q, const struct vio_c
 	return 0;
 }
 
+int vio_device_queue_pop_batch(struct vio_device *dev, uint32_t q, struct vio_chain *chains,
+			       struct vio_chain_seg *segs, uint16_t max_segs, unsigned n)
+{
+	if (n == 0)
+		return 0; /* an empty batch is a no-op */
+	struct vio__devq_slot *s = vio__dev_slot(dev, q);
+	if (s == NULL || s->dq == NULL)
+		return -VIO_EQUEUE_STATE;
+	unsigned k = 0;
+	/* Re-submitted chains one at a time, through the hook; the ring's in
+	 * one batch. (No arithmetic on the array when it may be NULL.) */
+	while (k < n && s->resubmit) {
+		struct vio_chain_seg *sg = max_segs != 0 ? segs + (size_t)k * max_segs : segs;
+		int rc = vio_device_queue_pop(dev, q, &chains[k], sg, max_segs);
+		if (rc != 0)
+			return k != 0 ? (int)k : rc;
+		k++;
+	}
+	if (k == n)
+		return (int)k;
+	struct vio_chain_seg *sg = max_segs != 0 ? segs + (size_t)k * max_segs : segs;
+	int rc = vio_devq_pop_batch(s->dq, &chains[k], sg, max_segs, n - k);
+	if (rc < 0)
+		return k != 0 ? (int)k : rc;
+	return (int)k + rc;
+}
+
+int vio_device_queue_push_chains(struct vio_device *dev, uint32_t q, const struct vio_chain *chains,
+				 const uint32_t *lens, unsigned n)
+{
+	if (n == 0)
+		return 0; /* an empty batch is a no-op */
+	struct vio_devq *dq = vio_device_queue(dev, q);
+	if (dq == NULL)
+		return -VIO_EQUEUE_STATE;
+	int rc = vio_devq_push_chains(dq, chains, lens, n);
+	if (rc < 0)
+		return vio_device_queue_error(dev, q, rc);
+	(void)vio_device_queue_notify_used(dev, q);
+	return 0;
+}
+
 int vio_device_queue_error(struct vio_device *dev, uint32_t q, int err)
 {
 	(void)q;

@@ -353,10 +353,15 @@ int vio_devq_pop_batch(struct vio_devq *q, struct vio_chain *chains, struct vio_
 		       uint16_t max_segs, unsigned n)
 {
 	unsigned k = 0;
+	if (n == 0)
+		return 0; /* an empty batch is a no-op */
 	if (q->hot == VIO__HOT_PACKED) {
-		/* The leaf inline: packed has no run of known entries. A pop
-		 * that fails turns q->hot off only when it breaks the queue,
-		 * and then the batch ends. */
+		/* Chains of one descriptor in the region table, in a run;
+		 * then, from the first chain the run does not take, one pop at
+		 * a time (the leaf inline). A pop that fails turns q->hot off
+		 * only when it breaks the queue, and then the batch ends. */
+		if (q->hint.size != 0 && max_segs != 0)
+			k = vio__devq_packed_pop_run(q, chains, segs, max_segs, n);
 		for (; k < n; k++) {
 			struct vio_chain_seg *sg =
 				max_segs != 0 ? segs + (size_t)k * max_segs : segs;
@@ -535,8 +540,6 @@ static int push_many(struct vio_devq *q, const struct vio_used *used, unsigned n
 {
 	if (vio_unlikely(q->broken))
 		return -VIO_EBROKEN;
-	if (n == 0)
-		return in_order ? -VIO_EINVAL : 0;
 	int rc = check_batch(q, used, n);
 	if (rc < 0)
 		return rc;
@@ -641,6 +644,8 @@ static VIO_ALWAYS_INLINE bool push_batch_fast(struct vio_devq *q, const struct v
 
 int vio_devq_push_batch(struct vio_devq *q, const struct vio_used *used, unsigned n)
 {
+	if (vio_unlikely(n == 0))
+		return 0; /* an empty batch is a no-op */
 	if (vio_likely(q->hot != VIO__HOT_OFF && used != NULL && n - 1u < q->size) &&
 	    push_batch_fast(q, used, n))
 		return 0;
@@ -649,6 +654,8 @@ int vio_devq_push_batch(struct vio_devq *q, const struct vio_used *used, unsigne
 
 int vio_devq_push_in_order(struct vio_devq *q, const struct vio_used *used, unsigned n)
 {
+	if (n == 0)
+		return 0; /* an empty batch is a no-op */
 	if (!q->in_order)
 		return -VIO_EINVAL;
 	return push_many(q, used, n, true);

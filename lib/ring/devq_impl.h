@@ -669,6 +669,15 @@ bool vio__devq_packed_has_avail(struct vio_devq *q);
 void vio__devq_packed_get_state(const struct vio_devq *q, struct vio_ring_state *st);
 int vio__devq_packed_set_state(struct vio_devq *q, const struct vio_ring_state *st);
 
+/* Batches (devq_batch.c). Up to @m chains of one direct descriptor inside
+ * q->hint each, available one after the other at last_avail, for
+ * vio_devq_pop_batch() while q->hot is VIO__HOT_PACKED: chain j goes to
+ * chains[j], its segment to segs[j * max_segs]. Stops, changing nothing
+ * for it, at the first slot that is not that shape (or not available):
+ * vio_devq_pop() takes it or reports it. Returns the chains taken. */
+unsigned vio__devq_packed_pop_run(struct vio_devq *q, struct vio_chain *chains,
+				  struct vio_chain_seg *segs, uint16_t max_segs, unsigned m);
+
 /* The ring slots a chain in flight occupies (packed skip count). */
 static inline uint16_t vio__devq_inflight_ndesc(const struct vio_devq *q, uint16_t id)
 {

@@ -421,7 +421,9 @@ int vio_vq_add_batch(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, u
 {
 	unsigned k = 0;
 
-	if (vio_unlikely(n == 0 || tokens == NULL))
+	if (vio_unlikely(n == 0))
+		return 0; /* an empty batch is a no-op */
+	if (vio_unlikely(tokens == NULL))
 		return -VIO_EINVAL;
 	/* One segment each, as vio_vq_add() decides it (a NULL token or a full
 	 * ring stops the loop; the general add below reports it). */
@@ -495,7 +497,7 @@ int vio_vq_get_batch(struct vio_vq *vq, void **tokens, uint32_t *lens, unsigned 
 	bool more = true;
 
 	if (vio_unlikely(max == 0))
-		return -VIO_EINVAL;
+		return 0; /* an empty batch is a no-op */
 	if (vio_likely(vq->hot == VIO__HOT_SPLIT))
 		k = vio__vq_split_get_batch(vq, tokens, lens, max, &more);
 	else if (vq->hot == VIO__HOT_PACKED)

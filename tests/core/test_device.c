@@ -463,6 +463,61 @@ static void test_device_queue_enable_at_packed(void **state)
 	enable_at(true);
 }
 
+/* The batch helpers: vio_device_queue_pop_batch() takes what the ring
+ * has, vio_device_queue_push_chains() completes it with one notification
+ * decision; a refused batch sets nothing, a broken queue DEVICE_NEEDS_RESET;
+ * empty batches are no-ops. */
+static void test_device_queue_batch(void **state)
+{
+	(void)state;
+	struct vio_features f = want_features(false);
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, 1, 8, &f);
+	r->model.serve_on_notify = false;
+	assert_int_equal(rig_bringup(r, &f, 8), ST_LIVE);
+	struct vio_chain c[8];
+	struct vio_chain_seg segs[8 * 4];
+	uint32_t lens[8];
+	int toks[3];
+	assert_int_equal(vio_device_queue_pop_batch(r->dev, 1, c, segs, 4, 8), -VIO_EQUEUE_STATE);
+	assert_int_equal(vio_device_queue_push_chains(r->dev, 1, c, lens, 1), -VIO_EQUEUE_STATE);
+	assert_int_equal(vio_device_queue_pop_batch(r->dev, 0, NULL, NULL, 4, 0), 0);
+	assert_int_equal(vio_device_queue_pop_batch(r->dev, 0, c, segs, 4, 8), -VIO_EAGAIN);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(rig_submit(r, 0, 1, 2, &toks[i]), 0);
+	assert_int_equal(vio_device_queue_pop_batch(r->dev, 0, c, segs, 4, 8), 3);
+	for (unsigned i = 0; i < 3; i++)
+		lens[i] = c[i].in_bytes - i;
+	/* A length too many: refused, no reset, nothing to collect. */
+	lens[2] = c[2].in_bytes + 1;
+	unsigned raises = r->line_raises;
+	assert_int_equal(vio_device_queue_push_chains(r->dev, 0, c, lens, 3), -VIO_EINVAL);
+	assert_int_equal(vio_device_status(r->dev) & VIO_STATUS_DEVICE_NEEDS_RESET, 0);
+	assert_int_equal(r->line_raises, raises);
+	void *tok;
+	uint32_t len;
+	assert_int_equal(rig_collect(r, 0, &tok, &len), -VIO_EAGAIN);
+	lens[2] = c[2].in_bytes - 2;
+	assert_int_equal(vio_device_queue_push_chains(r->dev, 0, NULL, NULL, 0), 0);
+	assert_int_equal(vio_device_queue_push_chains(r->dev, 0, c, lens, 3), 0);
+	assert_int_equal(r->line_raises, raises + 1); /* one decision, one interrupt */
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(rig_collect(r, 0, &tok, &len), 0);
+		assert_ptr_equal(tok, &toks[i]);
+		assert_int_equal(len, lens[i]);
+	}
+	/* A broken queue: the error, and DEVICE_NEEDS_RESET. */
+	assert_int_equal(rig_submit(r, 0, 1, 2, &toks[0]), 0);
+	assert_int_equal(vio_device_queue_pop_batch(r->dev, 0, c, segs, 4, 8), 1);
+	(void)vio_devq_fail(vio_device_queue(r->dev, 0), -VIO_EREQUEST);
+	lens[0] = 0;
+	assert_int_equal(vio_device_queue_push_chains(r->dev, 0, c, lens, 1), -VIO_EBROKEN);
+	assert_true((vio_device_status(r->dev) & VIO_STATUS_DEVICE_NEEDS_RESET) != 0);
+	assert_int_equal(vio_devq_drop(vio_device_queue(r->dev, 0), &c[0]), 0);
+	rig_fini(r);
+	free(r);
+}
+
 /* Queue hooks (a transport restoring chains in flight): start replaces the
  * core's set_state and may announce chains to re-submit; vio_device_queue_pop()
  * takes those first, passes the hook's errors through, and pops the ring
@@ -583,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_device_set_mem_table),
 		cmocka_unit_test(test_device_queue_enable_at_split),
 		cmocka_unit_test(test_device_queue_enable_at_packed),
+		cmocka_unit_test(test_device_queue_batch),
 		cmocka_unit_test(test_device_queue_hooks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
