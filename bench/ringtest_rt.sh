@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Instructions per round trip (callgrind, ringtest_rt_loop inclusive) of
 # Linux's validation-free ring models, driven through bench_ring's
-# single-thread round trip (bench/ringtest_rt.c): add, kick decision, take
+# single-thread round trip (bench/ringtest/ringtest_rt.c): add, kick decision, take
 # and complete, interrupt decision, reap, re-arm the interrupt.
 #   bench/ringtest_rt.sh RINGTEST_DIR [iters]
 # RINGTEST_DIR is tools/virtio/ringtest of a Linux source tree (see
@@ -30,7 +30,7 @@ count() { # binary -> instructions per round trip
 }
 printf '%-20s %-12s %s\n' "model" "LTO" "separate (calls)"
 for model in virtio_ring_0_9 ring; do
-	"$cc" -O2 -gdwarf-4 -flto -I"$dir" -o "$tmp/$model-lto" "$here/ringtest_rt.c" "$dir/$model.c"
-	"$cc" -O2 -gdwarf-4 -I"$dir" -o "$tmp/$model-sep" "$here/ringtest_rt.c" "$dir/$model.c"
+	"$cc" -O2 -gdwarf-4 -flto -I"$dir" -o "$tmp/$model-lto" "$here/ringtest/ringtest_rt.c" "$dir/$model.c"
+	"$cc" -O2 -gdwarf-4 -I"$dir" -o "$tmp/$model-sep" "$here/ringtest/ringtest_rt.c" "$dir/$model.c"
 	printf '%-20s %-12s %s\n' "$model" "$(count "$tmp/$model-lto")" "$(count "$tmp/$model-sep")"
 done

@@ -34,6 +34,8 @@ bool use_buf(unsigned *lenp, void **bufp);
 void call_used(void);
 
 /* What the ring models take from ringtest's main.c. */
+void kick(void);
+void call(void);
 unsigned ring_size = 256;
 bool do_exit = false, do_relax = false, do_sleep = false;
 int param;
