@@ -832,19 +832,25 @@ static VIO_ALWAYS_INLINE bool vio__vq_packed_kick1(struct vio_vq *vq)
 	 * vio_devq_enable_notify()). */
 	VIO_MB();
 	vq->avail_moved = 0;
-	if (added == 0)
-		return false;
 	VIO_CACHE_INVALIDATE(p->device, sizeof(*p->device));
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->flags.raw)) & 3u;
 	/* kick_ev is DESC only with EVENT_IDX: otherwise (ENABLE, or DESC
-	 * without EVENT_IDX, or the reserved value) notify unless DISABLE. */
+	 * without EVENT_IDX, or the reserved value) notify unless DISABLE;
+	 * never with nothing added. */
 	if (flags != p->kick_ev)
-		return flags != VIO_RING_EVENT_FLAGS_DISABLE;
+		return added != 0 && flags != VIO_RING_EVENT_FLAGS_DISABLE;
 	const uint16_t size = vq->size;
 	if (added >= size)
 		return true; /* the event arithmetic spans less than a lap */
 	uint16_t off_wrap = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->device->off_wrap.raw));
-	return vio__packed_need_event(off_wrap, size, p->next_avail, p->avail_wrap, added);
+	uint16_t off = (uint16_t)(off_wrap & 0x7fffu);
+	if (off >= size)
+		return added != 0; /* nonsense from the peer: err towards notifying */
+	/* Nothing added needs no test of its own: the event rule below is
+	 * false for an empty span (vio_need_event(ev, new, new)). */
+	if (((off_wrap >> VIO_RING_EVENT_WRAP_SHIFT) != 0) != p->avail_wrap)
+		off = (uint16_t)(off - size);
+	return vio_need_event(off, p->next_avail, (uint16_t)(p->next_avail - added));
 }
 
 /* The used descriptor at last_used, read once, not yet validated: false if
