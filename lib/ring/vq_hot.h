@@ -848,7 +848,9 @@ static VIO_ALWAYS_INLINE bool vio__vq_packed_kick1(struct vio_vq *vq)
 		return added != 0; /* nonsense from the peer: err towards notifying */
 	/* Nothing added needs no test of its own: the event rule below is
 	 * false for an empty span (vio_need_event(ev, new, new)). */
-	if (((off_wrap >> VIO_RING_EVENT_WRAP_SHIFT) != 0) != p->avail_wrap)
+	/* The event's wrap bit against avail_mark's USED bit (bit 15), which
+	 * is the inverse of the wrap counter: equal bits, other lap. */
+	if (((off_wrap ^ p->avail_mark) & VIO_DESC_F_USED) == 0)
 		off = (uint16_t)(off - size);
 	return vio_need_event(off, p->next_avail, (uint16_t)(p->next_avail - added));
 }
