@@ -709,13 +709,15 @@ static VIO_ALWAYS_INLINE bool vio__devq_packed_notify1(struct vio_devq *q)
 	 * Pairs with the driver's fence after it writes that structure. */
 	VIO_MB();
 	p->pushed = 0;
+	if (pushed == 0)
+		return false;
 	VIO_CACHE_INVALIDATE(p->driver, sizeof(*p->driver));
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->driver->flags.raw)) & 3u;
 	/* §2.8.10: DISABLE never notifies; ENABLE, the reserved value and
 	 * DESC without EVENT_IDX always do (desc_mode is DESC only with the
-	 * feature, so DISABLE is never it). Never with nothing pushed. */
+	 * feature, so DISABLE is never it). */
 	if (flags != p->desc_mode)
-		return pushed != 0 && flags != VIO_RING_EVENT_FLAGS_DISABLE;
+		return flags != VIO_RING_EVENT_FLAGS_DISABLE;
 	/* DESC: more slots than the arithmetic spans notify; otherwise only
 	 * if the descriptor the driver named was made used since the last
 	 * decision (or since init, reset or restore). */
@@ -727,9 +729,7 @@ static VIO_ALWAYS_INLINE bool vio__devq_packed_notify1(struct vio_devq *q)
 	 * USED bit (bit 15) is the counter, where off_wrap keeps its own. */
 	uint32_t off = off_wrap & 0x7fffu;
 	if (off >= size)
-		return pushed != 0; /* nonsense from the peer: err towards notifying */
-	/* Nothing pushed needs no test of its own: the event rule below is
-	 * false for an empty span (vio_need_event(ev, new, new)). */
+		return true; /* nonsense from the peer: err towards notifying */
 	if (((off_wrap ^ p->used_mark) & VIO_DESC_F_USED) != 0)
 		off -= size;
 	return vio_need_event((uint16_t)off, p->used_idx, (uint16_t)(p->used_idx - pushed));
