@@ -944,9 +944,10 @@ static VIO_ALWAYS_INLINE unsigned vio__vq_packed_get_batch(struct vio_vq *vq, vo
 	uint16_t free = vq->free_head, nfree = vq->num_free, busy = vq->outstanding;
 	unsigned k = 0, asked = 0; /* the event names last when k == asked */
 
+	const struct vio_packed_desc *d = &desc[last]; /* desc[last], stepped along */
+
 	*more = false;
 	while (k < max) {
-		const struct vio_packed_desc *d = &desc[last];
 		VIO_CACHE_INVALIDATE(d, sizeof(*d));
 		/* Acquire: id and len after the flags (as vio__vq_packed_peek_used()). */
 		uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(d->flags.raw));
@@ -982,18 +983,20 @@ static VIO_ALWAYS_INLINE unsigned vio__vq_packed_get_batch(struct vio_vq *vq, vo
 			pos -= size;
 			wrap = !wrap;
 			mark ^= flip;
+			d = &desc[pos];
+		} else {
+			d += n;
 		}
 		last = (uint16_t)pos;
 		s->token = NULL;
 		s->next = free;
 		free = id;
 		nfree = (uint16_t)(nfree + n);
-		busy--;
 		k++;
 	}
 	vq->free_head = free;
 	vq->num_free = nfree;
-	vq->outstanding = busy;
+	vq->outstanding = (uint16_t)(busy - k);
 	p->last_used = last;
 	p->used_wrap = wrap;
 	p->used_mark = mark;
