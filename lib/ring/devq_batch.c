@@ -195,51 +195,67 @@ unsigned vio__devq_packed_pop_run(struct vio_devq *q, struct vio_chain *chains,
 	const uint64_t gen = q->one_gen;
 	uint16_t slot = p->last_avail, mark = p->avail_mark;
 	struct vio_chain_seg *sg = segs;
-	unsigned j;
+	struct vio_chain *c = chains;
+	const struct vio_packed_desc *pd = &ring[slot];
+	unsigned j = 0;
 
 	if (max_segs == 0)
 		return 0;
-	for (j = 0; j < m; j++, sg += max_segs) {
-		const struct vio_packed_desc *pd = &ring[slot];
-		/* Acquire: the descriptor after the flags that publish it
-		 * (pairs with the driver's release store of those flags). */
-		VIO_CACHE_INVALIDATE(pd, sizeof(*pd));
-		uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(pd->flags.raw));
-		/* Available, neither NEXT nor INDIRECT: the AVAIL/USED pair and
-		 * those two bits in one compare (WRITE is the direction). */
-		if ((flags &
-		     (uint16_t)(VIO__PACKED_MARKS | VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) != mark)
-			break;
-		uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
-		if (id >= size || inflight[id] != 0)
-			break;
-		const size_t w = (size_t)((flags >> 1) & 1u); /* VIO_DESC_F_WRITE */
-		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
-		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
-		/* Inside q->hint, which grants the direction (room 0 where it
-		 * does not); regions do not wrap, so in range means no overflow.
-		 * len - 1 in 64 bits: a length of 0 fails the second test. */
-		uint64_t off = addr - gaddr, r = room[w];
-		if (off >= r || (uint64_t)len - 1u >= r - off)
-			break;
-		struct vio_chain *c = &chains[j];
-		sg->ptr = host + off;
-		sg->addr = addr;
-		vio__seg_tail(sg, len, w != 0);
-		if (VIO__CHAIN_COMPOSED) {
-			vio__store64(&c->id, ids[w] | vio__mem64_16x4(id, 0, 0, 0));
-			vio__store64(&c->out_bytes, vio__mem64_32x2(w ? 0 : len, w ? len : 0));
-			vio__store64(&c->flags, gen | vio__mem64_16_16_32(0, slot, 0));
-			c->segs = sg;
-		} else {
-			vio__chain_fill1(q, c, sg, id, slot, len, w != 0);
+	/* In runs that do not wrap: pd and the chain's (flags, head, gen) word
+	 * step with the chain, slot and the mark move once per run. The word's
+	 * head field cannot carry: slot + run <= size <= 32768. */
+	while (j < m) {
+		unsigned stop = size - slot;
+		stop = m - j < stop ? m : j + stop;
+		uint64_t fw = gen | vio__mem64_16_16_32(0, slot, 0);
+		for (; j < stop;
+		     j++, pd++, c++, sg += max_segs, fw += vio__mem64_16_16_32(0, 1, 0)) {
+			/* Acquire: the descriptor after the flags that publish it
+			 * (pairs with the driver's release store of those flags). */
+			VIO_CACHE_INVALIDATE(pd, sizeof(*pd));
+			uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(pd->flags.raw));
+			/* Available, neither NEXT nor INDIRECT: the AVAIL/USED pair
+			 * and those two bits in one compare (WRITE is the direction). */
+			if ((flags & (uint16_t)(VIO__PACKED_MARKS | VIO_DESC_F_NEXT |
+						VIO_DESC_F_INDIRECT)) != mark)
+				goto out;
+			uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
+			if (id >= size || inflight[id] != 0)
+				goto out;
+			const size_t w = (size_t)((flags >> 1) & 1u); /* VIO_DESC_F_WRITE */
+			uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
+			uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
+			/* Inside q->hint, which grants the direction (room 0 where it
+			 * does not); regions do not wrap, so in range means no
+			 * overflow. len - 1 in 64 bits: a length of 0 fails the
+			 * second test. */
+			uint64_t off = addr - gaddr, r = room[w];
+			if (off >= r || (uint64_t)len - 1u >= r - off)
+				goto out;
+			sg->ptr = host + off;
+			sg->addr = addr;
+			vio__seg_tail(sg, len, w != 0);
+			if (VIO__CHAIN_COMPOSED) {
+				vio__store64(&c->id, ids[w] | vio__mem64_16x4(id, 0, 0, 0));
+				vio__store64(&c->out_bytes,
+					     vio__mem64_32x2(w ? 0 : len, w ? len : 0));
+				vio__store64(&c->flags, fw);
+				c->segs = sg;
+			} else {
+				vio__chain_fill1(q, c, sg, id, (uint16_t)(pd - ring), len, w != 0);
+			}
+			inflight[id] = VIO__INFLIGHT;
 		}
-		inflight[id] = VIO__INFLIGHT;
-		if (++slot == size) {
+		/* The run ended at the ring's end (or at m, which ends the loop). */
+		slot = (uint16_t)(pd - ring);
+		if (slot == size) {
 			slot = 0;
+			pd = ring;
 			mark ^= VIO__PACKED_MARK_FLIP;
 		}
 	}
+out:
+	slot = (uint16_t)(pd - ring);
 	p->last_avail = slot;
 	p->avail_mark = mark;
 	q->inflight_count = (uint16_t)(q->inflight_count + j);

@@ -785,37 +785,49 @@ static VIO_ALWAYS_INLINE unsigned vio__vq_packed_add_batch1(struct vio_vq *vq,
 	const uint16_t size = vq->size;
 	const uint16_t wflag = (uint16_t)(in * VIO_DESC_F_WRITE);
 	const uint32_t inmask = 0u - in;
-	unsigned m = n < vq->num_free ? n : vq->num_free, k;
-	uint16_t id = vq->free_head, slot = p->next_avail, mark = p->avail_mark;
+	unsigned m = n < vq->num_free ? n : vq->num_free, k = 0;
+	uint16_t id = vq->free_head, mark = p->avail_mark;
 	bool wrap = p->avail_wrap;
+	struct vio_packed_desc *d = &desc[p->next_avail];
 
-	for (k = 0; k < m; k++) {
-		void *token = tokens[k];
-		if (vio_unlikely(token == NULL))
-			break;
-		const struct vio_sg *g = &sg[k];
-		struct vio_packed_desc *d = &desc[slot];
-		struct vio__vq_slot *s = &slots[id];
-		uint32_t len = g->len;
-		d->addr = vio_le64_make((uint64_t)(uintptr_t)g->addr);
-		d->len = vio_le32_make(len);
-		d->id = vio_le16_make(id);
-		VIO_CACHE_CLEAN(d, sizeof(*d));
-		s->token = token;
-		s->in_bytes = len & inmask;
-		s->ndesc = 1;
-		uint16_t flags = (uint16_t)(wflag | mark);
-		id = s->next;
-		vio__vq_packed_step(&slot, &wrap, &mark, size);
-		/* §2.8.21.1: flags last, with release (as publish() in vq_packed.c). */
-		VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
-		VIO_CACHE_CLEAN(&d->flags, sizeof(d->flags));
+	/* In runs that do not wrap: d steps per buffer, the lap's flags are
+	 * the same for the whole run. */
+	while (k < m) {
+		unsigned stop = (unsigned)(desc + size - d);
+		stop = m - k < stop ? m : k + stop;
+		const uint16_t flags = (uint16_t)(wflag | mark);
+		for (; k < stop; k++, d++) {
+			void *token = tokens[k];
+			if (vio_unlikely(token == NULL))
+				goto out;
+			const struct vio_sg *g = &sg[k];
+			struct vio__vq_slot *s = &slots[id];
+			uint32_t len = g->len;
+			d->addr = vio_le64_make((uint64_t)(uintptr_t)g->addr);
+			d->len = vio_le32_make(len);
+			d->id = vio_le16_make(id);
+			VIO_CACHE_CLEAN(d, sizeof(*d));
+			s->token = token;
+			s->in_bytes = len & inmask;
+			s->ndesc = 1;
+			id = s->next;
+			/* §2.8.21.1: flags last, with release (as publish() in
+			 * vq_packed.c). */
+			VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
+			VIO_CACHE_CLEAN(&d->flags, sizeof(d->flags));
+		}
+		if (d == desc + size) {
+			d = desc;
+			wrap = !wrap;
+			mark ^= (uint16_t)(VIO_DESC_F_AVAIL | VIO_DESC_F_USED);
+		}
 	}
+out:
 	vq->free_head = id;
 	vq->num_free = (uint16_t)(vq->num_free - k);
 	vq->outstanding = (uint16_t)(vq->outstanding + k);
 	vq->avail_moved += k;
-	p->next_avail = slot;
+	p->next_avail = (uint16_t)(d - desc);
 	p->avail_wrap = wrap;
 	p->avail_mark = mark;
 	return k;
@@ -952,9 +964,10 @@ static VIO_ALWAYS_INLINE unsigned vio__vq_packed_get_batch(struct vio_vq *vq, vo
 	uint16_t free = vq->free_head, nfree = vq->num_free, busy = vq->outstanding;
 	unsigned k = 0, asked = 0; /* the event names last when k == asked */
 
+	const struct vio_packed_desc *d = &desc[last]; /* desc[last], stepped along */
+
 	*more = false;
 	while (k < max) {
-		const struct vio_packed_desc *d = &desc[last];
 		VIO_CACHE_INVALIDATE(d, sizeof(*d));
 		/* Acquire: id and len after the flags (as vio__vq_packed_peek_used()). */
 		uint16_t flags = vio_le16_raw_to_cpu(VIO_LOAD_ACQUIRE(d->flags.raw));
@@ -990,18 +1003,20 @@ static VIO_ALWAYS_INLINE unsigned vio__vq_packed_get_batch(struct vio_vq *vq, vo
 			pos -= size;
 			wrap = !wrap;
 			mark ^= flip;
+			d = &desc[pos];
+		} else {
+			d += n;
 		}
 		last = (uint16_t)pos;
 		s->token = NULL;
 		s->next = free;
 		free = id;
 		nfree = (uint16_t)(nfree + n);
-		busy--;
 		k++;
 	}
 	vq->free_head = free;
 	vq->num_free = nfree;
-	vq->outstanding = busy;
+	vq->outstanding = (uint16_t)(busy - k);
 	p->last_used = last;
 	p->used_wrap = wrap;
 	p->used_mark = mark;

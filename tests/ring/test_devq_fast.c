@@ -338,6 +338,48 @@ static void test_pop_batch_stops_at_hostile(void **state)
 	assert_err(pop_batch(f, 4), -VIO_EBROKEN);
 }
 
+/* A run across the ring's end (packed: the run stops at slot QSIZE - 1 and
+ * a new one starts at slot 0 with the other mark): the chains on both sides
+ * carry their own slot, and a hostile entry after the wrap stops the batch
+ * there and breaks the queue. */
+static void test_pop_batch_across_the_end(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned k = 0; k + 2 < QSIZE; k++) {
+		offer1(f, f->data_addr + 8u * k, 8, VIO_DESC_F_WRITE, (uint16_t)k);
+		assert_err(pop_batch(f, 1), 1);
+		assert_err(vio_devq_push(f->q, &f->chain[0], 8), 0);
+	}
+	struct vio_ring_state st;
+	vio_devq_get_state(f->q, &st);
+	const unsigned at = st.avail_idx; /* a slot or two before the end */
+	const bool wrap = st.avail_wrap;
+	assert_true(is_split(f) || (at + 4u > QSIZE && at < QSIZE));
+	/* Two or so before the end, the rest after the wrap. */
+	for (unsigned k = 0; k < 4; k++)
+		offer1(f, f->data_addr + 16u * k, 16, VIO_DESC_F_WRITE, (uint16_t)(k + 1));
+	offer1(f, 0x50000000ull, 8, VIO_DESC_F_WRITE, 5);
+	offer1(f, f->data_addr, 8, VIO_DESC_F_WRITE, 6);
+	assert_err(pop_batch(f, 6), 4);
+	for (unsigned k = 0; k < 4; k++) {
+		assert_int_equal(f->chain[k].in_bytes, 16);
+		assert_ptr_equal(f->chain[k].segs, &f->segs[k * NSEGS]);
+		assert_ptr_equal(f->segs[k * NSEGS].ptr, f->data + 16u * k);
+		if (!is_split(f)) {
+			assert_int_equal(f->chain[k].id, k + 1);
+			assert_int_equal(f->chain[k].head, (at + k) % QSIZE);
+		}
+	}
+	vio_devq_get_state(f->q, &st);
+	assert_int_equal(st.inflight, 4);
+	if (!is_split(f)) {
+		assert_int_equal(st.avail_idx, (at + 4u) % QSIZE);
+		assert_true(st.avail_wrap == !wrap);
+	}
+	broken_with(f, -VIO_EMAP);
+	assert_err(pop_batch(f, 4), -VIO_EBROKEN);
+}
+
 /* Split: an avail entry naming a head in flight (taken earlier in the same
  * run) stops the run; the general pop breaks the queue for it. */
 static void test_split_pop_batch_head_in_flight(void **state)
@@ -1540,6 +1582,7 @@ int main(void)
 		PACKED(test_packed_chain_wraps),
 		BOTH(test_pop_batch_mixed),
 		BOTH(test_pop_batch_stops_at_hostile),
+		BOTH(test_pop_batch_across_the_end),
 		SPLIT(test_split_pop_batch_head_in_flight),
 		SPLIT(test_split_pop_batch_head_out_of_range),
 		BOTH(test_pop_batch_no_room),

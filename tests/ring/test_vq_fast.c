@@ -605,6 +605,53 @@ static void test_add_batch_single_segments(void **state)
 	}
 }
 
+/* A NULL token after the ring's end (packed: in the second run of the
+ * batch, with the other lap's flags) stops the batch there: the next batch
+ * goes on from that position and every buffer comes back once, in order. */
+static void test_add_batch_stops_after_the_end(void **state)
+{
+	struct fx *f = *state;
+	struct vio_sg sg[QSIZE];
+	void *tok[QSIZE];
+	void *t[QSIZE];
+	uint32_t l[QSIZE];
+	for (unsigned k = 0; k < QSIZE; k++) {
+		sg[k] = (struct vio_sg){f->buf[k], 16};
+		tok[k] = f->buf[k];
+	}
+	assert_int_equal(vio_vq_add_batch(f->vq, sg, 0, 1, tok, QSIZE - 2), QSIZE - 2);
+	assert_true(vio_vq_kick_prepare(f->vq));
+	for (unsigned k = 0; k < QSIZE - 2; k++) {
+		uint16_t nd, id = dev_take(f, &nd);
+		dev_used(f, id, nd, 16);
+	}
+	assert_int_equal(vio_vq_get_batch(f->vq, t, l, QSIZE), QSIZE - 2);
+	/* Two before the end, one after, then the NULL. */
+	tok[3] = NULL;
+	assert_int_equal(vio_vq_add_batch(f->vq, sg, 0, 1, tok, 5), 3);
+	assert_int_equal(dev_visible(f), 3);
+	tok[3] = f->buf[3];
+	assert_int_equal(vio_vq_add_batch(f->vq, sg + 3, 0, 1, tok + 3, 2), 2);
+	assert_int_equal(dev_visible(f), 5);
+	assert_int_equal(vio_vq_num_free(f->vq), QSIZE - 5);
+	assert_true(vio_vq_kick_prepare(f->vq));
+	for (unsigned k = 0; k < 5; k++) {
+		uint16_t slot = is_split(f) ? raw_split_avail_entry_get(&f->r, f->r.dev_avail)
+					    : f->r.dev_avail;
+		struct raw_desc d;
+		raw_desc_get(f->r.desc, slot, f->fmt, &d);
+		assert_int_equal(d.addr, (uint64_t)(uintptr_t)f->buf[k]);
+		uint16_t nd, id = dev_take(f, &nd);
+		dev_used(f, id, nd, 16);
+	}
+	assert_int_equal(vio_vq_get_batch(f->vq, t, l, QSIZE), 5);
+	for (unsigned k = 0; k < 5; k++) {
+		assert_ptr_equal(t[k], f->buf[k]);
+		assert_int_equal(l[k], 16);
+	}
+	assert_int_equal(vio_vq_num_free(f->vq), QSIZE);
+}
+
 /* Where a batch stops: a NULL token in the middle or a full ring returns
  * the count before it, with nothing of the rest published; the same at
  * the first buffer returns vio_vq_add()'s error. */
@@ -889,6 +936,7 @@ int main(void)
 		BOTH(test_add_single_indirect_min_1),
 		BOTH(test_add_batch_single_segments),
 		BOTH(test_add_batch_stops),
+		BOTH(test_add_batch_stops_after_the_end),
 		BOTH(test_add_batch_general),
 		BOTH(test_add_fast_matches_general),
 		BOTH(test_kick_after_many_adds),
