@@ -153,29 +153,11 @@ static VIO_ALWAYS_INLINE bool packed_fast(struct vio_devq *q, const struct vio_c
 			return false;
 		}
 		inflight[id] = 0;
-		struct vio_packed_desc *d = &p->desc_rw[slot];
-		/* §2.8.4: WRITE in a used descriptor says data was written.
-		 * The mark has no WRITE bit: adding it is setting it. */
-		uint16_t flags = len != 0 ? (uint16_t)(mark + VIO_DESC_F_WRITE) : mark;
-		VIO_WRITE_ONCE(d->id.raw, vio_le16_make(id).raw);
-		VIO_WRITE_ONCE(d->len.raw, vio_le32_make(len).raw);
-		if (k == 0)
-			head_flags = flags;
-		else
-			VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
-		VIO_CACHE_CLEAN(d, sizeof(*d));
+		vio__packed_write_used(&p->desc_rw[slot], k, id, len, mark, &head_flags);
 		vio__packed_advance_mark(&slot, &mark, ndesc, size);
 		slots += ndesc;
 	}
-	p->used_idx = slot;
-	p->used_mark = mark;
-	p->pushed += slots;
-	q->inflight_count = (uint16_t)(q->inflight_count - n);
-	/* Release: ids, lengths and the later flags before the flags that
-	 * mark the first entry used. Pairs with the driver's acquire load of
-	 * the flags. */
-	VIO_STORE_RELEASE(p->desc_rw[head].flags.raw, vio_le16_make(head_flags).raw);
-	VIO_CACHE_CLEAN(&p->desc_rw[head], sizeof(p->desc_rw[head]));
+	vio__packed_publish_batch(q, p, head, head_flags, slot, mark, slots, n);
 	return true;
 }
 

@@ -232,6 +232,42 @@ static inline void vio__packed_advance_mark(uint16_t *slot, uint16_t *mark, uint
 	*slot = (uint16_t)s;
 }
 
+/* A batch's used descriptor @k at @d: id, length and the flags @mark says
+ * (§2.8.4: WRITE when data was written; the mark has no WRITE bit, so
+ * adding it sets it). The first entry's flags are only returned in
+ * *@head_flags: vio__packed_publish_batch() writes them last. */
+static VIO_ALWAYS_INLINE void vio__packed_write_used(struct vio_packed_desc *d, unsigned k,
+						     uint16_t id, uint32_t len, uint16_t mark,
+						     uint16_t *head_flags)
+{
+	uint16_t flags = len != 0 ? (uint16_t)(mark + VIO_DESC_F_WRITE) : mark;
+	VIO_WRITE_ONCE(d->id.raw, vio_le16_make(id).raw);
+	VIO_WRITE_ONCE(d->len.raw, vio_le32_make(len).raw);
+	if (k == 0)
+		*head_flags = flags;
+	else
+		VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
+	VIO_CACHE_CLEAN(d, sizeof(*d));
+}
+
+/* Publish a batch of @n chains (@slots descriptors) written with
+ * vio__packed_write_used() from @head: the position moves to (@slot,
+ * @mark), then the first entry's flags are stored with release, after the
+ * ids, lengths and later flags. Pairs with the driver's acquire load of
+ * the flags. */
+static VIO_ALWAYS_INLINE void vio__packed_publish_batch(struct vio_devq *q,
+							struct vio__devq_packed *p, uint16_t head,
+							uint16_t head_flags, uint16_t slot,
+							uint16_t mark, uint32_t slots, unsigned n)
+{
+	p->used_idx = slot;
+	p->used_mark = mark;
+	p->pushed += slots;
+	q->inflight_count = (uint16_t)(q->inflight_count - n);
+	VIO_STORE_RELEASE(p->desc_rw[head].flags.raw, vio_le16_make(head_flags).raw);
+	VIO_CACHE_CLEAN(&p->desc_rw[head], sizeof(p->desc_rw[head]));
+}
+
 /* Recompute q->hot (VIO__HOT_*) after init, reset, restore, a break or a
  * journal change: off when broken, with a write log or with a journal (the
  * fast paths report to neither). */
