@@ -303,9 +303,9 @@ VIO_NOINLINE int vio__devq_packed_pop_indirect(struct vio_devq *q, struct vio_ch
 }
 
 VIO_NOINLINE int vio__devq_packed_pop_handover(struct vio_devq *q, struct vio_chain *chain,
-					       struct vio_chain_seg *segs, uint32_t hf)
+					       struct vio_chain_seg *segs, uint16_t max_segs)
 {
-	return vio__devq_packed_pop_at(q, (uint16_t)hf, chain, segs, (uint16_t)(hf >> 16));
+	return vio__devq_packed_pop(q, chain, segs, max_segs);
 }
 
 VIO_NOINLINE int vio__devq_packed_pop_slow(struct vio_devq *q, struct vio_chain *chain,
@@ -338,7 +338,7 @@ static VIO_ALWAYS_INLINE int pop_one(struct vio_devq *q, struct vio_chain *chain
 {
 	if (vio_likely(q->hot == VIO__HOT_SPLIT))
 		return pop_split(q, chain, segs, max_segs);
-	if (q->hot == VIO__HOT_PACKED)
+	if (q->hot > VIO__HOT_SPLIT) /* VIO__HOT_PACKED */
 		return pop_packed(q, chain, segs, max_segs);
 	return pop_general(q, chain, segs, max_segs);
 }

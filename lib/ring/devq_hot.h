@@ -429,7 +429,9 @@ static VIO_ALWAYS_INLINE bool vio__devq_split_notify1(struct vio_devq *q)
  * list of direct descriptors, vio__devq_packed_popn()) with the head flags,
  * which say the head is available; nothing changed. With @tail (a constant
  * at each call site) the hand-overs are tail calls instead:
- * vio__devq_packed_pop_chain() or vio__devq_packed_pop_slow(), whose result
+ * vio__devq_packed_pop_chain(), vio__devq_packed_pop_indirect(),
+ * vio__devq_packed_pop_slow() or, for one descriptor the leaf does not
+ * take, vio__devq_packed_pop_handover() (the whole pop again), whose result
  * is returned. A leaf like vio__devq_split_pop1(). */
 static VIO_ALWAYS_INLINE int vio__devq_packed_pop1_impl(struct vio_devq *q, struct vio_chain *chain,
 							struct vio_chain_seg *segs,
@@ -453,23 +455,18 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1_impl(struct vio_devq *q, stru
 		goto at;
 	}
 	if (max_segs == 0)
-		goto at;
-	uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
-	if (id >= q->size || q->inflight[id] != 0)
-		goto at;
+		goto again;
 	const size_t w = (size_t)((flags >> 1) & 1u); /* VIO_DESC_F_WRITE */
-	/* The head flags and max_segs in one register for the hand-over. */
-	const uint32_t hf = flags | (uint32_t)max_segs << 16;
 	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
 	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
 	/* As in vio__devq_split_pop1(). */
 	segs->addr = addr;
 	uint64_t off = addr - q->hint.guest_addr;
-	if (off >= q->hint_room[w] || (uint64_t)len - 1u >= q->hint_end[w] - addr) {
-		if (tail)
-			return vio__devq_packed_pop_handover(q, chain, segs, hf);
-		goto at;
-	}
+	if (off >= q->hint_room[w] || (uint64_t)len - 1u >= q->hint_end[w] - addr)
+		goto again;
+	uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
+	if (id >= q->size || q->inflight[id] != 0)
+		goto again;
 	segs->ptr = (unsigned char *)q->hint.host + off;
 	vio__seg_tail(segs, len, w != 0);
 	uint16_t slot = p->last_avail;
@@ -482,6 +479,11 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1_impl(struct vio_devq *q, stru
 	p->last_avail = slot;
 	q->inflight_count++;
 	return 0;
+again:
+	/* Nothing changed but segs->addr: the tail call starts the general
+	 * pop again from the head's flags, which then need no register. */
+	if (tail)
+		return vio__devq_packed_pop_handover(q, chain, segs, max_segs);
 at:
 	return tail ? vio__devq_packed_pop_slow(q, chain, segs, max_segs,
 						VIO__POP_WITH(VIO__POP_AT, flags))

@@ -689,10 +689,9 @@ int vio__devq_packed_pop_indirect(struct vio_devq *q, struct vio_chain *chain,
  * head flags it validated): the general code (devq.c). */
 int vio__devq_packed_pop_slow(struct vio_devq *q, struct vio_chain *chain,
 			      struct vio_chain_seg *segs, uint16_t max_segs, int rc);
-/* vio__devq_packed_pop_at() with the head flags in the low 16 bits of @hf
- * and max_segs in the high ones (the pop fast path's tail call). */
+/* vio__devq_packed_pop() out of line (the pop fast path's tail call). */
 int vio__devq_packed_pop_handover(struct vio_devq *q, struct vio_chain *chain,
-				  struct vio_chain_seg *segs, uint32_t hf);
+				  struct vio_chain_seg *segs, uint16_t max_segs);
 int vio__devq_packed_take(struct vio_devq *q, const struct vio_packed_desc *descs, uint16_t ndesc,
 			  struct vio_chain *chain, struct vio_chain_seg *segs, uint16_t max_segs);
 void vio__devq_packed_push(struct vio_devq *q, const struct vio_used *used, unsigned n,

@@ -35,6 +35,8 @@ struct fx {
 	void *qmem;
 	unsigned char *data;
 	uint64_t data_addr;
+	unsigned char *data2; /* another region of the table */
+	uint64_t data2_addr;
 	uint16_t cursor; /* split: next descriptor slot the mock driver fills */
 	struct vio_chain chain;
 	struct vio_chain_seg segs[NSEGS];
@@ -69,6 +71,7 @@ static int setup(void **state)
 	gm_init(&f->gm);
 	raw_ring_alloc(&f->r, &f->gm, f->fmt, QSIZE);
 	f->data = gm_alloc(&f->gm, DATA_LEN, 16, &f->data_addr);
+	f->data2 = gm_alloc(&f->gm, DATA_LEN, 16, &f->data2_addr);
 	/* Every region of the fake memory, as the device's table. */
 	for (unsigned i = 0; i < f->gm.n; i++)
 		f->table[i] = (struct vio_mem_region){f->gm.r[i].addr, f->gm.r[i].len,
@@ -273,6 +276,125 @@ static void test_packed_chain_longer_than_ring(void **state)
 	broken_with(f, -VIO_EDESC_LOOP);
 }
 
+/* ---- Packed, one descriptor: the pop leaf's hand-overs -------------------
+ * The leaf reads the head's flags, address and length, then the id; each
+ * case it does not take starts the general pop again from the head's flags
+ * (read again), which reports what it reports without a fast path. */
+
+static void offer1(struct fx *f, uint64_t addr, uint32_t len, uint16_t flags, uint16_t id)
+{
+	uint64_t a[1] = {addr};
+	uint32_t l[1] = {len};
+	uint16_t fl[1] = {flags};
+	offer(f, a, l, fl, 1, NULL, id);
+}
+
+/* A buffer id beyond the queue, with the buffer inside the table and
+ * outside it: the id is what the general code reports. */
+static void test_packed_single_bad_id(void **state)
+{
+	struct fx *f = *state;
+	offer1(f, f->data_addr, 16, VIO_DESC_F_WRITE, QSIZE);
+	assert_err(pop(f, NSEGS), -VIO_EDESC_ID);
+	broken_with(f, -VIO_EDESC_ID);
+}
+
+static void test_packed_single_bad_id_outside(void **state)
+{
+	struct fx *f = *state;
+	offer1(f, 0x50000000ull, 16, VIO_DESC_F_WRITE, 0xffffu);
+	assert_err(pop(f, NSEGS), -VIO_EDESC_ID);
+	broken_with(f, -VIO_EDESC_ID);
+}
+
+/* An id the device holds, inside the table and outside it. */
+static void test_packed_single_id_in_flight(void **state)
+{
+	struct fx *f = *state;
+	offer1(f, f->data_addr, 16, 0, 2);
+	assert_err(pop(f, NSEGS), 0);
+	offer1(f, f->data_addr + 64, 16, 0, 2);
+	assert_err(pop(f, NSEGS), -VIO_EDESC_INFLIGHT);
+	broken_with(f, -VIO_EDESC_INFLIGHT);
+}
+
+static void test_packed_single_id_in_flight_outside(void **state)
+{
+	struct fx *f = *state;
+	offer1(f, f->data_addr, 16, 0, 2);
+	assert_err(pop(f, NSEGS), 0);
+	offer1(f, 0x50000000ull, 16, 0, 2);
+	assert_err(pop(f, NSEGS), -VIO_EDESC_INFLIGHT);
+	broken_with(f, -VIO_EDESC_INFLIGHT);
+}
+
+/* No segment array: not a peer error; the buffer stays available. */
+static void test_packed_single_no_array(void **state)
+{
+	struct fx *f = *state;
+	offer1(f, f->data_addr + 128, 32, VIO_DESC_F_WRITE, 6);
+	int rc = vio_devq_pop(f->q, &f->chain, NULL, 0);
+	assert_true(rc < 0);
+	assert_false(vio_devq_is_broken(f->q));
+	assert_err(pop(f, NSEGS), 0);
+	assert_int_equal(f->chain.id, 6);
+	assert_int_equal(f->chain.in_bytes, 32);
+	assert_ptr_equal(f->segs[0].ptr, f->data + 128);
+	assert_err(vio_devq_push(f->q, &f->chain, 32), 0);
+}
+
+/* Inside another region of the table than the one that matched last: the
+ * general pop takes it, whole, from the ring as it is; then the leaf takes
+ * the next one there (that region matched last now), for several laps. */
+static void test_packed_single_other_region(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned k = 0; k < 3 * QSIZE; k++) {
+		bool other = k % 3 == 0;
+		uint64_t addr = (other ? f->data2_addr : f->data_addr) + 16u * k;
+		uint16_t id = (uint16_t)(k % QSIZE), fl = k % 2 ? VIO_DESC_F_WRITE : 0;
+		offer1(f, addr, 8 + k, fl, id);
+		assert_err(pop(f, NSEGS), 0);
+		assert_int_equal(f->chain.id, id);
+		assert_int_equal(f->chain.nseg, 1);
+		assert_int_equal(f->chain.ndesc, 1);
+		assert_int_equal(fl ? f->chain.in_bytes : f->chain.out_bytes, 8 + k);
+		assert_int_equal(fl ? f->chain.out_bytes : f->chain.in_bytes, 0);
+		assert_ptr_equal(f->segs[0].ptr, (other ? f->data2 : f->data) + 16u * k);
+		assert_int_equal(f->segs[0].addr, addr);
+		assert_int_equal(f->segs[0].write, fl != 0);
+		assert_err(vio_devq_push(f->q, &f->chain, 0), 0);
+	}
+	assert_false(vio_devq_is_broken(f->q));
+}
+
+/* A length that runs past the region's end. */
+static void test_packed_single_bad_len(void **state)
+{
+	struct fx *f = *state;
+	offer1(f, f->data_addr + DATA_LEN - 8, 16, VIO_DESC_F_WRITE, 1);
+	assert_err(pop(f, NSEGS), -VIO_EMAP);
+	broken_with(f, -VIO_EMAP);
+}
+
+static void test_packed_single_zero_len(void **state)
+{
+	struct fx *f = *state;
+	/* Zero bytes need no memory (the general code's empty segment),
+	 * wherever they claim to be. */
+	for (unsigned k = 0; k < 2; k++) {
+		offer1(f, k ? 0x50000000ull : f->data_addr, 0, VIO_DESC_F_WRITE, (uint16_t)(1 + k));
+		assert_err(pop(f, NSEGS), 0);
+		assert_int_equal(f->chain.id, 1 + k);
+		assert_int_equal(f->chain.nseg, 1);
+		assert_int_equal(f->chain.in_bytes, 0);
+		assert_int_equal(f->segs[0].len, 0);
+		assert_null(f->segs[0].ptr);
+		assert_err(vio_devq_push(f->q, &f->chain, 0), 0);
+	}
+	assert_false(vio_devq_is_broken(f->q));
+}
+
 /* ---- Driver side: a hostile device against the get fast paths ---------- */
 
 /* A driver queue without DMA hooks (so its fast paths run) over ring memory
@@ -415,6 +537,14 @@ int main(void)
 		PACKED(test_packed_chain_bad_id),
 		PACKED(test_packed_chain_id_in_flight),
 		PACKED(test_packed_chain_longer_than_ring),
+		PACKED(test_packed_single_bad_id),
+		PACKED(test_packed_single_bad_id_outside),
+		PACKED(test_packed_single_id_in_flight),
+		PACKED(test_packed_single_id_in_flight_outside),
+		PACKED(test_packed_single_no_array),
+		PACKED(test_packed_single_other_region),
+		PACKED(test_packed_single_bad_len),
+		PACKED(test_packed_single_zero_len),
 		cmocka_unit_test(test_drv_used_id_beyond_queue),
 		cmocka_unit_test(test_drv_used_len_too_long),
 		cmocka_unit_test(test_drv_split_used_jump),
