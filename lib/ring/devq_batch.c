@@ -122,6 +122,30 @@ VIO_NOINLINE static void packed_take_back(struct vio_devq *q, const struct vio_c
 	}
 }
 
+/* Chain @k of packed_fast(): checked, its record cleared, its used
+ * descriptor written at *@slot (the flags of chain 0 only returned in
+ * *@head_flags), the position moved. False: refused, taken back. */
+static VIO_ALWAYS_INLINE bool packed_fast1(struct vio_devq *q, struct vio_packed_desc *ring,
+					   uint16_t *inflight, uint16_t size,
+					   const struct vio_chain *chains, const uint32_t *lens,
+					   unsigned k, uint16_t *slot, uint16_t *mark,
+					   uint32_t *slots, uint16_t *head_flags)
+{
+	const struct vio_chain *c = &chains[k];
+	uint32_t len = lens[k];
+	uint16_t id = c->id, ndesc = c->ndesc;
+	if (vio_unlikely(!fast_key_ok(q, c) || id >= size || len > c->in_bytes ||
+			 inflight[id] != (uint16_t)(VIO__INFLIGHT + ndesc - 1u) || ndesc == 0)) {
+		packed_take_back(q, chains, k);
+		return false;
+	}
+	inflight[id] = 0;
+	vio__packed_write_used(&ring[*slot], k, id, len, *mark, head_flags);
+	vio__packed_advance_mark(slot, mark, ndesc, size);
+	*slots += ndesc;
+	return true;
+}
+
 /* Packed, q->hot on: check each chain and write its used descriptor at the
  * slots it took, in one pass; the first one's flags last, once every chain
  * passed, so the batch appears at once (the driver reads used descriptors
@@ -136,27 +160,21 @@ static VIO_ALWAYS_INLINE bool packed_fast(struct vio_devq *q, const struct vio_c
 					  const uint32_t *lens, unsigned n)
 {
 	struct vio__devq_packed *p = &q->u.packed;
+	struct vio_packed_desc *const ring = p->desc_rw;
 	uint16_t *const inflight = q->inflight;
 	const uint16_t head = p->used_idx, size = q->size;
 	uint16_t slot = head, mark = p->used_mark, head_flags = 0;
 	uint32_t slots = 0;
-	unsigned k;
 
-	for (k = 0; k < n; k++) {
-		const struct vio_chain *c = &chains[k];
-		uint32_t len = lens[k];
-		uint16_t id = c->id, ndesc = c->ndesc;
-		if (vio_unlikely(!fast_key_ok(q, c) || id >= size || len > c->in_bytes ||
-				 inflight[id] != (uint16_t)(VIO__INFLIGHT + ndesc - 1u) ||
-				 ndesc == 0)) {
-			packed_take_back(q, chains, k);
+	/* The first chain (n >= 1) out of the loop: only its flags wait
+	 * (the loop then has no test for it). */
+	if (!packed_fast1(q, ring, inflight, size, chains, lens, 0, &slot, &mark, &slots,
+			  &head_flags))
+		return false;
+	for (unsigned k = 1; k < n; k++)
+		if (!packed_fast1(q, ring, inflight, size, chains, lens, k, &slot, &mark, &slots,
+				  &head_flags))
 			return false;
-		}
-		inflight[id] = 0;
-		vio__packed_write_used(&p->desc_rw[slot], k, id, len, mark, &head_flags);
-		vio__packed_advance_mark(&slot, &mark, ndesc, size);
-		slots += ndesc;
-	}
 	vio__packed_publish_batch(q, p, head, head_flags, slot, mark, slots, n);
 	return true;
 }

@@ -311,6 +311,18 @@ static void refusals(struct fx *f, enum mem_mode mode)
 	ch[3].id = QSIZE;
 	refused(f, ch, lens, 4, -VIO_EINVAL);
 	ch[3] = f->chain[3];
+	/* The same for the first chain (packed: the fast path checks it out
+	 * of its loop). */
+	ch[0].gen--;
+	refused(f, ch, lens, 4, -VIO_EINVAL);
+	ch[0] = f->chain[0];
+	ch[0].id = QSIZE;
+	refused(f, ch, lens, 4, -VIO_EINVAL);
+	ch[0].id = 0xffffu; /* far from any record */
+	refused(f, ch, lens, 4, -VIO_EINVAL);
+	ch[0] = f->chain[1]; /* chain 1 twice: first and second */
+	refused(f, ch, lens, 4, -VIO_EINVAL);
+	ch[0] = f->chain[0];
 	/* A MAPPED flag on a chain of the region table, or missing on a
 	 * mapped one: the general path takes it; the length still counts. */
 	ch[0].flags ^= VIO_CHAIN_MAPPED;
