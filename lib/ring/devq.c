@@ -100,7 +100,6 @@ int vio_devq_init(struct vio_devq **qp, void *mem, size_t mem_size,
 	q->mem_ops = cfg->mem_ops;
 	q->mem_ctx = cfg->mem_ctx;
 	q->log_write = cfg->mem_ops != NULL ? cfg->mem_ops->log_write : NULL;
-	q->inflight = (uint16_t *)(void *)(q + 1);
 	set_regions(q, cfg->regions, cfg->nregions);
 
 	struct vio__ring_part parts[VIO__NPARTS];
