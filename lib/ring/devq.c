@@ -100,6 +100,7 @@ int vio_devq_init(struct vio_devq **qp, void *mem, size_t mem_size,
 	q->mem_ops = cfg->mem_ops;
 	q->mem_ctx = cfg->mem_ctx;
 	q->log_write = cfg->mem_ops != NULL ? cfg->mem_ops->log_write : NULL;
+	q->inflight = (uint16_t *)(void *)(q + 1);
 	set_regions(q, cfg->regions, cfg->nregions);
 
 	struct vio__ring_part parts[VIO__NPARTS];
@@ -214,10 +215,7 @@ VIO_NOINLINE int vio__devq_split_pop_chain(struct vio_devq *q, struct vio_chain 
 	 * the chain loop could not take it. */
 	if (vio_unlikely(q->hint.size == 0))
 		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
-	q->park_chain = chain;
-	q->park_segs = segs;
-	q->park_max_segs = max_segs;
-	q->park_head = head;
+	vio__devq_park(q, chain, segs, max_segs, head);
 	if (vio_likely(vio__devq_split_popn(q, head_flags) == 0))
 		return 0;
 	return vio__devq_split_pop_head(q, q->park_head, q->park_chain, q->park_segs,
@@ -232,10 +230,7 @@ VIO_NOINLINE int vio__devq_split_pop_indirect(struct vio_devq *q, struct vio_cha
 	 * map callback: the table walk could not take them. */
 	if (vio_unlikely(q->hint.size == 0))
 		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
-	q->park_chain = chain;
-	q->park_segs = segs;
-	q->park_max_segs = max_segs;
-	q->park_head = head;
+	vio__devq_park(q, chain, segs, max_segs, head);
 	if (vio_likely(vio__devq_split_popt(q) == 0))
 		return 0;
 	return vio__devq_split_pop_head(q, q->park_head, q->park_chain, q->park_segs,
@@ -273,10 +268,7 @@ VIO_NOINLINE int vio__devq_packed_pop_chain(struct vio_devq *q, struct vio_chain
 	 * so (the leaf hands a list over before it looks at max_segs). */
 	if (vio_unlikely(q->hint.size == 0 || max_segs == 0))
 		return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
-	q->park_chain = chain;
-	q->park_segs = segs;
-	q->park_max_segs = max_segs;
-	q->park_head = head_flags;
+	vio__devq_park(q, chain, segs, max_segs, head_flags);
 	if (vio_likely(vio__devq_packed_popn(q) == 0))
 		return 0;
 	return vio__devq_packed_pop_at(q, q->park_head, q->park_chain, q->park_segs,
@@ -291,10 +283,7 @@ VIO_NOINLINE int vio__devq_packed_pop_indirect(struct vio_devq *q, struct vio_ch
 	 * map callback; no array: the general code says so. */
 	if (vio_unlikely(q->hint.size == 0 || max_segs == 0))
 		return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
-	q->park_chain = chain;
-	q->park_segs = segs;
-	q->park_max_segs = max_segs;
-	q->park_head = head_flags;
+	vio__devq_park(q, chain, segs, max_segs, head_flags);
 	if (vio_likely(vio__devq_packed_popt(q) == 0))
 		return 0;
 	return vio__devq_packed_pop_at(q, q->park_head, q->park_chain, q->park_segs,

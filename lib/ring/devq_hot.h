@@ -110,10 +110,11 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
 	/* One direct descriptor: device-writable (a receive buffer, the
 	 * common one-descriptor chain), or readable. */
-	if (flags == VIO_DESC_F_WRITE)
-		return vio__devq_split_take1(q, chain, segs, max_segs, head, sd, true);
-	if (flags == 0)
+	if ((flags & (uint16_t)~VIO_DESC_F_WRITE) == 0) {
+		if (flags != 0)
+			return vio__devq_split_take1(q, chain, segs, max_segs, head, sd, true);
 		return vio__devq_split_take1(q, chain, segs, max_segs, head, sd, false);
+	}
 	if (q->inflight[head] != 0)
 		return vio__devq_split_pop_slow(q, chain, segs, max_segs,
 						VIO__POP_WITH(VIO__POP_AT, head));
@@ -207,6 +208,18 @@ static VIO_ALWAYS_INLINE bool vio__chain_seg_in(const struct vio_devq *q, struct
 	sg->addr = addr;
 	vio__seg_tail(sg, len, w != 0);
 	return true;
+}
+
+/* Park a pop's arguments in q for a chain walk (q->park_*): @head is the
+ * split head index, or the packed head flags. */
+static VIO_ALWAYS_INLINE void vio__devq_park(struct vio_devq *q, struct vio_chain *chain,
+					     struct vio_chain_seg *segs, uint16_t max_segs,
+					     uint16_t head)
+{
+	q->park_chain = chain;
+	q->park_segs = segs;
+	q->park_max_segs = max_segs;
+	q->park_head = head;
 }
 
 /* The walk of a list of split descriptors into q->park_segs, the record

@@ -168,6 +168,7 @@ struct vio_devq {
 		struct vio__devq_split split;
 		struct vio__devq_packed packed;
 	} u;
+	uint16_t *inflight; /* size entries, after the struct */
 	/* The arguments of a pop parked while a fast chain walk runs
 	 * (devq_hot.h): read back for the record or the hand-over, so that
 	 * they need no register during the walk. Meaningless between pops. */
@@ -178,9 +179,6 @@ struct vio_devq {
 	uint16_t park_nout;  /* the readable segments, while the writable ones are walked */
 	uint16_t park_bound; /* entries of park_table */
 	const struct vio_split_desc *park_table; /* the indirect table being walked */
-	/* size entries, in the caller's memory after the struct: at a fixed
-	 * offset from q, so the hot paths index them without a pointer load. */
-	uint16_t inflight[];
 };
 
 /* Make @r the region the inline fast paths try first. */
