@@ -252,9 +252,9 @@ VIO_NOINLINE int vio__devq_split_pop_slow(struct vio_devq *q, struct vio_chain *
 }
 
 static VIO_ALWAYS_INLINE int pop_split(struct vio_devq *q, struct vio_chain *chain,
-				       struct vio_chain_seg *segs, uint16_t max_segs)
+				       struct vio_chain_seg *segs, uint16_t max_segs, bool by_dir)
 {
-	return vio__devq_split_pop1(q, chain, segs, max_segs);
+	return vio__devq_split_pop1(q, chain, segs, max_segs, by_dir);
 }
 
 /* Out of line, a tail call of the pop fast path: the callee-saved
@@ -321,11 +321,12 @@ VIO_NOINLINE static int pop_packed(struct vio_devq *q, struct vio_chain *chain,
 	return vio__devq_packed_pop1_impl(q, chain, segs, max_segs, true);
 }
 
+/* @by_dir as for vio__devq_split_pop1(). */
 static VIO_ALWAYS_INLINE int pop_one(struct vio_devq *q, struct vio_chain *chain,
-				     struct vio_chain_seg *segs, uint16_t max_segs)
+				     struct vio_chain_seg *segs, uint16_t max_segs, bool by_dir)
 {
 	if (vio_likely(q->hot == VIO__HOT_SPLIT))
-		return pop_split(q, chain, segs, max_segs);
+		return pop_split(q, chain, segs, max_segs, by_dir);
 	if (q->hot == VIO__HOT_PACKED)
 		return pop_packed(q, chain, segs, max_segs);
 	return pop_general(q, chain, segs, max_segs);
@@ -334,7 +335,7 @@ static VIO_ALWAYS_INLINE int pop_one(struct vio_devq *q, struct vio_chain *chain
 int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
 		 uint16_t max_segs)
 {
-	return pop_one(q, chain, segs, max_segs);
+	return pop_one(q, chain, segs, max_segs, true);
 }
 
 int vio_devq_pop_batch(struct vio_devq *q, struct vio_chain *chains, struct vio_chain_seg *segs,
@@ -368,7 +369,7 @@ int vio_devq_pop_batch(struct vio_devq *q, struct vio_chain *chains, struct vio_
 	while (k < n) {
 		/* (No arithmetic on the array when it may be NULL.) */
 		struct vio_chain_seg *sg = max_segs != 0 ? segs + (size_t)k * max_segs : segs;
-		int rc = pop_one(q, &chains[k], sg, max_segs);
+		int rc = pop_one(q, &chains[k], sg, max_segs, false);
 		if (vio_unlikely(rc != 0))
 			return k != 0 ? (int)k : rc;
 		k++;
