@@ -215,10 +215,7 @@ VIO_NOINLINE int vio__devq_split_pop_chain(struct vio_devq *q, struct vio_chain 
 	 * the chain loop could not take it. */
 	if (vio_unlikely(q->hint.size == 0))
 		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
-	q->park_chain = chain;
-	q->park_segs = segs;
-	q->park_max_segs = max_segs;
-	q->park_head = head;
+	vio__devq_park(q, chain, segs, max_segs, head);
 	if (vio_likely(vio__devq_split_popn(q, head_flags) == 0))
 		return 0;
 	return vio__devq_split_pop_head(q, q->park_head, q->park_chain, q->park_segs,
@@ -233,10 +230,7 @@ VIO_NOINLINE int vio__devq_split_pop_indirect(struct vio_devq *q, struct vio_cha
 	 * map callback: the table walk could not take them. */
 	if (vio_unlikely(q->hint.size == 0))
 		return vio__devq_split_pop_head(q, head, chain, segs, max_segs);
-	q->park_chain = chain;
-	q->park_segs = segs;
-	q->park_max_segs = max_segs;
-	q->park_head = head;
+	vio__devq_park(q, chain, segs, max_segs, head);
 	if (vio_likely(vio__devq_split_popt(q) == 0))
 		return 0;
 	return vio__devq_split_pop_head(q, q->park_head, q->park_chain, q->park_segs,
@@ -258,9 +252,9 @@ VIO_NOINLINE int vio__devq_split_pop_slow(struct vio_devq *q, struct vio_chain *
 }
 
 static VIO_ALWAYS_INLINE int pop_split(struct vio_devq *q, struct vio_chain *chain,
-				       struct vio_chain_seg *segs, uint16_t max_segs)
+				       struct vio_chain_seg *segs, uint16_t max_segs, bool by_dir)
 {
-	return vio__devq_split_pop1(q, chain, segs, max_segs);
+	return vio__devq_split_pop1(q, chain, segs, max_segs, by_dir);
 }
 
 /* Out of line, a tail call of the pop fast path: the callee-saved
@@ -274,10 +268,7 @@ VIO_NOINLINE int vio__devq_packed_pop_chain(struct vio_devq *q, struct vio_chain
 	 * so (the leaf hands a list over before it looks at max_segs). */
 	if (vio_unlikely(q->hint.size == 0 || max_segs == 0))
 		return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
-	q->park_chain = chain;
-	q->park_segs = segs;
-	q->park_max_segs = max_segs;
-	q->park_head = head_flags;
+	vio__devq_park(q, chain, segs, max_segs, head_flags);
 	if (vio_likely(vio__devq_packed_popn(q) == 0))
 		return 0;
 	return vio__devq_packed_pop_at(q, q->park_head, q->park_chain, q->park_segs,
@@ -292,10 +283,7 @@ VIO_NOINLINE int vio__devq_packed_pop_indirect(struct vio_devq *q, struct vio_ch
 	 * map callback; no array: the general code says so. */
 	if (vio_unlikely(q->hint.size == 0 || max_segs == 0))
 		return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
-	q->park_chain = chain;
-	q->park_segs = segs;
-	q->park_max_segs = max_segs;
-	q->park_head = head_flags;
+	vio__devq_park(q, chain, segs, max_segs, head_flags);
 	if (vio_likely(vio__devq_packed_popt(q) == 0))
 		return 0;
 	return vio__devq_packed_pop_at(q, q->park_head, q->park_chain, q->park_segs,
@@ -333,11 +321,12 @@ VIO_NOINLINE static int pop_packed(struct vio_devq *q, struct vio_chain *chain,
 	return vio__devq_packed_pop1_impl(q, chain, segs, max_segs, true);
 }
 
+/* @by_dir as for vio__devq_split_pop1(). */
 static VIO_ALWAYS_INLINE int pop_one(struct vio_devq *q, struct vio_chain *chain,
-				     struct vio_chain_seg *segs, uint16_t max_segs)
+				     struct vio_chain_seg *segs, uint16_t max_segs, bool by_dir)
 {
 	if (vio_likely(q->hot == VIO__HOT_SPLIT))
-		return pop_split(q, chain, segs, max_segs);
+		return pop_split(q, chain, segs, max_segs, by_dir);
 	if (q->hot > VIO__HOT_SPLIT) /* VIO__HOT_PACKED */
 		return pop_packed(q, chain, segs, max_segs);
 	return pop_general(q, chain, segs, max_segs);
@@ -346,7 +335,7 @@ static VIO_ALWAYS_INLINE int pop_one(struct vio_devq *q, struct vio_chain *chain
 int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
 		 uint16_t max_segs)
 {
-	return pop_one(q, chain, segs, max_segs);
+	return pop_one(q, chain, segs, max_segs, true);
 }
 
 int vio_devq_pop_batch(struct vio_devq *q, struct vio_chain *chains, struct vio_chain_seg *segs,
@@ -380,7 +369,7 @@ int vio_devq_pop_batch(struct vio_devq *q, struct vio_chain *chains, struct vio_
 	while (k < n) {
 		/* (No arithmetic on the array when it may be NULL.) */
 		struct vio_chain_seg *sg = max_segs != 0 ? segs + (size_t)k * max_segs : segs;
-		int rc = pop_one(q, &chains[k], sg, max_segs);
+		int rc = pop_one(q, &chains[k], sg, max_segs, false);
 		if (vio_unlikely(rc != 0))
 			return k != 0 ? (int)k : rc;
 		k++;

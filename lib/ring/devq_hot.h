@@ -31,6 +31,46 @@ enum {
 #define VIO__POP_CODE(rc) ((rc) & ((1 << VIO__POP_SHIFT) - 1))
 #define VIO__POP_ARG(rc) ((uint16_t)((unsigned)(rc) >> VIO__POP_SHIFT))
 #define VIO__POP_WITH(code, v) ((int)(((unsigned)(v) << VIO__POP_SHIFT) | (unsigned)(code)))
+
+/* The end of vio__devq_split_pop1(): the head @head (< size) at @sd is one
+ * direct descriptor, device-writable if @write (with @by_dir, a constant at
+ * each call site: the direction's room, record template and segment flag
+ * are then constants too, and few registers are live). The buffer inside q->hint,
+ * then the head not in flight (tested last, so that its index is not live
+ * across the other tests); anything else is handed over, nothing but
+ * segs[0] changed. */
+static VIO_ALWAYS_INLINE int vio__devq_split_take1(struct vio_devq *q, struct vio_chain *chain,
+						   struct vio_chain_seg *segs, uint16_t max_segs,
+						   size_t head, const struct vio_split_desc *sd,
+						   const bool write)
+{
+	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
+	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
+	/* The caller's array (max_segs > 0): stored now so that addr needs no
+	 * register of its own; a hand-over leaves segs[0] to the general code,
+	 * which writes segments before it knows a chain is good anyway. */
+	segs->addr = addr;
+	/* Inside q->hint, which grants the direction (hint_room is 0 where
+	 * it does not): off + len - 1, the last byte, below the room, and no
+	 * carry out of that sum. len - 1 in 64 bits is 2^64 - 1 when len is 0:
+	 * then the sum carries, or (off 0) is not below any room, so an empty
+	 * buffer goes to the general code too. */
+	uint64_t off = addr - q->hint.guest_addr;
+	uint64_t end = off + ((uint64_t)len - 1u);
+	if (end < off || end >= q->hint_room[write])
+		return vio__devq_split_pop_at(q, chain, segs,
+					      (uint32_t)head | (uint32_t)max_segs << 16);
+	if (q->inflight[head] != 0)
+		return vio__devq_split_pop_slow(q, chain, segs, max_segs,
+						VIO__POP_WITH(VIO__POP_AT, head));
+	q->inflight[head] = VIO__INFLIGHT;
+	q->u.split.last_avail++;
+	segs->ptr = (unsigned char *)q->hint.host + off;
+	vio__seg_tail(segs, len, write);
+	vio__chain_fill1(q, chain, segs, (uint16_t)head, (uint16_t)head, len, write);
+	return 0;
+}
+
 /* vio_devq_pop() on a healthy split queue: 0 popped, -VIO_EAGAIN nothing
  * new, else what the general code the leaf hands over to returns: a list
  * of direct descriptors goes to vio__devq_split_pop_chain(), anything else
@@ -38,9 +78,13 @@ enum {
  * but the validated avail_seen; VIO__POP_AT: the head at last_avail is in
  * range). Both are tail calls. A leaf that keeps little live at once:
  * the arguments stay in their registers for the tail calls, so no
- * callee-saved register is needed. */
+ * callee-saved register is needed. @by_dir (a constant at each call site):
+ * a copy of the one-descriptor tail per direction, fewer instructions on
+ * the way for more code; vio_devq_pop() has it, the loop of
+ * vio_devq_pop_batch() (which takes such chains in runs) does not. */
 static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio_chain *chain,
-						  struct vio_chain_seg *segs, uint16_t max_segs)
+						  struct vio_chain_seg *segs, uint16_t max_segs,
+						  bool by_dir)
 {
 	struct vio__devq_split *s = &q->u.split;
 	uint16_t last = s->last_avail;
@@ -62,49 +106,32 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 	 * once and the compiler needs no callee-saved register. */
 	if (max_segs == 0)
 		return vio__devq_split_pop_slow(q, chain, segs, max_segs, VIO__POP_GENERAL);
-	uint16_t head = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->avail_ring[last & q->mask].raw));
+	const size_t head = vio_le16_raw_to_cpu(VIO_READ_ONCE(s->avail_ring[last & q->mask].raw));
 	if (head >= q->size) /* it fails the queue */
 		return vio__devq_split_pop_slow(q, chain, segs, max_segs, VIO__POP_GENERAL);
-	if (q->inflight[head] != 0)
-		return vio__devq_split_pop_slow(q, chain, segs, max_segs,
-						VIO__POP_WITH(VIO__POP_AT, head));
 	/* Each field read once; next is not needed without NEXT. */
 	const struct vio_split_desc *sd = &s->desc[head];
 	uint16_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
-	if ((flags & (uint16_t)~VIO_DESC_F_WRITE) != 0) {
-		/* A list of direct descriptors, or a table alone: its walk, a
-		 * tail call. */
-		if ((flags & (uint16_t) ~(VIO_DESC_F_WRITE | VIO_DESC_F_NEXT)) == 0)
-			return vio__devq_split_pop_chain(q, chain, segs, max_segs, head, flags);
-		if ((flags | VIO_DESC_F_WRITE) == (VIO_DESC_F_INDIRECT | VIO_DESC_F_WRITE))
-			return vio__devq_split_pop_indirect(q, chain, segs, max_segs, head);
+	/* One direct descriptor: device-writable (a receive buffer, the
+	 * common one-descriptor chain), or readable. */
+	if ((flags & (uint16_t)~VIO_DESC_F_WRITE) == 0) {
+		if (!by_dir)
+			return vio__devq_split_take1(q, chain, segs, max_segs, head, sd,
+						     flags != 0);
+		if (flags != 0)
+			return vio__devq_split_take1(q, chain, segs, max_segs, head, sd, true);
+		return vio__devq_split_take1(q, chain, segs, max_segs, head, sd, false);
+	}
+	if (q->inflight[head] != 0)
 		return vio__devq_split_pop_slow(q, chain, segs, max_segs,
 						VIO__POP_WITH(VIO__POP_AT, head));
-	}
-	/* flags is 0 or VIO_DESC_F_WRITE (2): w is the direction. */
-	const size_t w = (size_t)(flags >> 1);
-	/* The head and max_segs in one register for the hand-over. */
-	const uint32_t at = head | (uint32_t)max_segs << 16;
-	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
-	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
-	/* The caller's array (max_segs > 0): stored now so that addr needs no
-	 * register of its own; a hand-over leaves segs[0] to the general code,
-	 * which writes segments before it knows a chain is good anyway. */
-	segs->addr = addr;
-	/* Inside q->hint, which grants the direction (hint_room is 0 where
-	 * it does not). Regions do not wrap, so in range means no overflow. */
-	uint64_t off = addr - q->hint.guest_addr;
-	/* Inside, hint_end[w] - addr is the room left; len - 1 in 64 bits is
-	 * above any room when len is 0 (an empty buffer goes to the general
-	 * code). */
-	if (off >= q->hint_room[w] || (uint64_t)len - 1u >= q->hint_end[w] - addr)
-		return vio__devq_split_pop_at(q, chain, segs, at);
-	segs->ptr = (unsigned char *)q->hint.host + off;
-	vio__seg_tail(segs, len, w != 0);
-	vio__chain_fill1(q, chain, segs, (uint16_t)at, (uint16_t)at, len, w != 0);
-	q->inflight[(uint16_t)at] = VIO__INFLIGHT;
-	s->last_avail++;
-	return 0;
+	/* A list of direct descriptors, or a table alone: its walk, a tail
+	 * call. */
+	if ((flags & (uint16_t) ~(VIO_DESC_F_WRITE | VIO_DESC_F_NEXT)) == 0)
+		return vio__devq_split_pop_chain(q, chain, segs, max_segs, (uint16_t)head, flags);
+	if ((flags | VIO_DESC_F_WRITE) == (VIO_DESC_F_INDIRECT | VIO_DESC_F_WRITE))
+		return vio__devq_split_pop_indirect(q, chain, segs, max_segs, (uint16_t)head);
+	return vio__devq_split_pop_slow(q, chain, segs, max_segs, VIO__POP_WITH(VIO__POP_AT, head));
 }
 
 /* One direct descriptor of a list, read once, checked inside q->hint for
@@ -188,6 +215,18 @@ static VIO_ALWAYS_INLINE bool vio__chain_seg_in(const struct vio_devq *q, struct
 	sg->addr = addr;
 	vio__seg_tail(sg, len, w != 0);
 	return true;
+}
+
+/* Park a pop's arguments in q for a chain walk (q->park_*): @head is the
+ * split head index, or the packed head flags. */
+static VIO_ALWAYS_INLINE void vio__devq_park(struct vio_devq *q, struct vio_chain *chain,
+					     struct vio_chain_seg *segs, uint16_t max_segs,
+					     uint16_t head)
+{
+	q->park_chain = chain;
+	q->park_segs = segs;
+	q->park_max_segs = max_segs;
+	q->park_head = head;
 }
 
 /* The walk of a list of split descriptors into q->park_segs, the record

@@ -359,8 +359,8 @@ static VIO_ALWAYS_INLINE bool vio__vq_split_kick1(struct vio_vq *vq)
 	VIO_CACHE_INVALIDATE(s->avail_event, sizeof(*s->avail_event));
 	uint16_t ev = vio_le16_get((vio_le16){VIO_READ_ONCE(s->avail_event->raw)});
 	/* vio_need_event(ev, new, old): its (uint16_t)(new - old) is moved,
-	 * below 0xffff here. */
-	return (uint16_t)((uint16_t)new_idx - ev - 1u) < moved;
+	 * below 0xffff here (so a 16-bit compare). */
+	return (uint16_t)((uint16_t)new_idx - ev - 1u) < (uint16_t)moved;
 }
 
 /* The slots after the head @hs of a chain of @n > 1 descriptors lose their

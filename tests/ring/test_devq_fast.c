@@ -228,6 +228,100 @@ static void test_region_end(void **state)
 	broken_with(f, -VIO_EMAP);
 }
 
+/* One descriptor that starts before the region and ends inside it (its
+ * offset wraps: the last byte's sum carries), or runs one byte past the
+ * region's end, in either direction: no region holds it. */
+static void single_outside(struct fx *f, uint64_t addr, uint32_t len, uint16_t flags)
+{
+	offer1(f, addr, len, flags, 1);
+	assert_err(pop(f), -VIO_EMAP);
+	broken_with(f, -VIO_EMAP);
+}
+
+static void test_single_before_region_read(void **state)
+{
+	struct fx *f = *state;
+	single_outside(f, f->data_addr - 4, 8, 0);
+}
+
+static void test_single_before_region_write(void **state)
+{
+	struct fx *f = *state;
+	single_outside(f, f->data_addr - 4, 8, VIO_DESC_F_WRITE);
+}
+
+static void test_single_past_region_end_read(void **state)
+{
+	struct fx *f = *state;
+	single_outside(f, f->data_addr + DATA_LEN - 8, 9, 0);
+}
+
+static void test_single_past_region_end_write(void **state)
+{
+	struct fx *f = *state;
+	single_outside(f, f->data_addr + DATA_LEN - 8, 9, VIO_DESC_F_WRITE);
+}
+
+/* An empty buffer at the region's first byte (offset 0: its last byte
+ * would be at 2^64 - 1, not below any room), in either direction: the
+ * general code's segment without a pointer. */
+static void test_single_empty_at_region_start(void **state)
+{
+	struct fx *f = *state;
+	for (uint16_t k = 0; k < 2; k++) {
+		uint16_t flags = k != 0 ? VIO_DESC_F_WRITE : 0;
+		offer1(f, f->data_addr, 0, flags, (uint16_t)(1 + k));
+		assert_err(pop(f), 0);
+		assert_null(f->segs[0].ptr);
+		assert_int_equal(f->segs[0].len, 0);
+		assert_int_equal(f->segs[0].write, k != 0);
+		assert_err(vio_devq_push(f->q, &f->chain[0], 0), 0);
+	}
+}
+
+/* A readable buffer in a write-only region, with that region first in
+ * line: the fast path's per-direction room (0 for reads) must refuse it. */
+static void test_read_from_write_only_hint(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t wo = RO_ADDR + 0x100000u;
+	struct vio_mem_region t[GM_MAX_REGIONS + 2];
+	memcpy(t, f->table, sizeof(f->table));
+	uint32_t n = f->gm.n + 1;
+	t[n] = (struct vio_mem_region){wo, RO_LEN, f->ro, VIO_MAP_WRITE};
+	assert_err(vio_devq_set_mem_table(f->q, t, n + 1), 0);
+	offer1(f, wo + 16, 16, VIO_DESC_F_WRITE, 1);
+	assert_err(pop(f), 0);
+	assert_ptr_equal(f->segs[0].ptr, f->ro + 16);
+	assert_err(vio_devq_push(f->q, &f->chain[0], 0), 0);
+	offer1(f, wo + 64, 16, 0, 2);
+	assert_err(pop(f), -VIO_EMAP);
+	broken_with(f, -VIO_EMAP);
+}
+
+/* Split: a one-descriptor head offered again while in flight, in either
+ * direction, is refused (the leaf checks it once the buffer is found in
+ * the region). */
+static void split_single_head_in_flight(struct fx *f, uint16_t flags)
+{
+	offer1(f, f->data_addr + 64, 8, flags, 1);
+	uint16_t head = (uint16_t)((f->cursor - 1u) % QSIZE);
+	assert_err(pop(f), 0);
+	raw_split_avail_add(&f->r, head);
+	assert_err(vio_devq_pop(f->q, &f->chain[1], f->segs + NSEGS, NSEGS), -VIO_EDESC_INFLIGHT);
+	broken_with(f, -VIO_EDESC_INFLIGHT);
+}
+
+static void test_split_single_head_in_flight_read(void **state)
+{
+	split_single_head_in_flight(*state, 0);
+}
+
+static void test_split_single_head_in_flight_write(void **state)
+{
+	split_single_head_in_flight(*state, VIO_DESC_F_WRITE);
+}
+
 /* A readable one-descriptor buffer: out_bytes, nout and the segment's
  * direction from the composed stores. */
 static void test_single_readable_record(void **state)
@@ -1515,6 +1609,14 @@ int main(void)
 		BOTH(test_empty_buffer),
 		BOTH(test_region_end),
 		BOTH(test_single_readable_record),
+		BOTH(test_single_before_region_read),
+		BOTH(test_single_before_region_write),
+		BOTH(test_single_past_region_end_read),
+		BOTH(test_single_past_region_end_write),
+		BOTH(test_single_empty_at_region_start),
+		BOTH(test_read_from_write_only_hint),
+		SPLIT(test_split_single_head_in_flight_read),
+		SPLIT(test_split_single_head_in_flight_write),
 		BOTH(test_push_altered_chain),
 		BOTH(test_chain_record),
 		BOTH(test_chain_no_array),
