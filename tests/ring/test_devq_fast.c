@@ -478,6 +478,32 @@ static void test_broken_then_journal_change(void **state)
 	assert_int_equal(st.inflight, 0);
 }
 
+/* vio_devq_drop() of a chain popped before a reset: 0, nothing published,
+ * and it cannot be pushed. A record that was never filled (generation 0) or
+ * has no segments is not a stale chain: -VIO_EINVAL. */
+static void test_drop_stale_chain(void **state)
+{
+	struct fx *f = *state;
+	offer1(f, f->data_addr, 8, VIO_DESC_F_WRITE, 1);
+	assert_err(pop(f), 0);
+	struct vio_chain stale = f->chain[0];
+	assert_non_null(stale.segs);
+	vio_devq_reset(f->q);
+	uint16_t pub = published(f);
+	assert_err(vio_devq_drop(f->q, &stale), 0);
+	assert_err(vio_devq_push(f->q, &stale, 0), -VIO_EINVAL);
+	struct vio_chain never;
+	memset(&never, 0, sizeof(never));
+	never.segs = f->segs;
+	never.nseg = 1;
+	assert_err(vio_devq_drop(f->q, &never), -VIO_EINVAL);
+	stale.segs = NULL;
+	assert_err(vio_devq_drop(f->q, &stale), -VIO_EINVAL);
+	assert_err(vio_devq_drop(f->q, NULL), -VIO_EINVAL);
+	assert_int_equal(published(f), pub);
+	assert_false(vio_devq_is_broken(f->q));
+}
+
 /* No room for segments: -VIO_ENOSPC, as vio_devq_pop() with 0. */
 static void test_pop_batch_no_room(void **state)
 {
@@ -1663,6 +1689,7 @@ int main(void)
 		PACKED(test_packed_pop_batch_id_in_flight),
 		PACKED(test_packed_pop_batch_id_out_of_range),
 		BOTH(test_broken_then_journal_change),
+		BOTH(test_drop_stale_chain),
 		BOTH(test_pop_batch_no_room),
 		BOTH(test_push_batch_refused),
 		BOTH(test_push_batch_entries),
