@@ -1288,6 +1288,13 @@ static void test_devq_init_ring_unmappable(void **state)
 	c = f->cfg;
 	c.device_addr = UNMAPPED_ADDR;
 	assert_err(vio_devq_init(&q, f->qmem, f->qmem_size, &c), -VIO_ERING_MAP);
+	/* A part that would run past 2^64: refused before the callback is
+	 * asked. */
+	unsigned asked = f->gm.map_calls;
+	c = f->cfg;
+	c.desc_addr = 0xffffffffffffffc0ull;
+	assert_err(vio_devq_init(&q, f->qmem, f->qmem_size, &c), -VIO_ERING_MAP);
+	assert_int_equal(f->gm.map_calls, asked);
 
 	/* The parts are sized by the queue size: a bigger queue does not fit. */
 	c = f->cfg;
