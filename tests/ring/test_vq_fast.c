@@ -547,6 +547,69 @@ static void test_add_single_indirect_min_1(void **state)
 	assert_int_equal(d.len, 16);
 }
 
+static unsigned dev_visible(struct fx *f);
+
+/* (Re)create the queue with indirect tables (VIO_F_INDIRECT_DESC, a pool
+ * for tables of up to @imax entries, used from @imin segments on). */
+static void fx_init_indirect(struct fx *f, uint16_t imax, uint16_t imin,
+			     const struct vio_dma_ops *ops)
+{
+	const unsigned ind[] = {VIO_F_INDIRECT_DESC};
+	fx_init(f, ind, 1, ops);
+	free(f->pool);
+	f->pool = aligned_alloc(16, VIO_VQ_INDIRECT_POOL_SIZE(QSIZE, 4));
+	assert_non_null(f->pool);
+	free(f->mem);
+	f->cfg.indirect_pool = f->pool;
+	f->cfg.indirect_max = imax;
+	f->cfg.indirect_min = imin;
+	size_t n = vio_vq_mem_size(&f->cfg);
+	assert_int_equal(posix_memalign(&f->mem, VIO_VQ_MEM_ALIGN, n), 0);
+	assert_err(vio_vq_init(&f->vq, f->mem, n, &f->cfg), 0);
+}
+
+/* An indirect table whose lengths sum to 2^32: refused with -VIO_EINVAL,
+ * nothing published, and with a release hook every segment converted for
+ * the table is released (once each); the next add works. */
+static void test_add_indirect_length_overflow_releases(void **state)
+{
+	struct fx *f = *state;
+	for (int hook = 0; hook < 2; hook++) {
+		fx_init_indirect(f, 4, 2, hook ? &release_ops : NULL);
+		f->releases = 0;
+		struct vio_sg sg[3] = {
+			{f->buf[0], 0x80000000u}, {f->buf[1], 0x7fffffffu}, {f->buf[2], 1}};
+		assert_err(vio_vq_add(f->vq, sg, 1, 2, f->buf[0]), -VIO_EINVAL);
+		assert_int_equal(f->releases, hook ? 3 : 0);
+		assert_int_equal(vio_vq_num_free(f->vq), QSIZE);
+		assert_int_equal(dev_visible(f), 0);
+		assert_false(vio_vq_is_broken(f->vq));
+		sg[0].len = 16;
+		assert_err(vio_vq_add(f->vq, sg, 1, 2, f->buf[0]), 0);
+		assert_int_equal(dev_visible(f), 1);
+		uint16_t nd, id = dev_take(f, &nd);
+		struct raw_desc d;
+		raw_desc_get(f->r.desc, is_split(f) ? id : 0, f->fmt, &d);
+		assert_true((d.flags & VIO_DESC_F_INDIRECT) != 0);
+		assert_int_equal(d.len, 3 * 16);
+	}
+}
+
+/* indirect_max 0 with the feature and a pool: no tables, the chain goes
+ * into the ring. */
+static void test_add_indirect_max_0(void **state)
+{
+	struct fx *f = *state;
+	fx_init_indirect(f, 0, 2, NULL);
+	assert_err(add(f, 0, 3), 0);
+	uint16_t nd, id = dev_take(f, &nd);
+	struct raw_desc d;
+	raw_desc_get(f->r.desc, is_split(f) ? id : 0, f->fmt, &d);
+	assert_int_equal(d.flags & VIO_DESC_F_INDIRECT, 0);
+	assert_int_equal(d.len, 16);
+	assert_int_equal(vio_vq_num_free(f->vq), QSIZE - 3);
+}
+
 /* ---- vio_vq_add_batch ---------------------------------------------------- */
 
 /* How many buffers the device can see (split: the available index; packed:
@@ -990,6 +1053,8 @@ int main(void)
 		BOTH(test_batch_event_writes),
 		BOTH(test_add_single_checks),
 		BOTH(test_add_readable_only),
+		BOTH(test_add_indirect_length_overflow_releases),
+		BOTH(test_add_indirect_max_0),
 		BOTH(test_add_single_descriptor),
 		BOTH(test_add_single_indirect_min_1),
 		BOTH(test_add_batch_single_segments),
