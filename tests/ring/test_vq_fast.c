@@ -859,7 +859,8 @@ static int identity_to_device(void *ctx, const void *ptr, size_t len, enum vio_d
 
 static const struct vio_dma_ops identity_ops = {identity_to_device, NULL};
 
-static void side_init(struct fx *f, struct side *sd, const struct vio_dma_ops *ops, bool indirect)
+static void side_init(struct fx *f, struct side *sd, const struct vio_dma_ops *ops, bool indirect,
+		      uint16_t imin)
 {
 	raw_ring_alloc(&sd->r, &f->gm, f->fmt, QSIZE);
 	sd->pool = aligned_alloc(16, VIO_VQ_INDIRECT_POOL_SIZE(QSIZE, DIFF_IMAX));
@@ -877,7 +878,7 @@ static void side_init(struct fx *f, struct side *sd, const struct vio_dma_ops *o
 		vio_features_set(&c.features, VIO_F_INDIRECT_DESC);
 		c.indirect_pool = sd->pool;
 		c.indirect_max = DIFF_IMAX;
-		c.indirect_min = 3;
+		c.indirect_min = imin;
 	}
 	c.dma_ops = ops;
 	size_t n = vio_vq_mem_size(&c);
@@ -916,18 +917,18 @@ static void same_rings(struct fx *f, struct side *a, struct side *b)
 }
 
 /* The same random adds (1..DIFF_IMAX segments with indirect tables from 3
- * on; 1..DIFF_DMAX direct ones without; any split of readable and
+ * or from 2 on; 1..DIFF_DMAX direct ones without; any split of readable and
  * writable, lengths up to 2^32 - 1 so that some sums overflow, now and then
  * no token or no segment array) on a queue that takes the fast paths and
  * one that does not (an identity to_device hook): the same return codes,
  * the same ring and table bytes, the same completions back. */
 #define DIFF_DMAX 6
 
-static void fast_matches_general(struct fx *f, bool indirect)
+static void fast_matches_general(struct fx *f, bool indirect, uint16_t imin)
 {
 	struct side fast, gen;
-	side_init(f, &fast, NULL, indirect);
-	side_init(f, &gen, &identity_ops, indirect);
+	side_init(f, &fast, NULL, indirect, imin);
+	side_init(f, &gen, &identity_ops, indirect, imin);
 	struct side *sides[2] = {&fast, &gen};
 	unsigned seed = 99;
 	unsigned added = 0;
@@ -994,8 +995,9 @@ static void fast_matches_general(struct fx *f, bool indirect)
 
 static void test_add_fast_matches_general(void **state)
 {
-	fast_matches_general(*state, true);
-	fast_matches_general(*state, false);
+	fast_matches_general(*state, true, 3);
+	fast_matches_general(*state, true, 2);
+	fast_matches_general(*state, false, 0);
 }
 
 /* ---- kick_prepare -------------------------------------------------------- */
