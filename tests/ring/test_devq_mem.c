@@ -1248,7 +1248,9 @@ static void test_mem_ring_parts_released(void **state)
 /* ---- 6. Odd callbacks ------------------------------------------------------ */
 
 /* A map callback that grants as the probe does, then spoils the grant as
- * `spoil` says: no host address, or no bytes (both against its contract). */
+ * `spoil` says: no host address, or no bytes (both against its contract).
+ * A grant with release set is tracked by the probe as spoiled, so that its
+ * release is matched. */
 static enum {
 	SPOIL_NONE,
 	SPOIL_HOST,
@@ -1263,28 +1265,35 @@ static int spoiling_map(void *ctx, uint64_t addr, uint64_t len, enum vio_map_dir
 		m->host = NULL;
 	if (rc == 0 && spoil == SPOIL_LEN)
 		m->len = 0;
+	struct mem_probe *p = ctx;
+	if (rc == 0 && spoil != SPOIL_NONE && m->release) {
+		p->maps[p->nmaps - 1].host = m->host;
+		p->maps[p->nmaps - 1].len = m->len;
+	}
 	return rc;
 }
 
 /* A spoiled grant is a refusal: the pop fails with -VIO_EMAP and breaks
- * the queue, no segment points anywhere; after a reset the same buffer
- * maps. */
+ * the queue, no segment points anywhere; one that asked for release is
+ * given back, once, as it came; after a reset the same buffer maps. */
 static void test_mem_map_bogus_grant_refused(void **state)
 {
 	struct fx *f = *state;
 	static struct vio_mem_ops ops;
 	ops = (struct vio_mem_ops){spoiling_map, mp_ops.release, mp_ops.log_write};
 	f->ops = &ops;
-	for (int k = SPOIL_HOST; k <= SPOIL_LEN; k++) {
+	for (int k = SPOIL_HOST; k <= 2 * SPOIL_LEN; k++) {
+		f->mp.release = k > SPOIL_LEN;
 		spoil = SPOIL_NONE;
 		start(f, M_MAP);
 		clean(f);
 		struct raw_desc d = D(DATA + 8, 8, F_WRITE);
 		avail(f, &d, 1);
-		spoil = k;
-		unsigned grants = f->mp.grants;
+		spoil = k > SPOIL_LEN ? k - SPOIL_LEN : k;
+		unsigned grants = f->mp.grants, live = f->mp.live;
 		assert_err(pop(f), -VIO_EMAP);
 		assert_int_equal(f->mp.grants, grants + 1);
+		assert_int_equal(f->mp.live, live);
 		assert_null(f->segs[0].ptr);
 		expect_broken(f, -VIO_EMAP);
 		spoil = SPOIL_NONE;
@@ -1295,6 +1304,7 @@ static void test_mem_map_bogus_grant_refused(void **state)
 		assert_err(vio_devq_push(f->q, &f->chain, 8), 0);
 		assert_false(vio_devq_is_broken(f->q));
 	}
+	f->mp.release = false;
 }
 
 /* Grants that ask for release while the ops have no release callback: used
