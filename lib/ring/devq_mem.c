@@ -30,8 +30,9 @@ static inline int map_cb(struct vio_devq *q, uint64_t addr, uint64_t len, enum v
 	if (rc == -VIO_EMAP_AGAIN)
 		return rc;
 	if (rc < 0 || m.host == NULL || m.len == 0) {
-		/* Refused; a bogus grant is refused too (and given back). */
-		if (rc == 0 && m.release && m.host != NULL && m.len != 0 && q->mem_ops->release)
+		/* Refused; a bogus grant (no host or no bytes) is refused too,
+		 * and given back as it came if it asked for release. */
+		if (rc == 0 && m.release && q->mem_ops->release)
 			q->mem_ops->release(q->mem_ctx, m.host, addr, m.len, dir);
 		return -VIO_EMAP;
 	}

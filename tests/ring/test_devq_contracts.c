@@ -640,6 +640,14 @@ static void test_restore_repop_misuse(void **state)
 		assert_err(vio_devq_repop_packed(x.l.dq, x.saved[0], 1, &c, s, 4), -VIO_EINVAL);
 	else
 		assert_err(vio_devq_repop(x.l.dq, 0, &c, s, 4), -VIO_EINVAL);
+	if (!split) {
+		/* Packed: more in flight than the queue holds is refused, and
+		 * leaves nothing to repop. */
+		struct vio_ring_state bad = st;
+		bad.inflight = QSIZE + 1;
+		assert_err(vio_devq_set_state(x.l.dq, &bad), -VIO_EINVAL);
+		assert_err(repop(&x, 0, &c, s), -VIO_EINVAL);
+	}
 	assert_err(vio_devq_set_state(x.l.dq, &st), 0);
 	if (split) {
 		assert_err(vio_devq_repop(x.l.dq, QSIZE, &c, s, 4), -VIO_EINVAL);
@@ -654,6 +662,7 @@ static void test_restore_repop_misuse(void **state)
 		assert_err(vio_devq_repop_packed(x.l.dq, more, 1, &c, s, 4), -VIO_EINVAL);
 		assert_err(vio_devq_repop_packed(x.l.dq, more, 3, &c, s, 4), -VIO_EINVAL);
 		assert_err(vio_devq_repop_packed(x.l.dq, x.saved[0], 0, &c, s, 4), -VIO_EINVAL);
+		assert_err(vio_devq_repop_packed(x.l.dq, x.saved[0], n, &c, s, 0), -VIO_EINVAL);
 		assert_err(vio_devq_repop_packed(x.l.dq, NULL, 1, &c, s, 4), -VIO_EINVAL);
 		assert_err(vio_devq_repop_packed(x.l.dq, x.saved[0], QSIZE + 1, &c, s, 4),
 			   -VIO_EINVAL);
@@ -666,6 +675,9 @@ static void test_restore_repop_misuse(void **state)
 	/* Both formats: a chain re-submitted twice is the embedder's mistake. */
 	assert_err(repop(&x, 0, &c2, s2), -VIO_EINVAL);
 	assert_false(vio_devq_is_broken(x.l.dq));
+	/* A broken queue takes back nothing, not even a chain still owed. */
+	assert_err(vio_devq_fail(x.l.dq, -VIO_EREQUEST), -VIO_EREQUEST);
+	assert_err(repop(&x, 2, &c2, s2), -VIO_EBROKEN);
 	loop_fini(&x.l);
 }
 

@@ -498,6 +498,106 @@ static void test_split_pop_batch_head_out_of_range(void **state)
 	broken_with(f, -VIO_EDESC_HEAD);
 }
 
+/* A run (split: after the batch's first pop; packed: from its first entry)
+ * takes a buffer that ends exactly at the region's end and stops at one that
+ * runs a byte past it (into no region): the general pop breaks the queue
+ * for that one, and the batch returns what came before. */
+static void test_pop_batch_region_end(void **state)
+{
+	struct fx *f = *state;
+	offer1(f, f->data_addr, 8, VIO_DESC_F_WRITE, 1);
+	offer1(f, f->data_addr + DATA_LEN - 32, 32, VIO_DESC_F_WRITE, 2);
+	offer1(f, f->data_addr + DATA_LEN - 32, 33, 0, 3);
+	offer1(f, f->data_addr + 64, 8, VIO_DESC_F_WRITE, 4);
+	assert_err(pop_batch(f, 4), 2);
+	assert_ptr_equal(f->segs[0].ptr, f->data);
+	assert_ptr_equal(f->chain[1].segs, &f->segs[NSEGS]);
+	assert_ptr_equal(f->segs[NSEGS].ptr, f->data + DATA_LEN - 32);
+	assert_int_equal(f->segs[NSEGS].len, 32);
+	assert_int_equal(f->chain[1].in_bytes, 32);
+	assert_int_equal(f->chain[1].nseg, 1);
+	struct vio_ring_state st;
+	vio_devq_get_state(f->q, &st);
+	assert_int_equal(st.inflight, 2);
+	broken_with(f, -VIO_EMAP);
+}
+
+/* Packed: a run stops at a buffer id in flight (taken earlier in the same
+ * run) or out of range; the general pop breaks the queue for it. */
+static void test_packed_pop_batch_id_in_flight(void **state)
+{
+	struct fx *f = *state;
+	offer1(f, f->data_addr, 8, VIO_DESC_F_WRITE, 3);
+	offer1(f, f->data_addr + 8, 8, VIO_DESC_F_WRITE, 3);
+	offer1(f, f->data_addr + 16, 8, VIO_DESC_F_WRITE, 4);
+	assert_err(pop_batch(f, 4), 1);
+	assert_int_equal(f->chain[0].id, 3);
+	assert_ptr_equal(f->segs[0].ptr, f->data);
+	broken_with(f, -VIO_EDESC_INFLIGHT);
+	/* The chain taken before the bad entry is still the caller's. */
+	assert_err(vio_devq_drop(f->q, &f->chain[0]), 0);
+}
+
+static void test_packed_pop_batch_id_out_of_range(void **state)
+{
+	struct fx *f = *state;
+	offer1(f, f->data_addr, 8, VIO_DESC_F_WRITE, 1);
+	offer1(f, f->data_addr + 8, 8, VIO_DESC_F_WRITE, 2);
+	offer1(f, f->data_addr + 16, 8, VIO_DESC_F_WRITE, QSIZE);
+	offer1(f, f->data_addr + 24, 8, VIO_DESC_F_WRITE, 5);
+	assert_err(pop_batch(f, 4), 2);
+	assert_int_equal(f->chain[0].id, 1);
+	assert_int_equal(f->chain[1].id, 2);
+	assert_ptr_equal(f->segs[NSEGS].ptr, f->data + 8);
+	broken_with(f, -VIO_EDESC_ID);
+}
+
+/* A queue broken by the model stays off the fast paths when a journal is
+ * set and cleared (each recomputes them): a good entry waiting at the
+ * front is not taken, singly or in a batch. */
+static void test_broken_then_journal_change(void **state)
+{
+	struct fx *f = *state;
+	static const struct vio_devq_journal none;
+	offer1(f, f->data_addr, 8, VIO_DESC_F_WRITE, 1);
+	assert_err(vio_devq_fail(f->q, -VIO_EREQUEST), -VIO_EREQUEST);
+	assert_err(vio_devq_set_journal(f->q, &none, NULL), 0);
+	broken_with(f, -VIO_EREQUEST);
+	assert_err(pop_batch(f, 2), -VIO_EBROKEN);
+	assert_err(vio_devq_set_journal(f->q, NULL, NULL), 0);
+	broken_with(f, -VIO_EREQUEST);
+	assert_err(pop_batch(f, 2), -VIO_EBROKEN);
+	struct vio_ring_state st;
+	vio_devq_get_state(f->q, &st);
+	assert_int_equal(st.inflight, 0);
+}
+
+/* vio_devq_drop() of a chain popped before a reset: 0, nothing published,
+ * and it cannot be pushed. A record that was never filled (generation 0) or
+ * has no segments is not a stale chain: -VIO_EINVAL. */
+static void test_drop_stale_chain(void **state)
+{
+	struct fx *f = *state;
+	offer1(f, f->data_addr, 8, VIO_DESC_F_WRITE, 1);
+	assert_err(pop(f), 0);
+	struct vio_chain stale = f->chain[0];
+	assert_non_null(stale.segs);
+	vio_devq_reset(f->q);
+	uint16_t pub = published(f);
+	assert_err(vio_devq_drop(f->q, &stale), 0);
+	assert_err(vio_devq_push(f->q, &stale, 0), -VIO_EINVAL);
+	struct vio_chain never;
+	memset(&never, 0, sizeof(never));
+	never.segs = f->segs;
+	never.nseg = 1;
+	assert_err(vio_devq_drop(f->q, &never), -VIO_EINVAL);
+	stale.segs = NULL;
+	assert_err(vio_devq_drop(f->q, &stale), -VIO_EINVAL);
+	assert_err(vio_devq_drop(f->q, NULL), -VIO_EINVAL);
+	assert_int_equal(published(f), pub);
+	assert_false(vio_devq_is_broken(f->q));
+}
+
 /* No room for segments: -VIO_ENOSPC, as vio_devq_pop() with 0. */
 static void test_pop_batch_no_room(void **state)
 {
@@ -1687,6 +1787,11 @@ int main(void)
 		BOTH(test_pop_batch_across_the_end),
 		SPLIT(test_split_pop_batch_head_in_flight),
 		SPLIT(test_split_pop_batch_head_out_of_range),
+		BOTH(test_pop_batch_region_end),
+		PACKED(test_packed_pop_batch_id_in_flight),
+		PACKED(test_packed_pop_batch_id_out_of_range),
+		BOTH(test_broken_then_journal_change),
+		BOTH(test_drop_stale_chain),
 		BOTH(test_pop_batch_no_room),
 		BOTH(test_push_batch_refused),
 		BOTH(test_push_batch_entries),

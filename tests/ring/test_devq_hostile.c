@@ -1176,6 +1176,15 @@ static void test_devq_init_invalid(void **state)
 	assert_true(vio_devq_mem_size(f->fmt, 32768) > 0);
 	assert_true(vio_devq_mem_size(f->fmt, 1) > 0);
 
+	/* Region tables: one that wraps 2^64, or a count without a table. */
+	struct vio_mem_region wraps = {0xfffffffffffff000ull, 0x2000, f->qmem, VIO_MAP_RW};
+	c = f->cfg;
+	c.regions = &wraps;
+	c.nregions = 1;
+	assert_err(vio_devq_init(&q, f->qmem, f->qmem_size, &c), -VIO_EINVAL);
+	c.regions = NULL;
+	assert_err(vio_devq_init(&q, f->qmem, f->qmem_size, &c), -VIO_EINVAL);
+
 	/* Unknown format. */
 	c = f->cfg;
 	c.format = (enum vio_ring_format)2;
@@ -1196,6 +1205,18 @@ static void test_devq_init_invalid(void **state)
 		assert_err(vio_devq_init(&q, m, need, &c), 0);
 		assert_int_equal(vio_devq_size(q), 6);
 	}
+
+	/* An empty region is no region, wherever it claims to start: the
+	 * rings map through the callback. */
+	struct vio_mem_region empty = {0xfffffffffffff000ull, 0, f->qmem, VIO_MAP_RW};
+	c = f->cfg;
+	c.regions = &empty;
+	c.nregions = 1;
+	void *m = extra_alloc(f, f->qmem_size);
+	calls = f->gm.map_calls;
+	assert_err(vio_devq_init(&q, m, f->qmem_size, &c), 0);
+	assert_true(f->gm.map_calls > calls);
+	vio_devq_fini(q);
 }
 
 static void test_devq_init_ring_misaligned(void **state)
@@ -1241,6 +1262,15 @@ static void test_devq_init_ring_misaligned(void **state)
 	c = f->cfg;
 	c.device_addr = 0x61000000ull;
 	assert_err(vio_devq_init(&q, f->qmem, f->qmem_size, &c), -VIO_ERING_ALIGN);
+
+	/* The driver area one byte off in the host (split: the available ring
+	 * needs 2, packed: the event structure needs 4). */
+	size_t drv_len = is_split(f) ? vio_split_avail_size(QSIZE) : 4;
+	unsigned char *a = extra_alloc(f, drv_len + 64);
+	gm_add(&f->gm, 0x63000000ull, a + 1, drv_len, VIO_MAP_RW);
+	c = f->cfg;
+	c.driver_addr = 0x63000000ull;
+	assert_err(vio_devq_init(&q, f->qmem, f->qmem_size, &c), -VIO_ERING_ALIGN);
 }
 
 static void test_devq_init_ring_unmappable(void **state)
@@ -1258,6 +1288,13 @@ static void test_devq_init_ring_unmappable(void **state)
 	c = f->cfg;
 	c.device_addr = UNMAPPED_ADDR;
 	assert_err(vio_devq_init(&q, f->qmem, f->qmem_size, &c), -VIO_ERING_MAP);
+	/* A part that would run past 2^64: refused before the callback is
+	 * asked. */
+	unsigned asked = f->gm.map_calls;
+	c = f->cfg;
+	c.desc_addr = 0xffffffffffffffc0ull;
+	assert_err(vio_devq_init(&q, f->qmem, f->qmem_size, &c), -VIO_ERING_MAP);
+	assert_int_equal(f->gm.map_calls, asked);
 
 	/* The parts are sized by the queue size: a bigger queue does not fit. */
 	c = f->cfg;

@@ -483,7 +483,10 @@ static void test_journal_read_back(void **state)
 			assert_err(vio_devq_read_used_idx(f->l.dq, &v), 0);
 			assert_int_equal(v, k + 1);
 			assert_err(vio_devq_read_slot_flags(f->l.dq, 0, &v), -VIO_EINVAL);
+			assert_err(vio_devq_read_used_idx(f->l.dq, NULL), -VIO_EINVAL);
 		} else {
+			assert_err(vio_devq_read_slot_flags(f->l.dq, before.used_idx, NULL),
+				   -VIO_EINVAL);
 			assert_err(vio_devq_read_slot_flags(f->l.dq, before.used_idx, &v), 0);
 			assert_int_equal((v & VIO_DESC_F_AVAIL) != 0, before.used_wrap);
 			assert_int_equal((v & VIO_DESC_F_USED) != 0, before.used_wrap);
@@ -491,6 +494,47 @@ static void test_journal_read_back(void **state)
 			assert_err(vio_devq_read_used_idx(f->l.dq, &v), -VIO_EINVAL);
 		}
 	}
+}
+
+/* A journal without push_begin or without push_end: every push form still
+ * publishes, in order, and the callback that is there comes once per call
+ * (push_chains: one batch of two). */
+static void test_journal_half_push_callbacks(void **state)
+{
+	struct fx *f = *state;
+	static const struct vio_devq_journal only_end = {NULL, j_pop, NULL, j_end, NULL};
+	static const struct vio_devq_journal only_begin = {NULL, j_pop, j_begin, NULL, NULL};
+	const struct vio_devq_journal *js[2] = {&only_end, &only_begin};
+	start(f, false);
+	for (unsigned w = 0; w < 2; w++) {
+		assert_err(vio_devq_set_journal(f->l.dq, js[w], f), 0);
+		f->nev = 0;
+		struct vio_chain c[4];
+		struct vio_chain_seg s[4][4];
+		for (unsigned k = 0; k < 4; k++)
+			add(f, k, 1);
+		assert_err(vio_devq_pop_batch(f->l.dq, c, &s[0][0], 4, 4), 4);
+		assert_int_equal(f->nev, 4);
+		for (unsigned k = 0; k < 4; k++)
+			assert_int_equal(f->ev[k].kind, EV_POP);
+		f->nev = 0;
+		assert_err(vio_devq_push(f->l.dq, &c[0], 1), 0);
+		struct vio_used u = {&c[1], 2};
+		assert_err(vio_devq_push_batch(f->l.dq, &u, 1), 0);
+		uint32_t lens[2] = {3, 4};
+		assert_err(vio_devq_push_chains(f->l.dq, &c[2], lens, 2), 0);
+		assert_int_equal(f->nev, 3);
+		for (unsigned i = 0; i < 3; i++)
+			assert_int_equal(f->ev[i].kind, w == 0 ? EV_END : EV_BEGIN);
+		assert_int_equal(f->ev[2].n, 2);
+		assert_int_equal(f->ev[2].lens[1], 4);
+		unsigned before = f->taken;
+		assert_int_equal(drain(f), 4);
+		for (unsigned k = 0; k < 4; k++)
+			assert_int_equal(f->taken_len[before + k], k + 1);
+		assert_err(vio_devq_set_journal(f->l.dq, NULL, NULL), 0);
+	}
+	assert_false(vio_devq_is_broken(f->l.dq));
 }
 
 int main(void)
@@ -505,6 +549,7 @@ int main(void)
 		BOTH(test_journal_set_refused_in_flight),
 		BOTH(test_journal_reset_and_repop),
 		BOTH(test_journal_read_back),
+		BOTH(test_journal_half_push_callbacks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

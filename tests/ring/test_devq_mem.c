@@ -75,6 +75,7 @@ struct fx {
 	uint16_t next_id; /* packed ids, handed out round robin */
 	struct vio_chain chain;
 	struct vio_chain_seg segs[NSEGS];
+	const struct vio_mem_ops *ops; /* M_MAP: these instead of mp_ops */
 	/* Release-before-publication probe. */
 	uint32_t pub_before;
 	unsigned published_early;
@@ -155,6 +156,8 @@ static int start_feat(struct fx *f, enum mode m, struct vio_features ft)
 	raw_ring_devq_config(&f->r, &f->cfg);
 	f->cfg.features = ft;
 	f->cfg.mem_ops = m == M_TABLE ? &mp_ops_nomap : &mp_ops;
+	if (m == M_MAP && f->ops != NULL)
+		f->cfg.mem_ops = f->ops;
 	f->cfg.mem_ctx = &f->mp;
 	if (m != M_MAP) {
 		f->cfg.regions = f->table;
@@ -1242,6 +1245,128 @@ static void test_mem_ring_parts_released(void **state)
 	assert_int_equal(f->mp.bad_releases, 0);
 }
 
+/* ---- 6. Odd callbacks ------------------------------------------------------ */
+
+/* A map callback that grants as the probe does, then spoils the grant as
+ * `spoil` says: no host address, or no bytes (both against its contract).
+ * A grant with release set is tracked by the probe as spoiled, so that its
+ * release is matched. */
+static enum {
+	SPOIL_NONE,
+	SPOIL_HOST,
+	SPOIL_LEN
+} spoil;
+
+static int spoiling_map(void *ctx, uint64_t addr, uint64_t len, enum vio_map_dir dir,
+			struct vio_mapping *m)
+{
+	int rc = mp_ops.map(ctx, addr, len, dir, m);
+	if (rc == 0 && spoil == SPOIL_HOST)
+		m->host = NULL;
+	if (rc == 0 && spoil == SPOIL_LEN)
+		m->len = 0;
+	struct mem_probe *p = ctx;
+	if (rc == 0 && spoil != SPOIL_NONE && m->release) {
+		p->maps[p->nmaps - 1].host = m->host;
+		p->maps[p->nmaps - 1].len = m->len;
+	}
+	return rc;
+}
+
+/* A spoiled grant is a refusal: the pop fails with -VIO_EMAP and breaks
+ * the queue, no segment points anywhere; one that asked for release is
+ * given back, once, as it came; after a reset the same buffer maps. */
+static void test_mem_map_bogus_grant_refused(void **state)
+{
+	struct fx *f = *state;
+	static struct vio_mem_ops ops;
+	ops = (struct vio_mem_ops){spoiling_map, mp_ops.release, mp_ops.log_write};
+	f->ops = &ops;
+	for (int k = SPOIL_HOST; k <= 2 * SPOIL_LEN; k++) {
+		f->mp.release = k > SPOIL_LEN;
+		spoil = SPOIL_NONE;
+		start(f, M_MAP);
+		clean(f);
+		struct raw_desc d = D(DATA + 8, 8, F_WRITE);
+		avail(f, &d, 1);
+		spoil = k > SPOIL_LEN ? k - SPOIL_LEN : k;
+		unsigned grants = f->mp.grants, live = f->mp.live;
+		assert_err(pop(f), -VIO_EMAP);
+		assert_int_equal(f->mp.grants, grants + 1);
+		assert_int_equal(f->mp.live, live);
+		assert_null(f->segs[0].ptr);
+		expect_broken(f, -VIO_EMAP);
+		spoil = SPOIL_NONE;
+		clean(f);
+		avail(f, &d, 1);
+		assert_err(pop(f), 0);
+		seg_is(f, 0, f->h[0] + 8, DATA + 8, 8, true);
+		assert_err(vio_devq_push(f->q, &f->chain, 8), 0);
+		assert_false(vio_devq_is_broken(f->q));
+	}
+	f->mp.release = false;
+}
+
+/* Grants that ask for release while the ops have no release callback: used
+ * as they are, and the chain has nothing to give back (not MAPPED). */
+static void test_mem_map_release_without_callback(void **state)
+{
+	struct fx *f = *state;
+	static struct vio_mem_ops ops;
+	ops = (struct vio_mem_ops){mp_ops.map, NULL, mp_ops.log_write};
+	f->ops = &ops;
+	f->mp.release = true;
+	start(f, M_MAP);
+	clean(f);
+	struct raw_desc d[2] = {D(DATA + 1000, 48, 0), D(R3_ADDR, 8, F_WRITE)};
+	avail(f, d, 2);
+	assert_err(pop(f), 0);
+	assert_int_equal(f->chain.nseg, 3);
+	seg_is(f, 0, f->h[0] + 1000, DATA + 1000, 24, false);
+	seg_is(f, 1, f->h[1], DATA + 1024, 24, false);
+	seg_is(f, 2, f->h[3], R3_ADDR, 8, true);
+	for (unsigned i = 0; i < 3; i++)
+		assert_false(f->segs[i].release);
+	assert_int_equal(f->chain.flags & VIO_CHAIN_MAPPED, 0);
+	uint16_t pos = used_pos(f);
+	assert_err(vio_devq_push(f->q, &f->chain, 8), 0);
+	assert_int_equal(used_len_at(f, pos), 8);
+	assert_int_equal(f->mp.releases, 0);
+	f->mp.release = false;
+}
+
+static int refuse_chain(void *ctx, const struct vio_chain *chain)
+{
+	(void)ctx;
+	(void)chain;
+	return -VIO_EREQUEST;
+}
+
+/* A journal that cannot record a chain whose buffers the callback mapped
+ * (with release): the pop fails with the journal's code and breaks the
+ * queue, and every mapping of that chain is given back once. */
+static void test_mem_journal_refusal_releases(void **state)
+{
+	struct fx *f = *state;
+	static const struct vio_devq_journal j = {.pop = refuse_chain};
+	f->mp.release = true;
+	start(f, M_MAP);
+	clean(f);
+	assert_err(vio_devq_set_journal(f->q, &j, NULL), 0);
+	unsigned live = f->mp.live, grants = f->mp.grants;
+	struct raw_desc d[2] = {D(DATA + 1000, 48, 0), D(R3_ADDR, 8, F_WRITE)};
+	avail(f, d, 2);
+	assert_err(pop(f), -VIO_EREQUEST);
+	assert_int_equal(f->mp.grants - grants, 3);
+	assert_int_equal(f->mp.live, live);
+	expect_broken(f, -VIO_EREQUEST);
+	/* A reset recovers; the journal can then be cleared. */
+	clean(f);
+	assert_err(vio_devq_set_journal(f->q, NULL, NULL), 0);
+	assert_int_equal(f->mp.live, live);
+	f->mp.release = false;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1270,6 +1395,9 @@ int main(void)
 		BOTH(test_mem_indirect_table_across_regions),
 		BOTH(test_mem_nested_indirect_releases_table),
 		BOTH(test_mem_ring_parts_released),
+		BOTH(test_mem_map_bogus_grant_refused),
+		BOTH(test_mem_map_release_without_callback),
+		BOTH(test_mem_journal_refusal_releases),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -280,6 +280,55 @@ static void test_in_order_randomized(void **state)
 	}
 }
 
+/* A used entry (split) or used descriptor (packed) naming an id never
+ * handed out: the driver cannot tell which buffers it completes,
+ * -VIO_EUSED_STALE, and the queue is broken. (Packed: an id that heads a
+ * later buffer completes the batch up to it.) */
+static void test_in_order_used_names_no_head(void **state)
+{
+	(void)state;
+	for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++) {
+		bool packed = cases[ci].format == VIO_RING_PACKED;
+		for (uint16_t bad = 15; bad != 0; bad = packed && bad == 15 ? 1 : 0) {
+			struct loop l;
+			setup_loop(&l, &cases[ci], 16);
+			for (unsigned b = 0; b < 3; b++)
+				assert_int_equal(add_buf(&l, b, 1, 1, 100 + b), 0);
+			if (!packed) {
+				struct vio_split_used *u = l.device_area;
+				struct vio_split_used_elem *e = vio_split_used_ring(u);
+				e[0].id = vio_le32_make(bad);
+				e[0].len = vio_le32_make(0);
+				u->idx = vio_le16_make(1);
+			} else {
+				struct vio_packed_desc *d = l.desc;
+				d[0].id = vio_le16_make(bad);
+				d[0].len = vio_le32_make(5);
+				d[0].flags = vio_le16_make(VIO_DESC_F_AVAIL | VIO_DESC_F_USED);
+			}
+			void *tok;
+			uint32_t len;
+			if (bad == 1) {
+				/* Buffers 0 and 1, the first as fully used. */
+				assert_int_equal(vio_vq_get(l.vq, &tok, &len), 0);
+				assert_ptr_equal(tok, (void *)(uintptr_t)100);
+				assert_int_equal(len, 16);
+				assert_int_equal(vio_vq_get(l.vq, &tok, &len), 0);
+				assert_ptr_equal(tok, (void *)(uintptr_t)101);
+				assert_int_equal(len, 5);
+				assert_int_equal(vio_vq_get(l.vq, &tok, &len), -VIO_EAGAIN);
+				assert_false(vio_vq_is_broken(l.vq));
+			} else {
+				assert_int_equal(vio_vq_get(l.vq, &tok, &len), -VIO_EUSED_STALE);
+				assert_true(vio_vq_is_broken(l.vq));
+				assert_int_equal(vio_vq_broken_reason(l.vq), -VIO_EUSED_STALE);
+				assert_int_equal(vio_vq_get(l.vq, &tok, &len), -VIO_EBROKEN);
+			}
+			loop_fini(&l);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_in_order_split_descriptors_in_ring_order),
 		cmocka_unit_test(test_in_order_push_needs_feature),
 		cmocka_unit_test(test_in_order_randomized),
+		cmocka_unit_test(test_in_order_used_names_no_head),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

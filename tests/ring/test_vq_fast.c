@@ -547,6 +547,69 @@ static void test_add_single_indirect_min_1(void **state)
 	assert_int_equal(d.len, 16);
 }
 
+static unsigned dev_visible(struct fx *f);
+
+/* (Re)create the queue with indirect tables (VIO_F_INDIRECT_DESC, a pool
+ * for tables of up to @imax entries, used from @imin segments on). */
+static void fx_init_indirect(struct fx *f, uint16_t imax, uint16_t imin,
+			     const struct vio_dma_ops *ops)
+{
+	const unsigned ind[] = {VIO_F_INDIRECT_DESC};
+	fx_init(f, ind, 1, ops);
+	free(f->pool);
+	f->pool = aligned_alloc(16, VIO_VQ_INDIRECT_POOL_SIZE(QSIZE, 4));
+	assert_non_null(f->pool);
+	free(f->mem);
+	f->cfg.indirect_pool = f->pool;
+	f->cfg.indirect_max = imax;
+	f->cfg.indirect_min = imin;
+	size_t n = vio_vq_mem_size(&f->cfg);
+	assert_int_equal(posix_memalign(&f->mem, VIO_VQ_MEM_ALIGN, n), 0);
+	assert_err(vio_vq_init(&f->vq, f->mem, n, &f->cfg), 0);
+}
+
+/* An indirect table whose lengths sum to 2^32: refused with -VIO_EINVAL,
+ * nothing published, and with a release hook every segment converted for
+ * the table is released (once each); the next add works. */
+static void test_add_indirect_length_overflow_releases(void **state)
+{
+	struct fx *f = *state;
+	for (int hook = 0; hook < 2; hook++) {
+		fx_init_indirect(f, 4, 2, hook ? &release_ops : NULL);
+		f->releases = 0;
+		struct vio_sg sg[3] = {
+			{f->buf[0], 0x80000000u}, {f->buf[1], 0x7fffffffu}, {f->buf[2], 1}};
+		assert_err(vio_vq_add(f->vq, sg, 1, 2, f->buf[0]), -VIO_EINVAL);
+		assert_int_equal(f->releases, hook ? 3 : 0);
+		assert_int_equal(vio_vq_num_free(f->vq), QSIZE);
+		assert_int_equal(dev_visible(f), 0);
+		assert_false(vio_vq_is_broken(f->vq));
+		sg[0].len = 16;
+		assert_err(vio_vq_add(f->vq, sg, 1, 2, f->buf[0]), 0);
+		assert_int_equal(dev_visible(f), 1);
+		uint16_t nd, id = dev_take(f, &nd);
+		struct raw_desc d;
+		raw_desc_get(f->r.desc, is_split(f) ? id : 0, f->fmt, &d);
+		assert_true((d.flags & VIO_DESC_F_INDIRECT) != 0);
+		assert_int_equal(d.len, 3 * 16);
+	}
+}
+
+/* indirect_max 0 with the feature and a pool: no tables, the chain goes
+ * into the ring. */
+static void test_add_indirect_max_0(void **state)
+{
+	struct fx *f = *state;
+	fx_init_indirect(f, 0, 2, NULL);
+	assert_err(add(f, 0, 3), 0);
+	uint16_t nd, id = dev_take(f, &nd);
+	struct raw_desc d;
+	raw_desc_get(f->r.desc, is_split(f) ? id : 0, f->fmt, &d);
+	assert_int_equal(d.flags & VIO_DESC_F_INDIRECT, 0);
+	assert_int_equal(d.len, 16);
+	assert_int_equal(vio_vq_num_free(f->vq), QSIZE - 3);
+}
+
 /* ---- vio_vq_add_batch ---------------------------------------------------- */
 
 /* How many buffers the device can see (split: the available index; packed:
@@ -729,6 +792,49 @@ static void test_add_batch_general(void **state)
 	assert_int_equal(f->releases, QSIZE);
 }
 
+/* Chains of 1..6 device-readable segments and nothing writable (the fast
+ * adds of one, of two or three, and of more): split lists them readable,
+ * NEXT on all but the last; the driver expects no bytes written, so a used
+ * length of 1 is refused and 0 is taken. */
+static void test_add_readable_only(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned n = 1; n <= 6; n++) {
+		for (uint32_t written = 0; written < 2; written++) {
+			fx_init(f, NULL, 0, NULL);
+			struct vio_sg sg[6];
+			for (unsigned i = 0; i < n; i++)
+				sg[i] = (struct vio_sg){f->buf[i], 8 + i};
+			assert_err(vio_vq_add(f->vq, sg, n, 0, f->buf[0]), 0);
+			uint16_t nd, id = dev_take(f, &nd);
+			if (is_split(f)) {
+				uint16_t at = id;
+				for (unsigned i = 0; i < n; i++) {
+					struct raw_desc d;
+					raw_desc_get(f->r.desc, at, f->fmt, &d);
+					assert_int_equal(d.len, 8 + i);
+					assert_int_equal(d.flags, i + 1 < n ? VIO_DESC_F_NEXT : 0);
+					at = d.next_or_id;
+				}
+			} else {
+				assert_int_equal(nd, n);
+			}
+			dev_used(f, id, nd, written);
+			void *tok;
+			uint32_t len;
+			if (written == 0) {
+				assert_err(vio_vq_get(f->vq, &tok, &len), 0);
+				assert_ptr_equal(tok, f->buf[0]);
+				assert_int_equal(len, 0);
+				assert_int_equal(vio_vq_num_free(f->vq), QSIZE);
+			} else {
+				assert_err(vio_vq_get(f->vq, &tok, &len), -VIO_EUSED_LEN);
+				assert_true(vio_vq_is_broken(f->vq));
+			}
+		}
+	}
+}
+
 /* ---- fast and general add write the same rings ------------------------- */
 
 /* A queue over its own rings and indirect pool. */
@@ -753,7 +859,8 @@ static int identity_to_device(void *ctx, const void *ptr, size_t len, enum vio_d
 
 static const struct vio_dma_ops identity_ops = {identity_to_device, NULL};
 
-static void side_init(struct fx *f, struct side *sd, const struct vio_dma_ops *ops)
+static void side_init(struct fx *f, struct side *sd, const struct vio_dma_ops *ops, bool indirect,
+		      uint16_t imin)
 {
 	raw_ring_alloc(&sd->r, &f->gm, f->fmt, QSIZE);
 	sd->pool = aligned_alloc(16, VIO_VQ_INDIRECT_POOL_SIZE(QSIZE, DIFF_IMAX));
@@ -764,13 +871,15 @@ static void side_init(struct fx *f, struct side *sd, const struct vio_dma_ops *o
 	raw_ring_vq_config(&sd->r, &c);
 	c.features = vio_features_none();
 	vio_features_set(&c.features, VIO_F_VERSION_1);
-	vio_features_set(&c.features, VIO_F_INDIRECT_DESC);
 	vio_features_set(&c.features, VIO_F_EVENT_IDX);
 	if (!is_split(f))
 		vio_features_set(&c.features, VIO_F_RING_PACKED);
-	c.indirect_pool = sd->pool;
-	c.indirect_max = DIFF_IMAX;
-	c.indirect_min = 3;
+	if (indirect) {
+		vio_features_set(&c.features, VIO_F_INDIRECT_DESC);
+		c.indirect_pool = sd->pool;
+		c.indirect_max = DIFF_IMAX;
+		c.indirect_min = imin;
+	}
 	c.dma_ops = ops;
 	size_t n = vio_vq_mem_size(&c);
 	assert_int_equal(posix_memalign(&sd->mem, VIO_VQ_MEM_ALIGN, n), 0);
@@ -807,33 +916,39 @@ static void same_rings(struct fx *f, struct side *a, struct side *b)
 	assert_memory_equal(a->r.driver, b->r.driver, raw_ring_driver_bytes(&a->r));
 }
 
-/* The same random adds (1..DIFF_IMAX segments, any split of readable and
- * writable, lengths up to 2^32 - 1 so that some sums overflow) on a queue
- * that takes the fast paths and one that does not (an identity to_device
- * hook): the same return codes, the same ring and table bytes, the same
- * completions back. */
-static void test_add_fast_matches_general(void **state)
+/* The same random adds (1..DIFF_IMAX segments with indirect tables from 3
+ * or from 2 on; 1..DIFF_DMAX direct ones without; any split of readable and
+ * writable, lengths up to 2^32 - 1 so that some sums overflow, now and then
+ * no token or no segment array) on a queue that takes the fast paths and
+ * one that does not (an identity to_device hook): the same return codes,
+ * the same ring and table bytes, the same completions back. */
+#define DIFF_DMAX 6
+
+static void fast_matches_general(struct fx *f, bool indirect, uint16_t imin)
 {
-	struct fx *f = *state;
 	struct side fast, gen;
-	side_init(f, &fast, NULL);
-	side_init(f, &gen, &identity_ops);
+	side_init(f, &fast, NULL, indirect, imin);
+	side_init(f, &gen, &identity_ops, indirect, imin);
 	struct side *sides[2] = {&fast, &gen};
 	unsigned seed = 99;
 	unsigned added = 0;
 	for (unsigned it = 0; it < 3000; it++) {
 		seed = seed * 1103515245u + 12345u;
-		unsigned total = 1 + (seed >> 8) % DIFF_IMAX, out = (seed >> 12) % (total + 1);
-		struct vio_sg sg[DIFF_IMAX];
+		unsigned total = 1 + (seed >> 8) % (indirect ? DIFF_IMAX : DIFF_DMAX),
+			 out = (seed >> 12) % (total + 1);
+		struct vio_sg sg[DIFF_DMAX];
 		for (unsigned i = 0; i < total; i++) {
 			seed = seed * 1103515245u + 12345u;
 			uint32_t len = (seed >> 20) % 3 == 0 ? 0xffffffffu - (seed & 0xff)
 							     : (seed >> 16) % 64;
 			sg[i] = (struct vio_sg){f->buf[(it + i) % NBUF], len};
 		}
-		void *tok = f->buf[it % NBUF];
-		int rc0 = vio_vq_add(fast.vq, sg, out, total - out, tok);
-		int rc1 = vio_vq_add(gen.vq, sg, out, total - out, tok);
+		void *tok = it % 97 == 5 ? NULL : f->buf[it % NBUF];
+		const struct vio_sg *sgs = it % 89 == 7 ? NULL : sg;
+		int rc0 = vio_vq_add(fast.vq, sgs, out, total - out, tok);
+		int rc1 = vio_vq_add(gen.vq, sgs, out, total - out, tok);
+		if (tok == NULL || sgs == NULL)
+			assert_err(rc0, -VIO_EINVAL);
 		assert_err(rc0, rc1);
 		assert_int_equal(vio_vq_num_free(fast.vq), vio_vq_num_free(gen.vq));
 		same_rings(f, &fast, &gen);
@@ -876,6 +991,13 @@ static void test_add_fast_matches_general(void **state)
 	free(fast.mem);
 	free(gen.pool);
 	free(gen.mem);
+}
+
+static void test_add_fast_matches_general(void **state)
+{
+	fast_matches_general(*state, true, 3);
+	fast_matches_general(*state, true, 2);
+	fast_matches_general(*state, false, 0);
 }
 
 /* ---- kick_prepare -------------------------------------------------------- */
@@ -932,6 +1054,9 @@ int main(void)
 		BOTH(test_batch_slow_configuration),
 		BOTH(test_batch_event_writes),
 		BOTH(test_add_single_checks),
+		BOTH(test_add_readable_only),
+		BOTH(test_add_indirect_length_overflow_releases),
+		BOTH(test_add_indirect_max_0),
 		BOTH(test_add_single_descriptor),
 		BOTH(test_add_single_indirect_min_1),
 		BOTH(test_add_batch_single_segments),
