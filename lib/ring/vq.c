@@ -3,8 +3,6 @@
 #include "vq_hot.h"
 #include "vq_impl.h"
 
-const char vio__midchain_marker = 0;
-
 /* The public size macros are the single source of truth: the private
  * structures must fit them (the record area starts 8-aligned after the
  * slots, hence the slack). */

@@ -363,6 +363,64 @@ static void test_get_chain_unmarked(void **state)
 		}
 }
 
+/* Split: no slot is marked inside a chain; a used id that names a slot
+ * without a head is told apart by the outstanding chains' own links,
+ * exactly: (a) slot @j of a chain of @n at slots 0..n-1 is inside it
+ * (MIDCHAIN), (b) the free slot its tail links to is not (STALE), (c) nor
+ * is a slot a failed add (lengths summing to 2^32) wrote, (d) nor one of a
+ * chain already reclaimed while another chain is outstanding. */
+static void midchain_exact(struct fx *f, unsigned n, unsigned j, unsigned what, bool batch)
+{
+	fx_init(f, NULL, 0, NULL);
+	void *t;
+	uint32_t l;
+	uint16_t nd, bad = (uint16_t)j;
+	int want = -VIO_EUSED_STALE;
+	assert_err(add(f, 0, n), 0); /* slots 0..n-1 */
+	uint16_t head = dev_take(f, &nd);
+	assert_int_equal(head, 0);
+	if (what == 0) {
+		want = -VIO_EUSED_MIDCHAIN;
+	} else if (what == 1) {
+		bad = (uint16_t)n; /* the tail's link: the first free slot */
+	} else if (what == 2) {
+		struct vio_sg sg[3] = {{f->buf[1], 0xffffffffu}, {f->buf[1], 1}, {f->buf[1], 1}};
+		assert_err(vio_vq_add(f->vq, sg, 1, 2, f->buf[1]), -VIO_EINVAL);
+		bad = (uint16_t)(n + 1u); /* written by the failed add, free */
+	} else {
+		/* Another chain (slots n..2n-1), then the first one back. */
+		assert_err(add(f, 1, n), 0);
+		(void)dev_take(f, &nd);
+		dev_used(f, head, 1, 16);
+		if (batch)
+			assert_int_equal(vio_vq_get_batch(f->vq, &t, &l, 4), 1);
+		else
+			assert_err(vio_vq_get(f->vq, &t, &l), 0);
+		assert_ptr_equal(t, f->buf[0]);
+		/* Inside the second chain, or inside the reclaimed one. */
+		if (j % 2 == 0) {
+			bad = (uint16_t)(n + j);
+			want = -VIO_EUSED_MIDCHAIN;
+		}
+	}
+	dev_used(f, bad, 1, 0);
+	if (batch)
+		assert_err(vio_vq_get_batch(f->vq, &t, &l, 4), want);
+	else
+		assert_err(vio_vq_get(f->vq, &t, &l), want);
+}
+
+static void test_get_midchain_exact(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned n = 2; n <= 4; n++)
+		for (unsigned j = 1; j < n; j++)
+			for (unsigned what = 0; what < 4; what++) {
+				midchain_exact(f, n, j, what, false);
+				midchain_exact(f, n, j, what, true);
+			}
+}
+
 /* Split: the used index ahead of the outstanding buffers. */
 static void test_batch_hostile_jump(void **state)
 {
@@ -929,6 +987,7 @@ int main(void)
 		SPLIT(test_batch_hostile_midchain),
 		SPLIT(test_batch_hostile_jump),
 		SPLIT(test_get_chain_unmarked),
+		SPLIT(test_get_midchain_exact),
 		BOTH(test_batch_slow_configuration),
 		BOTH(test_batch_event_writes),
 		BOTH(test_add_single_checks),
