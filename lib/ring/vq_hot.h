@@ -645,8 +645,9 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_addn(struct vio_vq *vq, const struct
  * @out are compile-time constants, as vio__vq_split_addk(): when the list
  * does not wrap inside the ring (the slot after it may be the first one),
  * its descriptors are consecutive and share one AVAIL/USED pair, so each
- * gets its final flags at once; otherwise vio__vq_packed_addn(). Writes
- * what that writes, byte for byte, and returns 1 in the same case. */
+ * gets its final flags at once. Writes what vio__vq_packed_addn() writes,
+ * byte for byte, and returns 1 in the same case; 2 (nothing written): the
+ * list wraps, vio__vq_packed_addn()'s case. */
 static VIO_ALWAYS_INLINE int vio__vq_packed_addk(struct vio_vq *vq, const struct vio_sg *sg,
 						 const unsigned out, const unsigned total,
 						 void *token)
@@ -655,7 +656,7 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_addk(struct vio_vq *vq, const struct
 	const uint16_t head = p->next_avail, size = vq->size;
 
 	if (vio_unlikely((unsigned)head + total > size))
-		return vio__vq_packed_addn(vq, sg, out, total, token);
+		return 2;
 	struct vio_packed_desc *const d = &p->desc[head];
 	const uint16_t id = vq->free_head, af = p->avail_mark;
 #define VIO__F(k)                                                                                  \
