@@ -574,6 +574,67 @@ static void test_add_single_descriptor(void **state)
 
 /* indirect_min 1: even one segment goes into an indirect table, so the
  * one-segment fast path must not take it. */
+/* (Re)create the queue with VIO_F_INDIRECT_DESC, tables of up to @max
+ * entries from a pool, taken from @min segments. */
+static void fx_init_indirect(struct fx *f, unsigned min, unsigned max)
+{
+	free(f->pool);
+	f->pool = aligned_alloc(16, VIO_VQ_INDIRECT_POOL_SIZE(QSIZE, max));
+	assert_non_null(f->pool);
+	free(f->mem);
+	f->mem = NULL;
+	raw_ring_rewind(&f->r);
+	memset(&f->cfg, 0, sizeof(f->cfg));
+	raw_ring_vq_config(&f->r, &f->cfg);
+	f->cfg.features = vio_features_none();
+	vio_features_set(&f->cfg.features, VIO_F_VERSION_1);
+	vio_features_set(&f->cfg.features, VIO_F_INDIRECT_DESC);
+	if (!is_split(f))
+		vio_features_set(&f->cfg.features, VIO_F_RING_PACKED);
+	f->cfg.indirect_pool = f->pool;
+	f->cfg.indirect_max = (uint16_t)max;
+	f->cfg.indirect_min = (uint16_t)min;
+	size_t n = vio_vq_mem_size(&f->cfg);
+	assert_int_equal(posix_memalign(&f->mem, VIO_VQ_MEM_ALIGN, n), 0);
+	assert_err(vio_vq_init(&f->vq, f->mem, n, &f->cfg), 0);
+}
+
+/* The argument checks on the way to the indirect fast paths (every chain
+ * wants a table: indirect_min 1, or 3 for chains of three): counts that
+ * wrap (their sum 1), no token, no segments, no slot free. Nothing is
+ * published by a refused add. */
+static void test_add_table_checks(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned min = 1; min <= 3; min += 2) {
+		fx_init_indirect(f, min, 3);
+		struct vio_sg sg[3] = {{f->buf[0], 16}, {f->buf[1], 16}, {f->buf[2], 16}};
+		assert_err(vio_vq_add(f->vq, sg, UINT_MAX, 2, f->buf[0]), -VIO_EINVAL);
+		assert_err(vio_vq_add(f->vq, sg, 2, UINT_MAX, f->buf[0]), -VIO_EINVAL);
+		assert_err(vio_vq_add(f->vq, sg, 1, 2, NULL), -VIO_EINVAL);
+		assert_err(vio_vq_add(f->vq, NULL, 1, 2, f->buf[0]), -VIO_EINVAL);
+		assert_err(vio_vq_add(f->vq, sg, 0, 3, NULL), -VIO_EINVAL);
+		assert_err(vio_vq_add(f->vq, NULL, 3, 0, f->buf[0]), -VIO_EINVAL);
+		assert_int_equal(vio_vq_num_free(f->vq), QSIZE);
+		assert_false(vio_vq_kick_prepare(f->vq)); /* nothing published */
+		for (unsigned k = 0; k < QSIZE; k++)
+			assert_err(vio_vq_add(f->vq, sg, 1, 2, f->buf[k]), 0);
+		assert_err(vio_vq_add(f->vq, sg, 1, 2, f->buf[0]), -VIO_ENOSPC);
+		for (unsigned k = 0; k < QSIZE; k++) {
+			uint16_t n, id = dev_take(f, &n);
+			assert_int_equal(n, 1);
+			dev_used(f, id, n, 17);
+		}
+		for (unsigned k = 0; k < QSIZE; k++) {
+			void *t;
+			uint32_t l;
+			assert_err(vio_vq_get(f->vq, &t, &l), 0);
+			assert_ptr_equal(t, f->buf[k]);
+			assert_int_equal(l, 17);
+		}
+	}
+}
+
 static void test_add_single_indirect_min_1(void **state)
 {
 	struct fx *f = *state;
@@ -993,6 +1054,7 @@ int main(void)
 		BOTH(test_add_single_checks),
 		BOTH(test_add_single_descriptor),
 		BOTH(test_add_single_indirect_min_1),
+		BOTH(test_add_table_checks),
 		BOTH(test_add_batch_single_segments),
 		BOTH(test_add_batch_stops),
 		BOTH(test_add_batch_stops_after_the_end),
