@@ -367,11 +367,14 @@ static VIO_ALWAYS_INLINE struct vio__vq_slot *
 vio__vq_split_unchain(struct vio__vq_slot *slot, struct vio__vq_slot *hs, unsigned n)
 {
 	uint16_t t = hs->next;
-	/* Chains of two and three descriptors without a loop. */
+	/* Chains of two and three descriptors without a loop (a loop of
+	 * loads alone, clang unrolls with a remainder that a chain of three
+	 * would pay). */
 	if (vio_unlikely(n > 2)) {
 		t = slot[t].next;
-		while (vio_unlikely(--n > 2))
-			t = slot[t].next;
+		if (vio_unlikely(n > 3))
+			for (unsigned k = 3; k < n; k++)
+				t = slot[t].next;
 	}
 	return &slot[t];
 }
