@@ -128,7 +128,7 @@ static VIO_ALWAYS_INLINE bool vio__chain_seg_fast(const struct vio_devq *q,
  * holds the readable bytes and, from bit 48, the readable segments (at most
  * 32768 lengths below 2^32 each: below 2^47); in the writable bytes, so a
  * writable segment was seen once it is not 0 (lengths are not 0). The
- * chain walks (vio__devq_split_walk() and the packed ones) count the
+ * list walks (vio__devq_split_walk(), vio__devq_packed_popn()) count the
  * writable segments from bit 48 of in as well: out + in then holds the
  * segments from bit 48 and the bytes below (at most 2^48 - 1). */
 #define VIO__OUT_ONE ((uint64_t)1 << 48)
@@ -618,7 +618,7 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_popt(struct vio_devq *q)
 	const struct vio_packed_desc *const end = e + n;
 	VIO_CACHE_INVALIDATE(e, tlen);
 	struct vio_chain_seg *sg = q->park_segs;
-	uint64_t out = 0, in = 0; /* as in vio__devq_split_walk() */
+	uint64_t out = 0, in = 0; /* out as in vio__devq_split_walk(); in: bytes */
 
 	/* Readable entries. */
 	for (;;) {
@@ -643,7 +643,7 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_popt(struct vio_devq *q)
 		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(e->len.raw));
 		if (!vio__chain_seg_in(q, sg, 1, addr, len))
 			return 1;
-		in += len + VIO__OUT_ONE;
+		in += len;
 		sg++;
 		if (++e == end)
 			break;
