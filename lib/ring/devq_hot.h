@@ -154,12 +154,22 @@ static VIO_ALWAYS_INLINE bool vio__chain_seg_fast(const struct vio_devq *q,
 /* Accumulated byte counts of a list walked by the popn fast paths: out
  * holds the readable bytes and, from bit 48, the readable segments (at most
  * 32768 lengths below 2^32 each: below 2^47); in the writable bytes, so a
- * writable segment was seen once it is not 0 (lengths are not 0). */
+ * writable segment was seen once it is not 0 (lengths are not 0). The
+ * list walks (vio__devq_split_walk(), vio__devq_packed_popn()) count the
+ * writable segments from bit 48 of in as well: out + in then holds the
+ * segments from bit 48 and the bytes below (at most 2^48 - 1). */
 #define VIO__OUT_ONE ((uint64_t)1 << 48)
+
+/* out + in of a chain walk (VIO__OUT_ONE): its bytes below 2^32
+ * (§2.7.5.1, §2.8.6), bits 32..47 clear. */
+static VIO_ALWAYS_INLINE bool vio__walk_ok(uint64_t all)
+{
+	return (uint16_t)(all >> 32) == 0;
+}
 
 /* Fill in the record of a chain of @ndesc ring descriptors and the @n
  * direct segments at @segs with @out / @in as above (their sum checked
- * below 2^32). */
+ * below 2^32; bits of in from 32 up are ignored). */
 static VIO_ALWAYS_INLINE void vio__chain_filln(const struct vio_devq *q, struct vio_chain *c,
 					       struct vio_chain_seg *segs, uint16_t id,
 					       uint16_t head, uint16_t ndesc, uint32_t n,
@@ -256,8 +266,7 @@ static VIO_ALWAYS_INLINE int vio__devq_split_walk(struct vio_devq *q,
 	struct vio_chain_seg *sg = segs;
 	const uint16_t max_segs = q->park_max_segs;
 	struct vio_chain_seg *const last = segs + ((max_segs < q->size ? max_segs : q->size) - 1u);
-	uint64_t out = 0, in = 0;
-	uint32_t n, nout;
+	uint64_t out = 0, in = 0; /* bytes, and from bit 48 the segments */
 
 	/* Readable descriptors. */
 	for (;;) {
@@ -270,12 +279,9 @@ static VIO_ALWAYS_INLINE int vio__devq_split_walk(struct vio_devq *q,
 		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
 		if (!vio__chain_seg_in(q, sg, 0, addr, len))
 			return 1;
-		out += len;
-		if ((flags & VIO_DESC_F_NEXT) == 0) {
-			n = (uint32_t)(sg - q->park_segs) + 1u;
-			nout = n;
+		out += len + VIO__OUT_ONE;
+		if ((flags & VIO_DESC_F_NEXT) == 0)
 			goto done;
-		}
 		/* The array, or the queue size (which also bounds a loop). */
 		if (sg == last)
 			return 1;
@@ -286,14 +292,13 @@ static VIO_ALWAYS_INLINE int vio__devq_split_walk(struct vio_devq *q,
 		sd = table ? &q->park_table[i] : &q->u.split.desc[i];
 		flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(sd->flags.raw));
 	}
-	q->park_nout = (uint16_t)(sg - q->park_segs);
 	/* Writable descriptors: flags has WRITE, not INDIRECT. */
 	for (;;) {
 		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(sd->addr.raw));
 		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(sd->len.raw));
 		if (!vio__chain_seg_in(q, sg, 1, addr, len))
 			return 1;
-		in += len;
+		in += len + VIO__OUT_ONE;
 		if ((flags & VIO_DESC_F_NEXT) == 0)
 			break;
 		if (sg == last)
@@ -308,14 +313,13 @@ static VIO_ALWAYS_INLINE int vio__devq_split_walk(struct vio_devq *q,
 		if ((flags & (VIO_DESC_F_WRITE | VIO_DESC_F_INDIRECT)) != VIO_DESC_F_WRITE)
 			return 1;
 	}
-	n = (uint32_t)(sg - q->park_segs) + 1u;
-	nout = q->park_nout;
-done:
-	if (out + in > UINT32_MAX)
+done:;
+	const uint64_t all = out + in;
+	if (!vio__walk_ok(all))
 		return 1; /* §2.7.5.1 */
+	const uint32_t n = (uint32_t)(all >> 48);
 	const uint16_t head = q->park_head, ndesc = table ? 1 : (uint16_t)n;
-	vio__chain_filln(q, q->park_chain, q->park_segs, head, head, ndesc, n,
-			 out | (uint64_t)nout << 48, in);
+	vio__chain_filln(q, q->park_chain, q->park_segs, head, head, ndesc, n, out, in);
 	q->inflight[head] = (uint16_t)(VIO__INFLIGHT - 1u + ndesc);
 	q->u.split.last_avail++;
 	return 0;
@@ -555,8 +559,8 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_popn(struct vio_devq *q)
 	struct vio_chain_seg *sg = segs;
 	const uint16_t max_segs = q->park_max_segs;
 	struct vio_chain_seg *const last = segs + ((max_segs < q->size ? max_segs : q->size) - 1u);
-	uint64_t out = 0, in = 0;
-	uint32_t flags = q->park_head, n, nout;
+	uint64_t out = 0, in = 0; /* as in vio__devq_split_walk() */
+	uint32_t flags = q->park_head;
 
 	/* The rest of the list is in the slots after the head. */
 	VIO_CACHE_INVALIDATE(p->desc, vio_packed_desc_size(q->size));
@@ -571,12 +575,9 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_popn(struct vio_devq *q)
 		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
 		if (!vio__chain_seg_in(q, sg, 0, addr, len))
 			return 1;
-		out += len;
-		if ((flags & VIO_DESC_F_NEXT) == 0) {
-			n = (uint32_t)(sg - q->park_segs) + 1u;
-			nout = n;
+		out += len + VIO__OUT_ONE;
+		if ((flags & VIO_DESC_F_NEXT) == 0)
 			goto done;
-		}
 		/* The array, or the queue size (the ring). */
 		if (sg == last)
 			return 1;
@@ -585,14 +586,13 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_popn(struct vio_devq *q)
 			pd = p->desc;
 		flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->flags.raw));
 	}
-	q->park_nout = (uint16_t)(sg - q->park_segs);
 	/* Writable descriptors: flags has WRITE, not INDIRECT. */
 	for (;;) {
 		uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
 		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
 		if (!vio__chain_seg_in(q, sg, 1, addr, len))
 			return 1;
-		in += len;
+		in += len + VIO__OUT_ONE;
 		if ((flags & VIO_DESC_F_NEXT) == 0)
 			break;
 		if (sg == last)
@@ -605,15 +605,14 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_popn(struct vio_devq *q)
 		if ((flags & (VIO_DESC_F_WRITE | VIO_DESC_F_INDIRECT)) != VIO_DESC_F_WRITE)
 			return 1;
 	}
-	n = (uint32_t)(sg - q->park_segs) + 1u;
-	nout = q->park_nout;
 done:;
 	uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
-	if (id >= q->size || q->inflight[id] != 0 || out + in > UINT32_MAX)
+	const uint64_t all = out + in;
+	if (id >= q->size || q->inflight[id] != 0 || !vio__walk_ok(all))
 		return 1;
+	const uint32_t n = (uint32_t)(all >> 48);
 	const uint16_t start = p->last_avail;
-	vio__chain_filln(q, q->park_chain, q->park_segs, id, start, (uint16_t)n, n,
-			 out | (uint64_t)nout << 48, in);
+	vio__chain_filln(q, q->park_chain, q->park_segs, id, start, (uint16_t)n, n, out, in);
 	q->inflight[id] = (uint16_t)(VIO__INFLIGHT - 1u + n);
 	uint32_t slot = start + n; /* n <= size: at most one lap */
 	if (slot >= q->size) {
@@ -660,8 +659,7 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_popt(struct vio_devq *q)
 	const struct vio_packed_desc *const end = e + n;
 	VIO_CACHE_INVALIDATE(e, tlen);
 	struct vio_chain_seg *sg = q->park_segs;
-	uint64_t out = 0, in = 0;
-	uint32_t nout;
+	uint64_t out = 0, in = 0; /* out as in vio__devq_split_walk(); in: bytes */
 
 	/* Readable entries. */
 	for (;;) {
@@ -672,14 +670,11 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_popt(struct vio_devq *q)
 		uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(e->len.raw));
 		if (!vio__chain_seg_in(q, sg, 0, addr, len))
 			return 1;
-		out += len;
+		out += len + VIO__OUT_ONE;
 		sg++;
-		if (++e == end) {
-			nout = n;
+		if (++e == end)
 			goto done;
-		}
 	}
-	nout = (uint32_t)(sg - q->park_segs);
 	/* Writable entries. */
 	for (;;) {
 		uint32_t flags = vio_le16_raw_to_cpu(VIO_READ_ONCE(e->flags.raw));
@@ -695,11 +690,10 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_popt(struct vio_devq *q)
 			break;
 	}
 done:
-	if (out + in > UINT32_MAX)
+	if (!vio__walk_ok(out + in))
 		return 1;
 	const uint16_t start = p->last_avail;
-	vio__chain_filln(q, q->park_chain, q->park_segs, id, start, 1, n,
-			 out | (uint64_t)nout << 48, in);
+	vio__chain_filln(q, q->park_chain, q->park_segs, id, start, 1, n, out, in);
 	q->inflight[id] = VIO__INFLIGHT;
 	uint32_t slot = start + 1u;
 	if (slot == q->size) {

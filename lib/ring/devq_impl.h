@@ -176,8 +176,7 @@ struct vio_devq {
 	struct vio_chain_seg *park_segs;
 	uint16_t park_max_segs;
 	uint16_t park_head;
-	uint16_t park_nout;  /* the readable segments, while the writable ones are walked */
-	uint16_t park_bound; /* entries of park_table */
+	uint16_t park_bound;			 /* entries of park_table */
 	const struct vio_split_desc *park_table; /* the indirect table being walked */
 };
 

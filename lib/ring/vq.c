@@ -3,8 +3,6 @@
 #include "vq_hot.h"
 #include "vq_impl.h"
 
-const char vio__midchain_marker = 0;
-
 /* The public size macros are the single source of truth: the private
  * structures must fit them (the record area starts 8-aligned after the
  * slots, hence the slack). */
@@ -264,141 +262,154 @@ VIO_NOINLINE static int add_general(struct vio_vq *vq, const struct vio_sg *sg, 
 	return vio__vq_packed_add(vq, sg, out, in, token);
 }
 
-/* The chain fast paths, inlined into add_multi() once it checked that
- * the chain qualifies. Each leaves one case to the general add: the
- * lengths sum to 2^32 or more (nothing published). */
+/* The chain fast paths add_multi() hands a qualifying chain to (tail
+ * calls, all with add_multi()'s arguments). Each leaves one case to the
+ * general add: the lengths sum to 2^32 or more (nothing published). */
+typedef int vio__vq_add_fn(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in,
+			   void *token);
 
-/* A split direct chain (vio__vq_direct_ok()): the short shapes through
- * vio__vq_split_addk() with constant out and total, the rest through
- * vio__vq_split_addn(). */
-static VIO_ALWAYS_INLINE int split_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
-					 unsigned in, void *token)
+/* Any length: the loops of vio__vq_split_addn() / vio__vq_packed_addn() /
+ * the table writers. */
+VIO_NOINLINE static int split_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+				    unsigned in, void *token)
 {
-	unsigned total = out + in;
-	int rc;
-#define VIO__ADDK(t, o)                                                                            \
-	case (t)*4u + (o):                                                                         \
-		rc = vio__vq_split_addk(vq, sg, o, t, token);                                      \
-		break
-	switch (total * 4u + out) {
-		VIO__ADDK(2, 0);
-		VIO__ADDK(2, 1);
-		VIO__ADDK(2, 2);
-		VIO__ADDK(3, 0);
-		VIO__ADDK(3, 1);
-		VIO__ADDK(3, 2);
-		VIO__ADDK(3, 3);
-	default:
-		rc = vio__vq_split_addn(vq, sg, out, total, token);
-		break;
-	}
-#undef VIO__ADDK
-	if (vio_likely(rc == 0))
+	if (vio_likely(vio__vq_split_addn(vq, sg, out, out + in, token) == 0))
 		return 0;
 	return add_general(vq, sg, out, in, token);
 }
 
-static VIO_ALWAYS_INLINE int packed_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
-					  unsigned in, void *token)
+VIO_NOINLINE static int packed_chain(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+				     unsigned in, void *token)
 {
-	unsigned total = out + in;
-	int rc;
-#define VIO__ADDK(t, o)                                                                            \
-	case (t)*4u + (o):                                                                         \
-		rc = vio__vq_packed_addk(vq, sg, o, t, token);                                     \
-		break
-	switch (total * 4u + out) {
-		VIO__ADDK(2, 0);
-		VIO__ADDK(2, 1);
-		VIO__ADDK(2, 2);
-		VIO__ADDK(3, 0);
-		VIO__ADDK(3, 1);
-		VIO__ADDK(3, 2);
-		VIO__ADDK(3, 3);
-	default:
-		rc = vio__vq_packed_addn(vq, sg, out, total, token);
-		break;
-	}
-#undef VIO__ADDK
-	if (vio_likely(rc == 0))
+	if (vio_likely(vio__vq_packed_addn(vq, sg, out, out + in, token) == 0))
 		return 0;
 	return add_general(vq, sg, out, in, token);
 }
 
-static VIO_ALWAYS_INLINE int split_table(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
-					 unsigned in, void *token)
+VIO_NOINLINE static int split_table(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+				    unsigned in, void *token)
 {
-	unsigned total = out + in;
-	int rc;
-#define VIO__ADDK(t, o)                                                                            \
-	case (t)*4u + (o):                                                                         \
-		rc = vio__vq_split_addi(vq, sg, o, t, token);                                      \
-		break
-	switch (total * 4u + out) {
-		VIO__ADDK(2, 0);
-		VIO__ADDK(2, 1);
-		VIO__ADDK(2, 2);
-		VIO__ADDK(3, 0);
-		VIO__ADDK(3, 1);
-		VIO__ADDK(3, 2);
-		VIO__ADDK(3, 3);
-	default:
-		rc = vio__vq_split_addi(vq, sg, out, total, token);
-		break;
-	}
-#undef VIO__ADDK
-	if (vio_likely(rc == 0))
+	if (vio_likely(vio__vq_split_addi(vq, sg, out, out + in, token) == 0))
 		return 0;
 	return add_general(vq, sg, out, in, token);
 }
 
-static VIO_ALWAYS_INLINE int packed_table(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
-					  unsigned in, void *token)
+VIO_NOINLINE static int packed_table(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+				     unsigned in, void *token)
 {
-	unsigned total = out + in;
-	int rc;
-#define VIO__ADDK(t, o)                                                                            \
-	case (t)*4u + (o):                                                                         \
-		rc = vio__vq_packed_addi(vq, sg, o, t, token);                                     \
-		break
-	switch (total * 4u + out) {
-		VIO__ADDK(2, 0);
-		VIO__ADDK(2, 1);
-		VIO__ADDK(2, 2);
-		VIO__ADDK(3, 0);
-		VIO__ADDK(3, 1);
-		VIO__ADDK(3, 2);
-		VIO__ADDK(3, 3);
-	default:
-		rc = vio__vq_packed_addi(vq, sg, out, total, token);
-		break;
-	}
-#undef VIO__ADDK
-	if (vio_likely(rc == 0))
+	if (vio_likely(vio__vq_packed_addi(vq, sg, out, out + in, token) == 0))
 		return 0;
 	return add_general(vq, sg, out, in, token);
 }
+
+/* The short shapes (total 2..VIO__VQ_ADDK_MAX, out) each in a leaf of its
+ * own with both counts constant: no loop, no flag arithmetic, and, out of
+ * add_multi()'s body, no callee-saved register to save for the loops and
+ * the general add (the counts they are called with are the constants, not
+ * the arguments kept live). */
+#define VIO__SHAPE_FNS(t, o)                                                                       \
+	VIO_NOINLINE static int split_chain_##t##o(struct vio_vq *vq, const struct vio_sg *sg,     \
+						   unsigned out_, unsigned in_, void *token)       \
+	{                                                                                          \
+		(void)out_;                                                                        \
+		(void)in_;                                                                         \
+		if (vio_likely(vio__vq_split_addk(vq, sg, o, t, token) == 0))                      \
+			return 0;                                                                  \
+		return add_general(vq, sg, o, (t) - (o), token);                                   \
+	}                                                                                          \
+	VIO_NOINLINE static int packed_chain_##t##o(struct vio_vq *vq, const struct vio_sg *sg,    \
+						    unsigned out_, unsigned in_, void *token)      \
+	{                                                                                          \
+		(void)out_;                                                                        \
+		(void)in_;                                                                         \
+		int rc = vio__vq_packed_addk(vq, sg, o, t, token);                                 \
+		if (vio_likely(rc == 0))                                                           \
+			return 0;                                                                  \
+		if (rc == 2) /* across the ring's end */                                           \
+			return packed_chain(vq, sg, o, (t) - (o), token);                          \
+		return add_general(vq, sg, o, (t) - (o), token);                                   \
+	}                                                                                          \
+	VIO_NOINLINE static int split_table_##t##o(struct vio_vq *vq, const struct vio_sg *sg,     \
+						   unsigned out_, unsigned in_, void *token)       \
+	{                                                                                          \
+		(void)out_;                                                                        \
+		(void)in_;                                                                         \
+		if (vio_likely(vio__vq_split_addi(vq, sg, o, t, token) == 0))                      \
+			return 0;                                                                  \
+		return add_general(vq, sg, o, (t) - (o), token);                                   \
+	}                                                                                          \
+	VIO_NOINLINE static int packed_table_##t##o(struct vio_vq *vq, const struct vio_sg *sg,    \
+						    unsigned out_, unsigned in_, void *token)      \
+	{                                                                                          \
+		(void)out_;                                                                        \
+		(void)in_;                                                                         \
+		if (vio_likely(vio__vq_packed_addi(vq, sg, o, t, token) == 0))                     \
+			return 0;                                                                  \
+		return add_general(vq, sg, o, (t) - (o), token);                                   \
+	}
+VIO__SHAPE_FNS(2, 0)
+VIO__SHAPE_FNS(2, 1)
+VIO__SHAPE_FNS(2, 2)
+VIO__SHAPE_FNS(3, 0)
+VIO__SHAPE_FNS(3, 1)
+VIO__SHAPE_FNS(3, 2)
+VIO__SHAPE_FNS(3, 3)
+#undef VIO__SHAPE_FNS
+
+/* By kind (split chain, packed chain, split table, packed table) and by
+ * (total - 2) * 4 + out; out 3 of total 2 cannot occur (total >= out). */
+#define VIO__SHAPES(kind)                                                                          \
+	{                                                                                          \
+		kind##_20, kind##_21, kind##_22, kind, kind##_30, kind##_31, kind##_32, kind##_33  \
+	}
+static vio__vq_add_fn *const add_shape[4][8] = {
+	VIO__SHAPES(split_chain),
+	VIO__SHAPES(packed_chain),
+	VIO__SHAPES(split_table),
+	VIO__SHAPES(packed_table),
+};
+#undef VIO__SHAPES
 
 /* Everything but the one-segment fast paths: the direct-chain and
  * indirect-table fast paths, then the general add. Out of line, so that
- * vio_vq_add() itself needs no saved registers. */
+ * vio_vq_add() itself needs no saved registers; the fast paths are tail
+ * calls. */
+/* total 2..3: the leaf of that shape in a row of add_shape; else the
+ * kind's own loops (slot 3 of each row). */
+static inline unsigned add_shape_at(unsigned out, unsigned total)
+{
+	return total - 2u < VIO__VQ_ADDK_MAX - 1u ? (total - 2u) * 4u + out : 3u;
+}
+
+/* add_multi()'s chains of @total = out + in segments (not wrapping) that
+ * are not direct_ok: an indirect table (vio__vq_indirect_ok()), or the
+ * general add. Apart, so that add_multi() keeps few registers. */
+VIO_NOINLINE static int add_table(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
+				  unsigned in, void *token, unsigned total)
+{
+	if (vq->hot != VIO__HOT_OFF && vq->num_free != 0 && vio__vq_want_indirect(vq, total) &&
+	    token != NULL && sg != NULL)
+		return add_shape[vq->hot == VIO__HOT_SPLIT ? 2 : 3][add_shape_at(out, total)](
+			vq, sg, out, in, token);
+	return add_general(vq, sg, out, in, token);
+}
+
 VIO_NOINLINE static int add_multi(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 				  unsigned in, void *token)
 {
 	unsigned total = out + in;
+	if (vio_unlikely(total < out))
+		return add_general(vq, sg, out, in, token);
 	if (vio_likely(vio__vq_direct_ok(vq, sg, out, total, token))) {
 		/* (A one-segment chain that gets here is not direct_ok: no
 		 * slot free, or indirect_min 1.) */
 		if (vio_likely(vq->hot == VIO__HOT_SPLIT))
-			return split_chain(vq, sg, out, in, token);
+			return add_shape[0][add_shape_at(out, total)](vq, sg, out, in, token);
 		if (vq->hot > VIO__HOT_SPLIT)
-			return packed_chain(vq, sg, out, in, token);
-	} else if (vq->hot != VIO__HOT_OFF && vio__vq_indirect_ok(vq, sg, out, total, token)) {
-		if (vq->hot == VIO__HOT_SPLIT)
-			return split_table(vq, sg, out, in, token);
-		return packed_table(vq, sg, out, in, token);
+			return add_shape[1][add_shape_at(out, total)](vq, sg, out, in, token);
+		return add_general(vq, sg, out, in, token);
 	}
-	return add_general(vq, sg, out, in, token);
+	return add_table(vq, sg, out, in, token, total);
 }
 
 int vio_vq_add(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, unsigned in, void *token)

@@ -75,18 +75,16 @@ static VIO_ALWAYS_INLINE void vio__vq_split_put(struct vio_split_desc *d, const 
 	VIO_CACHE_CLEAN(d, sizeof(*d));
 }
 
-/* A non-head descriptor of a direct chain at free slot @i: written, the
- * slot marked mid-chain (a used id naming it is told apart from a stale
- * one; the general add undoes the marks when it fails). Returns the next
- * free slot. */
+/* A non-head descriptor of a direct chain at free slot @i, written (only
+ * the head's slot is marked, by its ndesc: the general get tells a used id
+ * naming a slot inside a chain apart from a stale one by the chains' own
+ * links). Returns the next free slot. */
 static VIO_ALWAYS_INLINE uint16_t vio__vq_split_link(struct vio_vq *vq, struct vio_split_desc *desc,
 						     uint16_t i, const struct vio_sg *g,
 						     uint16_t flags)
 {
-	struct vio__vq_slot *sl = &vq->slot[i];
-	uint16_t next = sl->next;
+	uint16_t next = vq->slot[i].next;
 	vio__vq_split_put(&desc[i], g, flags, next);
-	sl->token = VIO__MIDCHAIN;
 	return next;
 }
 
@@ -176,7 +174,6 @@ static VIO_ALWAYS_INLINE int vio__vq_split_addk(struct vio_vq *vq, const struct 
 	const uint16_t i2 = slot[i1].next;
 	all += sg[1].len;
 	vio__vq_split_put(&desc[i1], &sg[1], VIO__F(1), i2);
-	slot[i1].token = VIO__MIDCHAIN;
 	if (out == 2)
 		out_bytes = all;
 	uint16_t end = i2;
@@ -184,7 +181,6 @@ static VIO_ALWAYS_INLINE int vio__vq_split_addk(struct vio_vq *vq, const struct 
 		end = slot[i2].next;
 		all += sg[2].len;
 		vio__vq_split_put(&desc[i2], &sg[2], VIO__F(2), end);
-		slot[i2].token = VIO__MIDCHAIN;
 	}
 	if (out == 3)
 		out_bytes = all;
@@ -363,23 +359,22 @@ static VIO_ALWAYS_INLINE bool vio__vq_split_kick1(struct vio_vq *vq)
 	return (uint16_t)((uint16_t)new_idx - ev - 1u) < (uint16_t)moved;
 }
 
-/* The slots after the head @hs of a chain of @n > 1 descriptors lose their
- * mid-chain marks, following the chain's private links (never the shared
- * descriptors); returns its last slot, to be linked to the free list.
- * (vio__vq_split_get1's; the batch loop keeps a plain loop.) */
+/* The last slot of the chain of @n > 1 descriptors at @hs, following the
+ * chain's private links (never the shared descriptors), to be linked to
+ * the free list. (vio__vq_split_get1's; the batch loop keeps a plain
+ * loop.) */
 static VIO_ALWAYS_INLINE struct vio__vq_slot *
 vio__vq_split_unchain(struct vio__vq_slot *slot, struct vio__vq_slot *hs, unsigned n)
 {
 	uint16_t t = hs->next;
-	slot[t].token = NULL;
-	/* Chains of two and three descriptors without a loop. */
+	/* Chains of two and three descriptors without a loop (a loop of
+	 * loads alone, clang unrolls with a remainder that a chain of three
+	 * would pay). */
 	if (vio_unlikely(n > 2)) {
 		t = slot[t].next;
-		slot[t].token = NULL;
-		while (vio_unlikely(--n > 2)) {
-			t = slot[t].next;
-			slot[t].token = NULL;
-		}
+		if (vio_unlikely(n > 3))
+			for (unsigned k = 3; k < n; k++)
+				t = slot[t].next;
 	}
 	return &slot[t];
 }
@@ -504,10 +499,8 @@ static VIO_ALWAYS_INLINE unsigned vio__vq_split_get_batch(struct vio_vq *vq, voi
 			 * shares this function's body (measured). */
 			hs->ndesc = 0;
 			uint16_t tail = (uint16_t)id;
-			for (uint16_t j = 1; j < n; j++) {
+			for (uint16_t j = 1; j < n; j++)
 				tail = slot[tail].next;
-				slot[tail].token = NULL;
-			}
 			slot[tail].next = free;
 		}
 		free = (uint16_t)id;
@@ -655,8 +648,9 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_addn(struct vio_vq *vq, const struct
  * @out are compile-time constants, as vio__vq_split_addk(): when the list
  * does not wrap inside the ring (the slot after it may be the first one),
  * its descriptors are consecutive and share one AVAIL/USED pair, so each
- * gets its final flags at once; otherwise vio__vq_packed_addn(). Writes
- * what that writes, byte for byte, and returns 1 in the same case. */
+ * gets its final flags at once. Writes what vio__vq_packed_addn() writes,
+ * byte for byte, and returns 1 in the same case; 2 (nothing written): the
+ * list wraps, vio__vq_packed_addn()'s case. */
 static VIO_ALWAYS_INLINE int vio__vq_packed_addk(struct vio_vq *vq, const struct vio_sg *sg,
 						 const unsigned out, const unsigned total,
 						 void *token)
@@ -665,7 +659,7 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_addk(struct vio_vq *vq, const struct
 	const uint16_t head = p->next_avail, size = vq->size;
 
 	if (vio_unlikely((unsigned)head + total > size))
-		return vio__vq_packed_addn(vq, sg, out, total, token);
+		return 2;
 	struct vio_packed_desc *const d = &p->desc[head];
 	const uint16_t id = vq->free_head, af = p->avail_mark;
 #define VIO__F(k)                                                                                  \

@@ -13,19 +13,14 @@
 
 #include "ring_impl.h"
 
-/* Marks a split descriptor that is part of an outstanding chain but not its
- * head, so that a used id naming it is told apart from a stale one. */
-#define VIO__MIDCHAIN ((void *)&vio__midchain_marker)
-extern const char vio__midchain_marker;
-
 /* Driver-private shadow of one descriptor slot (split) or buffer id (packed).
  * The device can rewrite the shared descriptor table at any time, so
  * everything needed to reclaim a chain is kept here. 16 bytes on 64-bit
  * hosts, as large as a descriptor: the hot paths index both with one
  * shift. What only some configurations need is in struct vio__vq_cold. */
 struct vio__vq_slot {
-	void *token;	   /* head: caller's token; split mid-chain: VIO__MIDCHAIN; free: NULL
-			    * (or, freed by a fast get, the old token) */
+	void *token;	   /* split: the head's token (only ndesc says which slots are
+			    * heads); packed: the buffer's token, NULL while the id is free */
 	uint32_t in_bytes; /* head: writable bytes offered (bound for the used length) */
 	uint16_t next;	   /* split: chain / free-list link; packed: free-id link */
 	uint16_t ndesc;	   /* head: ring slots the buffer occupies; else 0 */

@@ -112,16 +112,13 @@ static int fill_indirect(struct vio_vq *vq, uint16_t head, const struct vio_sg *
 
 /* A direct chain failed after @n descriptors from @head were written:
  * nothing reached the available ring and the slots stay free. Release
- * their conversions and undo the mid-chain marks. */
+ * their conversions. */
 static void undo_direct(struct vio_vq *vq, uint16_t head, unsigned n)
 {
 	uint16_t k = head;
-	for (unsigned i = 0; i < n; i++, k = vq->slot[k].next) {
+	for (unsigned i = 0; i < n; i++, k = vq->slot[k].next)
 		if (vq->rec != NULL)
 			vio__vq_rec_release(vq, &vq->rec[k]);
-		if (i != 0)
-			vq->slot[k].token = NULL;
-	}
 }
 
 /* Make the chain at @head available: bookkeeping and the avail ring. */
@@ -200,10 +197,6 @@ static int add_direct(struct vio_vq *vq, const struct vio_sg *sg, unsigned out, 
 		uint16_t flags = (uint16_t)((n + 1 < total ? VIO_DESC_F_NEXT : 0) |
 					    (n >= out ? VIO_DESC_F_WRITE : 0));
 		put_desc(&s->desc[i], &vq->cold[i], addr, sg[n].len, flags, sl->next);
-		/* Non-head slots are marked so that a used id naming one is
-		 * told apart from a stale one. */
-		if (n != 0)
-			sl->token = VIO__MIDCHAIN;
 		i = sl->next;
 	}
 	if (vio_unlikely(!vio__vq_len_ok(&l))) {
@@ -296,10 +289,8 @@ static inline void reclaim(struct vio_vq *vq, uint16_t head)
 
 	hs->token = NULL;
 	hs->ndesc = 0; /* nonzero only on the head of an outstanding chain */
-	for (uint16_t k = 1; k < n; k++) {
+	for (uint16_t k = 1; k < n; k++)
 		tail = vq->slot[tail].next;
-		vq->slot[tail].token = NULL;
-	}
 	/* IN_ORDER: descriptors are used in ring order (§2.7.5), so the free
 	 * list stays the sequence 0, 1, ... and is not relinked. */
 	if (!vq->in_order) {
@@ -308,6 +299,24 @@ static inline void reclaim(struct vio_vq *vq, uint16_t head)
 	}
 	vq->num_free = (uint16_t)(vq->num_free + n);
 	vq->outstanding--;
+}
+
+/* Whether slot @id is inside an outstanding chain, after its head: the
+ * private links of every chain (its head has a nonzero ndesc), ndesc - 1
+ * steps from the head; they change only when the chain is reclaimed. At
+ * most size steps in all, on the way to failing the queue only: the add
+ * and get paths keep no mark for it. */
+static bool in_chain(const struct vio_vq *vq, uint16_t id)
+{
+	for (uint32_t h = 0; h < vq->size; h++) {
+		uint16_t t = (uint16_t)h;
+		for (uint16_t k = 1; k < vq->slot[h].ndesc; k++) {
+			t = vq->slot[t].next;
+			if (t == id)
+				return true;
+		}
+	}
+	return false;
 }
 
 /* Validate the used element at last_used and, with IN_ORDER, open a batch.
@@ -323,10 +332,9 @@ static inline int read_used(struct vio_vq *vq, uint16_t *head, uint32_t *wlen_ou
 	if (id >= vq->size)
 		return vio__vq_fail(vq, -VIO_EUSED_ID);
 	struct vio__vq_slot *hs = &vq->slot[id];
-	/* Only the head of an outstanding chain has a nonzero ndesc (a slot
-	 * freed by the fast get keeps its old token). */
+	/* Only the head of an outstanding chain has a nonzero ndesc. */
 	if (hs->ndesc == 0)
-		return vio__vq_fail(vq, hs->token == VIO__MIDCHAIN ? -VIO_EUSED_MIDCHAIN
+		return vio__vq_fail(vq, in_chain(vq, (uint16_t)id) ? -VIO_EUSED_MIDCHAIN
 								   : -VIO_EUSED_STALE);
 	if (wlen > hs->in_bytes)
 		return vio__vq_fail(vq, -VIO_EUSED_LEN);

@@ -363,6 +363,64 @@ static void test_get_chain_unmarked(void **state)
 		}
 }
 
+/* Split: no slot is marked inside a chain; a used id that names a slot
+ * without a head is told apart by the outstanding chains' own links,
+ * exactly: (a) slot @j of a chain of @n at slots 0..n-1 is inside it
+ * (MIDCHAIN), (b) the free slot its tail links to is not (STALE), (c) nor
+ * is a slot a failed add (lengths summing to 2^32) wrote, (d) nor one of a
+ * chain already reclaimed while another chain is outstanding. */
+static void midchain_exact(struct fx *f, unsigned n, unsigned j, unsigned what, bool batch)
+{
+	fx_init(f, NULL, 0, NULL);
+	void *t;
+	uint32_t l;
+	uint16_t nd, bad = (uint16_t)j;
+	int want = -VIO_EUSED_STALE;
+	assert_err(add(f, 0, n), 0); /* slots 0..n-1 */
+	uint16_t head = dev_take(f, &nd);
+	assert_int_equal(head, 0);
+	if (what == 0) {
+		want = -VIO_EUSED_MIDCHAIN;
+	} else if (what == 1) {
+		bad = (uint16_t)n; /* the tail's link: the first free slot */
+	} else if (what == 2) {
+		struct vio_sg sg[3] = {{f->buf[1], 0xffffffffu}, {f->buf[1], 1}, {f->buf[1], 1}};
+		assert_err(vio_vq_add(f->vq, sg, 1, 2, f->buf[1]), -VIO_EINVAL);
+		bad = (uint16_t)(n + 1u); /* written by the failed add, free */
+	} else {
+		/* Another chain (slots n..2n-1), then the first one back. */
+		assert_err(add(f, 1, n), 0);
+		(void)dev_take(f, &nd);
+		dev_used(f, head, 1, 16);
+		if (batch)
+			assert_int_equal(vio_vq_get_batch(f->vq, &t, &l, 4), 1);
+		else
+			assert_err(vio_vq_get(f->vq, &t, &l), 0);
+		assert_ptr_equal(t, f->buf[0]);
+		/* Inside the second chain, or inside the reclaimed one. */
+		if (j % 2 == 0) {
+			bad = (uint16_t)(n + j);
+			want = -VIO_EUSED_MIDCHAIN;
+		}
+	}
+	dev_used(f, bad, 1, 0);
+	if (batch)
+		assert_err(vio_vq_get_batch(f->vq, &t, &l, 4), want);
+	else
+		assert_err(vio_vq_get(f->vq, &t, &l), want);
+}
+
+static void test_get_midchain_exact(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned n = 2; n <= 4; n++)
+		for (unsigned j = 1; j < n; j++)
+			for (unsigned what = 0; what < 4; what++) {
+				midchain_exact(f, n, j, what, false);
+				midchain_exact(f, n, j, what, true);
+			}
+}
+
 /* Split: the used index ahead of the outstanding buffers. */
 static void test_batch_hostile_jump(void **state)
 {
@@ -516,6 +574,67 @@ static void test_add_single_descriptor(void **state)
 
 /* indirect_min 1: even one segment goes into an indirect table, so the
  * one-segment fast path must not take it. */
+/* (Re)create the queue with VIO_F_INDIRECT_DESC, tables of up to @max
+ * entries from a pool, taken from @min segments. */
+static void fx_init_indirect(struct fx *f, unsigned min, unsigned max)
+{
+	free(f->pool);
+	f->pool = aligned_alloc(16, VIO_VQ_INDIRECT_POOL_SIZE(QSIZE, max));
+	assert_non_null(f->pool);
+	free(f->mem);
+	f->mem = NULL;
+	raw_ring_rewind(&f->r);
+	memset(&f->cfg, 0, sizeof(f->cfg));
+	raw_ring_vq_config(&f->r, &f->cfg);
+	f->cfg.features = vio_features_none();
+	vio_features_set(&f->cfg.features, VIO_F_VERSION_1);
+	vio_features_set(&f->cfg.features, VIO_F_INDIRECT_DESC);
+	if (!is_split(f))
+		vio_features_set(&f->cfg.features, VIO_F_RING_PACKED);
+	f->cfg.indirect_pool = f->pool;
+	f->cfg.indirect_max = (uint16_t)max;
+	f->cfg.indirect_min = (uint16_t)min;
+	size_t n = vio_vq_mem_size(&f->cfg);
+	assert_int_equal(posix_memalign(&f->mem, VIO_VQ_MEM_ALIGN, n), 0);
+	assert_err(vio_vq_init(&f->vq, f->mem, n, &f->cfg), 0);
+}
+
+/* The argument checks on the way to the indirect fast paths (every chain
+ * wants a table: indirect_min 1, or 3 for chains of three): counts that
+ * wrap (their sum 1), no token, no segments, no slot free. Nothing is
+ * published by a refused add. */
+static void test_add_table_checks(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned min = 1; min <= 3; min += 2) {
+		fx_init_indirect(f, min, 3);
+		struct vio_sg sg[3] = {{f->buf[0], 16}, {f->buf[1], 16}, {f->buf[2], 16}};
+		assert_err(vio_vq_add(f->vq, sg, UINT_MAX, 2, f->buf[0]), -VIO_EINVAL);
+		assert_err(vio_vq_add(f->vq, sg, 2, UINT_MAX, f->buf[0]), -VIO_EINVAL);
+		assert_err(vio_vq_add(f->vq, sg, 1, 2, NULL), -VIO_EINVAL);
+		assert_err(vio_vq_add(f->vq, NULL, 1, 2, f->buf[0]), -VIO_EINVAL);
+		assert_err(vio_vq_add(f->vq, sg, 0, 3, NULL), -VIO_EINVAL);
+		assert_err(vio_vq_add(f->vq, NULL, 3, 0, f->buf[0]), -VIO_EINVAL);
+		assert_int_equal(vio_vq_num_free(f->vq), QSIZE);
+		assert_false(vio_vq_kick_prepare(f->vq)); /* nothing published */
+		for (unsigned k = 0; k < QSIZE; k++)
+			assert_err(vio_vq_add(f->vq, sg, 1, 2, f->buf[k]), 0);
+		assert_err(vio_vq_add(f->vq, sg, 1, 2, f->buf[0]), -VIO_ENOSPC);
+		for (unsigned k = 0; k < QSIZE; k++) {
+			uint16_t n, id = dev_take(f, &n);
+			assert_int_equal(n, 1);
+			dev_used(f, id, n, 17);
+		}
+		for (unsigned k = 0; k < QSIZE; k++) {
+			void *t;
+			uint32_t l;
+			assert_err(vio_vq_get(f->vq, &t, &l), 0);
+			assert_ptr_equal(t, f->buf[k]);
+			assert_int_equal(l, 17);
+		}
+	}
+}
+
 static void test_add_single_indirect_min_1(void **state)
 {
 	struct fx *f = *state;
@@ -1051,6 +1170,7 @@ int main(void)
 		SPLIT(test_batch_hostile_midchain),
 		SPLIT(test_batch_hostile_jump),
 		SPLIT(test_get_chain_unmarked),
+		SPLIT(test_get_midchain_exact),
 		BOTH(test_batch_slow_configuration),
 		BOTH(test_batch_event_writes),
 		BOTH(test_add_single_checks),
@@ -1059,6 +1179,7 @@ int main(void)
 		BOTH(test_add_indirect_max_0),
 		BOTH(test_add_single_descriptor),
 		BOTH(test_add_single_indirect_min_1),
+		BOTH(test_add_table_checks),
 		BOTH(test_add_batch_single_segments),
 		BOTH(test_add_batch_stops),
 		BOTH(test_add_batch_stops_after_the_end),
