@@ -572,25 +572,17 @@ static void test_add_single_descriptor(void **state)
 	}
 }
 
-/* indirect_min 1: even one segment goes into an indirect table, so the
- * one-segment fast path must not take it. */
-/* (Re)create the queue with VIO_F_INDIRECT_DESC, tables of up to @max
- * entries from a pool, taken from @min segments. */
-static void fx_init_indirect(struct fx *f, unsigned min, unsigned max)
+/* The fixture again with VIO_F_INDIRECT_DESC, tables for chains of
+ * @min..@max segments (@max 0: none) and the DMA ops @ops. */
+static void fx_init_indirect(struct fx *f, unsigned min, unsigned max,
+			     const struct vio_dma_ops *ops)
 {
+	const unsigned ind[] = {VIO_F_INDIRECT_DESC};
+	fx_init(f, ind, 1, ops);
 	free(f->pool);
-	f->pool = aligned_alloc(16, VIO_VQ_INDIRECT_POOL_SIZE(QSIZE, max));
+	f->pool = aligned_alloc(16, VIO_VQ_INDIRECT_POOL_SIZE(QSIZE, max > 4 ? max : 4));
 	assert_non_null(f->pool);
 	free(f->mem);
-	f->mem = NULL;
-	raw_ring_rewind(&f->r);
-	memset(&f->cfg, 0, sizeof(f->cfg));
-	raw_ring_vq_config(&f->r, &f->cfg);
-	f->cfg.features = vio_features_none();
-	vio_features_set(&f->cfg.features, VIO_F_VERSION_1);
-	vio_features_set(&f->cfg.features, VIO_F_INDIRECT_DESC);
-	if (!is_split(f))
-		vio_features_set(&f->cfg.features, VIO_F_RING_PACKED);
 	f->cfg.indirect_pool = f->pool;
 	f->cfg.indirect_max = (uint16_t)max;
 	f->cfg.indirect_min = (uint16_t)min;
@@ -607,7 +599,7 @@ static void test_add_table_checks(void **state)
 {
 	struct fx *f = *state;
 	for (unsigned min = 1; min <= 3; min += 2) {
-		fx_init_indirect(f, min, 3);
+		fx_init_indirect(f, min, 3, NULL);
 		struct vio_sg sg[3] = {{f->buf[0], 16}, {f->buf[1], 16}, {f->buf[2], 16}};
 		assert_err(vio_vq_add(f->vq, sg, UINT_MAX, 2, f->buf[0]), -VIO_EINVAL);
 		assert_err(vio_vq_add(f->vq, sg, 2, UINT_MAX, f->buf[0]), -VIO_EINVAL);
@@ -635,6 +627,8 @@ static void test_add_table_checks(void **state)
 	}
 }
 
+/* indirect_min 1: even one segment goes into an indirect table, so the
+ * one-segment fast path must not take it. */
 static void test_add_single_indirect_min_1(void **state)
 {
 	struct fx *f = *state;
@@ -668,25 +662,6 @@ static void test_add_single_indirect_min_1(void **state)
 
 static unsigned dev_visible(struct fx *f);
 
-/* (Re)create the queue with indirect tables (VIO_F_INDIRECT_DESC, a pool
- * for tables of up to @imax entries, used from @imin segments on). */
-static void fx_init_indirect(struct fx *f, uint16_t imax, uint16_t imin,
-			     const struct vio_dma_ops *ops)
-{
-	const unsigned ind[] = {VIO_F_INDIRECT_DESC};
-	fx_init(f, ind, 1, ops);
-	free(f->pool);
-	f->pool = aligned_alloc(16, VIO_VQ_INDIRECT_POOL_SIZE(QSIZE, 4));
-	assert_non_null(f->pool);
-	free(f->mem);
-	f->cfg.indirect_pool = f->pool;
-	f->cfg.indirect_max = imax;
-	f->cfg.indirect_min = imin;
-	size_t n = vio_vq_mem_size(&f->cfg);
-	assert_int_equal(posix_memalign(&f->mem, VIO_VQ_MEM_ALIGN, n), 0);
-	assert_err(vio_vq_init(&f->vq, f->mem, n, &f->cfg), 0);
-}
-
 /* An indirect table whose lengths sum to 2^32: refused with -VIO_EINVAL,
  * nothing published, and with a release hook every segment converted for
  * the table is released (once each); the next add works. */
@@ -694,7 +669,7 @@ static void test_add_indirect_length_overflow_releases(void **state)
 {
 	struct fx *f = *state;
 	for (int hook = 0; hook < 2; hook++) {
-		fx_init_indirect(f, 4, 2, hook ? &release_ops : NULL);
+		fx_init_indirect(f, 2, 4, hook ? &release_ops : NULL);
 		f->releases = 0;
 		struct vio_sg sg[3] = {
 			{f->buf[0], 0x80000000u}, {f->buf[1], 0x7fffffffu}, {f->buf[2], 1}};
@@ -719,7 +694,7 @@ static void test_add_indirect_length_overflow_releases(void **state)
 static void test_add_indirect_max_0(void **state)
 {
 	struct fx *f = *state;
-	fx_init_indirect(f, 0, 2, NULL);
+	fx_init_indirect(f, 2, 0, NULL);
 	assert_err(add(f, 0, 3), 0);
 	uint16_t nd, id = dev_take(f, &nd);
 	struct raw_desc d;
