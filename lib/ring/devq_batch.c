@@ -26,18 +26,18 @@ static VIO_ALWAYS_INLINE bool fast_key_ok(const struct vio_devq *q, const struct
 }
 
 /* The fast-path test of one chain, q->hot on: fast_key_ok(), in range.
- * Returns the chain's in-flight record, or 0 if the fast path does not
- * take it (not in flight, or claiming more bytes than it offered). */
-static VIO_ALWAYS_INLINE uint16_t fast_record(const struct vio_devq *q, const struct vio_chain *c,
-					      uint32_t len)
+ * Returns the chain's in-flight record (@inflight is q->inflight), or 0
+ * if those tests fail or it claims more bytes than it offered. The caller
+ * tests VIO__INFLIGHT in the result (0 has not): one test for both. */
+static VIO_ALWAYS_INLINE uint16_t fast_record(const struct vio_devq *q, const uint16_t *inflight,
+					      const struct vio_chain *c, uint32_t len)
 {
 	if (!fast_key_ok(q, c))
 		return 0;
 	uint16_t id = c->id;
 	if (id >= q->size || len > c->in_bytes)
 		return 0;
-	uint16_t v = q->inflight[id];
-	return (v & VIO__INFLIGHT) != 0 ? v : 0;
+	return inflight[id];
 }
 
 /* Put back the in-flight marks of chains[0 .. k) (taken off as they
@@ -68,8 +68,8 @@ static VIO_ALWAYS_INLINE bool split_fast(struct vio_devq *q, const struct vio_ch
 	for (k = 0; k < n; k++) {
 		const struct vio_chain *c = &chains[k];
 		uint32_t len = lens[k];
-		uint16_t v = fast_record(q, c, len);
-		if (vio_unlikely(v == 0)) {
+		uint16_t v = fast_record(q, inflight, c, len);
+		if (vio_unlikely((v & VIO__INFLIGHT) == 0)) { /* refused, or not in flight */
 			unmark(q, chains, k);
 			return false;
 		}

@@ -450,7 +450,8 @@ static VIO_ALWAYS_INLINE unsigned vio__vq_split_get_batch(struct vio_vq *vq, voi
 	const uint16_t size = vq->size, mask = vq->mask;
 	uint16_t last = s->last_used, seen = s->used_seen;
 	uint16_t free = vq->free_head, nfree = vq->num_free, busy = vq->outstanding;
-	unsigned k = 0, asked = 0; /* used_event asks for the entry at last when k == asked */
+	/* size_t: the index of tokens[] and lens[] without a second copy. */
+	size_t k = 0, asked = 0; /* used_event asks for the entry at last when k == asked */
 
 	*more = false;
 	while (k < max) {
@@ -491,8 +492,7 @@ static VIO_ALWAYS_INLINE unsigned vio__vq_split_get_batch(struct vio_vq *vq, voi
 		tokens[k] = hs->token;
 		lens[k] = wlen;
 		if (vio_likely(n == 1)) {
-			hs->next = free;
-			hs->ndesc = 0;
+			vio__vq_slot_free1(hs, free);
 		} else {
 			/* The loop, not vio__vq_split_unchain(): inlined here
 			 * that costs clang registers in the packed loop that
@@ -518,7 +518,7 @@ static VIO_ALWAYS_INLINE unsigned vio__vq_split_get_batch(struct vio_vq *vq, voi
 		VIO_CACHE_CLEAN(s->used_event, sizeof(*s->used_event));
 		VIO_MB();
 	}
-	return k;
+	return (unsigned)k;
 }
 
 /* ---- packed --------------------------------------------------------------- */
