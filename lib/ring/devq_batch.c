@@ -318,13 +318,7 @@ static void packed_publish(struct vio_devq *q, const struct vio_chain *chains, c
 		vio__packed_advance_mark(&slot, &mark, ndesc, q->size);
 		slots += ndesc;
 	}
-	p->used_idx = slot;
-	p->used_mark = mark;
-	p->pushed += slots;
-	q->inflight_count = (uint16_t)(q->inflight_count - n);
-	/* Release: as in packed_fast(). */
-	VIO_STORE_RELEASE(p->desc_rw[head].flags.raw, vio_le16_make(head_flags).raw);
-	VIO_CACHE_CLEAN(&p->desc_rw[head], sizeof(p->desc_rw[head]));
+	vio__packed_publish_batch(q, p, head, head_flags, slot, mark, slots, n);
 }
 
 static void publish(struct vio_devq *q, const struct vio_chain *chains, const uint32_t *lens,
