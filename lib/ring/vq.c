@@ -382,7 +382,7 @@ static inline unsigned add_shape_at(unsigned out, unsigned total)
 }
 
 /* add_multi()'s chains of @total = out + in segments (not wrapping) that
- * are not direct_ok: an indirect table (vio__vq_indirect_ok()), or the
+ * are not direct_ok: an indirect table (the tests below), or the
  * general add. Apart, so that add_multi() keeps few registers. */
 VIO_NOINLINE static int add_table(struct vio_vq *vq, const struct vio_sg *sg, unsigned out,
 				  unsigned in, void *token, unsigned total)

@@ -209,18 +209,8 @@ static VIO_ALWAYS_INLINE int vio__vq_split_addk(struct vio_vq *vq, const struct 
 	return 0;
 }
 
-/* A chain the indirect fast paths take: token and sg given, @total = out +
- * in segments (not wrapping), one ring slot free, and the chain goes into
- * an indirect table (vio__vq_want_indirect()). */
-static inline bool vio__vq_indirect_ok(const struct vio_vq *vq, const struct vio_sg *sg,
-				       unsigned out, unsigned total, const void *token)
-{
-	return total >= out && vq->num_free != 0 && vio__vq_want_indirect(vq, total) &&
-	       token != NULL && sg != NULL;
-}
-
 /* A split chain in the indirect table of its head slot
- * (vio__vq_indirect_ok()), as add_indirect() in vq_split.c writes it
+ * (add_table() in vq.c), as add_indirect() in vq_split.c writes it
  * without DMA hooks: entries linked k -> k + 1, readable ones first; the
  * last one's flags and link rewritten (nothing is published before the
  * available index moves). 1: the lengths sum to 2^32 or more; nothing is
@@ -710,7 +700,7 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_addk(struct vio_vq *vq, const struct
 }
 
 /* A packed list in the indirect table of its buffer id
- * (vio__vq_indirect_ok()), as add_indirect() in vq_packed.c writes it
+ * (add_table() in vq.c), as add_indirect() in vq_packed.c writes it
  * without DMA hooks (§2.8.6.1: only WRITE inside the table), then one ring
  * descriptor, its flags last. 1: the lengths sum to 2^32 or more; nothing
  * is published and the general add reports it. */
