@@ -315,8 +315,8 @@ static int pop_packed_slow(struct vio_devq *q, struct vio_chain *chain, struct v
 	return vio__devq_packed_pop_slow(q, chain, segs, max_segs, rc);
 }
 
-VIO_NOINLINE static int pop_packed(struct vio_devq *q, struct vio_chain *chain,
-				   struct vio_chain_seg *segs, uint16_t max_segs)
+static VIO_ALWAYS_INLINE int pop_packed(struct vio_devq *q, struct vio_chain *chain,
+					struct vio_chain_seg *segs, uint16_t max_segs)
 {
 	return vio__devq_packed_pop1_impl(q, chain, segs, max_segs, true);
 }

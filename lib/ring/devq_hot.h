@@ -468,6 +468,52 @@ static VIO_ALWAYS_INLINE bool vio__devq_split_notify1(struct vio_devq *q)
 
 /* ---- packed --------------------------------------------------------------- */
 
+/* The end of vio__devq_packed_pop1_impl(): the available descriptor @pd at
+ * last_avail is one direct descriptor, device-writable if @write (a
+ * constant at each call site, as in vio__devq_split_take1(): the
+ * direction's room, record template and segment flag are constants too).
+ * The buffer inside q->hint, then the id below size and not in flight;
+ * anything else is handed over (@tail: vio__devq_packed_pop_handover(),
+ * the whole pop again; else VIO__POP_AT with @flags), nothing but segs[0]
+ * changed. */
+static VIO_ALWAYS_INLINE int vio__devq_packed_take1(struct vio_devq *q, struct vio_chain *chain,
+						    struct vio_chain_seg *segs, uint16_t max_segs,
+						    const struct vio_packed_desc *pd,
+						    uint16_t flags, const bool write,
+						    const bool tail)
+{
+	struct vio__devq_packed *p = &q->u.packed;
+	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
+	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
+	/* As in vio__devq_split_take1(). */
+	segs->addr = addr;
+	uint64_t off = addr - q->hint.guest_addr;
+	uint64_t end = off + ((uint64_t)len - 1u);
+	if (end < off || end >= q->hint_room[write])
+		goto again;
+	uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
+	if (id >= q->size || q->inflight[id] != 0)
+		goto again;
+	q->inflight[id] = VIO__INFLIGHT;
+	q->inflight_count++;
+	segs->ptr = (unsigned char *)q->hint.host + off;
+	vio__seg_tail(segs, len, write);
+	uint16_t slot = p->last_avail;
+	vio__chain_fill1(q, chain, segs, id, slot, len, write);
+	if (++slot == q->size) {
+		slot = 0;
+		p->avail_mark ^= VIO__PACKED_MARK_FLIP;
+	}
+	p->last_avail = slot;
+	return 0;
+again:
+	/* Nothing changed but segs->addr: the tail call starts the general
+	 * pop again from the head's flags, which then need no register. */
+	if (tail)
+		return vio__devq_packed_pop_handover(q, chain, segs, max_segs);
+	return VIO__POP_WITH(VIO__POP_AT, flags);
+}
+
 /* 0 popped, -VIO_EAGAIN nothing new, else VIO__POP_AT or VIO__POP_CHAIN (a
  * list of direct descriptors, vio__devq_packed_popn()) with the head flags,
  * which say the head is available; nothing changed. With @tail (a constant
@@ -475,7 +521,8 @@ static VIO_ALWAYS_INLINE bool vio__devq_split_notify1(struct vio_devq *q)
  * vio__devq_packed_pop_chain(), vio__devq_packed_pop_indirect(),
  * vio__devq_packed_pop_slow() or, for one descriptor the leaf does not
  * take, vio__devq_packed_pop_handover() (the whole pop again), whose result
- * is returned. A leaf like vio__devq_split_pop1(). */
+ * is returned; and the one-descriptor tail is copied per direction (as
+ * vio__devq_split_pop1()'s @by_dir). A leaf like vio__devq_split_pop1(). */
 static VIO_ALWAYS_INLINE int vio__devq_packed_pop1_impl(struct vio_devq *q, struct vio_chain *chain,
 							struct vio_chain_seg *segs,
 							uint16_t max_segs, bool tail)
@@ -497,36 +544,17 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1_impl(struct vio_devq *q, stru
 			return vio__devq_packed_pop_indirect(q, chain, segs, max_segs, flags);
 		goto at;
 	}
-	if (max_segs == 0)
-		goto again;
-	const size_t w = (size_t)((flags >> 1) & 1u); /* VIO_DESC_F_WRITE */
-	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
-	uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
-	/* As in vio__devq_split_pop1(). */
-	segs->addr = addr;
-	uint64_t off = addr - q->hint.guest_addr;
-	if (off >= q->hint_room[w] || (uint64_t)len - 1u >= q->hint_end[w] - addr)
-		goto again;
-	uint16_t id = vio_le16_raw_to_cpu(VIO_READ_ONCE(pd->id.raw));
-	if (id >= q->size || q->inflight[id] != 0)
-		goto again;
-	segs->ptr = (unsigned char *)q->hint.host + off;
-	vio__seg_tail(segs, len, w != 0);
-	uint16_t slot = p->last_avail;
-	vio__chain_fill1(q, chain, segs, id, slot, len, w != 0);
-	q->inflight[id] = VIO__INFLIGHT;
-	if (++slot == q->size) {
-		slot = 0;
-		p->avail_mark ^= VIO__PACKED_MARK_FLIP;
+	if (max_segs == 0) {
+		if (tail)
+			return vio__devq_packed_pop_handover(q, chain, segs, max_segs);
+		goto at;
 	}
-	p->last_avail = slot;
-	q->inflight_count++;
-	return 0;
-again:
-	/* Nothing changed but segs->addr: the tail call starts the general
-	 * pop again from the head's flags, which then need no register. */
-	if (tail)
-		return vio__devq_packed_pop_handover(q, chain, segs, max_segs);
+	if (!tail)
+		return vio__devq_packed_take1(q, chain, segs, max_segs, pd, flags,
+					      (flags & VIO_DESC_F_WRITE) != 0, false);
+	if ((flags & VIO_DESC_F_WRITE) != 0)
+		return vio__devq_packed_take1(q, chain, segs, max_segs, pd, flags, true, true);
+	return vio__devq_packed_take1(q, chain, segs, max_segs, pd, flags, false, true);
 at:
 	return tail ? vio__devq_packed_pop_slow(q, chain, segs, max_segs,
 						VIO__POP_WITH(VIO__POP_AT, flags))
