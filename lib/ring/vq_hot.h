@@ -853,7 +853,7 @@ static VIO_ALWAYS_INLINE bool vio__vq_packed_kick1(struct vio_vq *vq)
 
 /* The used descriptor at last_used, read once, not yet validated: false if
  * the slot is not used (yet). @wlen is the length as the device wrote it;
- * vio__vq_packed_used_len() decides what it means. */
+ * used_len() in vq_packed.c decides what it means. */
 static VIO_ALWAYS_INLINE bool vio__vq_packed_peek_used(const struct vio_vq *vq, uint16_t *id,
 						       uint32_t *wlen, bool *wflag)
 {
@@ -874,20 +874,6 @@ static VIO_ALWAYS_INLINE bool vio__vq_packed_peek_used(const struct vio_vq *vq, 
 	return true;
 }
 
-/* The written length of a used descriptor for a buffer with @in_bytes
- * device-writable bytes. §2.8.4 makes the length reserved (ignored by
- * drivers) in a used descriptor without WRITE; but QEMU (7.2 and current)
- * never sets WRITE in used descriptors and puts the written length there
- * all the same, and Linux's driver reads it without looking at the flag.
- * So: a buffer with writable parts takes the length either way (it is
- * still checked against in_bytes by the caller); a buffer without any
- * ignores a length that comes without WRITE, as the spec says. */
-static VIO_ALWAYS_INLINE uint32_t vio__vq_packed_used_len(uint32_t wlen, bool wflag,
-							  uint32_t in_bytes)
-{
-	return wflag || in_bytes != 0 ? wlen : 0;
-}
-
 /* 1: not the fast case, nothing changed. */
 static VIO_ALWAYS_INLINE int vio__vq_packed_get1(struct vio_vq *vq, void **token, uint32_t *len)
 {
@@ -901,7 +887,8 @@ static VIO_ALWAYS_INLINE int vio__vq_packed_get1(struct vio_vq *vq, void **token
 	if (id >= vq->size)
 		return 1;
 	struct vio__vq_slot *s = &vq->slot[id];
-	wlen = vio__vq_packed_used_len(wlen, wflag, s->in_bytes);
+	/* A length above in_bytes is hostile, or reserved and ignored
+	 * (used_len() in vq_packed.c): the general code tells which. */
 	if (s->token == NULL || wlen > s->in_bytes)
 		return 1;
 	*token = s->token;
@@ -974,8 +961,7 @@ static VIO_ALWAYS_INLINE unsigned vio__vq_packed_get_batch(struct vio_vq *vq, vo
 			break;
 		}
 		struct vio__vq_slot *s = &slots[id];
-		wlen = vio__vq_packed_used_len(wlen, (flags & VIO_DESC_F_WRITE) != 0, s->in_bytes);
-		if (s->token == NULL || wlen > s->in_bytes) {
+		if (s->token == NULL || wlen > s->in_bytes) { /* as in vio__vq_packed_get1() */
 			*more = true;
 			break;
 		}

@@ -321,6 +321,26 @@ static inline void reclaim(struct vio_vq *vq, uint16_t id)
 	vq->outstanding--;
 }
 
+/* The written length of a used descriptor for a buffer with @in_bytes
+ * device-writable bytes. §2.8.4 makes the length reserved (ignored by
+ * drivers) in a used descriptor without WRITE; but QEMU (7.2 and current)
+ * never sets WRITE in used descriptors and puts the written length there
+ * all the same, and Linux's driver reads it without looking at the flag.
+ * So: a buffer with writable parts takes the length either way; a buffer
+ * without any ignores a length that comes without WRITE, as the spec says.
+ * True with the length in *@wlen if it is at most @in_bytes, false (a
+ * hostile length) otherwise. (The fast paths in vq_hot.h take only a
+ * length up to in_bytes and hand anything else to this.) */
+static inline bool used_len(uint32_t *wlen, bool wflag, uint32_t in_bytes)
+{
+	if (vio_likely(*wlen <= in_bytes))
+		return true;
+	if (wflag || in_bytes != 0)
+		return false;
+	*wlen = 0; /* reserved: ignored */
+	return true;
+}
+
 /* Validate the used descriptor at last_used and, with IN_ORDER, open a
  * batch. Returns the id it names and its written length. */
 static inline int read_used(struct vio_vq *vq, uint16_t *id_out, uint32_t *wlen_out)
@@ -335,8 +355,7 @@ static inline int read_used(struct vio_vq *vq, uint16_t *id_out, uint32_t *wlen_
 		return vio__vq_fail(vq, -VIO_EUSED_ID);
 	if (vq->slot[id].token == NULL)
 		return vio__vq_fail(vq, -VIO_EUSED_STALE);
-	wlen = vio__vq_packed_used_len(wlen, wflag, vq->slot[id].in_bytes);
-	if (wlen > vq->slot[id].in_bytes)
+	if (!used_len(&wlen, wflag, vq->slot[id].in_bytes))
 		return vio__vq_fail(vq, -VIO_EUSED_LEN);
 	*id_out = id;
 	*wlen_out = wlen;

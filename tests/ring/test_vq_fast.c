@@ -929,6 +929,60 @@ static void test_add_readable_only(void **state)
 	}
 }
 
+/* Packed §2.8.4: a used length without WRITE is reserved for a buffer with
+ * no writable bytes, and taken (bounded) for one with some, as QEMU writes
+ * it. The fast get and the batch take only a length up to the writable
+ * bytes and hand the rest to the general code, which must tell the two
+ * apart: single gets and one batch give what the rule says. */
+static void test_packed_used_len_without_write(void **state)
+{
+	struct fx *f = *state;
+	for (int batch = 0; batch < 2; batch++) {
+		fx_init(f, NULL, 0, NULL);
+		struct vio_sg rd = {f->buf[0], 8};
+		uint16_t id[3], nd[3];
+		assert_err(vio_vq_add(f->vq, &rd, 1, 0, f->buf[0]), 0); /* readable */
+		id[0] = dev_take(f, &nd[0]);
+		assert_err(add(f, 1, 4), 0); /* 64 writable bytes */
+		id[1] = dev_take(f, &nd[1]);
+		assert_err(vio_vq_add(f->vq, &rd, 1, 0, f->buf[2]), 0);
+		id[2] = dev_take(f, &nd[2]);
+		raw_packed_used_add(&f->r, id[0], 777, 0, nd[0]); /* ignored */
+		raw_packed_used_add(&f->r, id[1], 64, 0, nd[1]);  /* taken */
+		raw_packed_used_add(&f->r, id[2], 0, VIO_DESC_F_WRITE, nd[2]);
+		void *tok[3];
+		uint32_t len[3];
+		if (batch) {
+			assert_int_equal(vio_vq_get_batch(f->vq, tok, len, 3), 3);
+		} else {
+			for (unsigned k = 0; k < 3; k++)
+				assert_err(vio_vq_get(f->vq, &tok[k], &len[k]), 0);
+		}
+		for (unsigned k = 0; k < 3; k++)
+			assert_ptr_equal(tok[k], f->buf[k]);
+		assert_int_equal(len[0], 0);
+		assert_int_equal(len[1], 64);
+		assert_int_equal(len[2], 0);
+
+		/* Above the writable bytes without WRITE; a length with WRITE on
+		 * a readable buffer: both hostile. */
+		for (int lie = 0; lie < 2; lie++) {
+			fx_init(f, NULL, 0, NULL);
+			if (lie)
+				assert_err(vio_vq_add(f->vq, &rd, 1, 0, f->buf[0]), 0);
+			else
+				assert_err(add(f, 0, 4), 0);
+			id[0] = dev_take(f, &nd[0]);
+			raw_packed_used_add(&f->r, id[0], lie ? 1 : 65, lie ? VIO_DESC_F_WRITE : 0,
+					    nd[0]);
+			int rc = batch ? vio_vq_get_batch(f->vq, tok, len, 3)
+				       : vio_vq_get(f->vq, &tok[0], &len[0]);
+			assert_err(rc, -VIO_EUSED_LEN);
+			assert_true(vio_vq_is_broken(f->vq));
+		}
+	}
+}
+
 /* ---- fast and general add write the same rings ------------------------- */
 
 /* A queue over its own rings and indirect pool. */
@@ -1150,6 +1204,7 @@ int main(void)
 		BOTH(test_batch_event_writes),
 		BOTH(test_add_single_checks),
 		BOTH(test_add_readable_only),
+		PACKED(test_packed_used_len_without_write),
 		BOTH(test_add_indirect_length_overflow_releases),
 		BOTH(test_add_indirect_max_0),
 		BOTH(test_add_single_descriptor),
