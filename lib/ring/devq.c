@@ -315,27 +315,16 @@ static int pop_packed_slow(struct vio_devq *q, struct vio_chain *chain, struct v
 	return vio__devq_packed_pop_slow(q, chain, segs, max_segs, rc);
 }
 
-static VIO_ALWAYS_INLINE int pop_packed(struct vio_devq *q, struct vio_chain *chain,
-					struct vio_chain_seg *segs, uint16_t max_segs)
-{
-	return vio__devq_packed_pop1_impl(q, chain, segs, max_segs, true);
-}
-
-/* @by_dir as for vio__devq_split_pop1(). */
-static VIO_ALWAYS_INLINE int pop_one(struct vio_devq *q, struct vio_chain *chain,
-				     struct vio_chain_seg *segs, uint16_t max_segs, bool by_dir)
-{
-	if (vio_likely(q->hot == VIO__HOT_SPLIT))
-		return pop_split(q, chain, segs, max_segs, by_dir);
-	if (q->hot > VIO__HOT_SPLIT) /* VIO__HOT_PACKED */
-		return pop_packed(q, chain, segs, max_segs);
-	return pop_general(q, chain, segs, max_segs);
-}
-
 int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
 		 uint16_t max_segs)
 {
-	return pop_one(q, chain, segs, max_segs, true);
+	/* Both leaves inline, the one-descriptor tails copied per direction;
+	 * every hand-over a tail call. */
+	if (vio_likely(q->hot == VIO__HOT_SPLIT))
+		return pop_split(q, chain, segs, max_segs, true);
+	if (q->hot > VIO__HOT_SPLIT) /* VIO__HOT_PACKED */
+		return vio__devq_packed_pop1_impl(q, chain, segs, max_segs, true);
+	return pop_general(q, chain, segs, max_segs);
 }
 
 int vio_devq_pop_batch(struct vio_devq *q, struct vio_chain *chains, struct vio_chain_seg *segs,
@@ -369,7 +358,11 @@ int vio_devq_pop_batch(struct vio_devq *q, struct vio_chain *chains, struct vio_
 	while (k < n) {
 		/* (No arithmetic on the array when it may be NULL.) */
 		struct vio_chain_seg *sg = max_segs != 0 ? segs + (size_t)k * max_segs : segs;
-		int rc = pop_one(q, &chains[k], sg, max_segs, false);
+		/* (A packed queue here has no fast path: q->hot was not
+		 * VIO__HOT_PACKED above, and no pop turns it on.) */
+		int rc = vio_likely(q->hot == VIO__HOT_SPLIT)
+				 ? pop_split(q, &chains[k], sg, max_segs, false)
+				 : pop_general(q, &chains[k], sg, max_segs);
 		if (vio_unlikely(rc != 0))
 			return k != 0 ? (int)k : rc;
 		k++;
