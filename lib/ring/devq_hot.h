@@ -134,23 +134,6 @@ static VIO_ALWAYS_INLINE int vio__devq_split_pop1(struct vio_devq *q, struct vio
 	return vio__devq_split_pop_slow(q, chain, segs, max_segs, VIO__POP_WITH(VIO__POP_AT, head));
 }
 
-/* One direct descriptor of a list, read once, checked inside q->hint for
- * its direction and filled into @sg. False: not the fast case (nothing but
- * *sg changed). The caller checks the order and sums the lengths. */
-static VIO_ALWAYS_INLINE bool vio__chain_seg_fast(const struct vio_devq *q,
-						  struct vio_chain_seg *sg, uint16_t flags,
-						  uint64_t addr, uint32_t len)
-{
-	const size_t w = (size_t)((flags >> 1) & 1u); /* VIO_DESC_F_WRITE */
-	uint64_t off = addr - q->hint.guest_addr, room = q->hint_room[w];
-	if ((flags & VIO_DESC_F_INDIRECT) != 0 || off >= room || len == 0 || len > room - off)
-		return false;
-	sg->ptr = (unsigned char *)q->hint.host + off;
-	sg->addr = addr;
-	vio__seg_tail(sg, len, w != 0);
-	return true;
-}
-
 /* Accumulated byte counts of a list walked by the popn fast paths: out
  * holds the readable bytes and, from bit 48, the readable segments (at most
  * 32768 lengths below 2^32 each: below 2^47); in the writable bytes, so a
@@ -193,19 +176,6 @@ static VIO_ALWAYS_INLINE void vio__chain_filln(const struct vio_devq *q, struct 
 		c->gen = q->gen;
 	}
 	c->segs = segs;
-}
-
-/* Add one segment of @len bytes to @out / @in (VIO__OUT_ONE). False: a
- * readable segment after a writable one (§2.7.4.2, §2.8.6). */
-static VIO_ALWAYS_INLINE bool vio__chain_count(uint64_t *out, uint64_t *in, uint16_t flags,
-					       uint32_t len)
-{
-	if ((flags & VIO_DESC_F_WRITE) != 0) {
-		*in += len;
-		return true;
-	}
-	*out += len + VIO__OUT_ONE;
-	return *in == 0;
 }
 
 /* One direct descriptor of a list walked by the popn fast paths, inside
@@ -788,8 +758,11 @@ static VIO_ALWAYS_INLINE bool vio__devq_packed_notify1(struct vio_devq *q)
 	if (pushed >= size)
 		return true;
 	uint16_t off_wrap = vio_le16_raw_to_cpu(VIO_READ_ONCE(p->driver->off_wrap.raw));
-	/* vio__packed_need_event() with the wrap counter as used_mark: its
-	 * USED bit (bit 15) is the counter, where off_wrap keeps its own. */
+	/* §2.8.10 as in vio__vq_packed_kick1(): the event lies in this lap
+	 * or the previous one, then written as a negative slot of this lap,
+	 * and the split ring's 16-bit rule applies. The wrap counter is
+	 * used_mark's USED bit (bit 15), where off_wrap keeps its own. (One
+	 * helper for both halves costs gcc 12 three instructions here.) */
 	uint32_t off = off_wrap & 0x7fffu;
 	if (off >= size)
 		return true; /* nonsense from the peer: err towards notifying */

@@ -436,15 +436,6 @@ static VIO_ALWAYS_INLINE void vio__seg_tail(struct vio_chain_seg *sg, uint32_t l
 	}
 }
 
-/* One segment inside the region that matched last (release false). */
-static VIO_ALWAYS_INLINE void vio__seg_fill(struct vio_chain_seg *sg, void *host, uint64_t addr,
-					    uint32_t len, bool write)
-{
-	sg->ptr = host;
-	sg->addr = addr;
-	vio__seg_tail(sg, len, write);
-}
-
 /* The record of a chain of one segment at @segs (already filled in), with
  * @id, ring position @head and no flags: three composed stores and the
  * array pointer. */

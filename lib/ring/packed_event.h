@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Private: positions in a packed ring and the event-suppression rule shared
- * by the driver (vq_packed.c) and device (devq_packed.c) halves. */
+/* Private: positions in a packed ring shared by the driver (vq_packed.c)
+ * and device (devq_packed.c) halves. (The event-suppression rule is
+ * written out in each half's fast path: vio__vq_packed_kick1() and
+ * vio__devq_packed_notify1().) */
 #ifndef VIO_LIB_RING_PACKED_EVENT_H
 #define VIO_LIB_RING_PACKED_EVENT_H
 
@@ -8,23 +10,6 @@
 #include <stdint.h>
 
 #include <virtio/ring_packed.h>
-
-/* §2.8.10 with EVENT_IDX: the peer asked for an event when the descriptor
- * at @off_wrap (offset and wrap bit, as stored) is made available/used.
- * The side deciding has just moved @added slots (fewer than @size) up to
- * (@new_slot, @new_wrap). The peer's event lies in this lap or the previous
- * one, so it can be written as a slot number of this lap, negative for the
- * previous lap, and the split ring's 16-bit rule applies. */
-static inline bool vio__packed_need_event(uint16_t off_wrap, uint16_t size, uint16_t new_slot,
-					  bool new_wrap, uint32_t added)
-{
-	uint16_t off = (uint16_t)(off_wrap & 0x7fffu);
-	if (off >= size)
-		return true; /* nonsense from the peer: err towards notifying */
-	if (((off_wrap >> VIO_RING_EVENT_WRAP_SHIFT) != 0) != new_wrap)
-		off = (uint16_t)(off - size);
-	return vio_need_event(off, new_slot, (uint16_t)(new_slot - added));
-}
 
 /* The AVAIL/USED flag pair that marks a descriptor available (driver) under
  * wrap counter @wrap: AVAIL = wrap, USED = !wrap (§2.8.1). */
