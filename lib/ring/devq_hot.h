@@ -354,9 +354,11 @@ static VIO_ALWAYS_INLINE unsigned vio__devq_split_pop_run(struct vio_devq *q,
 	const uint64_t ids[2] = {q->one_ids[0], q->one_ids[1]};
 	const uint64_t gen = q->one_gen;
 	const unsigned count = m < window ? m : window;
+	struct vio_chain_seg *sg = segs;
+	struct vio_chain *c = chains;
 	unsigned j;
 
-	for (j = 0; j < count; j++) {
+	for (j = 0; j < count; j++, sg += max_segs, c++) {
 		uint16_t head =
 			vio_le16_raw_to_cpu(VIO_READ_ONCE(ring[(uint16_t)(last + j) & mask].raw));
 		if (head >= size || inflight[head] != 0)
@@ -371,8 +373,6 @@ static VIO_ALWAYS_INLINE unsigned vio__devq_split_pop_run(struct vio_devq *q,
 		uint64_t off = addr - gaddr;
 		if (off >= room[w] || len == 0 || len > room[w] - off)
 			break;
-		struct vio_chain_seg *sg = segs + (size_t)j * max_segs;
-		struct vio_chain *c = &chains[j];
 		sg->ptr = host + off;
 		sg->addr = addr;
 		vio__seg_tail(sg, len, w != 0);
