@@ -134,8 +134,10 @@ static VIO_ALWAYS_INLINE bool packed_fast1(struct vio_devq *q, struct vio_packed
 	const struct vio_chain *c = &chains[k];
 	uint32_t len = lens[k];
 	uint16_t id = c->id, ndesc = c->ndesc;
+	/* (An ndesc of 0 would name the record 0x7fff, which no record holds
+	 * outside vio_devq_push_batch()'s check: it fails the compare.) */
 	if (vio_unlikely(!fast_key_ok(q, c) || id >= size || len > c->in_bytes ||
-			 inflight[id] != (uint16_t)(VIO__INFLIGHT + ndesc - 1u) || ndesc == 0)) {
+			 inflight[id] != (uint16_t)(VIO__INFLIGHT + ndesc - 1u))) {
 		packed_take_back(q, chains, k);
 		return false;
 	}
@@ -225,12 +227,13 @@ unsigned vio__devq_packed_pop_run(struct vio_devq *q, struct vio_chain *chains,
 			const size_t w = (size_t)((flags >> 1) & 1u); /* VIO_DESC_F_WRITE */
 			uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
 			uint32_t len = vio_le32_raw_to_cpu(VIO_READ_ONCE(pd->len.raw));
-			/* Inside q->hint, which grants the direction (room 0 where it
-			 * does not); regions do not wrap, so in range means no
-			 * overflow. len - 1 in 64 bits: a length of 0 fails the
-			 * second test. */
-			uint64_t off = addr - gaddr, r = room[w];
-			if (off >= r || (uint64_t)len - 1u >= r - off)
+			/* Inside q->hint, as in vio__devq_split_take1(): the last
+			 * byte below the direction's room (0 where the region does
+			 * not grant it), no carry out of the sum (a length of 0
+			 * carries, or at offset 0 is not below any room). */
+			uint64_t off = addr - gaddr;
+			uint64_t end = off + ((uint64_t)len - 1u);
+			if (end < off || end >= room[w])
 				goto out;
 			sg->ptr = host + off;
 			sg->addr = addr;

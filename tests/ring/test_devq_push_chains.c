@@ -371,19 +371,22 @@ static void test_push_chains_refusals_logged(void **state)
 }
 
 /* A chain record whose ndesc was changed after the pop (the library keeps
- * its own count): the batch still goes back, each chain taking the slots
- * it really took, and the next lap is right. */
+ * its own count), to more slots or to none: the batch still goes back,
+ * each chain taking the slots it really took, and the next lap is right. */
 static void test_push_chains_altered_ndesc(void **state)
 {
 	struct fx *f = *state;
 	start(f, MEM_TABLE);
-	for (unsigned round = 0; round < 4; round++) {
+	for (unsigned round = 0; round < 7; round++) {
 		add_pop(f, 3); /* chain 1 has two descriptors */
 		struct vio_ring_state st;
 		vio_devq_get_state(f->l.dq, &st);
 		struct vio_chain ch[3];
 		memcpy(ch, f->chain, sizeof(ch));
-		ch[round % 3].ndesc = (uint16_t)(ch[round % 3].ndesc + 1u + round / 3u);
+		if (round < 4)
+			ch[round % 3].ndesc = (uint16_t)(ch[round % 3].ndesc + 1u + round / 3u);
+		else
+			ch[round % 3].ndesc = 0;
 		uint32_t lens[3] = {1, 2, 3};
 		unsigned toks[3] = {0, 1, 2};
 		assert_err(vio_devq_push_chains(f->l.dq, ch, lens, 3), 0);
