@@ -297,22 +297,10 @@ VIO_NOINLINE int vio__devq_packed_pop_handover(struct vio_devq *q, struct vio_ch
 }
 
 VIO_NOINLINE int vio__devq_packed_pop_slow(struct vio_devq *q, struct vio_chain *chain,
-					   struct vio_chain_seg *segs, uint16_t max_segs, int rc)
+					   struct vio_chain_seg *segs, uint16_t max_segs,
+					   uint16_t head_flags)
 {
-	uint16_t head_flags = VIO__POP_ARG(rc);
-	if (VIO__POP_CODE(rc) == VIO__POP_CHAIN)
-		return vio__devq_packed_pop_chain(q, chain, segs, max_segs, head_flags);
-	/* A table alone (the batch's leaf hands it over as VIO__POP_AT). */
-	if ((head_flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) == VIO_DESC_F_INDIRECT)
-		return vio__devq_packed_pop_indirect(q, chain, segs, max_segs, head_flags);
 	return vio__devq_packed_pop_at(q, head_flags, chain, segs, max_segs);
-}
-
-/* Kept for vio_devq_pop_batch(). */
-static int pop_packed_slow(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
-			   uint16_t max_segs, int rc)
-{
-	return vio__devq_packed_pop_slow(q, chain, segs, max_segs, rc);
 }
 
 int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_seg *segs,
@@ -323,7 +311,7 @@ int vio_devq_pop(struct vio_devq *q, struct vio_chain *chain, struct vio_chain_s
 	if (vio_likely(q->hot == VIO__HOT_SPLIT))
 		return pop_split(q, chain, segs, max_segs, true);
 	if (q->hot > VIO__HOT_SPLIT) /* VIO__HOT_PACKED */
-		return vio__devq_packed_pop1_impl(q, chain, segs, max_segs, true);
+		return vio__devq_packed_pop1(q, chain, segs, max_segs);
 	return pop_general(q, chain, segs, max_segs);
 }
 
@@ -344,8 +332,6 @@ int vio_devq_pop_batch(struct vio_devq *q, struct vio_chain *chains, struct vio_
 			struct vio_chain_seg *sg =
 				max_segs != 0 ? segs + (size_t)k * max_segs : segs;
 			int rc = vio__devq_packed_pop1(q, &chains[k], sg, max_segs);
-			if (vio_unlikely(rc > 0))
-				rc = pop_packed_slow(q, &chains[k], sg, max_segs, rc);
 			if (vio_unlikely(rc != 0))
 				return k != 0 ? (int)k : rc;
 		}

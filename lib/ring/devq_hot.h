@@ -18,14 +18,12 @@
 
 /* ---- split ---------------------------------------------------------------- */
 
-/* Results of the pop fast paths besides 0 (popped) and -VIO_EAGAIN: a
- * hand-over code in the low bits and, for VIO__POP_CHAIN and VIO__POP_AT,
- * what was validated above them (split: the head index, below size;
- * packed: the head flags, which say the descriptor is available). */
+/* The split pop's hand-over codes to vio__devq_split_pop_slow(): the code
+ * in the low bits and, for VIO__POP_AT, the head index it validated (below
+ * size) above them. */
 enum {
 	VIO__POP_GENERAL = 1, /* start over in the general pop */
-	VIO__POP_CHAIN = 2,   /* a list of direct descriptors: vio__devq_*_popn() */
-	VIO__POP_AT = 3,      /* hand over at the head: split / packed pop_head / pop_at */
+	VIO__POP_AT = 3,      /* hand over at the head: vio__devq_split_pop_head() */
 	VIO__POP_SHIFT = 2,   /* the validated value is rc >> VIO__POP_SHIFT */
 };
 #define VIO__POP_CODE(rc) ((rc) & ((1 << VIO__POP_SHIFT) - 1))
@@ -438,19 +436,17 @@ static VIO_ALWAYS_INLINE bool vio__devq_split_notify1(struct vio_devq *q)
 
 /* ---- packed --------------------------------------------------------------- */
 
-/* The end of vio__devq_packed_pop1_impl(): the available descriptor @pd at
+/* The end of vio__devq_packed_pop1(): the available descriptor @pd at
  * last_avail is one direct descriptor, device-writable if @write (a
  * constant at each call site, as in vio__devq_split_take1(): the
  * direction's room, record template and segment flag are constants too).
  * The buffer inside q->hint, then the id below size and not in flight;
- * anything else is handed over (@tail: vio__devq_packed_pop_handover(),
- * the whole pop again; else VIO__POP_AT with @flags), nothing but segs[0]
- * changed. */
+ * anything else is handed to vio__devq_packed_pop_handover() (the whole
+ * pop again), nothing but segs[0] changed. */
 static VIO_ALWAYS_INLINE int vio__devq_packed_take1(struct vio_devq *q, struct vio_chain *chain,
 						    struct vio_chain_seg *segs, uint16_t max_segs,
 						    const struct vio_packed_desc *pd,
-						    uint16_t flags, const bool write,
-						    const bool tail)
+						    const bool write)
 {
 	struct vio__devq_packed *p = &q->u.packed;
 	uint64_t addr = vio_le64_raw_to_cpu(VIO_READ_ONCE(pd->addr.raw));
@@ -479,23 +475,21 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_take1(struct vio_devq *q, struct v
 again:
 	/* Nothing changed but segs->addr: the tail call starts the general
 	 * pop again from the head's flags, which then need no register. */
-	if (tail)
-		return vio__devq_packed_pop_handover(q, chain, segs, max_segs);
-	return VIO__POP_WITH(VIO__POP_AT, flags);
+	return vio__devq_packed_pop_handover(q, chain, segs, max_segs);
 }
 
-/* 0 popped, -VIO_EAGAIN nothing new, else VIO__POP_AT or VIO__POP_CHAIN (a
- * list of direct descriptors, vio__devq_packed_popn()) with the head flags,
- * which say the head is available; nothing changed. With @tail (a constant
- * at each call site) the hand-overs are tail calls instead:
- * vio__devq_packed_pop_chain(), vio__devq_packed_pop_indirect(),
- * vio__devq_packed_pop_slow() or, for one descriptor the leaf does not
- * take, vio__devq_packed_pop_handover() (the whole pop again), whose result
- * is returned; and the one-descriptor tail is copied per direction (as
- * vio__devq_split_pop1()'s @by_dir). A leaf like vio__devq_split_pop1(). */
-static VIO_ALWAYS_INLINE int vio__devq_packed_pop1_impl(struct vio_devq *q, struct vio_chain *chain,
-							struct vio_chain_seg *segs,
-							uint16_t max_segs, bool tail)
+/* vio_devq_pop() on a healthy packed queue, a leaf like
+ * vio__devq_split_pop1(): 0 popped, -VIO_EAGAIN nothing new, else what the
+ * code it hands over to returns, each a tail call with nothing changed: a
+ * list of direct descriptors to vio__devq_packed_pop_chain(), a table
+ * alone to vio__devq_packed_pop_indirect(), any other head to
+ * vio__devq_packed_pop_slow() (the general code at the head), one
+ * descriptor the leaf does not take to vio__devq_packed_pop_handover()
+ * (the whole pop again). The one-descriptor tail is copied per direction.
+ * vio_devq_pop_batch() calls it too, for the chains its run does not
+ * take. */
+static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vio_chain *chain,
+						   struct vio_chain_seg *segs, uint16_t max_segs)
 {
 	struct vio__devq_packed *p = &q->u.packed;
 	const struct vio_packed_desc *pd = &p->desc[p->last_avail];
@@ -508,34 +502,16 @@ static VIO_ALWAYS_INLINE int vio__devq_packed_pop1_impl(struct vio_devq *q, stru
 		return -VIO_EAGAIN;
 	if ((flags & (VIO_DESC_F_NEXT | VIO_DESC_F_INDIRECT)) != 0) {
 		if ((flags & VIO_DESC_F_INDIRECT) == 0)
-			return tail ? vio__devq_packed_pop_chain(q, chain, segs, max_segs, flags)
-				    : VIO__POP_WITH(VIO__POP_CHAIN, flags);
-		if (tail && (flags & VIO_DESC_F_NEXT) == 0)
+			return vio__devq_packed_pop_chain(q, chain, segs, max_segs, flags);
+		if ((flags & VIO_DESC_F_NEXT) == 0)
 			return vio__devq_packed_pop_indirect(q, chain, segs, max_segs, flags);
-		goto at;
+		return vio__devq_packed_pop_slow(q, chain, segs, max_segs, flags);
 	}
-	if (max_segs == 0) {
-		if (tail)
-			return vio__devq_packed_pop_handover(q, chain, segs, max_segs);
-		goto at;
-	}
-	if (!tail)
-		return vio__devq_packed_take1(q, chain, segs, max_segs, pd, flags,
-					      (flags & VIO_DESC_F_WRITE) != 0, false);
+	if (max_segs == 0)
+		return vio__devq_packed_pop_handover(q, chain, segs, max_segs);
 	if ((flags & VIO_DESC_F_WRITE) != 0)
-		return vio__devq_packed_take1(q, chain, segs, max_segs, pd, flags, true, true);
-	return vio__devq_packed_take1(q, chain, segs, max_segs, pd, flags, false, true);
-at:
-	return tail ? vio__devq_packed_pop_slow(q, chain, segs, max_segs,
-						VIO__POP_WITH(VIO__POP_AT, flags))
-		    : VIO__POP_WITH(VIO__POP_AT, flags);
-}
-
-/* The leaf returning its hand-over codes (vio_devq_pop_batch()). */
-static VIO_ALWAYS_INLINE int vio__devq_packed_pop1(struct vio_devq *q, struct vio_chain *chain,
-						   struct vio_chain_seg *segs, uint16_t max_segs)
-{
-	return vio__devq_packed_pop1_impl(q, chain, segs, max_segs, false);
+		return vio__devq_packed_take1(q, chain, segs, max_segs, pd, true);
+	return vio__devq_packed_take1(q, chain, segs, max_segs, pd, false);
 }
 
 /* A list of direct descriptors at last_avail into q->park_segs, the record

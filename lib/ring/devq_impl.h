@@ -675,10 +675,11 @@ int vio__devq_packed_pop_chain(struct vio_devq *q, struct vio_chain *chain,
 int vio__devq_packed_pop_indirect(struct vio_devq *q, struct vio_chain *chain,
 				  struct vio_chain_seg *segs, uint16_t max_segs,
 				  uint16_t head_flags);
-/* The packed pop fast path handed over with @rc (VIO__POP_*, with the
- * head flags it validated): the general code (devq.c). */
+/* The packed pop fast path handed over at a head available with
+ * @head_flags that is neither one descriptor, a list nor a table alone:
+ * vio__devq_packed_pop_at() out of line (devq.c). */
 int vio__devq_packed_pop_slow(struct vio_devq *q, struct vio_chain *chain,
-			      struct vio_chain_seg *segs, uint16_t max_segs, int rc);
+			      struct vio_chain_seg *segs, uint16_t max_segs, uint16_t head_flags);
 /* vio__devq_packed_pop() out of line (the pop fast path's tail call). */
 int vio__devq_packed_pop_handover(struct vio_devq *q, struct vio_chain *chain,
 				  struct vio_chain_seg *segs, uint16_t max_segs);
