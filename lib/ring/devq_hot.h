@@ -679,30 +679,30 @@ done:
 	return 0;
 }
 
-/* One used descriptor (the whole of a push of one, but for the write log).
- * The position, mark and size are read, and the new ones stored, before
- * the descriptor is written: the compiler must assume a store into the
- * ring may change them, and would read them again after it. */
+/* One used descriptor (the whole of a push of one, but for the write log):
+ * id and len first, then the position, mark and size are read (a store
+ * into the ring may change them as far as the compiler knows: read after
+ * it, each is read once and few values are live across it), the new ones
+ * stored, and the flags last. */
 static VIO_ALWAYS_INLINE void vio__devq_packed_put_used(struct vio_devq *q, uint16_t id,
 							uint32_t ndesc, uint32_t len)
 {
 	struct vio__devq_packed *p = &q->u.packed;
-	const uint32_t at = p->used_idx, size = q->size;
-	struct vio_packed_desc *d = &p->desc_rw[at];
+	struct vio_packed_desc *d = &p->desc_rw[p->used_idx];
+	VIO_WRITE_ONCE(d->id.raw, vio_le16_make(id).raw);
+	VIO_WRITE_ONCE(d->len.raw, vio_le32_make(len).raw);
+	VIO_CACHE_CLEAN(d, sizeof(*d));
 	/* §2.8.4: WRITE in a used descriptor says data was written. The mark
 	 * has no WRITE bit: adding it is setting it (one select). */
 	const uint16_t mark = p->used_mark;
 	uint16_t flags = len != 0 ? (uint16_t)(mark + VIO_DESC_F_WRITE) : mark;
-	uint32_t next = at + ndesc; /* ndesc <= size */
-	if (next >= size) {
-		next -= size;
+	uint32_t next = (uint32_t)p->used_idx + ndesc; /* ndesc <= size */
+	if (next >= q->size) {
+		next -= q->size;
 		p->used_mark ^= VIO__PACKED_MARK_FLIP;
 	}
 	p->used_idx = (uint16_t)next;
 	p->pushed += ndesc;
-	VIO_WRITE_ONCE(d->id.raw, vio_le16_make(id).raw);
-	VIO_WRITE_ONCE(d->len.raw, vio_le32_make(len).raw);
-	VIO_CACHE_CLEAN(d, sizeof(*d));
 	/* Release: id and len before the flags. Pairs with the driver's
 	 * acquire load of the flags. */
 	VIO_STORE_RELEASE(d->flags.raw, vio_le16_make(flags).raw);
